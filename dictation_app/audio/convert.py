@@ -110,3 +110,22 @@ def measure_level(block: np.ndarray) -> Level:
     peak = float(np.max(np.abs(flat)))
     rms = float(np.sqrt(np.mean(np.square(flat, dtype=np.float32))))
     return Level(min(peak, 1.0), min(rms, 1.0))
+
+
+class ChunkPipeline:
+    """Device or file blocks in, exact 3200-byte chunks of 16 kHz mono s16le out."""
+
+    def __init__(self, in_rate: int, channels: int):
+        self.converter = PcmConverter(in_rate, channels)
+        self.framer = ChunkFramer(CHUNK_BYTES)
+
+    def push(self, block: np.ndarray) -> list[bytes]:
+        return self.framer.push(self.converter.convert(block))
+
+    def finish(self) -> list[bytes]:
+        """The resampler's tail and the zero-padded last chunk."""
+        chunks = self.framer.push(self.converter.finish())
+        last = self.framer.flush()
+        if last is not None:
+            chunks.append(last)
+        return chunks

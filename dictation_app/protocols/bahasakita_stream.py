@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dictation_app.errors import LocalProtocolError, RemoteProtocolError
@@ -108,7 +108,7 @@ class RequestRejected:
     message: str
 
 
-Event = Union[SessionOpened, PartialTranscript, FinalTranscript, SessionStopped, RequestRejected]
+Event = SessionOpened | PartialTranscript | FinalTranscript | SessionStopped | RequestRejected
 
 
 # --- URLs ----------------------------------------------------------------------
@@ -319,7 +319,7 @@ class StopRequest:
     session_id: str | None
 
 
-Request = Union[ConnRequest, AudioRequest, StopRequest]
+Request = ConnRequest | AudioRequest | StopRequest
 
 
 def parse_request(frame: str | bytes) -> Request:

@@ -1,0 +1,152 @@
+"""Command line: no arguments opens the window; subcommands do the same work headless.
+
+    dictation-app                      open the window
+    dictation-app devices              list input devices
+    dictation-app serve                run the embedded offline engine
+    dictation-app stream AUDIO_FILE    stream a file as the microphone path would
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from dictation_app import __version__
+from dictation_app.errors import ConfigurationError, DictationError
+from dictation_app.protocols.bahasakita_stream import (
+    DEFAULT_URLS,
+    FinalTranscript,
+    PartialTranscript,
+    ProtocolVersion,
+)
+
+TOKEN_ENV = "DICTATION_BAHASAKITA_TOKEN"
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dictation-app",
+        description="Live dictation and transcription. With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("devices", help="list audio input devices")
+
+    serve = commands.add_parser("serve", help="run the embedded offline engine (WebSocket)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    serve.add_argument("--grammar", help=argparse.SUPPRESS)  # JSGF, for deterministic tests
+
+    stream = commands.add_parser("stream", help="stream an audio file and print the transcript")
+    stream.add_argument("audio_file")
+    stream.add_argument("--provider", choices=["local", "bahasakita"], default="local")
+    stream.add_argument("--url", help="WebSocket URL (default: the provider's)")
+    stream.add_argument("--token", help=f"Bahasakita token (or ${TOKEN_ENV}, or the keyring)")
+    stream.add_argument("--protocol", choices=[v.value for v in ProtocolVersion], default="v1")
+    stream.add_argument("--language", default="id", help="language for protocol v2 (default id)")
+    stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
+    stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command is None:
+            from dictation_app.app import run_gui
+
+            return run_gui()
+        if args.command == "devices":
+            return _devices()
+        if args.command == "serve":
+            from dictation_app.engine.server import run_serve
+
+            return run_serve(args.host, args.port, grammar=args.grammar)
+        if args.command == "stream":
+            return asyncio.run(_stream(args))
+    except DictationError as exc:
+        print(f"dictation-app: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("dictation-app: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _devices() -> int:
+    from dictation_app.audio.devices import list_input_devices
+
+    devices = list_input_devices()
+    if not devices:
+        print("No audio input device found. Connect a microphone, or check that the "
+              "sound server (PulseAudio/PipeWire) is running.", file=sys.stderr)
+        return EXIT_FAILED
+    width = max(len(d.name) for d in devices)
+    print(f"{'index':>5}  {'name':<{width}}  {'rate':>6}  channels")
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        print(f"{d.index:>4}{mark}  {d.name:<{width}}  {d.default_rate:>6}  {d.channels}")
+    return 0
+
+
+async def _stream(args: argparse.Namespace) -> int:
+    from dictation_app.audio.files import probe
+    from dictation_app.streaming import Pace, stream_file
+    from dictation_app.transport.stream_connection import StreamConnection
+
+    version = ProtocolVersion(args.protocol)
+    probe(args.audio_file)  # a bad file fails before any engine starts or socket opens
+    token = None
+    engine = None
+    url = args.url
+    if args.provider == "bahasakita":
+        token = args.token or os.environ.get(TOKEN_ENV) or _keyring_token()
+        if not token:
+            raise ConfigurationError(
+                f"Bahasakita needs a token: pass --token, set {TOKEN_ENV}, "
+                "or save one in the app's Settings."
+            )
+        url = url or DEFAULT_URLS[version]
+    elif url is None:
+        from dictation_app.engine.process import EngineProcess
+
+        engine = EngineProcess()
+        url = await engine.start()
+    elif args.token:
+        token = args.token
+
+    def emit(event: PartialTranscript | FinalTranscript) -> None:
+        if args.jsonl:
+            kind = "final" if isinstance(event, FinalTranscript) else "partial"
+            print(json.dumps({"type": kind, "text": event.text}, ensure_ascii=False), flush=True)
+        elif isinstance(event, FinalTranscript) and event.text:
+            print(event.text, flush=True)
+
+    service = "Local engine" if args.provider == "local" else "Bahasakita"
+    connection = StreamConnection(url, token=token, version=version, language=args.language,
+                                  on_transcript=emit, service=service)
+    try:
+        await stream_file(args.audio_file, connection, pace=Pace(args.pace))
+    finally:
+        if engine is not None:
+            await engine.stop()
+    return 0
+
+
+def _keyring_token() -> str | None:
+    from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
+
+    return SecretStore().get(BAHASAKITA_TOKEN)

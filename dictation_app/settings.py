@@ -1,0 +1,102 @@
+"""Persistent, typed settings in the platform's config dir; secrets live in secrets.py.
+
+The file is JSON, written atomically (temp file + rename) so a crash mid-write never
+leaves a half-written settings file. Unknown or ill-typed values fall back to their
+defaults instead of breaking start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "dictation-app"
+
+
+class Key(str, enum.Enum):
+    PROVIDER = "provider"
+    INPUT_DEVICE = "input_device"  # device name: indices change when devices come and go
+    BAHASAKITA_URL = "bahasakita_url"
+    PROTOCOL_VERSION = "protocol_version"
+    LANGUAGE = "language"
+    PUSH_TO_TALK_KEY = "push_to_talk_key"
+    WINDOW_GEOMETRY = "window_geometry"
+    WELCOME_SEEN = "welcome_seen"
+
+
+DEFAULTS: dict[Key, Any] = {
+    Key.PROVIDER: "local",
+    Key.INPUT_DEVICE: "",
+    Key.BAHASAKITA_URL: "",  # empty: the protocol version's documented URL
+    Key.PROTOCOL_VERSION: "v1",
+    Key.LANGUAGE: "id",
+    Key.PUSH_TO_TALK_KEY: "F9",
+    Key.WINDOW_GEOMETRY: "",
+    Key.WELCOME_SEEN: False,
+}
+
+# Secrets must never land in the settings file, whatever a caller passes.
+_FORBIDDEN = ("token", "password", "secret", "api_key")
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+class Settings:
+    def __init__(self, path: Path | None = None):
+        self.path = path or config_dir() / "settings.json"
+        self._values: dict[str, Any] = {}
+        self._load()
+
+    def get(self, key: Key) -> Any:
+        default = DEFAULTS[key]
+        value = self._values.get(key.value, default)
+        return value if isinstance(value, type(default)) else default
+
+    def get_str(self, key: Key) -> str:
+        return str(self.get(key))
+
+    def get_bool(self, key: Key) -> bool:
+        return bool(self.get(key))
+
+    def set(self, key: Key, value: Any) -> None:
+        if any(word in key.value for word in _FORBIDDEN):
+            raise ValueError(f"{key.value} looks like a secret; store it with SecretStore")
+        if not isinstance(value, type(DEFAULTS[key])):
+            raise TypeError(f"{key.value} takes {type(DEFAULTS[key]).__name__}, got {value!r}")
+        self._values[key.value] = value
+        self._save()
+
+    def _load(self) -> None:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable settings file %s: %s", self.path, exc)
+            return
+        if isinstance(raw, dict):
+            self._values = {k: v for k, v in raw.items() if k in {key.value for key in Key}}
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._values, handle, indent=2, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

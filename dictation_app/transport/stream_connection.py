@@ -1,0 +1,269 @@
+"""One live streaming session over WebSocket, driving the pure Bahasakita protocol.
+
+`StreamConnection` owns the socket; `StreamClient` (protocols/) decides what the
+frames mean. Library errors become the app's error tree here, at the edge, with the
+token redacted from every message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    DictationError,
+    ServiceRejected,
+)
+from dictation_app.logredact import redacting_logger
+from dictation_app.protocols.bahasakita_stream import (
+    SERVICE,
+    Event,
+    FinalTranscript,
+    PartialTranscript,
+    ProtocolVersion,
+    RequestRejected,
+    SessionOpened,
+    SessionStopped,
+    State,
+    StreamClient,
+    redact_url,
+    with_token,
+)
+
+log = logging.getLogger(__name__)
+# websockets logs the request line at DEBUG, and our token travels in its query string.
+_ws_log = redacting_logger("dictation_app.websockets")
+
+TranscriptListener = Callable[[PartialTranscript | FinalTranscript], None]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class StreamConnection:
+    """Connect, open a session, send chunks, stop; transcripts go to `on_transcript`.
+
+    Usage::
+
+        conn = StreamConnection(url, token=token, on_transcript=show)
+        await conn.open()
+        for chunk in chunks:
+            await conn.send_audio(chunk)
+        await conn.stop()          # waits for the audioStop reply
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        version: ProtocolVersion = ProtocolVersion.V1,
+        language: str = "id",
+        on_transcript: TranscriptListener | None = None,
+        open_timeout: float = 10.0,
+        stop_timeout: float = 30.0,
+        service: str = SERVICE,
+    ):
+        scheme = urlsplit(url).scheme
+        if scheme not in ("ws", "wss"):
+            raise ConfigurationError(
+                f"{service}: the URL must start with ws:// or wss://, got {redact_url(url)!r}"
+            )
+        self._url = with_token(url, token)
+        self.display_url = redact_url(self._url)
+        self.service = service
+        self.protocol = StreamClient(version=version, language=language)
+        self._on_transcript = on_transcript
+        self._open_timeout = open_timeout
+        self._stop_timeout = stop_timeout
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._opened: asyncio.Future[SessionOpened] | None = None
+        self._stopped: asyncio.Future[None] | None = None
+        self._failure: DictationError | None = None
+        self.chunks_sent = 0
+
+    @property
+    def session_id(self) -> str | None:
+        return self.protocol.session_id
+
+    async def open(self) -> SessionOpened:
+        """Connect and open a session; raise a DictationError saying why if we cannot."""
+        loop = asyncio.get_running_loop()
+        self._opened = loop.create_future()
+        self._stopped = loop.create_future()
+        log.info("connecting to %s", self.display_url)
+        try:
+            self._ws = await asyncio.wait_for(self._connect(), self._open_timeout)
+        except asyncio.TimeoutError as exc:
+            raise ConnectionFailed(
+                f"{self.service}: no answer from {self.display_url} within "
+                f"{self._open_timeout:g} s. Check the network and the URL."
+            ) from exc
+        self._reader = asyncio.create_task(self._read(), name="stream-reader")
+        try:
+            await self._ws.send(self.protocol.open())
+            return await asyncio.wait_for(asyncio.shield(self._opened), self._open_timeout)
+        except asyncio.TimeoutError as exc:
+            await self.close()
+            raise ConnectionFailed(
+                f"{self.service}: the server accepted the connection but did not open a "
+                f"session within {self._open_timeout:g} s."
+            ) from exc
+        except ConnectionClosed as exc:
+            await self.close()
+            raise self._failure or self._dropped(exc) from exc
+        except DictationError:
+            await self.close()
+            raise
+
+    async def send_audio(self, chunk: bytes) -> None:
+        """Send one 3200-byte chunk; raises if the session has failed meanwhile."""
+        if self._failure is not None:
+            raise self._failure
+        assert self._ws is not None, "open() first"
+        frame = self.protocol.audio(chunk)
+        try:
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            raise self._failure or self._dropped(exc) from exc
+        self.chunks_sent += 1
+
+    async def stop(self) -> None:
+        """Send audioStop and wait until the server has answered it (finals come first)."""
+        if self._failure is not None:
+            raise self._failure
+        assert self._ws is not None and self._stopped is not None, "open() first"
+        try:
+            await self._ws.send(self.protocol.stop())
+            await asyncio.wait_for(asyncio.shield(self._stopped), self._stop_timeout)
+        except asyncio.TimeoutError as exc:
+            raise ConnectionFailed(
+                f"{self.service}: the server did not confirm the end of the session within "
+                f"{self._stop_timeout:g} s; the last words may be missing."
+            ) from exc
+        except ConnectionClosed as exc:
+            raise self._failure or self._dropped(exc) from exc
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the socket without the audioStop handshake (idempotent)."""
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        for future in (self._opened, self._stopped):
+            if future is not None and not future.done():
+                future.cancel()
+
+    async def wait_failed(self) -> DictationError:
+        """Wait until the session fails (dropped connection, rejection) and return why."""
+        while self._failure is None:
+            if self._reader is None or self._reader.done():
+                return self._failure or ConnectionFailed(f"{self.service}: session ended")
+            await asyncio.wait({self._reader})
+        return self._failure
+
+    @property
+    def failure(self) -> DictationError | None:
+        return self._failure
+
+    # internals
+
+    async def _connect(self) -> ClientConnection:
+        host = urlsplit(self._url).hostname or ""
+        try:
+            return await connect(
+                self._url,
+                # Base64 PCM barely compresses; deflate would cost CPU and latency per chunk.
+                compression=None,
+                proxy=None if host in _LOOPBACK else True,
+                open_timeout=None,  # the caller's wait_for bounds the whole open
+                max_queue=None,  # the reader task drains replies as they come
+                logger=_ws_log,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AuthenticationFailed(
+                    f"{self.service} refused the token (HTTP {status}). "
+                    "Check the token in Settings; it may have expired."
+                ) from exc
+            raise ConnectionFailed(
+                f"{self.service}: the server refused the WebSocket connection with HTTP {status}."
+            ) from exc
+        except InvalidURI as exc:
+            raise ConfigurationError(f"{self.service}: invalid URL {self.display_url!r}") from exc
+        except InvalidHandshake as exc:
+            raise ConnectionFailed(
+                f"{self.service}: {self.display_url} did not complete a WebSocket handshake "
+                f"({type(exc).__name__})."
+            ) from exc
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise ConnectionFailed(
+                f"{self.service}: cannot connect to {self.display_url}: {reason}. "
+                "Check the network and the URL."
+            ) from exc
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for frame in self._ws:
+                for event in self.protocol.receive(frame):
+                    self._dispatch(event)
+                if self.protocol.state is State.STOPPED:
+                    return
+        except ConnectionClosed as exc:
+            self._fail(self._dropped(exc))
+        except DictationError as exc:
+            self._fail(exc)
+        else:
+            if self.protocol.state is not State.STOPPED:
+                self._fail(self._dropped(None))
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, (PartialTranscript, FinalTranscript)):
+            if self._on_transcript is not None:
+                self._on_transcript(event)
+        elif isinstance(event, SessionOpened):
+            log.info("session opened (%s)", event.session_id or "no session id")
+            assert self._opened is not None
+            if not self._opened.done():
+                self._opened.set_result(event)
+        elif isinstance(event, SessionStopped):
+            assert self._stopped is not None
+            if not self._stopped.done():
+                self._stopped.set_result(None)
+        elif isinstance(event, RequestRejected):
+            self._fail(ServiceRejected(event.message, service=self.service,
+                                       operation=event.operation.value, status=event.status))
+
+    def _fail(self, error: DictationError) -> None:
+        if self._failure is None:
+            self._failure = error
+            log.warning("%s", error)
+        for future in (self._opened, self._stopped):
+            if future is not None and not future.done():
+                future.set_exception(error)
+                # Retrieved here so an unobserved failure is not reported as never awaited.
+                future.exception()
+
+    def _dropped(self, exc: ConnectionClosed | None) -> ConnectionFailed:
+        detail = ""
+        if exc is not None and exc.rcvd is not None:
+            reason = f": {exc.rcvd.reason}" if exc.rcvd.reason else ""
+            detail = f" (close code {exc.rcvd.code}{reason})"
+        return ConnectionFailed(f"{self.service}: the connection dropped{detail}.")
+

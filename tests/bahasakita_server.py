@@ -1,0 +1,154 @@
+"""A loopback server that speaks Bahasakita's documented streaming protocol, for tests.
+
+It builds its replies as raw JSON straight from the vendor's examples (not with the
+app's own builders), records every audio byte it receives, and can misbehave on
+request: reject the session, demand a token, drop the connection, send garbage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+
+@dataclass
+class Behaviour:
+    version: str = "v1"  # "v1" | "v2"
+    token: str | None = None  # when set, other tokens get HTTP 401 at the handshake
+    reject_conn: str | None = None  # audioConn answered with status 400 and this message
+    partial_every: int = 5  # a partial after every N chunks ...
+    final_every: int = 20  # ... and a final after every M chunks
+    drop_after: int | None = None  # close the socket (no audioStop) after N chunks
+    garbage_after: int | None = None  # send a non-JSON frame after N chunks
+    reply_type_case: str = "camel"  # "camel" | "pascal": AudioStream vs audioStream
+    silent_conn: bool = False  # never answer audioConn
+
+
+@dataclass
+class Session:
+    audio: bytearray = field(default_factory=bytearray)
+    chunk_sizes: list[int] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+    path: str = ""
+
+
+class FakeBahasakita:
+    """Runs in a background thread with its own event loop, so sync and async tests share it."""
+
+    def __init__(self, behaviour: Behaviour | None = None):
+        self.behaviour = behaviour or Behaviour()
+        self.sessions: list[Session] = []
+        self._loop = asyncio.new_event_loop()
+        self._server: Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        path = "/v2/prod/stream2" if self.behaviour.version == "v2" else "/v1/prod/stream"
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> FakeBahasakita:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._check,
+                                   max_queue=None, max_size=None)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        wanted = self.behaviour.token
+        if wanted is None:
+            return None
+        from urllib.parse import parse_qs, urlsplit
+
+        given = parse_qs(urlsplit(request.path).query).get("token", [None])[0]
+        if given != wanted:
+            return Response(401, "Unauthorized", Headers({"Content-Length": "0"}), b"")
+        return None
+
+    def _type(self, name: str) -> str:
+        return name[0].upper() + name[1:] if self.behaviour.reply_type_case == "pascal" else name
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        b = self.behaviour
+        session = Session(path=ws.request.path if ws.request else "")
+        self.sessions.append(session)
+        sess_id = uuid.uuid4().hex
+        chunks = 0
+        async for frame in ws:
+            msg = json.loads(frame)
+            session.messages.append(msg)
+            bk = msg["bk"]
+            kind = bk["type"]
+            if kind == "audioConn":
+                if b.silent_conn:
+                    continue
+                if b.reject_conn:
+                    key = "message_status" if b.version == "v2" else "message"
+                    await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
+                        "audioConn"), "status": 400, key: b.reject_conn}}))
+                    continue
+                reply: dict[str, Any] = {"service": "stt", "type": self._type("audioConn"),
+                                         "status": 200}
+                if b.version == "v1":
+                    reply["message"] = ""
+                    reply["data"] = {"sess_id": sess_id}
+                else:
+                    reply["message_status"] = "success"
+                await ws.send(json.dumps({"bk": reply}))
+            elif kind == "audioStream":
+                if b.version == "v1":
+                    assert bk["sess_id"] == sess_id, "audioStream without our sess_id"
+                audio = base64.b64decode(bk["data"]["audio"])
+                session.audio += audio
+                session.chunk_sizes.append(len(audio))
+                chunks += 1
+                if b.drop_after is not None and chunks >= b.drop_after:
+                    await ws.close(1011, "server went away")
+                    return
+                if b.garbage_after is not None and chunks >= b.garbage_after:
+                    await ws.send("this is not json")
+                    continue
+                if chunks % b.final_every == 0:
+                    await ws.send(self._result(f"final {chunks}", final=True))
+                elif chunks % b.partial_every == 0:
+                    await ws.send(self._result(f"partial {chunks}", final=False))
+            elif kind == "audioStop":
+                if b.version == "v1":
+                    assert bk["sess_id"] == sess_id, "audioStop without our sess_id"
+                await ws.send(self._result(f"last {chunks}", final=True))
+                await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
+                    "audioStop"), "status": 200, "message": ""}}))
+                session.stopped = True
+
+    def _result(self, text: str, *, final: bool) -> str:
+        if self.behaviour.version == "v2":
+            data: dict[str, Any] = {"transcripts": [text]} if final else {"transcript": text}
+        else:
+            data = {"final": text} if final else {"partial": text}
+        return json.dumps({"bk": {"service": "stt", "type": self._type("audioStream"),
+                                  "status": 200, "message": "", "data": data}})
