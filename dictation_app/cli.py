@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from dictation_app import __version__
 from dictation_app.errors import ConfigurationError, DictationError
+from dictation_app.logredact import RedactingFilter
 from dictation_app.protocols.bahasakita_stream import (
     DEFAULT_URLS,
     FinalTranscript,
@@ -37,16 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    # -v also after the command; SUPPRESS keeps a subcommand from resetting a leading -v.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("devices", help="list audio input devices")
+    commands.add_parser("devices", parents=[common], help="list audio input devices")
 
-    serve = commands.add_parser("serve", help="run the embedded offline engine (WebSocket)")
+    serve = commands.add_parser("serve", parents=[common],
+                                help="run the embedded offline engine (WebSocket)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     serve.add_argument("--grammar", help=argparse.SUPPRESS)  # JSGF, for deterministic tests
 
-    stream = commands.add_parser("stream", help="stream an audio file and print the transcript")
+    stream = commands.add_parser("stream", parents=[common],
+                                 help="stream an audio file and print the transcript")
     stream.add_argument("audio_file")
     stream.add_argument("--provider", choices=["local", "bahasakita"], default="local")
     stream.add_argument("--url", help="WebSocket URL (default: the provider's)")
@@ -64,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # whatever logs a URL, its token is masked
     try:
         if args.command is None:
             from dictation_app.app import run_gui

@@ -55,9 +55,15 @@ def downmix(block: np.ndarray) -> np.ndarray:
         samples = np.asarray(block, dtype=np.float32)
     if samples.ndim == 1:
         return samples
-    if samples.shape[1] == 1:
+    channels = samples.shape[1]
+    if channels == 1:
         return samples[:, 0]
-    return samples.mean(axis=1, dtype=np.float32)
+    # Column adds beat ndarray.mean(axis=1), which reduces along the short axis ~20x slower.
+    mono = samples[:, 0].copy()
+    for c in range(1, channels):
+        mono += samples[:, c]
+    mono *= np.float32(1.0 / channels)
+    return mono
 
 
 def to_s16le(mono: np.ndarray) -> bytes:
