@@ -4,6 +4,7 @@
     dictation-app devices              list input devices
     dictation-app serve                run the embedded offline engine
     dictation-app stream AUDIO_FILE    stream a file as the microphone path would
+    dictation-app monitor              show the Bahasakita account's job queues
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from dictation_app import __version__
 from dictation_app.errors import ConfigurationError, DictationError
 from dictation_app.logredact import RedactingFilter
+from dictation_app.monitor_cli import add_monitor_parser, run_monitor
 from dictation_app.protocols.bahasakita_stream import (
     DEFAULT_URLS,
     FinalTranscript,
     PartialTranscript,
     ProtocolVersion,
 )
+from dictation_app.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 
-TOKEN_ENV = "DICTATION_BAHASAKITA_TOKEN"
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
@@ -57,11 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("audio_file")
     stream.add_argument("--provider", choices=["local", "bahasakita"], default="local")
     stream.add_argument("--url", help="WebSocket URL (default: the provider's)")
-    stream.add_argument("--token", help=f"Bahasakita token (or ${TOKEN_ENV}, or the keyring)")
+    stream.add_argument("--token",
+                        help=f"Bahasakita token (or ${BAHASAKITA_TOKEN_ENV}, or the keyring)")
     stream.add_argument("--protocol", choices=[v.value for v in ProtocolVersion], default="v1")
     stream.add_argument("--language", default="id", help="language for protocol v2 (default id)")
     stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
+
+    add_monitor_parser(commands)
     return parser
 
 
@@ -86,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_serve(args.host, args.port, grammar=args.grammar)
         if args.command == "stream":
             return asyncio.run(_stream(args))
+        if args.command == "monitor":
+            return asyncio.run(run_monitor(args))
     except DictationError as exc:
         print(f"dictation-app: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -122,10 +128,10 @@ async def _stream(args: argparse.Namespace) -> int:
     engine = None
     url = args.url
     if args.provider == "bahasakita":
-        token = args.token or os.environ.get(TOKEN_ENV) or _keyring_token()
+        token = args.token or bahasakita_token()
         if not token:
             raise ConfigurationError(
-                f"Bahasakita needs a token: pass --token, set {TOKEN_ENV}, "
+                f"Bahasakita needs a token: pass --token, set {BAHASAKITA_TOKEN_ENV}, "
                 "or save one in the app's Settings."
             )
         url = url or DEFAULT_URLS[version]
@@ -153,9 +159,3 @@ async def _stream(args: argparse.Namespace) -> int:
         if engine is not None:
             await engine.stop()
     return 0
-
-
-def _keyring_token() -> str | None:
-    from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-
-    return SecretStore().get(BAHASAKITA_TOKEN)

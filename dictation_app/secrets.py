@@ -8,18 +8,21 @@ tell the person rather than silently writing the token somewhere readable.
 from __future__ import annotations
 
 import logging
-
-import keyring
-from keyring.errors import KeyringError, PasswordDeleteError
+import os
 
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "dictation-app"
 BAHASAKITA_TOKEN = "bahasakita-token"
+BAHASAKITA_TOKEN_ENV = "DICTATION_BAHASAKITA_TOKEN"
 
 
 class SecretStore:
     def __init__(self, service: str = KEYRING_SERVICE):
+        # Imported here: keyring costs ~40 ms at import, which every CLI command would pay.
+        import keyring
+
+        self._keyring = keyring
         self.service = service
         self._memory: dict[str, str] = {}
         self.persistent = self._probe()
@@ -30,8 +33,8 @@ class SecretStore:
         if not self.persistent:
             return None
         try:
-            return keyring.get_password(self.service, name)
-        except KeyringError as exc:
+            return self._keyring.get_password(self.service, name)
+        except self._keyring.errors.KeyringError as exc:
             log.warning("keyring read of %s failed: %s", name, type(exc).__name__)
             return None
 
@@ -41,10 +44,10 @@ class SecretStore:
             return
         if self.persistent:
             try:
-                keyring.set_password(self.service, name, value)
+                self._keyring.set_password(self.service, name, value)
                 self._memory.pop(name, None)
                 return
-            except KeyringError as exc:
+            except self._keyring.errors.KeyringError as exc:
                 log.warning("keyring write of %s failed (%s); keeping it for this run only",
                             name, type(exc).__name__)
         self._memory[name] = value
@@ -53,15 +56,14 @@ class SecretStore:
         self._memory.pop(name, None)
         if self.persistent:
             try:
-                keyring.delete_password(self.service, name)
-            except PasswordDeleteError:
+                self._keyring.delete_password(self.service, name)
+            except self._keyring.errors.PasswordDeleteError:
                 pass  # nothing stored: already deleted
-            except KeyringError as exc:
+            except self._keyring.errors.KeyringError as exc:
                 log.warning("keyring delete of %s failed: %s", name, type(exc).__name__)
 
-    @staticmethod
-    def _probe() -> bool:
-        backend = keyring.get_keyring()
+    def _probe(self) -> bool:
+        backend = self._keyring.get_keyring()
         try:
             priority = float(backend.priority)
         except Exception:
@@ -71,3 +73,8 @@ class SecretStore:
                      type(backend).__name__)
             return False
         return True
+
+
+def bahasakita_token() -> str | None:
+    """The Bahasakita token for headless use: the environment first, then the keyring."""
+    return os.environ.get(BAHASAKITA_TOKEN_ENV) or SecretStore().get(BAHASAKITA_TOKEN)

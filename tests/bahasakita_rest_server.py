@@ -1,0 +1,197 @@
+"""A loopback HTTP server for Bahasakita's account REST endpoints, for tests.
+
+It serves `GET /v2/prod/stt/monitoring` and `GET /v2/prod/getTokenServices` with
+bodies written out by hand from the vendor's documentation (not with the app's
+parsers), records every request, and can misbehave on request: refuse a token,
+answer slowly, fail with 5xx, send malformed JSON or the wrong shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MONITORING = "/v2/prod/stt/monitoring"
+TOKEN = "/v2/prod/getTokenServices"
+
+GOOD_TOKEN = "tok-3f9a1c7e5b2d4e6f8a0b"
+EMAIL = "ayu@example.co.id"
+PASSWORD = "s3cret-Pa55word"
+ISSUED_TOKEN = "issued-7d1e4b9c2a6f0e3d"
+
+
+def queue_entry(uuid: str, filename: str, duration: Any = 61.5,
+                created: Any = "2024-05-01 09:12:00", filesize: Any = 2) -> dict[str, Any]:
+    return {uuid: {"filename": filename, "duration": duration, "created": created,
+                   "filesize": filesize}}
+
+
+def example_body() -> dict[str, Any]:
+    """The vendor's documented example, filled in: counters in `bk`, beside `data`."""
+    return {
+        "bk": {
+            "data": {
+                "username": "ayu",
+                "inquery": [queue_entry("9b2f7d6e-0c1a-4e5b-8f3d-2a1c0b9e8d7f", "rapat-senin.wav",
+                                        2530.0, "2024-05-01 09:12:00", 38)],
+                "process": [queue_entry("1c4e8a2b-3d5f-4a6b-9c7d-8e0f1a2b3c4d", "wawancara.mp3",
+                                        905.4, "2024-05-01 08:55:10", 12)],
+                "failed": [],
+                "success": [
+                    queue_entry("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9", "kuliah-umum.ogg",
+                                3725, "2024-04-30 16:01:02", 55),
+                    queue_entry("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "memo.m4a",
+                                "42.0", "2024-04-29 10:00:00", "1"),
+                ],
+            },
+            "msg_in": 4,
+            "msg_out": 2,
+            "message_status": "success",
+        }
+    }
+
+
+def counters_in_data_body() -> dict[str, Any]:
+    """The vendor's table's reading: the counters sit in `bk.data`, beside the queues."""
+    body = example_body()
+    bk = body["bk"]
+    for key in ("msg_in", "msg_out", "message_status"):
+        bk["data"][key] = bk.pop(key)
+    return body
+
+
+def empty_body() -> dict[str, Any]:
+    return {"bk": {"data": {"username": "ayu", "inquery": [], "process": [], "failed": [],
+                            "success": []}, "msg_in": 0, "msg_out": 0,
+                   "message_status": "success"}}
+
+
+def missing_queues_body() -> dict[str, Any]:
+    return {"bk": {"data": {"username": "ayu", "success": []}, "message_status": "success"}}
+
+
+def wrong_shape_body() -> dict[str, Any]:
+    # A queue entry as a flat record instead of a one-key {uuid: {...}} object.
+    return {"bk": {"data": {"username": "ayu", "inquery": [
+        {"uuid": "abc", "filename": "x.wav", "duration": 1.0}]}}}
+
+
+def token_body() -> dict[str, Any]:
+    return {"bk": {"diktein_credits_token": {"token": ISSUED_TOKEN,
+                                             "expire_date": "2025-12-31 23:59:59",
+                                             "quota": "600", "type": "prepaid"}}}
+
+
+@dataclass
+class Behaviour:
+    token: str = GOOD_TOKEN  # the bearer token monitoring accepts
+    email: str = EMAIL
+    password: str = PASSWORD
+    monitoring_body: Any = field(default_factory=example_body)  # a str is sent verbatim
+    token_response: Any = field(default_factory=token_body)
+    refuse_message: str = "Token is invalid or expired"
+    echo_credentials: bool = False  # put what the client sent into the 401 message
+    status: int | None = None  # answer every request with this status and an error body
+    status_message: str = "Internal server error"
+    delay: float = 0.0  # seconds before answering; ended early when the server stops
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+
+
+class FakeBahasakitaRest:
+    """Runs in a background thread; use as a context manager, mutate `behaviour` freely."""
+
+    def __init__(self, behaviour: Behaviour | None = None):
+        self.behaviour = behaviour or Behaviour()
+        self.requests: list[RecordedRequest] = []
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        # A short poll keeps shutdown() quick: it waits for the serving loop to notice.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> FakeBahasakitaRest:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()  # lets a delayed reply finish now instead of after its delay
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server.requests.append(RecordedRequest(self.path, dict(self.headers.items())))
+                server._answer(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean
+
+        return Handler
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        b = self.behaviour
+        if b.delay and self._stopping.wait(b.delay):
+            return
+        if b.status is not None:
+            self._send(handler, b.status, {"bk": {"status": b.status,
+                                                  "message_status": b.status_message}})
+            return
+        auth = handler.headers.get("Authorization", "")
+        if handler.path == MONITORING:
+            if auth != f"Bearer {b.token}":
+                given = auth.removeprefix("Bearer ")
+                message = f"{b.refuse_message}: {given}" if b.echo_credentials else b.refuse_message
+                self._send(handler, 401, {"bk": {"status": 401, "message_status": message}})
+                return
+            self._send(handler, 200, b.monitoring_body)
+        elif handler.path == TOKEN:
+            expected = base64.b64encode(f"{b.email}:{b.password}".encode()).decode()
+            if auth != f"Basic {expected}":
+                try:
+                    given = base64.b64decode(auth.removeprefix("Basic ")).decode(errors="replace")
+                except ValueError:
+                    given = auth
+                message = "Wrong email or password"
+                if b.echo_credentials:
+                    message += f" for {given}"
+                self._send(handler, 401, {"bk": {"status": 401, "message": message}})
+                return
+            self._send(handler, 200, b.token_response)
+        else:
+            self._send(handler, 404, {"bk": {"status": 404, "message": "Not found"}})
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing left to tell it

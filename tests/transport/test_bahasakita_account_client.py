@@ -1,0 +1,244 @@
+"""The account client against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    DictationError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    ServiceRejected,
+)
+from dictation_app.protocols.bahasakita_account import MonitoringSnapshot, ServiceToken
+from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
+from tests.bahasakita_rest_server import (
+    EMAIL,
+    GOOD_TOKEN,
+    ISSUED_TOKEN,
+    MONITORING,
+    PASSWORD,
+    TOKEN,
+    FakeBahasakitaRest,
+    counters_in_data_body,
+    empty_body,
+    missing_queues_body,
+    wrong_shape_body,
+)
+
+T = TypeVar("T")
+SECRETS = (GOOD_TOKEN, PASSWORD, ISSUED_TOKEN, base64.b64encode(f"{EMAIL}:{PASSWORD}".encode())
+           .decode())
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBahasakitaRest]:
+    with FakeBahasakitaRest() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    # Every library logs at its most talkative, so a leak anywhere would show up.
+    caplog.set_level(logging.DEBUG)
+    yield
+    for secret in SECRETS:
+        assert secret not in caplog.text
+
+
+def run(make: Callable[[BahasakitaAccountClient], Awaitable[T]], base_url: str, *,
+        token: str | None = GOOD_TOKEN, timeout: float = 5.0) -> T:
+    async def scenario() -> T:
+        async with BahasakitaAccountClient(base_url=base_url, token=token,
+                                           timeout=timeout) as client:
+            return await make(client)
+
+    return asyncio.run(scenario())
+
+
+def monitoring(server: FakeBahasakitaRest, **kwargs: Any) -> MonitoringSnapshot:
+    return run(lambda c: c.monitoring(), server.base_url, **kwargs)
+
+
+def failure(server: FakeBahasakitaRest, make: Callable[[BahasakitaAccountClient], Awaitable[Any]]
+            | None = None, **kwargs: Any) -> DictationError:
+    with pytest.raises(DictationError) as caught:
+        run(make or (lambda c: c.monitoring()), server.base_url, **kwargs)
+    message = str(caught.value)
+    for secret in SECRETS:
+        assert secret not in message
+    return caught.value
+
+
+def test_monitoring_sends_the_bearer_token(server: FakeBahasakitaRest) -> None:
+    snap = monitoring(server)
+    assert snap.username == "ayu"
+    assert [len(snap.queues[q]) for q in ("inquery", "process", "failed", "success")] == [
+        1, 1, 0, 2]
+    assert (snap.msg_in, snap.msg_out, snap.message_status) == (4, 2, "success")
+    (request,) = server.requests
+    assert request.path == MONITORING
+    assert request.headers["Authorization"] == f"Bearer {GOOD_TOKEN}"
+
+
+@pytest.mark.parametrize(("make_body", "expected"), [
+    (counters_in_data_body, (4, 2, "success")),
+    (empty_body, (0, 0, "success")),
+    (missing_queues_body, (None, None, "success")),
+])
+def test_documented_variants(server: FakeBahasakitaRest, make_body: Callable[[], Any],
+                             expected: tuple[Any, ...]) -> None:
+    server.behaviour.monitoring_body = make_body()
+    snap = monitoring(server)
+    assert (snap.msg_in, snap.msg_out, snap.message_status) == expected
+
+
+def test_a_refused_token_says_what_to_do(server: FakeBahasakitaRest) -> None:
+    error = failure(server, token="expired-token-0000")
+    assert isinstance(error, AuthenticationFailed)
+    assert str(error) == ("Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
+                          "Sign in again or paste a new token in Settings.")
+
+
+def test_a_token_the_service_echoes_is_masked(server: FakeBahasakitaRest) -> None:
+    server.behaviour.token = "another-one"
+    server.behaviour.echo_credentials = True
+    error = failure(server)
+    assert isinstance(error, AuthenticationFailed)
+    assert "Token is invalid or expired: ***" in str(error)
+
+
+def test_status_401_inside_a_200_body_is_an_authentication_failure(
+        server: FakeBahasakitaRest) -> None:
+    server.behaviour.monitoring_body = {"bk": {"status": 401, "message_status": "Token expired"}}
+    error = failure(server)
+    assert isinstance(error, AuthenticationFailed)
+    assert "(status 401): Token expired" in str(error)
+
+
+def test_other_4xx_is_rejected_with_the_service_message(server: FakeBahasakitaRest) -> None:
+    server.behaviour.status, server.behaviour.status_message = 429, "Too many requests, slow down"
+    error = failure(server)
+    assert isinstance(error, ServiceRejected) and error.status == 429
+    assert str(error) == ("Bahasakita monitoring rejected GET /v2/prod/stt/monitoring "
+                          "(status 429): Too many requests, slow down")
+
+
+def test_5xx_is_a_connection_failure(server: FakeBahasakitaRest) -> None:
+    server.behaviour.status = 503
+    error = failure(server)
+    assert isinstance(error, ConnectionFailed)
+    assert "(HTTP 503): Internal server error. Try again later." in str(error)
+
+
+def test_a_slow_reply_times_out(server: FakeBahasakitaRest) -> None:
+    server.behaviour.delay = 30  # cut short when the server stops
+    error = failure(server, timeout=0.3)
+    assert isinstance(error, ConnectionFailed)
+    assert "no answer from http://127.0.0.1" in str(error) and "within 0.3 s" in str(error)
+
+
+def test_nothing_listening_is_a_connection_failure(unused_port: int) -> None:
+    with pytest.raises(ConnectionFailed, match="cannot connect to http://127.0.0.1"):
+        run(lambda c: c.monitoring(), f"http://127.0.0.1:{unused_port}")
+
+
+def test_malformed_json_is_a_protocol_error(server: FakeBahasakitaRest) -> None:
+    server.behaviour.monitoring_body = '{"bk": {"data": '
+    error = failure(server)
+    assert isinstance(error, RemoteProtocolError)
+    assert "Bahasakita monitoring: GET /v2/prod/stt/monitoring reply is not JSON" in str(error)
+
+
+def test_a_wrong_shape_is_a_protocol_error(server: FakeBahasakitaRest) -> None:
+    server.behaviour.monitoring_body = wrong_shape_body()
+    error = failure(server)
+    assert isinstance(error, RemoteProtocolError)
+    assert "'bk.data.inquery[0]' is not a one-key object" in str(error)
+
+
+def test_no_token_says_how_to_set_one(server: FakeBahasakitaRest) -> None:
+    error = failure(server, token=None)
+    assert isinstance(error, ConfigurationError)
+    assert "DICTATION_BAHASAKITA_TOKEN" in str(error) and "Settings" in str(error)
+    assert server.requests == []
+
+
+def test_a_token_with_a_line_break_is_refused_before_sending(server: FakeBahasakitaRest) -> None:
+    with pytest.raises(ConfigurationError, match="paste it again") as caught:
+        BahasakitaAccountClient(base_url=server.base_url, token="abc\r\nX-Evil: 1")
+    assert "Evil" not in str(caught.value)
+
+
+def test_a_bad_base_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="base URL"):
+        BahasakitaAccountClient(base_url="api.dikte.in", token=GOOD_TOKEN)
+
+
+def test_a_closed_client_refuses_to_send(server: FakeBahasakitaRest) -> None:
+    async def scenario() -> None:
+        client = BahasakitaAccountClient(base_url=server.base_url, token=GOOD_TOKEN)
+        await client.aclose()
+        await client.monitoring()
+
+    with pytest.raises(LocalProtocolError, match="closed"):
+        asyncio.run(scenario())
+
+
+# --- sign-in -------------------------------------------------------------------
+
+
+def test_sign_in_sends_basic_auth_and_then_uses_the_token(server: FakeBahasakitaRest) -> None:
+    async def scenario(client: BahasakitaAccountClient) -> tuple[ServiceToken, MonitoringSnapshot]:
+        token = await client.sign_in(EMAIL, PASSWORD)
+        return token, await client.monitoring()
+
+    server.behaviour.token = ISSUED_TOKEN
+    token, snap = run(scenario, server.base_url, token=None)
+    assert token.token == ISSUED_TOKEN and token.quota == 600 and token.type == "prepaid"
+    assert snap.username == "ayu"
+    sign_in, monitor = server.requests
+    assert sign_in.path == TOKEN
+    expected = base64.b64encode(f"{EMAIL}:{PASSWORD}".encode()).decode()
+    assert sign_in.headers["Authorization"] == f"Basic {expected}"
+    assert monitor.headers["Authorization"] == f"Bearer {ISSUED_TOKEN}"
+
+
+def test_a_wrong_password_never_shows_the_password(server: FakeBahasakitaRest) -> None:
+    server.behaviour.echo_credentials = True  # the service quotes the credentials back
+    server.behaviour.password = "the-right-one"
+    error = failure(server, lambda c: c.sign_in(EMAIL, PASSWORD), token=None)
+    assert isinstance(error, AuthenticationFailed)
+    assert str(error).startswith("Bahasakita refused the email or password (HTTP 401): "
+                                 "Wrong email or password for ")
+    assert error.__context__ is None and error.__cause__ is None
+
+
+def test_sign_in_timeout_keeps_no_reference_to_the_request(server: FakeBahasakitaRest) -> None:
+    server.behaviour.delay = 30
+    error = failure(server, lambda c: c.sign_in(EMAIL, PASSWORD), token=None, timeout=0.3)
+    assert isinstance(error, ConnectionFailed)
+    # The httpx exception holds the request and its Basic header; ours must not chain it.
+    assert error.__context__ is None and error.__cause__ is None
+
+
+def test_sign_in_with_a_malformed_reply(server: FakeBahasakitaRest) -> None:
+    server.behaviour.token_response = {"bk": {"message": "account suspended"}}
+    error = failure(server, lambda c: c.sign_in(EMAIL, PASSWORD), token=None)
+    assert isinstance(error, RemoteProtocolError)
+    assert "the service said: 'account suspended'" in str(error)
+
+
+def test_sign_in_needs_an_email_and_a_password(server: FakeBahasakitaRest) -> None:
+    error = failure(server, lambda c: c.sign_in(EMAIL, ""), token=None)
+    assert isinstance(error, ConfigurationError)
+    assert server.requests == []
