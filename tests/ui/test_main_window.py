@@ -1,0 +1,380 @@
+"""MainWindow: intents out, updates in, and the window-only actions (copy, clear, PTT)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from dictation_app.audio.devices import InputDevice
+from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
+from dictation_app.ui.settings_dialog import SettingsValues
+from dictation_app.ui.transcript_view import TranscriptView
+
+DEVICES = [
+    InputDevice(
+        index=0, name="Built-in Microphone", default_rate=48000, channels=2, is_default=True
+    ),
+    InputDevice(index=4, name="USB Headset", default_rate=16000, channels=1),
+]
+PROVIDERS = [("local", "Local (offline)"), ("bahasakita", "Bahasakita (cloud)")]
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MainWindow:
+    widget = MainWindow()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+    return widget
+
+
+def send_key(
+    widget: QWidget,
+    kind: QEvent.Type,
+    key: Qt.Key,
+    *,
+    repeat: bool = False,
+    modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+    text: str = "",
+) -> None:
+    QApplication.sendEvent(widget, QKeyEvent(kind, key, modifiers, text, repeat))
+
+
+# ------------------------------------------------------------------ transcript and copy
+
+
+def test_results_are_delegated_to_the_transcript(window: MainWindow) -> None:
+    assert isinstance(window.transcript, TranscriptView)
+    window.add_final("Hello there.")
+    window.show_partial("general")
+
+    assert window.transcript.toPlainText() == "Hello there. general"
+    assert window.transcript.plain_text() == "Hello there."
+
+
+def test_copy_all_puts_the_settled_text_on_the_clipboard(qtbot: QtBot, window: MainWindow) -> None:
+    window.add_final("First utterance.")
+    window.add_final("Second one.")
+    window.show_partial("not yet")
+
+    qtbot.mouseClick(window.copy_button, Qt.MouseButton.LeftButton)
+
+    assert QGuiApplication.clipboard().text() == "First utterance. Second one."
+    assert window.statusBar().currentMessage().startswith("Copied")
+
+
+def test_copy_all_shortcut_works_from_the_editor(qtbot: QtBot, window: MainWindow) -> None:
+    QGuiApplication.clipboard().clear()
+    window.add_final("Shortcut text.")
+    window.transcript.setFocus()
+    qtbot.waitUntil(window.transcript.hasFocus)
+
+    qtbot.keyClick(
+        window.transcript,
+        Qt.Key.Key_C,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "Shortcut text.")
+    assert window.transcript.toPlainText() == "Shortcut text."
+
+
+def test_copy_with_nothing_settled_says_so(window: MainWindow) -> None:
+    QGuiApplication.clipboard().setText("untouched")
+    window.show_partial("only a guess")
+    window.copy_all()
+
+    assert QGuiApplication.clipboard().text() == "untouched"
+    assert window.statusBar().currentMessage() == "Nothing to copy yet"
+
+
+def test_clear_can_be_undone(qtbot: QtBot, window: MainWindow) -> None:
+    window.add_final("Precious words.")
+    qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
+
+    assert window.transcript.toPlainText() == ""
+    assert window.clear_button.text() == "Undo clear"
+    assert window.undo_clear_action.isEnabled()
+
+    qtbot.mouseClick(window.clear_button, Qt.MouseButton.LeftButton)
+    assert window.transcript.toPlainText() == "Precious words."
+    assert window.clear_button.text() == "Clear"
+    assert not window.undo_clear_action.isEnabled()
+
+
+def test_copy_and_clear_are_disabled_while_empty(window: MainWindow) -> None:
+    assert not window.copy_button.isEnabled()
+    assert not window.clear_button.isEnabled()
+    window.add_final("Text.")
+    assert window.copy_button.isEnabled()
+    assert window.clear_button.isEnabled()
+
+
+# ------------------------------------------------------------------ push-to-talk
+
+
+def test_push_to_talk_emits_once_per_press_and_release(qtbot: QtBot, window: MainWindow) -> None:
+    pressed: list[str] = []
+    released: list[str] = []
+    window.push_to_talk_pressed.connect(lambda: pressed.append("p"))
+    window.push_to_talk_released.connect(lambda: released.append("r"))
+    editor = window.transcript
+    editor.setFocus()
+
+    send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+    for _ in range(5):  # held down: the system repeats the key
+        send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_F9, repeat=True)
+        send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_F9, repeat=True)
+    assert pressed == ["p"]
+    assert released == []
+
+    send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
+    assert pressed == ["p"]
+    assert released == ["r"]
+
+
+def test_push_to_talk_key_does_not_type_into_the_editor(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_push_to_talk_key("Space")
+    editor = window.transcript
+    editor.setFocus()
+
+    with qtbot.waitSignal(window.push_to_talk_pressed):
+        send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_Space, text=" ")
+    send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_Space, text=" ", repeat=True)
+    with qtbot.waitSignal(window.push_to_talk_released):
+        send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_Space, text=" ")
+
+    assert editor.toPlainText() == ""
+    qtbot.keyClicks(editor, "ok")
+    assert editor.toPlainText() == "ok"
+
+
+def test_push_to_talk_with_a_modifier(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_push_to_talk_key("Ctrl+Space")
+    button = window.record_button
+
+    with qtbot.assertNotEmitted(window.push_to_talk_pressed):
+        send_key(button, QEvent.Type.KeyPress, Qt.Key.Key_Space)
+        send_key(button, QEvent.Type.KeyRelease, Qt.Key.Key_Space)
+    with qtbot.waitSignal(window.push_to_talk_pressed):
+        send_key(
+            button,
+            QEvent.Type.KeyPress,
+            Qt.Key.Key_Space,
+            modifiers=Qt.KeyboardModifier.ControlModifier,
+        )
+    with qtbot.waitSignal(window.push_to_talk_released):  # Ctrl may be up already
+        send_key(button, QEvent.Type.KeyRelease, Qt.Key.Key_Space)
+
+
+def test_push_to_talk_is_released_when_the_window_loses_focus(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    send_key(window.transcript, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    with qtbot.waitSignal(window.push_to_talk_released):
+        other.activateWindow()
+
+
+def test_push_to_talk_off_and_other_windows_ignored(qtbot: QtBot, window: MainWindow) -> None:
+    other = QWidget()
+    qtbot.addWidget(other)
+    with qtbot.assertNotEmitted(window.push_to_talk_pressed):
+        send_key(other, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+        window.set_push_to_talk_key("")
+        send_key(window.transcript, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+    assert window.push_to_talk_label.text() == ""
+
+
+# ------------------------------------------------------------------ devices and providers
+
+
+def test_no_devices_shows_a_disabled_message_and_emits_nothing(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    with qtbot.assertNotEmitted(window.device_selected):
+        window.set_devices([], None)
+
+    combo = window.device_combo
+    assert combo.count() == 1
+    assert combo.currentText() == NO_MICROPHONE
+    assert not combo.isEnabled()
+    assert not combo.model().item(0).isEnabled()  # type: ignore[attr-defined]
+    assert window.refresh_button.isEnabled()
+
+
+def test_devices_are_listed_and_the_choice_is_emitted(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.assertNotEmitted(window.device_selected):
+        window.set_devices(DEVICES, 4)
+
+    combo = window.device_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        SYSTEM_DEFAULT,
+        "Built-in Microphone (48000 Hz, 2 ch) — default",
+        "USB Headset (16000 Hz, 1 ch)",
+    ]
+    assert combo.currentData() == 4
+    assert combo.isEnabled()
+
+    with qtbot.waitSignal(window.device_selected) as chosen:
+        combo.activated.emit(0)  # what a person picking "System default" causes
+    assert chosen.args == [None]
+    with qtbot.waitSignal(window.device_selected) as chosen:
+        combo.setCurrentIndex(1)
+        combo.activated.emit(1)
+    assert chosen.args == [0]
+    with qtbot.assertNotEmitted(window.device_selected):
+        combo.activated.emit(1)  # picking the same device again is no change
+
+
+def test_refresh_button_asks_for_devices(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.devices_refresh_requested):
+        qtbot.mouseClick(window.refresh_button, Qt.MouseButton.LeftButton)
+
+
+def test_unknown_selected_device_falls_back_to_system_default(window: MainWindow) -> None:
+    window.set_devices(DEVICES, 99)
+    assert window.device_combo.currentText() == SYSTEM_DEFAULT
+
+
+def test_providers_are_listed_and_the_choice_is_emitted(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_providers(PROVIDERS, "bahasakita")
+    combo = window.provider_combo
+    assert combo.currentText() == "Bahasakita (cloud)"
+    assert combo.isEnabled()
+
+    with qtbot.waitSignal(window.provider_selected) as chosen:
+        combo.setCurrentIndex(0)
+        combo.activated.emit(0)
+    assert chosen.args == ["local"]
+
+
+# ------------------------------------------------------------------ recording
+
+
+def test_record_button_asks_to_record_then_to_stop(qtbot: QtBot, window: MainWindow) -> None:
+    button = window.record_button
+    assert button.text() == "Record"
+    with qtbot.waitSignal(window.record_requested), qtbot.assertNotEmitted(window.stop_requested):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert button.text() == "Record"  # only the controller says recording has started
+
+    window.set_providers(PROVIDERS, "local")
+    window.set_devices(DEVICES, None)
+    window.set_recording(True)
+    assert button.text() == "Stop"
+    assert not window.provider_combo.isEnabled()
+    assert not window.device_combo.isEnabled()
+    window.set_devices(DEVICES, None)  # a refresh while recording keeps them locked
+    assert not window.device_combo.isEnabled()
+    with qtbot.waitSignal(window.stop_requested), qtbot.assertNotEmitted(window.record_requested):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    window.set_recording(False)
+    assert button.text() == "Record"
+    assert window.provider_combo.isEnabled()
+    assert window.device_combo.isEnabled()
+
+
+def test_record_shortcut(qtbot: QtBot, window: MainWindow) -> None:
+    window.transcript.setFocus()
+    with qtbot.waitSignal(window.record_requested):
+        qtbot.keyClick(window.transcript, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    window.set_recording(True)
+    with qtbot.waitSignal(window.stop_requested):
+        qtbot.keyClick(window.transcript, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_busy_disables_record(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_busy(True)
+    assert not window.record_button.isEnabled()
+    assert not window.record_action.isEnabled()
+    with qtbot.assertNotEmitted(window.record_requested):
+        qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
+    window.set_busy(False)
+    assert window.record_button.isEnabled()
+
+
+def test_level_goes_to_the_meter(window: MainWindow) -> None:
+    window.set_level(1.0, 0.1)
+    assert window.level_meter.bar_db == pytest.approx(-20.0)
+
+
+# ------------------------------------------------------------------ status
+
+
+@pytest.mark.parametrize("kind", ["idle", "starting", "connecting", "streaming", "stopped"])
+def test_status_kinds(window: MainWindow, kind: str) -> None:
+    window.set_status(kind, f"Now {kind}")
+    assert window.status_label.text() == f"Now {kind}"
+    assert window.status_kind == kind
+
+
+def test_error_status_shows_the_full_selectable_message(window: MainWindow) -> None:
+    message = (
+        "Could not connect to Bahasakita (wss://api.bahasakita.co.id/v1/prod/stream): "
+        "the server refused the token (HTTP 401). Check the token in Settings. " * 3
+    )
+    window.set_status("error", message)
+
+    assert window.status_label.text() == message
+    assert window.status_label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    assert window.status_kind == "error"
+
+
+def test_unknown_status_kind_is_refused(window: MainWindow) -> None:
+    with pytest.raises(ValueError, match="unknown status kind"):
+        window.set_status("exploded", "?")
+
+
+# ------------------------------------------------------------------ settings, panel, closing
+
+
+def test_settings_menu_asks_for_settings(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.settings_requested):
+        window.settings_action.trigger()
+
+
+def test_show_settings_opens_the_dialog_and_forwards_the_result(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    values = SettingsValues("wss://example.test/stream", "tok", "v2", "id", "F8")
+    window.show_settings(values)
+    dialog = window.settings_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.values() == values
+    window.show_settings(values)  # a second request reuses the open dialog
+    assert window.settings_dialog is dialog
+
+    with qtbot.waitSignal(window.settings_saved) as saved:
+        dialog.accept()
+    assert saved.args == [values]
+    assert window.settings_dialog is None
+
+
+def test_side_panel_has_a_files_tab(window: MainWindow) -> None:
+    assert window.side_panel.count() == 1
+    assert window.side_panel.tabText(0) == "Files"
+
+
+def test_push_to_talk_hint(window: MainWindow) -> None:
+    window.set_push_to_talk_key("F8")
+    assert window.push_to_talk_label.text() == "Hold F8 to talk"
+
+
+def test_closing_is_announced(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.closing):
+        window.close()
+
+
+def test_quit_action_closes(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.closing):
+        window.quit_action.trigger()
