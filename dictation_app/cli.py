@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that Qt, audio, the engine model and settings load; no window")
     # -v also after the command; SUPPRESS keeps a subcommand from resetting a leading -v.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -78,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())  # whatever logs a URL, its token is masked
     try:
+        if args.self_test:
+            from dictation_app.selftest import run_self_test
+
+            return run_self_test()
         if args.command is None:
             from dictation_app.app import run_gui
 

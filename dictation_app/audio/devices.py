@@ -46,7 +46,7 @@ def list_input_devices() -> list[InputDevice]:
         InputDevice(
             index=int(info["index"]),
             name=str(info["name"]),
-            default_rate=int(round(float(info["default_samplerate"]))),
+            default_rate=round(float(info["default_samplerate"])),
             channels=int(info["max_input_channels"]),
             is_default=int(info["index"]) == default_index,
         )

@@ -1,0 +1,108 @@
+"""`dictation-app --self-test`: check, without a window, that every part the app needs loads.
+
+One line per check; the exit status is non-zero when any check fails. The bundle's
+smoke test runs this first, so a missing plugin, library or model file is named
+plainly instead of surfacing as a crash on a user's machine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+Check = Callable[[], str]
+
+
+def _qt() -> str:
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import QLibraryInfo
+    from PySide6.QtWidgets import QApplication
+
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    available = sorted(p.name.split(".")[0].removeprefix("libq") for p in plugins.glob("*q*"))
+    wanted = {"linux": "xcb", "win32": "qwindows", "darwin": "cocoa"}.get(sys.platform)
+    if wanted and not any(wanted.removeprefix("q") in name for name in available):
+        raise RuntimeError(f"the {wanted} platform plugin is missing from {plugins}")
+    # Offscreen, so the check runs where there is no display and opens no window.
+    app = QApplication.instance() or QApplication(["dictation-app", "-platform", "offscreen"])
+    return f"PySide6 {pyside_version}, platform plugins: {', '.join(available)} " \
+           f"(checked on {app.platformName()})"  # type: ignore[attr-defined]
+
+
+def _audio() -> str:
+    import sounddevice as sd
+
+    inputs = [d for d in sd.query_devices() if d["max_input_channels"] > 0]
+    note = f"{len(inputs)} input device(s)" if inputs else "no input device found (the app " \
+        "still opens; connect a microphone)"
+    return f"{sd.get_portaudio_version()[1]}; {note}"
+
+
+def _codecs() -> str:
+    import soundfile
+    import soxr
+
+    return f"libsndfile {soundfile.__libsndfile_version__}, soxr {soxr.__version__}"
+
+
+def _engine() -> str:
+    import pocketsphinx
+
+    model = Path(pocketsphinx.get_model_path()) / "en-us"
+    needed = ["en-us", "en-us.lm.bin", "cmudict-en-us.dict"]
+    missing = [name for name in needed if not (model / name).exists()]
+    if missing:
+        raise RuntimeError(f"model files missing in {model}: {', '.join(missing)}")
+    started = time.monotonic()
+    pocketsphinx.Decoder(loglevel="FATAL")
+    return f"pocketsphinx en-US model loads in {time.monotonic() - started:.1f} s"
+
+
+def _settings() -> str:
+    from dictation_app.settings import Key, Settings, config_dir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "settings.json"
+        Settings(path).set(Key.LANGUAGE, "en")
+        if Settings(path).get(Key.LANGUAGE) != "en":
+            raise RuntimeError("a setting written could not be read back")
+    return f"settings file: {config_dir() / 'settings.json'}"
+
+
+def _keyring() -> str:
+    from dictation_app.secrets import SecretStore
+
+    store = SecretStore()
+    backend = type(store._keyring.get_keyring()).__module__
+    if store.persistent:
+        return f"keyring backend {backend}"
+    return f"no system keyring ({backend}): tokens are kept in memory for one run only"
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("qt", _qt),
+    ("audio", _audio),
+    ("codecs", _codecs),
+    ("engine", _engine),
+    ("settings", _settings),
+    ("keyring", _keyring),
+]
+
+
+def run_self_test() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    failed = 0
+    for name, check in CHECKS:
+        try:
+            detail = check()
+        except Exception as exc:  # every failure is reported, none stops the others
+            failed += 1
+            print(f"FAIL {name:<9} {type(exc).__name__}: {exc}", flush=True)
+        else:
+            print(f"ok   {name:<9} {detail}", flush=True)
+    print(f"self-test: {len(CHECKS) - failed} ok, {failed} failed", flush=True)
+    return 1 if failed else 0

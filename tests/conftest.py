@@ -1,0 +1,93 @@
+"""Fixtures every test folder can use: isolated user dirs and a virtual microphone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+# Before anything imports Qt: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.pulse import (
+    PulseMic,
+    PulseUnavailable,
+    SavedEnvironment,
+    ensure_pulse_plugin,
+    private_environment,
+    reinitialize_portaudio,
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point platformdirs' config, data, cache and state dirs at tmp paths."""
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        path = tmp_path / "xdg" / name.lower()
+        path.mkdir(parents=True)
+        monkeypatch.setenv(name, str(path))
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Missing system packages: a failure under CI, a skip on a developer's machine."""
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason} (CI must run the PulseAudio tests: run scripts/setup.sh)")
+    pytest.skip(reason)
+
+
+def _require_portaudio() -> None:
+    try:
+        import sounddevice  # noqa: F401
+    except OSError as exc:
+        _unavailable(f"PortAudio is not installed (libportaudio2): {exc}")
+
+
+@pytest.fixture
+def pulse_mic() -> Iterator[Callable[..., PulseMic]]:
+    """Factory: `pulse_mic(rate=16000, channels=1)` starts a private PulseAudio daemon
+    whose default source is a FIFO-fed virtual microphone; torn down after the test.
+    """
+    _require_portaudio()
+    started: list[PulseMic] = []
+
+    def start(rate: int = 16_000, channels: int = 1) -> PulseMic:
+        try:
+            mic = PulseMic(rate=rate, channels=channels)
+        except PulseUnavailable as exc:
+            _unavailable(str(exc))
+        started.append(mic)
+        try:
+            ensure_pulse_plugin()
+        except PulseUnavailable as exc:
+            _unavailable(str(exc))
+        return mic
+
+    yield start
+    for mic in reversed(started):
+        mic.close()
+
+
+@pytest.fixture
+def no_sound_server() -> Iterator[list[str]]:
+    """No PulseAudio reachable (and none autospawned), PortAudio re-initialised.
+
+    Yields the names of the input devices PortAudio still lists: empty unless
+    the machine has a real sound card.
+    """
+    _require_portaudio()
+    import sounddevice as sd
+
+    runtime_dir = Path(tempfile.mkdtemp(prefix="pa-none-"))
+    env = SavedEnvironment(private_environment(runtime_dir, runtime_dir))
+    try:
+        reinitialize_portaudio()
+        yield [str(d["name"]) for d in sd.query_devices() if d["max_input_channels"] > 0]
+    finally:
+        env.restore()
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+        reinitialize_portaudio()

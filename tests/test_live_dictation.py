@@ -1,0 +1,152 @@
+"""Live dictation end to end: the real window, controller and PortAudio microphone
+(a PulseAudio virtual source), streaming to a Bahasakita-protocol server on loopback.
+
+The Qt event loop is qasync's, driven explicitly: each scenario is a coroutine run
+with `run_until_complete`, waiting on conditions, never sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+
+import numpy as np
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from dictation_app.controller import DictationController, Phase
+from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.settings import Key, Settings
+from dictation_app.ui.main_window import MainWindow
+from tests.bahasakita_server import Behaviour, FakeBahasakita
+
+pytestmark = pytest.mark.pulse
+
+TOKEN = "fake-live-token"
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationController]:
+    settings = Settings()
+    settings.set(Key.PROVIDER, "bahasakita")
+    settings.set(Key.BAHASAKITA_URL, server.url)
+    secrets = SecretStore()
+    secrets.set(BAHASAKITA_TOKEN, TOKEN)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    return window, DictationController(window, settings, secrets)
+
+
+def run(loop: asyncio.AbstractEventLoop, scenario: Awaitable[None]) -> None:
+    loop.run_until_complete(asyncio.wait_for(scenario, 60))
+
+
+def test_microphone_to_server_to_transcript(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+                                            pulse_mic: Callable[..., object]) -> None:
+    mic = pulse_mic(rate=48000, channels=2)
+    rng = np.random.default_rng(5)
+    stereo = (rng.uniform(-0.3, 0.3, (48000 * 4, 2)) * 32767).astype("<i2")
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            assert controller.microphone is not None
+            levels: list[float] = []
+            original = window.set_level
+            window.set_level = lambda peak, rms: (levels.append(peak), original(peak, rms))
+            mic.write(stereo.tobytes())  # type: ignore[attr-defined]
+            window.record_button.click()
+            assert controller.phase is Phase.CONNECTING
+            await until(lambda: len(server.sessions) == 1
+                        and len(server.sessions[0].chunk_sizes) >= 25)
+            assert controller.phase is Phase.RECORDING
+            assert window.status_kind == "streaming"
+            window.record_button.click()  # Stop
+            await until(lambda: controller.phase is Phase.IDLE)
+            assert max(levels) > 0.2  # the meter saw the audio
+
+        run(loop, scenario())
+        loop.run_until_complete(controller.shutdown())
+    [session] = server.sessions
+    assert session.stopped and f"token={TOKEN}" in session.path
+    assert set(session.chunk_sizes) == {3200}
+    text = window.transcript.plain_text()
+    assert "final 20" in text and f"last {len(session.chunk_sizes)}" in text
+    assert window.transcript.partial_text() == ""
+    assert window.status_kind == "stopped"
+
+
+def test_a_rejected_session_shows_the_server_message(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita(Behaviour(reject_conn="Token kedaluwarsa")) as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            window.record_requested.emit()
+            await until(lambda: controller.phase is Phase.IDLE and window.status_kind == "error")
+
+        run(loop, scenario())
+        loop.run_until_complete(controller.shutdown())
+    assert "Token kedaluwarsa" in window.status_label.text()
+    assert "Record" in window.record_button.text()
+
+
+def test_push_to_talk_records_while_held(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+                                         pulse_mic: Callable[..., object]) -> None:
+    mic = pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            mic.write(bytes(16000 * 2 * 3))  # type: ignore[attr-defined]
+            window.push_to_talk_pressed.emit()
+            await until(lambda: bool(server.sessions)
+                        and len(server.sessions[0].chunk_sizes) >= 5)
+            window.push_to_talk_released.emit()
+            await until(lambda: controller.phase is Phase.IDLE)
+
+        run(loop, scenario())
+        loop.run_until_complete(controller.shutdown())
+    assert server.sessions[0].stopped
+
+
+def test_no_microphone_still_opens_and_says_so(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+                                               no_sound_server: list[str]) -> None:
+    if no_sound_server:
+        pytest.skip("this machine has a real sound card")
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            assert window.status_kind == "error"
+            assert "No microphone found" in window.status_label.text()
+            window.record_requested.emit()  # nothing to record from: a message, no crash
+            assert controller.phase is Phase.IDLE
+
+        run(loop, scenario())
+        loop.run_until_complete(controller.shutdown())
+    assert server.sessions == []
