@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 OFFSCREEN := QT_QPA_PLATFORM=offscreen
 
-.PHONY: setup run test lint typecheck bench clean
+.PHONY: setup run test lint typecheck bench bundle bundle-smoke clean
 
 setup:
 	bash scripts/setup.sh
@@ -36,6 +36,14 @@ bench: setup
 	    cat "bench/results/$$name.md"; \
 	done; \
 	if (( $${#failed[@]} )); then echo "failed: $${failed[*]}" >&2; exit 1; fi
+
+# A one-folder PyInstaller bundle in dist/dictation-app (the one-file variant: see
+# packaging/README.md), and its smoke test: --self-test, a window, a transcription.
+bundle: setup
+	$(VENV)/bin/pyinstaller --noconfirm --clean build.spec
+
+bundle-smoke: bundle
+	bash scripts/bundle_smoke.sh dist/dictation-app
 
 clean:
 	rm -rf build dist bench/results .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -16,10 +16,12 @@ import os
 import sys
 
 from PySide6.QtCore import QByteArray, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from dictation_app import __version__
+from dictation_app.resources import APP_ID, app_icon_files
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ def run_gui() -> int:
     app.setApplicationName("Dictation")
     app.setOrganizationName("dictation-app")
     app.setApplicationVersion(__version__)
+    # Wayland matches the window to its .desktop entry (and so its icon) by this name.
+    app.setDesktopFileName(APP_ID)
+    icon = QIcon()
+    for path in app_icon_files():
+        icon.addFile(str(path))
+    app.setWindowIcon(icon)
     # The window's closing signal ends the run, after the engine and microphone are shut down.
     app.setQuitOnLastWindowClosed(False)
 
@@ -49,24 +57,44 @@ def run_gui() -> int:
 
 async def _main(app: QApplication) -> None:
     from dictation_app.controller import DictationController
-    from dictation_app.secrets import SecretStore
-    from dictation_app.settings import Settings
+    from dictation_app.monitoring_controller import MonitoringController
+    from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
+    from dictation_app.settings import Key, Settings
+    from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
+    from dictation_app.ui.monitoring_panel import MonitoringPanel
 
     settings = Settings()
     secrets = SecretStore()
     window = MainWindow()
     controller = DictationController(window, settings, secrets)
+
+    def account_client() -> BahasakitaAccountClient | None:
+        token = secrets.get(BAHASAKITA_TOKEN)
+        return BahasakitaAccountClient(token=token) if token else None
+
+    panel = MonitoringPanel()
+    window.side_panel.addTab(panel, "Bahasakita account")
+    monitoring = MonitoringController(panel, client_factory=account_client,
+                                      interval=settings.get(Key.MONITORING_INTERVAL))
+    panel.interval_changed.connect(lambda seconds: settings.set(Key.MONITORING_INTERVAL, seconds))
+    # Connected after the controller's own slot, which stores the new token first.
+    window.settings_saved.connect(
+        lambda _values: asyncio.ensure_future(monitoring.credentials_changed()))
+    window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
+    window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window)
 
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     window.show()
     controller.start()
+    monitoring.start()
     _schedule_smoke_hooks(window)
     await closed.wait()
     window.hide()
     instance_server.close()
+    await monitoring.stop()
     await controller.shutdown()
 
 

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 PROVIDERS = [("local", "Local (offline)"), ("bahasakita", "Bahasakita (cloud)")]
 PRE_ROLL_SECONDS = 0.3
 LEVEL_BLOCK_MS = 40  # 25 level updates a second
+NO_MICROPHONE = ("No microphone found. Connect one and press Refresh, or check that the "
+                 "sound server is running.")
 
 
 class Phase(enum.IntEnum):
@@ -152,9 +154,7 @@ class DictationController(QObject):
         self.window.set_devices(self.devices, pinned.index if pinned else None)
         if chosen is None:
             self.window.set_level(0.0, 0.0)
-            self.window.set_status(
-                "error", "No microphone found. Connect one and press Refresh, or check that "
-                "the sound server is running.")
+            self.window.set_status("error", NO_MICROPHONE)
             return
         self._open_microphone(chosen)
 
@@ -238,7 +238,9 @@ class DictationController(QObject):
 
     def _show_ready(self) -> None:
         if self.microphone is None:
-            return  # the device error stays visible
+            if not self.devices:
+                self.window.set_status("error", NO_MICROPHONE)
+            return  # otherwise the device's own error stays visible
         name = dict(PROVIDERS)[self.provider]
         key = self.settings.get_str(Key.PUSH_TO_TALK_KEY)
         self.window.set_status("idle", f"Ready: {name}. Press Record or hold {key} to dictate.")
@@ -250,7 +252,9 @@ class DictationController(QObject):
             return
         mic = self.microphone
         if mic is None:
-            self.window.set_status("error", "No microphone is open. Connect one and press Refresh.")
+            self.window.set_status("error", NO_MICROPHONE if not self.devices else
+                                   "The microphone is not open: pick one in the list, or press "
+                                   "Refresh.")
             return
         try:
             target = self._target()

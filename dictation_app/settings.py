@@ -31,6 +31,7 @@ class Key(str, enum.Enum):
     PUSH_TO_TALK_KEY = "push_to_talk_key"
     WINDOW_GEOMETRY = "window_geometry"
     WELCOME_SEEN = "welcome_seen"
+    MONITORING_INTERVAL = "monitoring_interval"  # seconds; 0 pauses
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -42,6 +43,7 @@ DEFAULTS: dict[Key, Any] = {
     Key.PUSH_TO_TALK_KEY: "F9",
     Key.WINDOW_GEOMETRY: "",
     Key.WELCOME_SEEN: False,
+    Key.MONITORING_INTERVAL: 30,
 }
 
 # Secrets must never land in the settings file, whatever a caller passes.

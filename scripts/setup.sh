@@ -28,6 +28,9 @@ PACKAGES=(
     pulseaudio pulseaudio-utils libasound2-plugins
     # test speech: synthesise and convert
     espeak-ng sox
+    # packaging: validators for the .desktop and AppStream files; patchelf and
+    # binutils for PyInstaller's Linux build
+    desktop-file-utils appstream patchelf binutils
 )
 
 say() { printf '==> %s\n' "$*"; }

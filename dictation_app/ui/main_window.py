@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -43,9 +42,11 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.audio.devices import InputDevice
+from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.level_meter import LevelMeter
 from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
+from dictation_app.ui.welcome_banner import WelcomeBanner
 
 STATUS_COLOURS = {
     "idle": "#8a8f98",
@@ -107,12 +108,12 @@ class MainWindow(QMainWindow):
     provider_selected = Signal(str)
     settings_requested = Signal()
     settings_saved = Signal(object)  # SettingsValues
+    welcome_dismissed = Signal()
     closing = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Dictation")
-        self.setMinimumSize(720, 480)
         self.resize(1100, 720)
         self.setStyleSheet(_STYLE)
 
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._ptt_key: QKeySequence = QKeySequence()
         self._ptt_down = False
         self._settings_dialog: SettingsDialog | None = None
+        self._about_dialog: AboutDialog | None = None
         self._status_kind = "idle"
 
         self._build_actions()
@@ -134,6 +136,8 @@ class MainWindow(QMainWindow):
         self.set_recording(False)
         self.set_push_to_talk_key("F9")
         self._on_transcript_text_changed()
+        # Never narrower than the control bar needs, so the Record button is never clipped.
+        self.setMinimumSize(self.minimumSizeHint().expandedTo(QSize(720, 480)))
 
         app = QApplication.instance()
         if app is not None:
@@ -230,7 +234,7 @@ class MainWindow(QMainWindow):
         self.provider_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.provider_combo.setMinimumContentsLength(16)
+        self.provider_combo.setMinimumContentsLength(12)
         self.provider_combo.activated.connect(self._on_provider_combo_activated)
 
         self.device_combo = QComboBox()
@@ -238,7 +242,7 @@ class MainWindow(QMainWindow):
         self.device_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.device_combo.setMinimumContentsLength(20)
+        self.device_combo.setMinimumContentsLength(14)
         self.device_combo.activated.connect(self._on_device_combo_activated)
 
         self.refresh_button = QToolButton()
@@ -277,6 +281,11 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(pane)
         column.setContentsMargins(12, 10, 6, 8)
         column.setSpacing(6)
+        # Hidden until the controller calls show_welcome(): only a first run shows it.
+        self.welcome_banner = WelcomeBanner()
+        self.welcome_banner.hide()
+        self.welcome_banner.dismissed.connect(self._on_welcome_banner_dismissed)
+        column.addWidget(self.welcome_banner)
         self._transcript = TranscriptView()
         self._transcript.textChanged.connect(self._on_transcript_text_changed)
         column.addWidget(self._transcript, 1)
@@ -442,6 +451,15 @@ class MainWindow(QMainWindow):
         """The open settings dialog, if any."""
         return self._settings_dialog
 
+    def show_welcome(self, visible: bool) -> None:
+        """Show or hide the first-run welcome above the transcript."""
+        self.welcome_banner.setVisible(visible)
+
+    @property
+    def about_dialog(self) -> AboutDialog | None:
+        """The open About dialog, if any."""
+        return self._about_dialog
+
     def show_partial(self, text: str) -> None:
         self._transcript.show_partial(text)
 
@@ -554,13 +572,25 @@ class MainWindow(QMainWindow):
     def _on_settings_dialog_finished(self) -> None:
         self._settings_dialog = None
 
+    def _on_welcome_banner_dismissed(self) -> None:
+        self.welcome_banner.hide()
+        self.welcome_dismissed.emit()
+
     def _on_about_action_triggered(self) -> None:
-        box = QMessageBox(self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.setWindowTitle("About Dictation")
-        box.setText("Dictation")
-        box.setInformativeText("Live dictation, online (Bahasakita) or offline.")
-        box.open()
+        if self._about_dialog is not None:
+            self._about_dialog.raise_()
+            self._about_dialog.activateWindow()
+            return
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._on_about_dialog_finished)
+        self._about_dialog = dialog
+        # show(), not open(): open() is window-modal, and nothing here needs to block
+        # dictating while the dialog is up. Never exec(): no nested loop under qasync.
+        dialog.show()
+
+    def _on_about_dialog_finished(self) -> None:
+        self._about_dialog = None
 
     # ------------------------------------------------------------------ helpers
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication, QKeyEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
+from dictation_app import __version__
 from dictation_app.audio.devices import InputDevice
+from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
@@ -378,3 +380,92 @@ def test_closing_is_announced(qtbot: QtBot, window: MainWindow) -> None:
 def test_quit_action_closes(qtbot: QtBot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.closing):
         window.quit_action.trigger()
+
+
+# ------------------------------------------------------------------ welcome and about
+
+
+def test_welcome_is_hidden_until_asked_for(window: MainWindow) -> None:
+    assert not window.welcome_banner.isVisible()
+    window.show_welcome(True)
+    assert window.welcome_banner.isVisible()
+    window.show_welcome(False)
+    assert not window.welcome_banner.isVisible()
+
+
+def test_welcome_sits_above_the_transcript(window: MainWindow) -> None:
+    window.show_welcome(True)
+    banner = window.welcome_banner
+    banner_bottom = banner.mapTo(window, banner.rect().bottomLeft()).y()
+    transcript_top = window.transcript.mapTo(window, window.transcript.rect().topLeft()).y()
+    assert banner_bottom < transcript_top
+
+
+def test_got_it_hides_the_welcome_and_reports_it_once(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_welcome(True)
+    dismissed: list[bool] = []
+    window.welcome_dismissed.connect(lambda: dismissed.append(True))
+
+    with qtbot.waitSignal(window.welcome_dismissed):
+        qtbot.mouseClick(window.welcome_banner.got_it_button, Qt.MouseButton.LeftButton)
+
+    assert dismissed == [True]
+    assert not window.welcome_banner.isVisible()
+
+
+def test_dictating_works_with_the_welcome_showing(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_welcome(True)
+    with qtbot.waitSignal(window.record_requested):
+        qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
+
+
+def help_menu_about_action(window: MainWindow) -> QAction:
+    (help_menu,) = (a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert isinstance(help_menu, QMenu)
+    (action,) = (a for a in help_menu.actions() if a.text() == "About Dictation")
+    return action
+
+
+def test_about_opens_from_the_help_menu_without_blocking_the_window(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    help_menu_about_action(window).trigger()
+    dialog = window.about_dialog
+    assert isinstance(dialog, AboutDialog)
+    qtbot.waitExposed(dialog)
+
+    assert not dialog.isModal()
+    assert dialog.windowModality() == Qt.WindowModality.NonModal
+    assert dialog.version_label.text() == f"Version {__version__}"
+    text = dialog.credits_text()
+    for name, licence in [
+        ("Qt and Qt for Python (PySide6)", "LGPL-3.0"),
+        ("PocketSphinx and its US English model", "BSD-2-Clause"),
+        ("PortAudio", "MIT"),
+        ("libsndfile", "LGPL-2.1+"),
+        ("soxr", "LGPL-2.1+"),
+        ("NumPy", "BSD-3-Clause"),
+        ("websockets", "BSD-3-Clause"),
+        ("httpx", "BSD-3-Clause"),
+        ("qasync", "BSD-2-Clause"),
+        ("keyring", "MIT"),
+        ("platformdirs", "MIT"),
+        ("sounddevice", "MIT"),
+        ("soundfile", "BSD-3-Clause"),
+    ]:
+        (row,) = (row for row in dialog.credits if row.name == name)
+        assert row.licence == licence
+        assert name in text
+        assert licence in text
+
+
+def test_about_is_opened_once_and_forgotten_when_closed(qtbot: QtBot, window: MainWindow) -> None:
+    window.about_action.trigger()
+    dialog = window.about_dialog
+    assert dialog is not None
+    window.about_action.trigger()
+    assert window.about_dialog is dialog
+
+    with qtbot.waitSignal(dialog.finished):
+        dialog.reject()
+    assert window.about_dialog is None
