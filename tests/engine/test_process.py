@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 
+from dictation_app.audio.convert import ChunkFramer
 from dictation_app.engine.process import EngineProcess, default_command
 from dictation_app.errors import ConnectionFailed
-from dictation_app.protocols.bahasakita_stream import SessionOpened, SessionStopped, StreamClient
+from dictation_app.protocols.bahasakita_stream import (
+    FinalTranscript,
+    SessionOpened,
+    SessionStopped,
+    StreamClient,
+)
+from tests.engine.conftest import SENTENCES, Speech
 
 SERVE = [sys.executable, "-c",
          "import sys; from dictation_app.engine.server import run_serve; "
@@ -32,9 +40,10 @@ def test_start_returns_a_url_that_serves_sessions_and_stop_ends_the_engine() -> 
         engine = EngineProcess(command=SERVE)
         url = await engine.start()
         client = StreamClient()
+        events: list[object] = []
         async with connect(url) as ws:
             await ws.send(client.open())
-            events = client.receive(await ws.recv())
+            events += client.receive(await ws.recv())
             await ws.send(client.stop())
             events += client.receive(await ws.recv())
         was_running = engine.running
@@ -48,6 +57,32 @@ def test_start_returns_a_url_that_serves_sessions_and_stop_ends_the_engine() -> 
     assert was_running
     assert code == 0, tail  # SIGTERM is a clean shutdown, not a kill
     assert not running and url_after is None
+
+
+@pytest.mark.engine
+def test_default_command_starts_dictation_app_serve(grammar_file: Path, speech: Speech) -> None:
+    async def go() -> tuple[list[object], int | None]:
+        engine = EngineProcess(extra_args=["--grammar", str(grammar_file)])
+        url = await engine.start()
+        client = StreamClient()
+        events: list[object] = []
+        async with connect(url) as ws:
+            await ws.send(client.open())
+            events += client.receive(await ws.recv())
+            framer = ChunkFramer()
+            for chunk in framer.push(speech(0.3, SENTENCES[3])):
+                await ws.send(client.audio(chunk))
+            await ws.send(client.stop())
+            async for frame in ws:
+                events += client.receive(frame)
+                if isinstance(events[-1], SessionStopped):
+                    break
+        return events, await engine.stop()
+
+    events, code = run(go())
+
+    assert events[-2:] == [FinalTranscript(SENTENCES[3]), SessionStopped()]
+    assert code == 0
 
 
 def test_child_failing_early_raises_connection_failed_with_its_stderr() -> None:
@@ -65,7 +100,7 @@ def test_child_failing_early_raises_connection_failed_with_its_stderr() -> None:
 
 
 @pytest.mark.engine
-def test_engine_that_cannot_load_its_grammar_reports_why(tmp_path: Any) -> None:
+def test_engine_that_cannot_load_its_grammar_reports_why(tmp_path: Path) -> None:
     engine = EngineProcess(command=python(
         "import sys; from dictation_app.engine.server import run_serve; "
         f"sys.exit(run_serve('127.0.0.1', 0, grammar={str(tmp_path / 'none.gram')!r}))"))

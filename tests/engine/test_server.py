@@ -24,6 +24,7 @@ from dictation_app.protocols.bahasakita_stream import (
     Event,
     FinalTranscript,
     PartialTranscript,
+    ProtocolVersion,
     SessionOpened,
     SessionStopped,
     StreamClient,
@@ -77,14 +78,15 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-async def transcribe(url: str, pcm: bytes) -> list[Event]:
+async def transcribe(url: str, pcm: bytes,
+                     version: ProtocolVersion = ProtocolVersion.V1) -> list[Event]:
     """One full session with the protocol's own client; all events until audioStop's reply."""
-    client = StreamClient()
+    client = StreamClient(version=version)
     events: list[Event] = []
     async with connect(url + "?token=ignored-by-the-engine") as ws:
         await ws.send(client.open())
         events += client.receive(await ws.recv())
-        assert isinstance(events[0], SessionOpened)
+        assert isinstance(events[0], SessionOpened), events
 
         async def send_audio() -> None:
             framer = ChunkFramer()
@@ -103,8 +105,8 @@ async def transcribe(url: str, pcm: bytes) -> list[Event]:
     return events
 
 
-async def request(ws: ClientConnection, body: dict[str, Any] | str) -> dict[str, Any]:
-    await ws.send(body if isinstance(body, str) else json.dumps({"bk": body}))
+async def request(ws: ClientConnection, body: dict[str, Any] | str | bytes) -> dict[str, Any]:
+    await ws.send(body if isinstance(body, (str, bytes)) else json.dumps({"bk": body}))
     reply = json.loads(await ws.recv())["bk"]
     assert isinstance(reply, dict)
     return reply
@@ -143,6 +145,13 @@ def test_audio_stop_settles_the_sentence_still_being_spoken(
     assert events[-2:] == [FinalTranscript(SENTENCES[4]), SessionStopped()]
 
 
+def test_a_v2_client_without_session_ids_is_served_too(engine_url: str, speech: Speech) -> None:
+    events = run(transcribe(engine_url, speech(0.3, SENTENCES[0], 0.8),
+                            version=ProtocolVersion.V2))
+
+    assert events[-2:] == [FinalTranscript(SENTENCES[0]), SessionStopped()]
+
+
 def test_two_sessions_at_once_each_get_their_own_text(engine_url: str, speech: Speech) -> None:
     async def both() -> list[list[Event]]:
         return list(await asyncio.gather(
@@ -157,13 +166,14 @@ def test_two_sessions_at_once_each_get_their_own_text(engine_url: str, speech: S
 
 @pytest.mark.parametrize(("frame", "message"), [
     ("this is not json", "not JSON"),
+    (b"\xff\xfe binary", "not JSON"),
     ('{"bk": {"service": "stt", "type": "audioDance"}}', "unknown message type"),
     ('{"hello": 1}', "no 'bk' object"),
     (json.dumps({"bk": audio_body("0" * 32)}), "before audioConn"),
     ('{"bk": {"service": "stt", "type": "audioStop"}}', "before audioConn"),
 ])
 def test_bad_requests_get_status_400_with_a_message(
-        engine_url: str, frame: str, message: str) -> None:
+        engine_url: str, frame: str | bytes, message: str) -> None:
     async def go() -> dict[str, Any]:
         async with connect(engine_url) as ws:
             return await request(ws, frame)
@@ -184,7 +194,7 @@ def test_wrong_session_id_is_refused_and_the_session_carries_on(
             await ws.send(json.dumps({"bk": audio_body(session_id, speech(0.3, SENTENCES[3]))}))
             await ws.send(json.dumps({"bk": {"service": "stt", "type": "audioStop",
                                              "sess_id": session_id}}))
-            replies = []
+            replies: list[dict[str, Any]] = []
             while not replies or replies[-1]["type"] != "audioStop":
                 replies.append(json.loads(await ws.recv())["bk"])
             return opened, refused, replies

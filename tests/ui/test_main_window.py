@@ -14,6 +14,7 @@ from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
+from tests.ui.test_about_dialog import EXPECTED_LICENCES
 
 DEVICES = [
     InputDevice(
@@ -438,21 +439,7 @@ def test_about_opens_from_the_help_menu_without_blocking_the_window(
     assert dialog.windowModality() == Qt.WindowModality.NonModal
     assert dialog.version_label.text() == f"Version {__version__}"
     text = dialog.credits_text()
-    for name, licence in [
-        ("Qt and Qt for Python (PySide6)", "LGPL-3.0"),
-        ("PocketSphinx and its US English model", "BSD-2-Clause"),
-        ("PortAudio", "MIT"),
-        ("libsndfile", "LGPL-2.1+"),
-        ("soxr", "LGPL-2.1+"),
-        ("NumPy", "BSD-3-Clause"),
-        ("websockets", "BSD-3-Clause"),
-        ("httpx", "BSD-3-Clause"),
-        ("qasync", "BSD-2-Clause"),
-        ("keyring", "MIT"),
-        ("platformdirs", "MIT"),
-        ("sounddevice", "MIT"),
-        ("soundfile", "BSD-3-Clause"),
-    ]:
+    for name, licence in EXPECTED_LICENCES:
         (row,) = (row for row in dialog.credits if row.name == name)
         assert row.licence == licence
         assert name in text
