@@ -85,10 +85,15 @@ class EngineProcess:
             await self._kill()
             raise
         if url is None:
-            code = await process.wait()
+            # Its stdout closed: it is exiting, or (odd, but possible) closed the pipe
+            # and lives on, in which case it is no use to us either.
+            try:
+                await asyncio.wait_for(process.wait(), 5.0)
+            except asyncio.TimeoutError:
+                await self._kill()
             await self._finish_readers()
             raise ConnectionFailed(
-                f"{SERVICE} exited with code {code} before it was ready"
+                f"{SERVICE} exited with code {process.returncode} before it was ready"
                 f"{self._stderr_suffix()}")
         # Nothing more is expected on stdout, but it is drained all the same.
         self._readers.append(asyncio.create_task(self._discard(process.stdout)))

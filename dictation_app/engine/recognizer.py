@@ -19,8 +19,8 @@ SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2
 
 # Measured on one core over 1188 words of espeak-ng speech in 4 voices (492 s, fed in
-# 100 ms chunks): capping active HMMs and word exits per frame cuts CPU time by about
-# a third at the same WER (23.6%). Narrower beams, `ds=2`, `topn` < 4 and
+# 100 ms chunks): capping active HMMs and word exits per frame cuts CPU time by 10-30%
+# at the same WER (23.6%). Narrower beams, `ds=2`, `topn` < 4 and
 # `maxhmmpf=3000` were faster but lost words; dropping the second (flat-lexicon) pass
 # halved the CPU time but cost a point of WER. bench/bench_engine.py re-measures.
 TUNED_DECODER_OPTIONS: Mapping[str, Any] = {

@@ -50,6 +50,8 @@ async def serve_forever(host: str, port: int, *, ready: Callable[[str], None] | 
 
     `recognizer_options` go to `RecognizerModel` (grammar, decoder_options, ...).
     Raises ConfigurationError if the model cannot load, OSError if the port is taken.
+    With port 0, give one address: a name like "localhost" that resolves to IPv4 and
+    IPv6 gets a different free port for each, and the URL names the first.
     """
     model = RecognizerModel(**recognizer_options)
     await asyncio.to_thread(model.load)
@@ -110,11 +112,16 @@ async def _serve_until_stopped(host: str, port: int, ready: Callable[[str], None
 
 
 def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # no stdin to watch (e.g. pythonw): nothing tells us the parent left
+
     def wait_for_eof() -> None:
-        # os.read, not sys.stdin: a daemon thread blocked inside a buffered reader
-        # makes interpreter shutdown abort.
-        with contextlib.suppress(OSError, ValueError):
-            while os.read(sys.stdin.fileno(), 4096):
+        # os.read, not sys.stdin.read: a daemon thread blocked inside a buffered
+        # reader makes interpreter shutdown abort.
+        with contextlib.suppress(OSError):
+            while os.read(fd, 4096):
                 pass
         with contextlib.suppress(RuntimeError):  # the loop already closed
             loop.call_soon_threadsafe(stop.set)
