@@ -222,11 +222,11 @@ class DictationController(QObject):
                  or self.engine is None or not self.engine.running)
         ):
             self.engine = self._engine_factory()
+            self.window.set_status("starting", "Starting the offline engine…")
             self._engine_task = asyncio.ensure_future(self._start_engine(self.engine))
         return self._engine_task
 
     async def _start_engine(self, engine: EngineProcess) -> str:
-        self.window.set_status("starting", "Starting the offline engine…")
         try:
             url = await engine.start()
         except DictationError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +18,14 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controller import DictationController, Phase
+from dictation_app.engine.process import EngineProcess
 from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from tests.bahasakita_server import Behaviour, FakeBahasakita
+from tests.engine.conftest import SENTENCES, Speech, grammar_file, speech
+
+__all__ = ["grammar_file", "speech"]  # fixtures shared with the engine tests
 
 pytestmark = pytest.mark.pulse
 
@@ -55,8 +60,13 @@ def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationCo
     return window, DictationController(window, settings, secrets)
 
 
-def run(loop: asyncio.AbstractEventLoop, scenario: Awaitable[None]) -> None:
-    loop.run_until_complete(asyncio.wait_for(scenario, 60))
+def run(loop: asyncio.AbstractEventLoop, controller: DictationController,
+        scenario: Awaitable[None]) -> None:
+    """Run the scenario, then shut the controller down whatever happened."""
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario, 90))
+    finally:
+        loop.run_until_complete(controller.shutdown())
 
 
 def test_microphone_to_server_to_transcript(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
@@ -84,8 +94,7 @@ def test_microphone_to_server_to_transcript(qtbot: QtBot, loop: asyncio.Abstract
             await until(lambda: controller.phase is Phase.IDLE)
             assert max(levels) > 0.2  # the meter saw the audio
 
-        run(loop, scenario())
-        loop.run_until_complete(controller.shutdown())
+        run(loop, controller, scenario())
     [session] = server.sessions
     assert session.stopped and f"token={TOKEN}" in session.path
     assert set(session.chunk_sizes) == {3200}
@@ -107,8 +116,7 @@ def test_a_rejected_session_shows_the_server_message(
             window.record_requested.emit()
             await until(lambda: controller.phase is Phase.IDLE and window.status_kind == "error")
 
-        run(loop, scenario())
-        loop.run_until_complete(controller.shutdown())
+        run(loop, controller, scenario())
     assert "Token kedaluwarsa" in window.status_label.text()
     assert "Record" in window.record_button.text()
 
@@ -128,8 +136,7 @@ def test_push_to_talk_records_while_held(qtbot: QtBot, loop: asyncio.AbstractEve
             window.push_to_talk_released.emit()
             await until(lambda: controller.phase is Phase.IDLE)
 
-        run(loop, scenario())
-        loop.run_until_complete(controller.shutdown())
+        run(loop, controller, scenario())
     assert server.sessions[0].stopped
 
 
@@ -147,6 +154,35 @@ def test_no_microphone_still_opens_and_says_so(qtbot: QtBot, loop: asyncio.Abstr
             window.record_requested.emit()  # nothing to record from: a message, no crash
             assert controller.phase is Phase.IDLE
 
-        run(loop, scenario())
-        loop.run_until_complete(controller.shutdown())
+        run(loop, controller, scenario())
     assert server.sessions == []
+
+
+@pytest.mark.engine
+def test_local_engine_transcribes_the_microphone(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, pulse_mic: Callable[..., object],
+        speech: Speech, grammar_file: Path) -> None:
+    """The default provider: the controller starts the engine child under qasync."""
+    mic = pulse_mic(rate=16000, channels=1)
+    settings = Settings()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = DictationController(
+        window, settings, SecretStore(),
+        engine_factory=lambda: EngineProcess(extra_args=["--grammar", str(grammar_file)]))
+
+    async def scenario() -> None:
+        controller.start()
+        assert window.status_kind == "starting"
+        await until(lambda: "Ready: Local (offline)" in window.status_label.text(), timeout=60)
+        assert controller.engine is not None and controller.engine.running
+        window.record_requested.emit()
+        await until(lambda: controller.phase is Phase.RECORDING)
+        mic.write(speech(0.3, SENTENCES[4], 1.2))  # type: ignore[attr-defined]
+        await until(lambda: SENTENCES[4] in window.transcript.plain_text(), timeout=30)
+        window.stop_requested.emit()
+        await until(lambda: controller.phase is Phase.IDLE)
+
+    run(loop, controller, scenario())
+    assert controller.engine is None
+    assert window.transcript.plain_text().strip() == SENTENCES[4]
