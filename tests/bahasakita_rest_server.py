@@ -18,10 +18,10 @@ from typing import Any
 MONITORING = "/v2/prod/stt/monitoring"
 TOKEN = "/v2/prod/getTokenServices"
 
-GOOD_TOKEN = "tok-3f9a1c7e5b2d4e6f8a0b"
+GOOD_TOKEN = "fake-good-token-0001"
 EMAIL = "ayu@example.co.id"
-PASSWORD = "s3cret-Pa55word"
-ISSUED_TOKEN = "issued-7d1e4b9c2a6f0e3d"
+PASSWORD = "fake-password-0002"
+ISSUED_TOKEN = "fake-issued-token-0003"
 
 
 def queue_entry(uuid: str, filename: str, duration: Any = 61.5,
