@@ -224,6 +224,9 @@ class DictationController(QObject):
             self.engine = self._engine_factory()
             self.window.set_status("starting", "Starting the offline engine…")
             self._engine_task = asyncio.ensure_future(self._start_engine(self.engine))
+            # A failure is shown in the status bar; mark it seen even if no session awaits it.
+            self._engine_task.add_done_callback(
+                lambda task: task.cancelled() or task.exception())
         return self._engine_task
 
     async def _start_engine(self, engine: EngineProcess) -> str:
