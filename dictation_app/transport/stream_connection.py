@@ -89,11 +89,6 @@ class StreamConnection:
         self._opened: asyncio.Future[SessionOpened] | None = None
         self._stopped: asyncio.Future[None] | None = None
         self._failure: DictationError | None = None
-        self.chunks_sent = 0
-
-    @property
-    def session_id(self) -> str | None:
-        return self.protocol.session_id
 
     async def open(self) -> SessionOpened:
         """Connect and open a session; raise a DictationError saying why if we cannot."""
@@ -135,7 +130,6 @@ class StreamConnection:
             await self._ws.send(frame)
         except ConnectionClosed as exc:
             raise self._failure or self._dropped(exc) from exc
-        self.chunks_sent += 1
 
     async def stop(self) -> None:
         """Send audioStop and wait until the server has answered it (finals come first)."""
@@ -166,18 +160,6 @@ class StreamConnection:
         for future in (self._opened, self._stopped):
             if future is not None and not future.done():
                 future.cancel()
-
-    async def wait_failed(self) -> DictationError:
-        """Wait until the session fails (dropped connection, rejection) and return why."""
-        while self._failure is None:
-            if self._reader is None or self._reader.done():
-                return self._failure or ConnectionFailed(f"{self.service}: session ended")
-            await asyncio.wait({self._reader})
-        return self._failure
-
-    @property
-    def failure(self) -> DictationError | None:
-        return self._failure
 
     # internals
 
