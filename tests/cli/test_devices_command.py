@@ -1,0 +1,37 @@
+"""`dictation-app devices` with and without a sound server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+
+def devices() -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dictation_app", "devices"],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ))
+
+
+@pytest.mark.pulse
+def test_lists_index_name_rate_and_channels(pulse_mic: Callable[..., object]) -> None:
+    pulse_mic(rate=48000, channels=2)
+    result = devices()
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["index", "name", "rate", "channels"]
+    names = [row.split()[1] for row in rows]
+    assert "pulse" in names and "default" in names
+    default = next(row for row in rows if row.split()[1] == "default")
+    assert default.split()[0].endswith("*")  # the system default is marked
+    assert all(row.split()[-1].isdigit() and int(row.split()[-2]) > 0 for row in rows)
+
+
+def test_no_device_says_what_to_do(no_sound_server: list[str]) -> None:
+    if no_sound_server:
+        pytest.skip("this machine has a real sound card")
+    result = devices()
+    assert result.returncode == 1
+    assert "No audio input device found" in result.stderr
