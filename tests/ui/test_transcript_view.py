@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -353,3 +353,42 @@ def test_what_is_on_screen_matches_a_full_repaint(
         )
         fresh = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
         assert shown == fresh, f"stale pixels after step {step}"
+
+
+def test_scroll_bar_is_repainted_only_when_its_handle_moves(
+    qtbot: QtBot, view: TranscriptView
+) -> None:
+    """A long transcript gains a line every few words; the bar's look rarely changes."""
+    view.setCursorWidth(0)
+    bar = view.verticalScrollBar()
+    for index in range(400):
+        view.add_final(f"Utterance {index} of a long transcript.")
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.maximum() > 30)
+    QApplication.processEvents()
+    paints = []
+
+    class PaintCounter(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                paints.append(watched)
+            return False
+
+    counter = PaintCounter()
+    screen = QGuiApplication.primaryScreen()
+    maximum = bar.maximum()
+    for index in range(60):
+        bar.installEventFilter(counter)  # counts the window's repaints, not grab()'s
+        view.show_partial("and then some more words" + " more" * (index % 8))
+        view.add_final(f"Utterance {index} with a few more words in it.")
+        QApplication.processEvents()
+        bar.removeEventFilter(counter)
+        assert bar.value() == bar.maximum()
+        shown = (
+            screen.grabWindow(view.winId()).toImage().convertToFormat(QImage.Format.Format_RGB32)
+        )
+        fresh = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        assert shown == fresh, f"stale pixels after step {index}"
+
+    lines_added = bar.maximum() - maximum
+    assert lines_added > 30
+    assert len(paints) < lines_added / 2
