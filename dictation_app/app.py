@@ -81,6 +81,8 @@ async def _main(app: QApplication) -> None:
     # Connected after the controller's own slot, which stores the new token first.
     window.settings_saved.connect(
         lambda _values: asyncio.ensure_future(monitoring.credentials_changed()))
+    controller.account_token_changed.connect(
+        lambda: asyncio.ensure_future(monitoring.credentials_changed()))
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window)

@@ -17,15 +17,18 @@ import contextlib
 import enum
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from dictation_app.audio.capture import Microphone
 from dictation_app.audio.convert import ChunkPipeline, Level
 from dictation_app.audio.devices import InputDevice, list_input_devices
 from dictation_app.engine.process import EngineProcess
 from dictation_app.errors import AudioDeviceError, ConfigurationError, DictationError
+from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL as ACCOUNT_BASE_URL
+from dictation_app.protocols.bahasakita_account import ServiceToken
 from dictation_app.protocols.bahasakita_stream import (
     DEFAULT_URLS,
     FinalTranscript,
@@ -34,6 +37,8 @@ from dictation_app.protocols.bahasakita_stream import (
 )
 from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.settings import Key, Settings
+from dictation_app.token_expiry import expiry_warning, format_expiry, parse_expiry
+from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.stream_connection import StreamConnection
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
@@ -58,6 +63,8 @@ MicrophoneFactory = Callable[..., Microphone]
 
 
 class DictationController(QObject):
+    account_token_changed = Signal()  # a sign-in stored a new Bahasakita token
+
     def __init__(
         self,
         window: MainWindow,
@@ -67,6 +74,7 @@ class DictationController(QObject):
         engine_factory: Callable[[], EngineProcess] = EngineProcess,
         microphone_factory: MicrophoneFactory = Microphone,
         list_devices: Callable[[], list[InputDevice]] = list_input_devices,
+        clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ):
         super().__init__()
         self.window = window
@@ -75,6 +83,8 @@ class DictationController(QObject):
         self._engine_factory = engine_factory
         self._microphone_factory = microphone_factory
         self._list_devices = list_devices
+        self._clock = clock
+        self._sign_in_task: asyncio.Task[None] | None = None
         self.devices: list[InputDevice] = []
         self.device: InputDevice | None = None
         self.microphone: Microphone | None = None
@@ -103,6 +113,7 @@ class DictationController(QObject):
         w.provider_selected.connect(self.on_window_provider_selected)
         w.settings_requested.connect(self.on_window_settings_requested)
         w.settings_saved.connect(self.on_window_settings_saved)
+        w.sign_in_requested.connect(self.on_window_sign_in_requested)
 
     def start(self) -> None:
         """Fill the window, open the microphone for the meter, start the engine if needed."""
@@ -110,14 +121,22 @@ class DictationController(QObject):
         self.window.set_push_to_talk_key(self.settings.get_str(Key.PUSH_TO_TALK_KEY))
         self.refresh_devices()
         if self.provider == "local":
-            self._ensure_engine()
+            # "Ready" arrives when the engine is up; the warning goes up after it.
+            self._ensure_engine().add_done_callback(
+                lambda task: task.cancelled() or task.exception()
+                or self._show_token_expiry_warning())
         else:
             self._show_ready()
+        self._show_token_expiry_warning()
 
     async def shutdown(self) -> None:
         """Stop recording (keeping what was said), close the microphone, stop the engine."""
         if self.phase is not Phase.IDLE:
             self.stop_recording()
+        if self._sign_in_task is not None and not self._sign_in_task.done():
+            self._sign_in_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sign_in_task
         if self._session_task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._session_task), 10)
@@ -405,6 +424,9 @@ class DictationController(QObject):
             language=self.settings.get_str(Key.LANGUAGE),
             push_to_talk_key=self.settings.get_str(Key.PUSH_TO_TALK_KEY),
         ))
+        dialog = self.window.settings_dialog
+        if dialog is not None:
+            dialog.set_token_info(*self._token_info())
 
     def on_window_settings_saved(self, values: SettingsValues) -> None:
         version = ProtocolVersion(values.protocol_version)
@@ -414,11 +436,89 @@ class DictationController(QObject):
         self.settings.set(Key.PROTOCOL_VERSION, version.value)
         self.settings.set(Key.LANGUAGE, values.language)
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
+        if values.bahasakita_token != (self.secrets.get(BAHASAKITA_TOKEN) or ""):
+            # A pasted token is not the one signed in for: its expiry and quota are unknown.
+            self.settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, "")
+            self.settings.set(Key.BAHASAKITA_TOKEN_QUOTA, "")
         self.secrets.set(BAHASAKITA_TOKEN, values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:
+            warning = self._token_expiry_warning()
             self.window.set_status(
                 "idle", "Settings saved. No system keyring is available, so the token is kept "
-                "for this session only.")
+                "for this session only." + (f" {warning}" if warning else ""))
         elif self.phase is Phase.IDLE:
             self._show_ready()
+            self._show_token_expiry_warning()
+
+    def on_window_sign_in_requested(self, email: str, password: str) -> None:
+        if self._sign_in_task is not None and not self._sign_in_task.done():
+            return  # the dialog allows one at a time; a second would race the first
+        self._sign_in_task = asyncio.ensure_future(self._sign_in(email, password))
+
+    # --- Bahasakita sign-in and token expiry ---------------------------------
+
+    async def _sign_in(self, email: str, password: str) -> None:
+        """Exchange the email and password for a token; keep the token, drop the password."""
+        base_url = self.settings.get_str(Key.BAHASAKITA_ACCOUNT_URL) or ACCOUNT_BASE_URL
+        try:
+            async with BahasakitaAccountClient(base_url=base_url) as client:
+                token = await client.sign_in(email, password)
+        except DictationError as exc:
+            log.info("Bahasakita sign-in failed: %s", type(exc).__name__)
+            self._tell_sign_in_result(False, str(exc))
+            return
+        self._store_signed_in_token(token)
+        self.account_token_changed.emit()
+        expires, quota = self._token_info()
+        dialog = self.window.settings_dialog
+        if dialog is not None:
+            dialog.set_token(token.token)
+            dialog.set_token_info(expires, quota)
+        where = "" if self.secrets.persistent else (
+            " No system keyring is available, so the token is kept for this session only.")
+        self._tell_sign_in_result(True, f"Signed in as {email.strip()}.{where}")
+        if not self._show_token_expiry_warning(over_errors=True):
+            self.window.set_status("idle", f"Signed in to Bahasakita as {email.strip()}.{where}")
+
+    def _store_signed_in_token(self, token: ServiceToken) -> None:
+        self.secrets.set(BAHASAKITA_TOKEN, token.token)
+        expires = token.expire_date.isoformat() if token.expire_date is not None else ""
+        self.settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, expires)
+        self.settings.set(Key.BAHASAKITA_TOKEN_QUOTA,
+                          "" if token.quota is None else str(token.quota))
+
+    def _tell_sign_in_result(self, ok: bool, message: str) -> None:
+        dialog = self.window.settings_dialog
+        if dialog is not None:
+            dialog.show_sign_in_result(ok, message)
+        elif not ok:  # the dialog was closed while waiting: say it where it can be seen
+            self.window.set_status("error", message)
+
+    def _token_info(self) -> tuple[str, str]:
+        """(expiry, quota) of the signed-in token as the Settings dialog shows them."""
+        expires = parse_expiry(self.settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES))
+        return format_expiry(expires), self.settings.get_str(Key.BAHASAKITA_TOKEN_QUOTA)
+
+    def _token_expiry_warning(self) -> str | None:
+        if not self.secrets.get(BAHASAKITA_TOKEN):
+            return None  # nothing signed in: nothing to expire
+        expires = parse_expiry(self.settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES))
+        return expiry_warning(expires, self._clock())
+
+    def _show_token_expiry_warning(self, *, over_errors: bool = False) -> bool:
+        """Put the expiry warning in the status bar, if there is one; True if shown.
+
+        A device or engine error is left in place unless `over_errors`: it says why
+        nothing works right now, which matters more than a date.
+        """
+        warning = self._token_expiry_warning()
+        if warning is None or self.phase is not Phase.IDLE:
+            return False
+        if self.window.status_kind == "error" and not over_errors:
+            return False
+        expired = parse_expiry(self.settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES))
+        self.window.set_status(
+            "error" if expired is not None and expired.astimezone() <= self._clock()
+            else "starting", warning)
+        return True

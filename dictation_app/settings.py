@@ -32,6 +32,11 @@ class Key(str, enum.Enum):
     WINDOW_GEOMETRY = "window_geometry"
     WELCOME_SEEN = "welcome_seen"
     MONITORING_INTERVAL = "monitoring_interval"  # seconds; 0 pauses
+    BAHASAKITA_ACCOUNT_URL = "bahasakita_account_url"
+    # Facts about the signed-in token, not the token: the stored names avoid the word
+    # "token" so the secret guard in Settings.set stays a blunt substring check.
+    BAHASAKITA_TOKEN_EXPIRES = "bahasakita_sign_in_expires"
+    BAHASAKITA_TOKEN_QUOTA = "bahasakita_sign_in_quota"
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -44,6 +49,9 @@ DEFAULTS: dict[Key, Any] = {
     Key.WINDOW_GEOMETRY: "",
     Key.WELCOME_SEEN: False,
     Key.MONITORING_INTERVAL: 30,
+    Key.BAHASAKITA_ACCOUNT_URL: "",  # empty: the account client's default base URL
+    Key.BAHASAKITA_TOKEN_EXPIRES: "",  # ISO 8601 as the service gave it; empty: unknown
+    Key.BAHASAKITA_TOKEN_QUOTA: "",  # as the service gave it, e.g. "600" or "unlimited"
 }
 
 # Secrets must never land in the settings file, whatever a caller passes.

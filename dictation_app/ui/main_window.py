@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
     provider_selected = Signal(str)
     settings_requested = Signal()
     settings_saved = Signal(object)  # SettingsValues
+    sign_in_requested = Signal(str, str)  # email, password: from the settings dialog
     welcome_dismissed = Signal()
     closing = Signal()
 
@@ -442,6 +443,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(values, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_saved.connect(self.settings_saved.emit)
+        dialog.sign_in_requested.connect(self.sign_in_requested.emit)
         dialog.finished.connect(self._on_settings_dialog_finished)
         self._settings_dialog = dialog
         dialog.open()

@@ -1,7 +1,9 @@
 """The settings dialog: edits a ``SettingsValues`` and emits the result; it stores nothing.
 
 Open it with ``open()`` (never ``exec()``: the app runs on a qasync loop, and a nested
-event loop would stall it). Saving is the caller's job, on ``settings_saved``.
+event loop would stall it). Saving is the caller's job, on ``settings_saved``; signing in
+is too, on ``sign_in_requested``. The password field is emptied as soon as it is sent,
+so the dialog holds the password no longer than the person takes to type it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
@@ -61,15 +64,21 @@ def url_problem(url: str) -> str | None:
 
 
 class SettingsDialog(QDialog):
-    """Edits the service settings; emits ``settings_saved(SettingsValues)`` on OK."""
+    """Edits the service settings; emits ``settings_saved(SettingsValues)`` on OK.
+
+    The sign-in group emits ``sign_in_requested(email, password)``; the caller answers
+    with ``show_sign_in_result``, and ``set_token`` / ``set_token_info`` on success.
+    """
 
     settings_saved = Signal(object)
+    sign_in_requested = Signal(str, str)  # email, password
 
     def __init__(self, values: SettingsValues, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
+        self._sign_in_return_pressed = False
 
         self.url_edit = QLineEdit(values.bahasakita_url)
         self.url_edit.setPlaceholderText("wss://api.bahasakita.co.id/v1/prod/stream")
@@ -93,6 +102,17 @@ class SettingsDialog(QDialog):
         token_row.setContentsMargins(0, 0, 0, 0)
         token_row.addWidget(self.token_edit, 1)
         token_row.addWidget(self.token_toggle)
+        self.token_info = QLabel()
+        self.token_info.setObjectName("tokenInfo")
+        self.token_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.token_info.hide()
+        token_column = QVBoxLayout()
+        token_column.setContentsMargins(0, 0, 0, 0)
+        token_column.setSpacing(4)
+        token_column.addLayout(token_row)
+        token_column.addWidget(self.token_info)
+
+        self.sign_in_group = self._build_sign_in_group()
 
         self.protocol_combo = QComboBox()
         self.protocol_combo.addItem("Version 1 (stream, with session id)", "v1")
@@ -121,7 +141,7 @@ class SettingsDialog(QDialog):
         url_column.addWidget(self.url_edit)
         url_column.addWidget(self.url_error)
         form.addRow("Streaming URL:", url_column)
-        form.addRow("Token:", token_row)
+        form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
         keyboard_form = QFormLayout()
@@ -136,6 +156,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(_heading("Bahasakita cloud recognition"))
         layout.addLayout(form)
+        layout.addWidget(self.sign_in_group)
         layout.addSpacing(8)
         layout.addWidget(_heading("Keyboard"))
         layout.addLayout(keyboard_form)
@@ -165,10 +186,130 @@ class SettingsDialog(QDialog):
             ),
         )
 
+    def show_sign_in_result(self, ok: bool, message: str) -> None:
+        """Say how the sign-in went; the fields are usable again either way."""
+        self.password_edit.clear()
+        self.sign_in_button.setEnabled(True)
+        self.email_edit.setEnabled(True)
+        self.password_edit.setEnabled(True)
+        self._show_sign_in_status(message, error=not ok)
+        if not ok:
+            self.password_edit.setFocus()
+
+    def set_token(self, token: str) -> None:
+        """Fill the token field, e.g. with the token a sign-in returned."""
+        self.token_edit.setText(token)
+
+    def set_token_info(self, expires: str, quota: str) -> None:
+        """Show what the service said about the token; hidden when it said nothing."""
+        parts = []
+        if quota:
+            parts.append(f"Quota: {quota}")
+        if expires:
+            parts.append(f"Expires: {expires}")
+        self.token_info.setText(" · ".join(parts))
+        self.token_info.setVisible(bool(parts))
+        self._grow_to_fit()
+
     def accept(self) -> None:
         if self._validate():
             self.settings_saved.emit(self.values())
             super().accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Enter in a sign-in field signs in (returnPressed, just before this event
+        # reaches the dialog); left to QDialog, it would also press OK and close.
+        if self._sign_in_return_pressed and event.key() in (Qt.Key.Key_Return,
+                                                             Qt.Key.Key_Enter):
+            self._sign_in_return_pressed = False
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _on_sign_in_field_return_pressed(self) -> None:
+        self._sign_in_return_pressed = True
+        self._on_sign_in_button_clicked()
+
+    def _build_sign_in_group(self) -> QGroupBox:
+        self.email_edit = QLineEdit()
+        self.email_edit.setPlaceholderText("you@example.com")
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setAutoDefault(False)
+        self.sign_in_button.clicked.connect(self._on_sign_in_button_clicked)
+        self.email_edit.returnPressed.connect(self._on_sign_in_field_return_pressed)
+        self.password_edit.returnPressed.connect(self._on_sign_in_field_return_pressed)
+        self.sign_in_status = QLabel()
+        self.sign_in_status.setObjectName("signInStatus")
+        self.sign_in_status.setWordWrap(True)
+        self.sign_in_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.sign_in_status.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sign_in_status.hide()
+
+        password_row = QHBoxLayout()
+        password_row.setContentsMargins(0, 0, 0, 0)
+        password_row.addWidget(self.password_edit, 1)
+        password_row.addWidget(self.sign_in_button)
+        group_form = QFormLayout()
+        group_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        group_form.addRow("Email:", self.email_edit)
+        group_form.addRow("Password:", password_row)
+        hint = QLabel("Instead of pasting a token: the token is fetched for you and "
+                      "stored in the system keyring. The password is not stored.")
+        hint.setWordWrap(True)
+        group = QGroupBox("Sign in with email and password")
+        group.setObjectName("signInGroup")
+        # A box layout, not form rows: word-wrapped labels in QFormLayout spanning rows
+        # get too little height and are clipped.
+        column = QVBoxLayout(group)
+        column.addWidget(hint)
+        column.addLayout(group_form)
+        column.addWidget(self.sign_in_status)
+        return group
+
+    def _on_sign_in_button_clicked(self) -> None:
+        if not self.sign_in_button.isEnabled():
+            return  # a sign-in is already under way
+        email, password = self.email_edit.text().strip(), self.password_edit.text()
+        if not email or not password:
+            self._show_sign_in_status("Enter both your email and your password.", error=True)
+            (self.email_edit if not email else self.password_edit).setFocus()
+            return
+        self.password_edit.clear()
+        self.sign_in_button.setEnabled(False)
+        self.email_edit.setEnabled(False)
+        self.password_edit.setEnabled(False)
+        self._show_sign_in_status("Signing in…", error=False)
+        self.sign_in_requested.emit(email, password)
+
+    def _show_sign_in_status(self, message: str, *, error: bool) -> None:
+        self.sign_in_status.setStyleSheet("color: #b3261e;" if error else "")
+        self.sign_in_status.setText(message)
+        self.sign_in_status.setVisible(bool(message))
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # A shown dialog lays a longer word-wrapped label out at too small a height and
+        # squashes the line edits: pin the label's height for the width it has, then
+        # grow the dialog if the whole no longer fits.
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        group_layout = self.sign_in_group.layout()
+        if group_layout is not None:
+            margins = group_layout.contentsMargins()
+            width = self.sign_in_group.contentsRect().width() - margins.left() - margins.right()
+            label = self.sign_in_status
+            metrics = label.fontMetrics()
+            # Lines rounded up, plus one for the slack word wrapping leaves at line ends.
+            lines = -(-metrics.horizontalAdvance(label.text()) // max(width, 1)) + 1
+            label.setMinimumHeight(lines * metrics.lineSpacing() if label.text() else 0)
+        layout.activate()
+        needed = max(layout.totalMinimumSize().height(), layout.totalSizeHint().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _validate(self) -> bool:
         problem = url_problem(self.url_edit.text())

@@ -119,3 +119,94 @@ def test_cancel_emits_nothing(qtbot: QtBot, dialog: SettingsDialog) -> None:
     with qtbot.assertNotEmitted(dialog.settings_saved):
         dialog.reject()
     assert not dialog.isVisible()
+
+
+# --- sign in with email and password -------------------------------------------
+
+
+def _type_credentials(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    qtbot.keyClicks(dialog.email_edit, "  ayu@example.co.id ")
+    qtbot.keyClicks(dialog.password_edit, "pa55word")
+
+
+def test_sign_in_emits_the_credentials_once_and_clears_the_password(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    assert dialog.password_edit.echoMode() == QLineEdit.EchoMode.Password
+    _type_credentials(qtbot, dialog)
+    emitted: list[tuple[str, str]] = []
+    dialog.sign_in_requested.connect(lambda email, password: emitted.append((email, password)))
+
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)  # while waiting
+
+    assert emitted == [("ayu@example.co.id", "pa55word")]
+    assert dialog.password_edit.text() == ""
+    assert not dialog.sign_in_button.isEnabled()
+    assert dialog.sign_in_status.text() == "Signing in…"
+    assert dialog.isVisible()
+
+
+def test_enter_in_the_password_field_signs_in_without_closing(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    _type_credentials(qtbot, dialog)
+    with qtbot.assertNotEmitted(dialog.settings_saved), \
+            qtbot.waitSignal(dialog.sign_in_requested) as signed_in:
+        qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+    assert signed_in.args == ["ayu@example.co.id", "pa55word"]
+    assert dialog.isVisible()
+
+
+def test_sign_in_needs_both_fields(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    qtbot.keyClicks(dialog.email_edit, "ayu@example.co.id")
+    with qtbot.assertNotEmitted(dialog.sign_in_requested):
+        dialog.sign_in_button.click()
+    assert "password" in dialog.sign_in_status.text()
+    assert dialog.sign_in_button.isEnabled()
+
+
+def test_a_failed_sign_in_shows_the_message_and_allows_another_try(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    _type_credentials(qtbot, dialog)
+    dialog.sign_in_button.click()
+    dialog.show_sign_in_result(False, "Bahasakita refused the email or password (HTTP 401)")
+    assert dialog.sign_in_status.isVisible()
+    assert "refused the email or password" in dialog.sign_in_status.text()
+    assert dialog.sign_in_button.isEnabled() and dialog.password_edit.isEnabled()
+    assert dialog.password_edit.text() == ""
+    assert dialog.token_edit.text() == VALUES.bahasakita_token  # untouched
+
+
+def test_a_successful_sign_in_fills_the_token_and_its_info(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    assert not dialog.token_info.isVisible()
+    _type_credentials(qtbot, dialog)
+    dialog.sign_in_button.click()
+    dialog.set_token("issued-token")
+    dialog.set_token_info("2026-11-25", "600")
+    dialog.show_sign_in_result(True, "Signed in as ayu@example.co.id.")
+
+    assert dialog.token_info.isVisible()
+    assert dialog.token_info.text() == "Quota: 600 · Expires: 2026-11-25"
+    assert dialog.sign_in_status.text() == "Signed in as ayu@example.co.id."
+    with qtbot.waitSignal(dialog.settings_saved) as saved:
+        dialog.accept()
+    assert saved.args[0].bahasakita_token == "issued-token"
+
+
+def test_token_info_shows_what_is_known(dialog: SettingsDialog) -> None:
+    dialog.set_token_info("", "unlimited")
+    assert dialog.token_info.text() == "Quota: unlimited"
+    dialog.set_token_info("2026-11-25 23:59", "")
+    assert dialog.token_info.text() == "Expires: 2026-11-25 23:59"
+    dialog.set_token_info("", "")
+    assert not dialog.token_info.isVisible()
+
+
+def test_a_long_message_does_not_squash_the_fields(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    _type_credentials(qtbot, dialog)
+    dialog.sign_in_button.click()
+    dialog.show_sign_in_result(False, "Bahasakita refused the email or password (HTTP 401): "
+                                      "Wrong email or password. Check them and try again.")
+    qtbot.waitUntil(lambda: dialog.sign_in_status.isVisible())
+    assert dialog.password_edit.height() >= dialog.password_edit.sizeHint().height()
+    assert dialog.email_edit.height() >= dialog.email_edit.sizeHint().height()

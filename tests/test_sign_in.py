@@ -1,0 +1,263 @@
+"""Signing in from the Settings dialog, end to end: the real window and controller on a
+qasync loop, the real account client, and a Bahasakita REST server on loopback.
+
+No microphone is needed: the controller lists no devices and must still sign in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import keyring
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from dictation_app.audio.devices import InputDevice
+from dictation_app.controller import DictationController
+from dictation_app.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, SecretStore
+from dictation_app.settings import Key, Settings
+from dictation_app.ui.main_window import MainWindow
+from dictation_app.ui.settings_dialog import SettingsDialog
+from tests.bahasakita_rest_server import (
+    EMAIL,
+    ISSUED_TOKEN,
+    PASSWORD,
+    TOKEN,
+    Behaviour,
+    FakeBahasakitaRest,
+)
+from tests.test_secrets import MemoryKeyring
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def quiet_qasync(caplog: pytest.LogCaptureFixture) -> None:
+    # qasync's debug records hold its handles and socket notifiers as arguments; kept
+    # alive by caplog past the loop's close, they crashed a later test when collected.
+    caplog.set_level(logging.INFO, logger="qasync")
+
+
+def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:
+    return {"bk": {"diktein_credits_token": {"token": ISSUED_TOKEN, "expire_date": expire_date,
+                                             "quota": quota, "type": "prepaid"}}}
+
+
+class FakeMicrophone:
+    """Enough of Microphone for the controller to consider a device open."""
+
+    def __init__(self, device: int, **_: Any) -> None:
+        self.device_name = f"fake {device}"
+        self.samplerate = 16_000
+        self.channels = 1
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def build(qtbot: QtBot, server: FakeBahasakitaRest, *, with_microphone: bool = False
+          ) -> tuple[MainWindow, DictationController, Settings, SecretStore]:
+    settings = Settings()
+    settings.set(Key.PROVIDER, "bahasakita")  # no offline engine to start
+    settings.set(Key.BAHASAKITA_ACCOUNT_URL, server.base_url)
+    secrets = SecretStore()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    devices = [InputDevice(3, "Fake mic", 16_000, 1, is_default=True)] if with_microphone else []
+    controller = DictationController(window, settings, secrets, list_devices=lambda: devices,
+                                     microphone_factory=FakeMicrophone)
+    return window, controller, settings, secrets
+
+
+def run(loop: asyncio.AbstractEventLoop, controller: DictationController,
+        scenario: Awaitable[None]) -> None:
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario, 60))
+    finally:
+        loop.run_until_complete(controller.shutdown())
+
+
+def open_dialog(window: MainWindow) -> SettingsDialog:
+    window.settings_requested.emit()
+    dialog = window.settings_dialog
+    assert dialog is not None
+    return dialog
+
+
+def sign_in(dialog: SettingsDialog, email: str, password: str) -> None:
+    dialog.email_edit.setText(email)
+    dialog.password_edit.setText(password)
+    dialog.sign_in_button.click()
+
+
+def test_sign_in_stores_the_token_and_its_expiry_and_quota(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_qasync(caplog)
+    with FakeBahasakitaRest(Behaviour(
+            token_response=token_expiring("2099-12-31 23:59:59", 600))) as server:
+        window, controller, settings, secrets = build(qtbot, server)
+
+        token_changes: list[None] = []
+        controller.account_token_changed.connect(lambda: token_changes.append(None))
+
+        async def scenario() -> None:
+            controller.start()
+            dialog = open_dialog(window)
+            sign_in(dialog, EMAIL, PASSWORD)
+            assert dialog.password_edit.text() == ""
+            await until(lambda: dialog.sign_in_button.isEnabled())
+            assert len(token_changes) == 1  # the monitoring panel picks the token up
+
+            assert dialog.sign_in_status.text() == f"Signed in as {EMAIL}."
+            assert dialog.token_edit.text() == ISSUED_TOKEN
+            assert dialog.token_info.text() == "Quota: 600 · Expires: 2099-12-31 23:59"
+            assert window.status_label.text() == f"Signed in to Bahasakita as {EMAIL}."
+            with qtbot.waitSignal(window.settings_saved):
+                dialog.accept()  # OK keeps the signed-in token and what is known of it
+
+            # Opened again, the dialog shows the quota and expiry.
+            reopened = open_dialog(window)
+            assert reopened.token_info.text() == "Quota: 600 · Expires: 2099-12-31 23:59"
+            reopened.reject()
+
+        run(loop, controller, scenario())
+
+    [request] = server.requests
+    assert request.path == TOKEN
+    assert secrets.get(BAHASAKITA_TOKEN) == ISSUED_TOKEN
+    assert memory_keyring.store[(KEYRING_SERVICE, BAHASAKITA_TOKEN)] == ISSUED_TOKEN
+    assert settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES) == "2099-12-31T23:59:59"
+    assert settings.get_str(Key.BAHASAKITA_TOKEN_QUOTA) == "600"
+
+    basic = base64.b64encode(f"{EMAIL}:{PASSWORD}".encode()).decode()
+    saved = settings.path.read_text(encoding="utf-8")
+    for secret in (PASSWORD, basic, ISSUED_TOKEN):
+        assert secret not in saved
+        assert secret not in caplog.text
+
+
+def test_a_wrong_password_shows_the_service_message(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_qasync(caplog)
+    with FakeBahasakitaRest(Behaviour(echo_credentials=True)) as server:
+        window, controller, settings, secrets = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            dialog = open_dialog(window)
+            sign_in(dialog, EMAIL, "wrong-password-0004")
+            await until(lambda: dialog.sign_in_button.isEnabled())
+
+            status = dialog.sign_in_status.text()
+            assert "Wrong email or password" in status
+            assert "wrong-password-0004" not in status  # echoed by the service, masked
+            assert dialog.password_edit.text() == ""
+            assert dialog.token_edit.text() == ""
+
+        run(loop, controller, scenario())
+
+    assert secrets.get(BAHASAKITA_TOKEN) is None
+    assert settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES) == ""
+    assert "wrong-password-0004" not in caplog.text
+    assert "wrong-password-0004" not in settings.path.read_text(encoding="utf-8")
+
+
+def test_a_token_expiring_tomorrow_is_warned_about(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring) -> None:
+    tomorrow = datetime.now() + timedelta(days=1)
+    with FakeBahasakitaRest(Behaviour(
+            token_response=token_expiring(tomorrow.strftime("%Y-%m-%d %H:%M:%S")))) as server:
+        window, controller, _settings, _secrets = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            dialog = open_dialog(window)
+            sign_in(dialog, EMAIL, PASSWORD)
+            await until(lambda: dialog.sign_in_button.isEnabled())
+
+        run(loop, controller, scenario())
+
+    day = tomorrow.date().isoformat()
+    assert window.status_label.text() == (
+        f"Your Bahasakita token expires on {day} (tomorrow). Sign in again in Settings.")
+    assert window.status_kind != "error"  # not expired yet: a warning, not a failure
+
+
+def test_the_warning_shows_at_start_and_when_settings_are_saved(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring) -> None:
+    with FakeBahasakitaRest() as server:
+        window, controller, settings, secrets = build(qtbot, server, with_microphone=True)
+        secrets.set(BAHASAKITA_TOKEN, ISSUED_TOKEN)
+        settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, "2025-12-31T23:59:59")  # in the past
+
+        async def scenario() -> None:
+            controller.start()
+            assert window.status_label.text() == (
+                "Your Bahasakita token expired on 2025-12-31. Sign in again in Settings.")
+            assert window.status_kind == "error"
+
+            dialog = open_dialog(window)
+            with qtbot.waitSignal(window.settings_saved):
+                dialog.accept()
+            assert "expired on 2025-12-31" in window.status_label.text()
+
+            # A different pasted token: its expiry is unknown, so no warning about it.
+            dialog = open_dialog(window)
+            dialog.token_edit.setText("pasted-token")
+            with qtbot.waitSignal(window.settings_saved):
+                dialog.accept()
+            assert settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES) == ""
+            assert window.status_label.text().startswith("Ready: Bahasakita")
+
+        run(loop, controller, scenario())
+    assert server.requests == []
+
+
+def test_no_token_no_warning(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+                             memory_keyring: MemoryKeyring) -> None:
+    with FakeBahasakitaRest() as server:
+        window, controller, settings, _secrets = build(qtbot, server, with_microphone=True)
+        settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, "2025-12-31T23:59:59")
+
+        async def scenario() -> None:
+            controller.start()
+            assert window.status_label.text().startswith("Ready: Bahasakita")
+
+        run(loop, controller, scenario())
