@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +24,10 @@ from tests.pulse import (
     private_environment,
     reinitialize_portaudio,
 )
+
+# qasync's DEBUG records carry its socket notifiers as arguments; captured by caplog
+# they outlive their loop and crash Qt when collected during a later test.
+logging.getLogger("qasync").setLevel(logging.INFO)
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +97,29 @@ def no_sound_server() -> Iterator[list[str]]:
         env.restore()
         shutil.rmtree(runtime_dir, ignore_errors=True)
         reinitialize_portaudio()
+
+
+@pytest.fixture
+def loop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
+    """The app's event loop: qasync's, on the test QApplication, driven explicitly."""
+    import qasync
+
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[object]:
+    """An in-memory keyring backend in place of the system's for one test."""
+    import keyring
+
+    from tests.test_secrets import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

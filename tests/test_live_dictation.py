@@ -8,13 +8,11 @@ with `run_until_complete`, waiting on conditions, never sleeping.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-import qasync
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controller import DictationController, Phase
@@ -24,29 +22,13 @@ from dictation_app.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from tests.bahasakita_server import Behaviour, FakeBahasakita
 from tests.engine.conftest import SENTENCES, Speech, grammar_file, speech
+from tests.qt_async import run, until
 
 __all__ = ["grammar_file", "speech"]  # fixtures shared with the engine tests
 
 pytestmark = pytest.mark.pulse
 
 TOKEN = "fake-live-token"
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationController]:
@@ -58,15 +40,6 @@ def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationCo
     window = MainWindow()
     qtbot.addWidget(window)
     return window, DictationController(window, settings, secrets)
-
-
-def run(loop: asyncio.AbstractEventLoop, controller: DictationController,
-        scenario: Awaitable[None]) -> None:
-    """Run the scenario, then shut the controller down whatever happened."""
-    try:
-        loop.run_until_complete(asyncio.wait_for(scenario, 90))
-    finally:
-        loop.run_until_complete(controller.shutdown())
 
 
 def test_microphone_to_server_to_transcript(qtbot: QtBot, loop: asyncio.AbstractEventLoop,

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
@@ -30,15 +28,6 @@ class MemoryKeyring(KeyringBackend):
 
             raise PasswordDeleteError(username)
         del self.store[(service, username)]
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def test_tokens_go_to_the_keyring(memory_keyring: MemoryKeyring) -> None:

@@ -9,17 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import keyring
 import pytest
-import qasync
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from dictation_app.audio.devices import InputDevice
+from dictation_app.audio.devices import list_input_devices
 from dictation_app.controller import DictationController
 from dictation_app.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, SecretStore
 from dictation_app.settings import Key, Settings
@@ -33,39 +30,8 @@ from tests.bahasakita_rest_server import (
     Behaviour,
     FakeBahasakitaRest,
 )
+from tests.qt_async import run, until
 from tests.test_secrets import MemoryKeyring
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def quiet_qasync(caplog: pytest.LogCaptureFixture) -> None:
-    # qasync's debug records hold its handles and socket notifiers as arguments; kept
-    # alive by caplog past the loop's close, they crashed a later test when collected.
-    caplog.set_level(logging.INFO, logger="qasync")
 
 
 def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:
@@ -73,41 +39,18 @@ def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:
                                              "quota": quota, "type": "prepaid"}}}
 
 
-class FakeMicrophone:
-    """Enough of Microphone for the controller to consider a device open."""
-
-    def __init__(self, device: int, **_: Any) -> None:
-        self.device_name = f"fake {device}"
-        self.samplerate = 16_000
-        self.channels = 1
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
 def build(qtbot: QtBot, server: FakeBahasakitaRest, *, with_microphone: bool = False
           ) -> tuple[MainWindow, DictationController, Settings, SecretStore]:
+    """`with_microphone`: the real device list (start a PulseAudio virtual source first)."""
     settings = Settings()
     settings.set(Key.PROVIDER, "bahasakita")  # no offline engine to start
     settings.set(Key.BAHASAKITA_ACCOUNT_URL, server.base_url)
     secrets = SecretStore()
     window = MainWindow()
     qtbot.addWidget(window)
-    devices = [InputDevice(3, "Fake mic", 16_000, 1, is_default=True)] if with_microphone else []
-    controller = DictationController(window, settings, secrets, list_devices=lambda: devices,
-                                     microphone_factory=FakeMicrophone)
+    controller = DictationController(
+        window, settings, secrets, list_devices=list_input_devices if with_microphone else list)
     return window, controller, settings, secrets
-
-
-def run(loop: asyncio.AbstractEventLoop, controller: DictationController,
-        scenario: Awaitable[None]) -> None:
-    try:
-        loop.run_until_complete(asyncio.wait_for(scenario, 60))
-    finally:
-        loop.run_until_complete(controller.shutdown())
 
 
 def open_dialog(window: MainWindow) -> SettingsDialog:
@@ -127,7 +70,6 @@ def test_sign_in_stores_the_token_and_its_expiry_and_quota(
         qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    quiet_qasync(caplog)
     with FakeBahasakitaRest(Behaviour(
             token_response=token_expiring("2099-12-31 23:59:59", 600))) as server:
         window, controller, settings, secrets = build(qtbot, server)
@@ -175,7 +117,6 @@ def test_a_wrong_password_shows_the_service_message(
         qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    quiet_qasync(caplog)
     with FakeBahasakitaRest(Behaviour(echo_credentials=True)) as server:
         window, controller, settings, secrets = build(qtbot, server)
 
@@ -220,8 +161,11 @@ def test_a_token_expiring_tomorrow_is_warned_about(
     assert window.status_kind != "error"  # not expired yet: a warning, not a failure
 
 
+@pytest.mark.pulse
 def test_the_warning_shows_at_start_and_when_settings_are_saved(
-        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring) -> None:
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
+        pulse_mic: Callable[..., object]) -> None:
+    pulse_mic()
     with FakeBahasakitaRest() as server:
         window, controller, settings, secrets = build(qtbot, server, with_microphone=True)
         secrets.set(BAHASAKITA_TOKEN, ISSUED_TOKEN)
@@ -250,8 +194,11 @@ def test_the_warning_shows_at_start_and_when_settings_are_saved(
     assert server.requests == []
 
 
+@pytest.mark.pulse
 def test_no_token_no_warning(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
-                             memory_keyring: MemoryKeyring) -> None:
+                             memory_keyring: MemoryKeyring,
+                             pulse_mic: Callable[..., object]) -> None:
+    pulse_mic()
     with FakeBahasakitaRest() as server:
         window, controller, settings, _secrets = build(qtbot, server, with_microphone=True)
         settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, "2025-12-31T23:59:59")
