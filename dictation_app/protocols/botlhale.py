@@ -31,9 +31,11 @@ from typing import Any, Literal
 from dictation_app.errors import (
     ConfigurationError,
     LocalProtocolError,
-    RemoteProtocolError,
     UnsupportedInput,
 )
+from dictation_app.protocols.reply_fields import Reply
+from dictation_app.protocols.reply_fields import number as _number
+from dictation_app.protocols.reply_fields import short as _short
 from dictation_app.protocols.transcript import Segment, Transcript, make_extras
 
 SERVICE = "Botlhale"
@@ -297,7 +299,7 @@ class ErrorReply:
 
 def parse_token_reply(body: object) -> BearerToken:
     """POST /auth/generate reply `{token, expires}` (seconds; `expires_in` also taken)."""
-    where = _Where("POST", TOKEN_PATH)
+    where = Reply(SERVICE, "POST", TOKEN_PATH)
     reply = where.object(body)
     token = reply.get("token")
     if not isinstance(token, str) or not token.strip():
@@ -316,7 +318,7 @@ def parse_sync_reply(body: object, *, file: str | None = None) -> Transcript:
     `id`, `redacted_transcription`, `time` (processing seconds), `date_received` and
     `speech_file` are kept in `Transcript.extras`.
     """
-    where = _Where("POST", SYNC_PATH)
+    where = Reply(SERVICE, "POST", SYNC_PATH)
     reply = where.object(body)
     text = _text(reply.get("text"), "text", where, required=True) or ""
     text = text.strip()
@@ -337,7 +339,7 @@ def parse_sync_reply(body: object, *, file: str | None = None) -> Transcript:
 
 def parse_upload_reply(body: object) -> PresignedPost:
     """POST /asr/async/upload reply: `upload_url` (v2) or `url` (v1) and `fields`."""
-    where = _Where("POST", UPLOAD_PATH)
+    where = Reply(SERVICE, "POST", UPLOAD_PATH)
     reply = where.object(body)
     url_key = "upload_url" if "upload_url" in reply else "url"
     url = reply.get(url_key)
@@ -360,7 +362,7 @@ def parse_upload_reply(body: object) -> PresignedPost:
 
 def parse_status_reply(body: object) -> StatusReply:
     """GET /asr/async/status reply: `{status}` (v2) or `{data: [{status}]}` (v1)."""
-    where = _Where("GET", STATUS_PATH)
+    where = Reply(SERVICE, "GET", STATUS_PATH)
     reply = where.object(body)
     if "status" in reply:
         return _status(reply["status"], "status", where)
@@ -375,7 +377,7 @@ def parse_status_reply(body: object) -> StatusReply:
     return _status(first.get("status"), "data[0].status", where)
 
 
-def _status(value: object, name: str, where: _Where) -> StatusReply:
+def _status(value: object, name: str, where: Reply) -> StatusReply:
     if not isinstance(value, str):
         raise where.error(name, f"is missing or not a string: {_short(value)}")
     status = _STATUS_WORDS.get(value.strip().lower())
@@ -387,7 +389,7 @@ def _status(value: object, name: str, where: _Where) -> StatusReply:
 def parse_data_reply(body: object, *, version: ApiVersion = ApiVersion.V2,
                      file: str | None = None) -> Transcript:
     """GET /asr/async/data (or getdata) reply: `timestamps[]` segments, times in ms."""
-    where = _Where("GET", DATA_PATHS[ApiVersion(version)])
+    where = Reply(SERVICE, "GET", DATA_PATHS[ApiVersion(version)])
     reply = where.object(body)
     if "status" in reply:
         state = _status(reply["status"], "status", where)
@@ -416,7 +418,7 @@ def parse_data_reply(body: object, *, version: ApiVersion = ApiVersion.V2,
         segments=segments, extras=extras)
 
 
-def _segment(item: object, name: str, where: _Where) -> Segment:
+def _segment(item: object, name: str, where: Reply) -> Segment:
     if not isinstance(item, Mapping):
         raise where.error(name, f"is not an object: {_short(item)}")
     start = _required_number(item.get("start"), f"{name}.start", where)
@@ -438,7 +440,7 @@ def _segment(item: object, name: str, where: _Where) -> Segment:
                    text=(text or "").strip(), extras=make_extras(extras))
 
 
-def _total_time(time: Mapping[str, Any], where: _Where) -> float | None:
+def _total_time(time: Mapping[str, Any], where: Reply) -> float | None:
     parts = [_number(v, f"time.{k}", where) for k, v in time.items()]
     known = [p for p in parts if p is not None]
     return sum(known) if known else None
@@ -475,46 +477,14 @@ def parse_error_reply(body: object) -> ErrorReply:
 # --- helpers -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Where:
-    method: str
-    path: str
-
-    def error(self, name: str, problem: str) -> RemoteProtocolError:
-        return RemoteProtocolError(
-            f"{SERVICE}: {self.method} {self.path} reply: '{name}' {problem}")
-
-    def object(self, body: object) -> Mapping[str, Any]:
-        if not isinstance(body, Mapping):
-            raise self.error("(body)", f"is not a JSON object: {_short(body)}")
-        return body
-
-
-def _number(value: object, name: str, where: _Where) -> float | None:
-    """A finite number, or a string holding one (the docs mix both); None if absent."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    number: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number):
-        raise where.error(name, f"is not a number: {_short(value)}")
-    return number
-
-
-def _required_number(value: object, name: str, where: _Where) -> float:
+def _required_number(value: object, name: str, where: Reply) -> float:
     number = _number(value, name, where)
     if number is None:
         raise where.error(name, "is missing")
     return number
 
 
-def _text(value: object, name: str, where: _Where, *, required: bool = False) -> str | None:
+def _text(value: object, name: str, where: Reply, *, required: bool = False) -> str | None:
     if value is None:
         if required:
             raise where.error(name, "is missing")
@@ -526,8 +496,3 @@ def _text(value: object, name: str, where: _Where, *, required: bool = False) ->
 
 def _stripped(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

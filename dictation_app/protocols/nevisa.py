@@ -13,12 +13,14 @@ URL is polled until `SUCCESS` (words with times in seconds) or `FAILURE`.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dictation_app.errors import ConfigurationError, RemoteProtocolError, ServiceRejected
+from dictation_app.errors import ConfigurationError, ServiceRejected
+from dictation_app.protocols.reply_fields import Reply
+from dictation_app.protocols.reply_fields import number as _number
+from dictation_app.protocols.reply_fields import short as _short
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 
 SERVICE = "Nevisa"
@@ -140,7 +142,7 @@ def parse_login_reply(body: object) -> Credentials:
     A null `current_service_record` means the account has no active package: that is
     the service refusing work, not a malformed reply, so it raises ServiceRejected.
     """
-    where = _Where("POST", LOGIN_PATH)
+    where = Reply(SERVICE, "POST", LOGIN_PATH)
     reply = where.object(body)
     user = reply.get("user")
     if not isinstance(user, Mapping):
@@ -173,7 +175,7 @@ def parse_login_reply(body: object) -> Credentials:
 
 def parse_recognize_reply(body: object) -> RecognitionStarted:
     """`{task_id, progress_url}`; a missing progress_url is derived from the task id."""
-    where = _Where("POST", RECOGNIZE_PATH)
+    where = Reply(SERVICE, "POST", RECOGNIZE_PATH)
     reply = where.object(body)
     task_id = reply.get("task_id")
     if not isinstance(task_id, str) or not task_id.strip():
@@ -196,7 +198,7 @@ def parse_recognize_reply(body: object) -> RecognitionStarted:
 def parse_progress_reply(body: object, *, task_id: str = "<task_id>",
                          file: str | None = None) -> Progress:
     """GET /celery-progress/<task_id>/ reply, at any of the task's states."""
-    where = _Where("GET", PROGRESS_PATH.format(task_id=task_id))
+    where = Reply(SERVICE, "GET", PROGRESS_PATH.format(task_id=task_id))
     reply = where.object(body)
     raw = reply.get("state")
     if not isinstance(raw, str):
@@ -214,7 +216,7 @@ def parse_progress_reply(body: object, *, task_id: str = "<task_id>",
                     transcript=_transcript(reply.get("result"), where, file))
 
 
-def _percent(progress: object, where: _Where) -> float | None:
+def _percent(progress: object, where: Reply) -> float | None:
     if progress is None:
         return None
     if not isinstance(progress, Mapping):
@@ -248,7 +250,7 @@ def _failure_message(reply: Mapping[str, Any], state: str) -> str | None:
     return _message(reply)
 
 
-def _transcript(result: object, where: _Where, file: str | None) -> Transcript:
+def _transcript(result: object, where: Reply, file: str | None) -> Transcript:
     if not isinstance(result, Mapping):
         raise where.error("result", f"is missing or not an object: {_short(result)}")
     transcription = result.get("transcription")
@@ -274,7 +276,7 @@ def _transcript(result: object, where: _Where, file: str | None) -> Transcript:
                       segments=(segment,) if text or words else ())
 
 
-def _word(item: object, name: str, where: _Where) -> Word:
+def _word(item: object, name: str, where: Reply) -> Word:
     if not isinstance(item, Mapping):
         raise where.error(name, f"is not an object: {_short(item)}")
     word = item.get("word")
@@ -298,21 +300,6 @@ def parse_error_reply(body: object) -> str | None:
 # --- helpers -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Where:
-    method: str
-    path: str
-
-    def error(self, name: str, problem: str) -> RemoteProtocolError:
-        return RemoteProtocolError(
-            f"{SERVICE}: {self.method} {self.path} reply: '{name}' {problem}")
-
-    def object(self, body: object) -> Mapping[str, Any]:
-        if not isinstance(body, Mapping):
-            raise self.error("(body)", f"is not a JSON object: {_short(body)}")
-        return body
-
-
 def _message(source: Mapping[str, Any]) -> str | None:
     for key in ("message", "error", "detail", "msg", "non_field_errors"):
         value = source.get(key)
@@ -321,25 +308,3 @@ def _message(source: Mapping[str, Any]) -> str | None:
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return "; ".join(value)
     return None
-
-
-def _number(value: object, name: str, where: _Where) -> float | None:
-    """A finite number, or a string holding one; None if absent."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    number: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number):
-        raise where.error(name, f"is not a number: {_short(value)}")
-    return number
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
