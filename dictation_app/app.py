@@ -78,11 +78,15 @@ async def _main(app: QApplication) -> None:
     monitoring = MonitoringController(panel, client_factory=account_client,
                                       interval=settings.get(Key.MONITORING_INTERVAL))
     panel.interval_changed.connect(lambda seconds: settings.set(Key.MONITORING_INTERVAL, seconds))
-    # Connected after the controller's own slot, which stores the new token first.
-    window.settings_saved.connect(
-        lambda _values: asyncio.ensure_future(monitoring.credentials_changed()))
-    controller.account_token_changed.connect(
-        lambda: asyncio.ensure_future(monitoring.credentials_changed()))
+    # Held here: the loop keeps only a weak reference to a task nobody awaits.
+    refreshes: set[asyncio.Task[None]] = set()
+
+    def on_account_token_changed() -> None:
+        task = asyncio.ensure_future(monitoring.credentials_changed())
+        refreshes.add(task)
+        task.add_done_callback(refreshes.discard)
+
+    controller.account_token_changed.connect(on_account_token_changed)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window)

@@ -63,7 +63,7 @@ MicrophoneFactory = Callable[..., Microphone]
 
 
 class DictationController(QObject):
-    account_token_changed = Signal()  # a sign-in stored a new Bahasakita token
+    account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
 
     def __init__(
         self,
@@ -436,11 +436,14 @@ class DictationController(QObject):
         self.settings.set(Key.PROTOCOL_VERSION, version.value)
         self.settings.set(Key.LANGUAGE, values.language)
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
-        if values.bahasakita_token != (self.secrets.get(BAHASAKITA_TOKEN) or ""):
+        token_changed = values.bahasakita_token != (self.secrets.get(BAHASAKITA_TOKEN) or "")
+        if token_changed:
             # A pasted token is not the one signed in for: its expiry and quota are unknown.
             self.settings.set(Key.BAHASAKITA_TOKEN_EXPIRES, "")
             self.settings.set(Key.BAHASAKITA_TOKEN_QUOTA, "")
         self.secrets.set(BAHASAKITA_TOKEN, values.bahasakita_token)
+        if token_changed:
+            self.account_token_changed.emit()
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:
             warning = self._token_expiry_warning()

@@ -91,6 +91,7 @@ def test_sign_in_stores_the_token_and_its_expiry_and_quota(
             assert window.status_label.text() == f"Signed in to Bahasakita as {EMAIL}."
             with qtbot.waitSignal(window.settings_saved):
                 dialog.accept()  # OK keeps the signed-in token and what is known of it
+            assert len(token_changes) == 1  # the same token saved again is no change
 
             # Opened again, the dialog shows the quota and expiry.
             reopened = open_dialog(window)
@@ -185,7 +186,8 @@ def test_the_warning_shows_at_start_and_when_settings_are_saved(
             # A different pasted token: its expiry is unknown, so no warning about it.
             dialog = open_dialog(window)
             dialog.token_edit.setText("pasted-token")
-            with qtbot.waitSignal(window.settings_saved):
+            with qtbot.waitSignal(window.settings_saved), \
+                    qtbot.waitSignal(controller.account_token_changed):
                 dialog.accept()
             assert settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES) == ""
             assert window.status_label.text().startswith("Ready: Bahasakita")
