@@ -143,6 +143,10 @@ class DictationController(QObject):
         self._close_microphone()
         if self._engine_task is not None and not self._engine_task.done():
             self._engine_task.cancel()
+            # Awaited, so a start cut short has killed and reaped its child before the
+            # loop closes (otherwise the reaping runs on a closed loop).
+            with contextlib.suppress(asyncio.CancelledError, DictationError):
+                await self._engine_task
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None

@@ -159,3 +159,27 @@ def test_local_engine_transcribes_the_microphone(
     run(loop, controller, scenario())
     assert controller.engine is None
     assert window.transcript.plain_text().strip() == SENTENCES[4]
+
+
+@pytest.mark.engine
+def test_closing_while_the_engine_starts_leaves_no_child(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, no_sound_server: list[str]) -> None:
+    engines: list[EngineProcess] = []
+
+    def engine() -> EngineProcess:
+        engines.append(EngineProcess())
+        return engines[-1]
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = DictationController(window, Settings(), SecretStore(), engine_factory=engine)
+
+    async def scenario() -> None:
+        controller.start()
+        assert window.status_kind == "starting"
+        await asyncio.sleep(0)  # the start is under way, not finished, when we close
+
+    run(loop, controller, scenario())
+    [started] = engines
+    # The cut-short start killed and reaped its child before shutdown returned.
+    assert started._process is None or started._process.returncode is not None
