@@ -15,6 +15,15 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "dictation-app"
 BAHASAKITA_TOKEN = "bahasakita-token"
 BAHASAKITA_TOKEN_ENV = "DICTATION_BAHASAKITA_TOKEN"
+BOTLHALE_TOKEN = "botlhale-token"
+BOTLHALE_TOKEN_ENV = "DICTATION_BOTLHALE_TOKEN"
+BOTLHALE_REFRESH_TOKEN = "botlhale-refresh-token"
+BOTLHALE_REFRESH_TOKEN_ENV = "DICTATION_BOTLHALE_REFRESH_TOKEN"
+NEVISA_PASSWORD = "nevisa-password"
+NEVISA_PASSWORD_ENV = "DICTATION_NEVISA_PASSWORD"
+# Not secret, but set beside the secrets when the app runs headless.
+BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"
+NEVISA_USERNAME_ENV = "DICTATION_NEVISA_USERNAME"
 
 
 class SecretStore:
@@ -77,4 +86,9 @@ class SecretStore:
 
 def bahasakita_token() -> str | None:
     """The Bahasakita token for headless use: the environment first, then the keyring."""
-    return os.environ.get(BAHASAKITA_TOKEN_ENV) or SecretStore().get(BAHASAKITA_TOKEN)
+    return secret_from_env_or_keyring(BAHASAKITA_TOKEN_ENV, BAHASAKITA_TOKEN)
+
+
+def secret_from_env_or_keyring(env: str, name: str, store: SecretStore | None = None) -> str | None:
+    """For headless use: the environment variable first, then the keyring entry."""
+    return os.environ.get(env) or (store or SecretStore()).get(name)

@@ -37,6 +37,19 @@ class Key(str, enum.Enum):
     # "token" so the secret guard in Settings.set stays a blunt substring check.
     BAHASAKITA_TOKEN_EXPIRES = "bahasakita_sign_in_expires"
     BAHASAKITA_TOKEN_QUOTA = "bahasakita_sign_in_quota"
+    BAHASAKITA_UPLOAD_URL = "bahasakita_upload_url"
+    BOTLHALE_URL = "botlhale_url"
+    BOTLHALE_ORG_ID = "botlhale_org_id"
+    BOTLHALE_API_VERSION = "botlhale_api_version"
+    NEVISA_API_URL = "nevisa_api_url"
+    NEVISA_ACCOUNTS_URL = "nevisa_accounts_url"
+    NEVISA_USERNAME = "nevisa_username"
+    JOB_PROVIDER = "job_provider"
+    JOB_LANGUAGE = "job_language"  # empty: automatic
+    JOB_DIARIZATION = "job_diarization"
+    JOB_MODE = "job_mode"
+    JOBS_AT_ONCE = "jobs_at_once"
+    LAST_EXPORT_DIR = "last_export_dir"
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -52,6 +65,19 @@ DEFAULTS: dict[Key, Any] = {
     Key.BAHASAKITA_ACCOUNT_URL: "",  # empty: the account client's default base URL
     Key.BAHASAKITA_TOKEN_EXPIRES: "",  # ISO 8601 as the service gave it; empty: unknown
     Key.BAHASAKITA_TOKEN_QUOTA: "",  # as the service gave it, e.g. "600" or "unlimited"
+    Key.BAHASAKITA_UPLOAD_URL: "",  # empty: the upload client's default base URL
+    Key.BOTLHALE_URL: "",  # empty: https://api.botlhale.xyz
+    Key.BOTLHALE_ORG_ID: "",
+    Key.BOTLHALE_API_VERSION: 2,
+    Key.NEVISA_API_URL: "",  # empty: https://api.persianspeech.com
+    Key.NEVISA_ACCOUNTS_URL: "",  # empty: https://accounting.persianspeech.com
+    Key.NEVISA_USERNAME: "",
+    Key.JOB_PROVIDER: "local",
+    Key.JOB_LANGUAGE: "",
+    Key.JOB_DIARIZATION: False,
+    Key.JOB_MODE: "auto",
+    Key.JOBS_AT_ONCE: 2,
+    Key.LAST_EXPORT_DIR: "",
 }
 
 # Secrets must never land in the settings file, whatever a caller passes.

@@ -11,6 +11,7 @@ emotion label, the service's job id) as sorted `(name, value)` pairs; they stay 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,40 @@ class Transcript:
             "text": self.text,
             "segments": [s.to_json_dict() for s in self.segments],
         }
+
+
+# --- storage form ---------------------------------------------------------------
+# The job store keeps a transcript as JSON: the public form plus the extras, so that
+# nothing a service gave is lost between runs of the app.
+
+
+def to_store_dict(transcript: Transcript) -> dict[str, Any]:
+    data = transcript.to_json_dict()
+    data["extras"] = [list(pair) for pair in transcript.extras]
+    for segment, stored in zip(transcript.segments, data["segments"], strict=True):
+        stored["extras"] = [list(pair) for pair in segment.extras]
+    return data
+
+
+def from_store_dict(data: Mapping[str, Any]) -> Transcript:
+    """The inverse of to_store_dict(); raises KeyError/TypeError/ValueError on damage."""
+    return Transcript(
+        provider=str(data["provider"]), file=data.get("file"), language=data.get("language"),
+        duration=_float(data.get("duration")), text=str(data["text"]),
+        segments=tuple(
+            Segment(start=_float(s.get("start")), end=_float(s.get("end")),
+                    speaker=s.get("speaker"), text=str(s["text"]),
+                    words=tuple(Word(str(w["word"]), _float(w.get("start")),
+                                     _float(w.get("end")), _float(w.get("conf")))
+                                for w in s.get("words", ())),
+                    extras=_extras(s.get("extras", ())))
+            for s in data.get("segments", ())),
+        extras=_extras(data.get("extras", ())))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _extras(pairs: Any) -> Extras:
+    return tuple((str(name), value) for name, value in pairs)

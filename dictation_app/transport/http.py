@@ -1,0 +1,323 @@
+"""The HTTP edge shared by the file-job services: one request, retried when it may be.
+
+`ServiceHttp.request()` sends one request with httpx and either returns a 2xx
+response or raises from the app's error tree:
+
+- timeouts, refused or dropped connections, 5xx and 429 are *transient*: retried with
+  capped exponential backoff and jitter (honouring `Retry-After`), then reported as
+  `ConnectionFailed` (no answer) or `ServiceRejected` (the last error status);
+- 401 and 403 raise `AuthenticationFailed` at once (a caller holding a refresh token
+  renews and asks again, once);
+- any other 4xx raises `ServiceRejected` with the service's own message;
+- a redirect is reported, never followed: httpx would drop the Authorization header.
+
+Credentials registered with `add_secret()` are masked in every message this module
+builds. Errors are raised outside `except` blocks so that no httpx exception (which
+holds the request and its headers) stays reachable through `__context__`.
+
+Uploads: pass `files` as httpx does; an open file is streamed from disk in chunks
+and rewound by httpx on each attempt. Wrap it in `ProgressFile` to hear how many
+bytes have gone out.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import httpx
+import tenacity
+
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    DictationError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    ServiceRejected,
+)
+from dictation_app.logredact import redact
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently transient failures are retried."""
+
+    attempts: int = 5  # in all, the first one included
+    initial: float = 1.0  # seconds before the first retry
+    maximum: float = 30.0  # cap on any one wait, Retry-After included
+    jitter: float = 0.5  # up to this many seconds added at random
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; carries what to raise if none is left."""
+
+    def __init__(self, error: DictationError, retry_after: float | None = None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def default_message(body: bytes) -> str | None:
+    """A service's own words in an error body: JSON `message`/`error`/`detail`, or text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace").strip()
+        # An HTML error page says nothing a person can use; a short text body might.
+        return text[:200] if text and not text.lstrip().startswith("<") else None
+    sources = [data] if isinstance(data, Mapping) else []
+    for source in list(sources):
+        for nested in ("error", "bk", "data"):
+            if isinstance(source.get(nested), Mapping):
+                sources.append(source[nested])
+    for source in sources:
+        for key in ("message", "error", "detail", "Message", "errorMessage", "msg",
+                    "message_status"):
+            value = source.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                return "; ".join(value)
+    if isinstance(data, str) and data.strip():
+        return data.strip()
+    return None
+
+
+class ServiceHttp:
+    """One service's HTTP client. Usage::
+
+        http = ServiceHttp("Botlhale", "https://api.botlhale.xyz")
+        http.add_secret(token)
+        response = await http.request("GET", "/asr/async/status", params=...,
+                                      headers={"Authorization": f"Bearer {token}"})
+        ...
+        await http.aclose()
+    """
+
+    def __init__(self, service: str, base_url: str, *, timeout: float = 30.0,
+                 retry: RetryPolicy = RetryPolicy(),
+                 message: Callable[[bytes], str | None] = default_message,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.service = service
+        self.base_url = check_base_url(service, base_url)
+        self.timeout = timeout
+        self.retry = retry
+        self._message = message
+        self._secrets: set[str] = set()
+        self._closed = False
+        self._http = httpx.AsyncClient(
+            timeout=timeout, transport=transport, follow_redirects=False,
+            # A desktop proxy setting must not capture requests to a local server;
+            # elsewhere it is honoured, as a browser would.
+            trust_env=urlsplit(self.base_url).hostname not in _LOOPBACK)
+
+    def add_secret(self, value: str | None) -> None:
+        if value:
+            self._secrets.add(value)
+
+    def mask(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.base_url + "/" + path_or_url.lstrip("/")
+
+    async def request(self, method: str, path_or_url: str, *,
+                      headers: Mapping[str, str] | None = None,
+                      params: Mapping[str, str] | None = None,
+                      data: Mapping[str, str] | None = None,
+                      files: Mapping[str, Any] | None = None,
+                      json_body: Any = None,
+                      timeout: float | None = None,
+                      retry: RetryPolicy | None = None,
+                      operation: str | None = None) -> httpx.Response:
+        """Send until a 2xx answer, a permanent error, or no attempts left."""
+        if self._closed:
+            raise LocalProtocolError(f"{self.service}: the client is closed")
+        url = self.url(path_or_url)
+        operation = operation or f"{method} {urlsplit(url).path}"
+        policy = retry or self.retry
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
+            wait=_Wait(policy),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            before_sleep=self._log_retry(operation),
+            reraise=True,
+        )
+        error: DictationError | None = None
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._once(method, url, operation, headers=headers,
+                                            params=params, data=data, files=files,
+                                            json_body=json_body, timeout=timeout)
+        except _Transient as exc:
+            error = exc.error
+        # Outside the except block on purpose: see the module docstring.
+        raise error or AssertionError("tenacity ended without an outcome")
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._http.aclose()
+
+    # internals
+
+    async def _once(self, method: str, url: str, operation: str, **kwargs: Any) -> httpx.Response:
+        error: DictationError
+        timeout = kwargs.pop("timeout")
+        json_body = kwargs.pop("json_body")
+        try:
+            response = await self._http.request(
+                method, url, headers=kwargs["headers"], params=kwargs["params"],
+                data=kwargs["data"], files=kwargs["files"], json=json_body,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+        except httpx.TimeoutException as exc:
+            error = ConnectionFailed(
+                f"{self.service}: no answer to {operation} within "
+                f"{timeout or self.timeout:g} s ({type(exc).__name__}). "
+                "Check the network, or try again later.")
+            raise _Transient(error) from None
+        except httpx.ConnectError as exc:
+            error = ConnectionFailed(
+                f"{self.service}: cannot connect to {_origin(url)}: {self._reason(exc)}. "
+                "Check the network and the service URL.")
+            raise _Transient(error) from None
+        except httpx.TransportError as exc:
+            error = ConnectionFailed(
+                f"{self.service}: the connection dropped during {operation}: "
+                f"{self._reason(exc)}. Try again.")
+            raise _Transient(error) from None
+        self._check(response, operation)
+        return response
+
+    def _check(self, response: httpx.Response, operation: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        said = self.mask(self._message(response.content) or "no message")
+        if status in (401, 403):
+            raise AuthenticationFailed(
+                f"{self.service} refused the credentials for {operation} (HTTP {status}): "
+                f"{said}. Check the account settings.")
+        if 300 <= status < 400:
+            target = response.headers.get("location", "elsewhere")
+            raise RemoteProtocolError(
+                f"{self.service}: {operation} was redirected (HTTP {status}) to "
+                f"{self.mask(redact(target))}; check the service URL.")
+        rejected = ServiceRejected(said, service=self.service, operation=operation,
+                                   status=status)
+        if status == 429 or status >= 500:
+            raise _Transient(rejected, _retry_after(response.headers.get("retry-after")))
+        raise rejected
+
+    def _reason(self, exc: Exception) -> str:
+        return self.mask(str(exc) or type(exc).__name__)
+
+    def _log_retry(self, operation: str) -> Callable[[tenacity.RetryCallState], None]:
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.info("%s: %s failed (attempt %d): %s; retrying in %.1f s", self.service,
+                     operation, state.attempt_number, exc, wait)
+        return before_sleep
+
+
+class _Wait(tenacity.wait.wait_base):
+    """Exponential backoff with jitter, or the server's Retry-After; capped either way."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+        self.backoff = tenacity.wait_exponential_jitter(
+            initial=policy.initial, max=policy.maximum, jitter=policy.jitter)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.maximum)
+        return float(self.backoff(retry_state))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def check_base_url(service: str, base_url: str) -> str:
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"{service}: the service URL must start with https:// (or http://), "
+            f"got {base_url!r}")
+    return base_url.strip().rstrip("/")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class ProgressFile:
+    """A binary file that reports how many bytes have been read, for upload progress.
+
+    It keeps `fileno()`, `seek()` and `tell()`, so httpx still learns the size and
+    sends a Content-Length (presigned S3 POSTs refuse chunked bodies); httpx rewinds
+    it before each attempt, and the count restarts with it.
+    """
+
+    def __init__(self, file: IO[bytes], on_progress: Callable[[int, int], None]):
+        self._file = file
+        self._on_progress = on_progress
+        self._file.seek(0, 2)
+        self.size = self._file.tell()
+        self._file.seek(0)
+        self.sent = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._file.read(size)
+        self.sent += len(chunk)
+        self._on_progress(self.sent, self.size)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._file.seek(offset, whence)
+        self.sent = position
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self._file, "name", "upload"))
