@@ -14,6 +14,8 @@ import hashlib
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QIcon
@@ -28,9 +30,11 @@ log = logging.getLogger(__name__)
 SCREENSHOT_ENV = "DICTATION_APP_SCREENSHOT"
 EXIT_AFTER_SHOWN_ENV = "DICTATION_APP_EXIT_AFTER_SHOWN"
 _RAISE = b"raise\n"
+_OPEN = b"open\n"  # followed by one absolute path per line
 
 
-def run_gui() -> int:
+def run_gui(files: Sequence[Path] = ()) -> int:
+    """Open the window; `files` (from the desktop's "Open with") become transcription jobs."""
     import qasync
 
     existing = QApplication.instance()
@@ -47,16 +51,22 @@ def run_gui() -> int:
     # The window's closing signal ends the run, after the engine and microphone are shut down.
     app.setQuitOnLastWindowClosed(False)
 
-    if _raise_running_instance():
-        print("dictation-app is already running: raised its window.", file=sys.stderr)
+    files = [Path(f).resolve() for f in files]
+    if _raise_running_instance(files):
+        what = "passed it the files" if files else "raised its window"
+        print(f"dictation-app is already running: {what}.", file=sys.stderr)
         return 0
     with contextlib.suppress(asyncio.CancelledError):
-        qasync.run(_main(app))
+        qasync.run(_main(app, files))
     return 0
 
 
-async def _main(app: QApplication) -> None:
+async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controller import DictationController
+    from dictation_app.jobs.runner import JobRunner
+    from dictation_app.jobs.services import ServiceFactory
+    from dictation_app.jobs.store import JobStore
+    from dictation_app.jobs_controller import JobsController
     from dictation_app.monitoring_controller import MonitoringController
     from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.settings import Key, Settings
@@ -87,20 +97,31 @@ async def _main(app: QApplication) -> None:
         task.add_done_callback(refreshes.discard)
 
     controller.account_token_changed.connect(on_account_token_changed)
+
+    store = JobStore()
+    factory = ServiceFactory(settings, secrets)
+    runner = JobRunner(store, factory, at_once=int(settings.get(Key.JOBS_AT_ONCE)))
+    jobs = JobsController(window, runner, store, settings, secrets, factory)
+    controller.account_token_changed.connect(jobs.account_token_changed)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
-    instance_server = _listen_for_second_instances(window)
+    instance_server = _listen_for_second_instances(window, jobs.add_files)
 
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     window.show()
     controller.start()
     monitoring.start()
+    jobs.start()
+    if files:
+        jobs.add_files(files)
     _schedule_smoke_hooks(window)
     await closed.wait()
     window.hide()
     instance_server.close()
     await monitoring.stop()
+    await jobs.shutdown()
+    store.close()
     await controller.shutdown()
 
 
@@ -115,19 +136,25 @@ def _instance_name() -> str:
     return f"dictation-app-{digest}"
 
 
-def _raise_running_instance() -> bool:
-    """Ask a running instance to raise its window; True if one answered."""
+def _raise_running_instance(files: Sequence[Path] = ()) -> bool:
+    """Ask a running instance to raise its window (and take `files`); True if one answered."""
     socket = QLocalSocket()
     socket.connectToServer(_instance_name())
     if not socket.waitForConnected(300):
         return False
-    socket.write(QByteArray(_RAISE))
-    socket.waitForBytesWritten(300)
+    message = _RAISE
+    if files:
+        message = _OPEN + b"".join(os.fsencode(f) + b"\n" for f in files)
+    socket.write(QByteArray(message))
+    socket.waitForBytesWritten(1000)
     socket.disconnectFromServer()
+    if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
+        socket.waitForDisconnected(1000)
     return True
 
 
-def _listen_for_second_instances(window: object) -> QLocalServer:
+def _listen_for_second_instances(window: object,
+                                 open_files: Callable[[list[Path]], object]) -> QLocalServer:
     server = QLocalServer()
     name = _instance_name()
     if not server.listen(name):
@@ -138,23 +165,41 @@ def _listen_for_second_instances(window: object) -> QLocalServer:
 
     def on_connection() -> None:
         while (client := server.nextPendingConnection()) is not None:
-            client.readyRead.connect(lambda c=client: _on_instance_message(c, window))
-            client.disconnected.connect(client.deleteLater)
+            # The message is complete once the sender disconnects; it may arrive in parts.
+            received = bytearray()
+
+            def on_ready_read(c: QLocalSocket = client, buffer: bytearray = received) -> None:
+                buffer += bytes(c.readAll().data())
+
+            def on_disconnected(c: QLocalSocket = client, buffer: bytearray = received) -> None:
+                buffer += bytes(c.readAll().data())
+                _on_instance_message(bytes(buffer), window, open_files)
+                c.deleteLater()
+
+            client.readyRead.connect(on_ready_read)
+            client.disconnected.connect(on_disconnected)
 
     server.newConnection.connect(on_connection)
     return server
 
 
-def _on_instance_message(client: QLocalSocket, window: object) -> None:
-    if bytes(client.readAll().data()).startswith(_RAISE.strip()):
-        from PySide6.QtCore import Qt
-        from PySide6.QtWidgets import QWidget
+def _on_instance_message(message: bytes, window: object,
+                         open_files: Callable[[list[Path]], object]) -> None:
+    if not message.startswith((_RAISE, _OPEN)):
+        log.warning("ignored a malformed message from a second instance")
+        return
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QWidget
 
-        assert isinstance(window, QWidget)
-        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
-        window.show()
-        window.raise_()
-        window.activateWindow()
+    assert isinstance(window, QWidget)
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    if message.startswith(_OPEN):
+        paths = [Path(os.fsdecode(line)) for line in message[len(_OPEN):].split(b"\n") if line]
+        if paths:
+            open_files(paths)
 
 
 # --- smoke-test hooks ----------------------------------------------------------

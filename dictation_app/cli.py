@@ -1,10 +1,12 @@
 """Command line: no arguments opens the window; subcommands do the same work headless.
 
     dictation-app                      open the window
+    dictation-app FILE...              open the window and transcribe the files
     dictation-app devices              list input devices
     dictation-app serve                run the embedded offline engine
     dictation-app stream AUDIO_FILE    stream a file as the microphone path would
     dictation-app monitor              show the Bahasakita account's job queues
+    dictation-app transcribe FILE      transcribe a file with a service or the engine
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dictation_app import __version__
 from dictation_app.errors import ConfigurationError, DictationError
@@ -27,9 +30,11 @@ from dictation_app.protocols.bahasakita_stream import (
     ProtocolVersion,
 )
 from dictation_app.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
+from dictation_app.transcribe_cli import add_transcribe_parser, run_transcribe
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+_COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
     add_monitor_parser(commands)
+    add_transcribe_parser(commands)
+    # Internal: the offline engine's file-job child (jobs/local_service.py). No help=,
+    # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
+    engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
+    engine_transcribe.add_argument("audio_file")
+    engine_transcribe.add_argument("--grammar")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    files = _files_to_open(argv)
+    if files is not None:
+        # `dictation-app a.wav b.m4a`, as a desktop's "Open with" runs it (%F).
+        from dictation_app.app import run_gui
+
+        return run_gui(files)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -98,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_stream(args))
         if args.command == "monitor":
             return asyncio.run(run_monitor(args))
+        if args.command == "transcribe":
+            return asyncio.run(run_transcribe(args))
+        if args.command == "engine-transcribe":
+            from dictation_app.engine.file_transcriber import run_engine_transcribe
+
+            return run_engine_transcribe(args.audio_file, args.grammar)
     except DictationError as exc:
         print(f"dictation-app: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -105,6 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("dictation-app: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _files_to_open(argv: Sequence[str]) -> list[Path] | None:
+    """The files to open in the window when every argument is an existing file."""
+    if not argv or any(arg.startswith("-") for arg in argv) or argv[0] in _COMMANDS:
+        return None
+    paths = [Path(arg) for arg in argv]
+    return paths if all(p.is_file() for p in paths) else None
 
 
 def _devices() -> int:

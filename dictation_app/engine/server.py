@@ -112,6 +112,19 @@ async def _serve_until_stopped(host: str, port: int, ready: Callable[[str], None
 
 
 def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    def parent_gone() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    watch_parent_pipe(parent_gone)
+
+
+def watch_parent_pipe(on_gone: Callable[[], None]) -> None:
+    """Call `on_gone()` from a daemon thread once stdin reaches end-of-file.
+
+    Meaningful only when the parent holds our stdin open (it sets PARENT_PIPE_ENV):
+    end-of-file then means it is gone.
+    """
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):
@@ -123,8 +136,7 @@ def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         with contextlib.suppress(OSError):
             while os.read(fd, 4096):
                 pass
-        with contextlib.suppress(RuntimeError):  # the loop already closed
-            loop.call_soon_threadsafe(stop.set)
+        on_gone()
 
     threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
 

@@ -66,10 +66,12 @@ NO_RETRY = RetryPolicy(attempts=1)
 class _Transient(Exception):
     """A failure worth another attempt; carries what to raise if none is left."""
 
-    def __init__(self, error: DictationError, retry_after: float | None = None):
+    def __init__(self, error: DictationError, retry_after: float | None = None, *,
+                 undelivered: bool = False):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.undelivered = undelivered  # the service certainly did not act on the request
 
 
 def default_message(body: bytes) -> str | None:
@@ -148,13 +150,22 @@ class ServiceHttp:
                       json_body: Any = None,
                       timeout: float | None = None,
                       retry: RetryPolicy | None = None,
-                      operation: str | None = None) -> httpx.Response:
-        """Send until a 2xx answer, a permanent error, or no attempts left."""
+                      operation: str | None = None,
+                      idempotent: bool | None = None) -> httpx.Response:
+        """Send until a 2xx answer, a permanent error, or no attempts left.
+
+        A request that is not `idempotent` (by default: a POST) is sent again only when
+        the service cannot have acted on it: it never connected, or the answer was 429
+        or 503. A timeout or a 500 after an upload may mean the job exists already, and
+        a second upload would start (and bill) a second job.
+        """
         if self._closed:
             raise LocalProtocolError(f"{self.service}: the client is closed")
         url = self.url(path_or_url)
         operation = operation or f"{method} {urlsplit(url).path}"
         policy = retry or self.retry
+        if idempotent is None:
+            idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
             wait=_Wait(policy),
@@ -166,12 +177,18 @@ class ServiceHttp:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._once(method, url, operation, headers=headers,
-                                            params=params, data=data, files=files,
-                                            json_body=json_body, timeout=timeout)
+                    try:
+                        return await self._once(method, url, operation, headers=headers,
+                                                params=params, data=data, files=files,
+                                                json_body=json_body, timeout=timeout)
+                    except _Transient as exc:
+                        if idempotent or exc.undelivered:
+                            raise
+                        error = exc.error
+                        break
         except _Transient as exc:
             error = exc.error
-        # Outside the except block on purpose: see the module docstring.
+        # Outside the except blocks on purpose: see the module docstring.
         raise error or AssertionError("tenacity ended without an outcome")
 
     async def aclose(self) -> None:
@@ -194,12 +211,14 @@ class ServiceHttp:
                 f"{self.service}: no answer to {operation} within "
                 f"{timeout or self.timeout:g} s ({type(exc).__name__}). "
                 "Check the network, or try again later.")
-            raise _Transient(error) from None
+            # Only a timeout before the request left is sure not to have reached the service.
+            raise _Transient(error, undelivered=isinstance(
+                exc, (httpx.ConnectTimeout, httpx.PoolTimeout))) from None
         except httpx.ConnectError as exc:
             error = ConnectionFailed(
                 f"{self.service}: cannot connect to {_origin(url)}: {self._reason(exc)}. "
                 "Check the network and the service URL.")
-            raise _Transient(error) from None
+            raise _Transient(error, undelivered=True) from None
         except httpx.TransportError as exc:
             error = ConnectionFailed(
                 f"{self.service}: the connection dropped during {operation}: "
@@ -214,9 +233,10 @@ class ServiceHttp:
             return
         said = self.mask(self._message(response.content) or "no message")
         if status in (401, 403):
+            # Stripped of its full stop: the sentence goes on after it.
             raise AuthenticationFailed(
                 f"{self.service} refused the credentials for {operation} (HTTP {status}): "
-                f"{said}. Check the account settings.")
+                f"{said.rstrip('. ')}. Check the account settings.")
         if 300 <= status < 400:
             target = response.headers.get("location", "elsewhere")
             raise RemoteProtocolError(
@@ -225,7 +245,8 @@ class ServiceHttp:
         rejected = ServiceRejected(said, service=self.service, operation=operation,
                                    status=status)
         if status == 429 or status >= 500:
-            raise _Transient(rejected, _retry_after(response.headers.get("retry-after")))
+            raise _Transient(rejected, _retry_after(response.headers.get("retry-after")),
+                             undelivered=status in (429, 503))
         raise rejected
 
     def _reason(self, exc: Exception) -> str:
@@ -245,14 +266,16 @@ class _Wait(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy):
         self.policy = policy
-        self.backoff = tenacity.wait_exponential_jitter(
-            initial=policy.initial, max=policy.maximum, jitter=policy.jitter)
+        # Not wait_exponential_jitter(initial=...): tenacity 9.2 deprecates `initial`
+        # (a warning, an error under pytest) and 8.x has no `multiplier` there.
+        self.backoff = (tenacity.wait_exponential(multiplier=policy.initial, max=policy.maximum)
+                        + tenacity.wait_random(0, policy.jitter))
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return min(exc.retry_after, self.policy.maximum)
-        return float(self.backoff(retry_state))
+        return min(float(self.backoff(retry_state)), self.policy.maximum)
 
 
 def _retry_after(value: str | None) -> float | None:

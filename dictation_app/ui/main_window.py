@@ -15,6 +15,9 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QGuiApplication,
     QIcon,
     QKeyEvent,
@@ -43,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from dictation_app.audio.devices import InputDevice
 from dictation_app.ui.about_dialog import AboutDialog
+from dictation_app.ui.jobs_panel import JobsPanel, dropped_files, has_local_urls, skipped_text
 from dictation_app.ui.level_meter import LevelMeter
 from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
@@ -111,10 +115,19 @@ class MainWindow(QMainWindow):
     sign_in_requested = Signal(str, str)  # email, password: from the settings dialog
     welcome_dismissed = Signal()
     closing = Signal()
+    # File transcription. The window re-emits its jobs panel's two signals of the same
+    # name, so connecting the window's covers the Add files button and drops on the panel.
+    open_files_requested = Signal()
+    files_dropped = Signal(list)  # list[Path]: regular files dropped anywhere on the window
+    services_requested = Signal()  # the file-transcription services' accounts
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, jobs_panel: JobsPanel | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Dictation")
+        self.jobs_panel = jobs_panel if jobs_panel is not None else JobsPanel()
+        self.setAcceptDrops(True)
         self.resize(1100, 720)
         self.setStyleSheet(_STYLE)
 
@@ -153,6 +166,15 @@ class MainWindow(QMainWindow):
         self.record_action.setShortcut(QKeySequence("Ctrl+R"))
         self.record_action.triggered.connect(self._on_record_button_clicked)
 
+        self.transcribe_files_action = QAction("Transcribe files…", self)
+        self.transcribe_files_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.transcribe_files_action.setStatusTip("Choose audio or video files to transcribe")
+        self.transcribe_files_action.triggered.connect(self.open_files_requested.emit)
+
+        self.services_action = QAction("File transcription services…", self)
+        self.services_action.setStatusTip("Accounts for Botlhale, Nevisa and Bahasakita uploads")
+        self.services_action.triggered.connect(self.services_requested.emit)
+
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -182,6 +204,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.record_action)
+        file_menu.addAction(self.transcribe_files_action)
+        file_menu.addAction(self.services_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -208,13 +232,9 @@ class MainWindow(QMainWindow):
         self.side_panel.setObjectName("sidePanel")
         self.side_panel.setMinimumWidth(220)
         self.side_panel.setDocumentMode(True)
-        files_placeholder = _caption(
-            "Audio and video files you send for transcription will be listed here."
-        )
-        files_placeholder.setWordWrap(True)
-        files_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        files_placeholder.setContentsMargins(16, 16, 16, 16)
-        self.side_panel.addTab(files_placeholder, "Files")
+        self.jobs_panel.open_files_requested.connect(self.open_files_requested)
+        self.jobs_panel.files_dropped.connect(self.files_dropped)
+        self.side_panel.addTab(self.jobs_panel, "Files")
         splitter.addWidget(self.side_panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -508,6 +528,8 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if kind in _DRAG_EVENTS:
+            return self._filter_drag(watched, event)
         if kind not in _KEY_EVENTS or self._ptt_key.isEmpty():
             return False
         if not isinstance(watched, QWidget) or watched.window() is not self:
@@ -524,6 +546,27 @@ class MainWindow(QMainWindow):
         elif not event.isAutoRepeat():
             self._release_push_to_talk()
         return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.dragMoveEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if has_local_urls(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        if not has_local_urls(mime):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        files, skipped = dropped_files(mime)
+        if skipped:
+            self.statusBar().showMessage(skipped_text(skipped), UNDO_CLEAR_OFFER_MS)
+        if files:
+            self.files_dropped.emit(files)
 
     def changeEvent(self, event: QEvent) -> None:
         # A key released in another window never reaches us: let go when focus leaves.
@@ -627,10 +670,26 @@ class MainWindow(QMainWindow):
             self._ptt_down = False
             self.push_to_talk_released.emit()
 
+    def _filter_drag(self, watched: QObject, event: QEvent) -> bool:
+        # Files dropped on a child (the transcript editor would paste their paths as
+        # text) are the window's; the jobs panel handles its own, the window its own.
+        if not isinstance(watched, QWidget) or watched is self or watched.window() is not self:
+            return False
+        if watched is self.jobs_panel or self.jobs_panel.isAncestorOf(watched):
+            return False
+        if not isinstance(event, QDropEvent) or not has_local_urls(event.mimeData()):
+            return False  # text dragged within the editor stays the editor's
+        if event.type() == QEvent.Type.Drop:
+            self.dropEvent(event)
+        else:
+            event.acceptProposedAction()
+        return True
+
 
 _KEY_EVENTS = frozenset(
     (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride)
 )
+_DRAG_EVENTS = frozenset((QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop))
 
 
 class _WrappingLabel(QLabel):

@@ -15,8 +15,7 @@ LINES = (
     "The Local (offline) recognizer works right away, in English, with no internet and no account.",
     "Have a Bahasakita account? Paste your token in Settings, "
     "then choose Bahasakita as the recognizer.",
-    "Botlhale and Nevisa accounts are for transcribing audio files, "
-    "which this version can't do yet.",
+    "Drop audio files here to transcribe them offline, or with Botlhale, Nevisa or Bahasakita.",
 )
 
 # palette() keeps the banner readable in light and dark themes alike.

@@ -84,7 +84,7 @@ ln -sfn "$OPT_DIR/$NAME" "$BIN_LINK"
 # The menu entry runs the installed executable by its full path: ~/.local/bin is not
 # on every desktop session's PATH.
 mkdir -p "$APPS_DIR"
-sed -e "s|^Exec=$NAME\$|Exec=$OPT_DIR/$NAME|" \
+sed -e "s|^Exec=$NAME |Exec=$OPT_DIR/$NAME |" \
     -e "s|^TryExec=$NAME\$|TryExec=$OPT_DIR/$NAME|" \
     "$HERE/$NAME.desktop" > "$APPS_DIR/$APP_ID.desktop"
 

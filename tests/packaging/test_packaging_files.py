@@ -146,9 +146,10 @@ def test_build_spec_reads_the_version_from_the_package() -> None:
 def test_the_desktop_file_starts_the_window_and_lists_the_categories() -> None:
     entry = _desktop_entry()
     assert entry["Type"] == "Application"
-    # No %F and no MimeType until the app can open files given on its command line.
-    assert entry["Exec"] == "dictation-app"
-    assert "MimeType" not in entry
+    # Files opened with the app become transcription jobs (cli.main takes them as %F).
+    assert entry["Exec"] == "dictation-app %F"
+    mime = _semicolon_list(entry["MimeType"])
+    assert {"audio/mpeg", "audio/x-wav", "audio/flac", "audio/mp4"} <= set(mime)
     assert entry["Terminal"] == "false"
     assert _semicolon_list(entry["Categories"]) == ["AudioVideo", "Audio"]
     assert "dictation" in _semicolon_list(entry["Keywords"])
@@ -192,7 +193,7 @@ def test_install_script_installs_and_removes_everything_under_the_app_id(
     assert installed_exe.is_file()
     assert (prefix / "bin" / "dictation-app").resolve() == installed_exe.resolve()
     desktop = (prefix / "share" / "applications" / f"{APP_ID}.desktop").read_text()
-    assert f"Exec={installed_exe}" in desktop.splitlines()
+    assert f"Exec={installed_exe} %F" in desktop.splitlines()
     assert f"TryExec={installed_exe}" in desktop.splitlines()
     assert (prefix / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
     hicolor = prefix / "share" / "icons" / "hicolor"

@@ -34,7 +34,7 @@ def test_says_where_a_bahasakita_token_goes(banner: WelcomeBanner) -> None:
     assert "Settings" in line
 
 
-def test_says_botlhale_and_nevisa_are_for_files(banner: WelcomeBanner) -> None:
+def test_says_files_can_be_dropped_for_botlhale_and_nevisa(banner: WelcomeBanner) -> None:
     line = next(line for line in banner.text().splitlines() if "Botlhale" in line)
     assert "Nevisa" in line
     assert "files" in line

@@ -1,0 +1,393 @@
+"""The durable list of file-transcription jobs: one SQLite file in the app's data dir.
+
+Every change is one transaction. Commits that carry a state, an error, a result or a
+remote id are made with `synchronous=FULL` (the WAL is fsynced before `update()`
+returns), so neither a crash nor a power cut loses a finished transcript or the id of
+a remote job once the call has returned. Progress-only updates, the frequent kind, are
+committed with `synchronous=NORMAL`: they survive a crash of the app, and the next
+FULL commit makes them durable too. (WAL + FULL measured at ~0.14 ms per commit on
+the dev VM against ~0.013 ms for NORMAL; laptop disks are slower, hence the split.)
+
+A file that SQLite cannot open or that fails `PRAGMA quick_check` is renamed aside
+(`jobs.sqlite3.corrupt-<timestamp>`) and a new one started; `recovered_from` tells
+the UI so it can say so. A single damaged row does not break the list: the job reads
+as FAILED with an error saying what was damaged.
+
+Threading: a `JobStore` belongs to the thread that created it (the asyncio loop
+thread in the app); sqlite3 refuses calls from other threads.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+import json
+import logging
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import platformdirs
+
+from dictation_app.errors import ConfigurationError, DictationError
+from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
+from dictation_app.settings import APP_NAME
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "jobs.sqlite3"
+BUSY_TIMEOUT = 5.0  # seconds to wait for another connection's write lock
+
+# Migration N (index N-1) takes the schema from version N-1 to N. Migrations only
+# ever add (tables, columns with defaults, indexes), so an older app can still use a
+# file a newer one migrated as long as the columns it needs are there.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            options TEXT NOT NULL,
+            state TEXT NOT NULL,
+            progress REAL,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            remote TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            result TEXT
+        )""",
+        "CREATE INDEX jobs_by_state ON jobs (state)",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+_COLUMNS = ("id", "file", "provider", "options", "state", "progress", "created", "updated",
+            "remote", "error", "result")
+_UNFINISHED = tuple(s.value for s in JobState if not s.finished)
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET = _Unset.UNSET  # "leave this field as it is" in update()
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / FILE_NAME
+
+
+class JobStore:
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT):
+        self.path = path or default_path()
+        self._busy_timeout = busy_timeout
+        self.recovered_from: Path | None = None  # where a damaged file was moved, if one was
+        self._synchronous: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"Cannot create the folder for the job list ({self.path.parent}): "
+                f"{exc.strerror or exc}. Check that it is writable.") from exc
+        try:
+            self._conn: sqlite3.Connection | None = self._open()
+        except (sqlite3.DatabaseError, _Damaged) as exc:
+            kind = _failure(exc)
+            if kind == "busy":
+                raise ConfigurationError(
+                    f"The job list ({self.path}) is locked by another program, probably "
+                    "another copy of this app: close it and try again.") from exc
+            if kind != "damaged" or not self.path.exists():
+                # A full disk or an I/O error says nothing about the file: keep it.
+                raise ConfigurationError(
+                    f"Cannot open the job list ({self.path}): {exc}. Check that the disk "
+                    "has room and the folder is writable, then start the app again.") from exc
+            self.recovered_from = self._move_aside(exc)
+            try:
+                self._conn = self._open()
+            except (sqlite3.DatabaseError, _Damaged) as again:
+                raise ConfigurationError(
+                    f"Cannot start a new job list at {self.path}: {again}. Check that the "
+                    "folder is writable.") from again
+
+    # --- reading ----------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job | None:
+        row = self._db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def list(self, limit: int | None = None) -> builtins.list[Job]:
+        """Newest first; at most `limit` jobs."""
+        rows = self._db().execute(
+            "SELECT * FROM jobs ORDER BY created DESC, id DESC LIMIT ?",
+            (-1 if limit is None else limit,))
+        return [_job(row) for row in rows]
+
+    def unfinished(self) -> builtins.list[Job]:
+        """Queued, uploading or processing jobs, oldest first: what to resume."""
+        marks = ", ".join("?" * len(_UNFINISHED))
+        rows = self._db().execute(
+            f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
+        return [_job(row) for row in rows]
+
+    # --- writing ----------------------------------------------------------------------
+
+    def add(self, file: Path, provider: str, options: JobOptions) -> Job:
+        now = time.time()
+        with self._transaction(durable=True) as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (file, provider, options, state, progress, created, updated,"
+                " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
+                (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _job(row)
+
+    def update(self, job_id: int, *, state: JobState | None = None,
+               progress: float | _Unset | None = UNSET, error: str | _Unset | None = UNSET,
+               result: Transcript | _Unset | None = UNSET,
+               remote: Mapping[str, str] | None = None) -> Job:
+        """Change the given fields (`remote` is merged into the stored ids); bumps
+        `updated`. Raises KeyError for a job that is not (or no longer) stored."""
+        values: dict[str, Any] = {"updated": time.time()}
+        if state is not None:
+            values["state"] = JobState(state).value
+        if progress is not UNSET:
+            values["progress"] = _progress(progress)
+        if error is not UNSET:
+            values["error"] = error
+        if result is not UNSET:
+            values["result"] = None if result is None else _dump(to_store_dict(result))
+        if remote:
+            _check_remote(remote)
+        durable = bool(remote) or not set(values) <= {"updated", "progress"}
+        with self._transaction(durable=durable) as db:
+            if remote:
+                row = db.execute("SELECT remote FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                if row is None:
+                    raise KeyError(f"job {job_id} is not in the job list")
+                values["remote"] = _dump({**_remote(row["remote"]), **remote})
+            return self._write(db, job_id, values)
+
+    def reset(self, job_id: int, *, keep_remote: bool) -> Job:
+        """Back to QUEUED as if just added: no progress, error or result; the remote ids
+        stay only with `keep_remote` (a resume, not a retry)."""
+        values: dict[str, Any] = {"updated": time.time(), "state": JobState.QUEUED.value,
+                                  "progress": None, "error": None, "result": None}
+        if not keep_remote:
+            values["remote"] = "{}"
+        with self._transaction(durable=True) as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"job {job_id} is not in the job list")
+            # Damaged options read as the defaults; writing those back lets the job run.
+            values["options"] = _job(row).options.to_json()
+            return self._write(db, job_id, values)
+
+    def delete(self, job_id: int) -> None:
+        with self._transaction(durable=True) as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    # --- internals --------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise sqlite3.ProgrammingError("the job store is closed")
+        return self._conn
+
+    @staticmethod
+    def _write(db: sqlite3.Connection, job_id: int, values: dict[str, Any]) -> Job:
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        cursor = db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",
+                            (*values.values(), job_id))
+        if cursor.rowcount == 0:
+            raise KeyError(f"job {job_id} is not in the job list")
+        return _job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+    @contextmanager
+    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        synchronous = "FULL" if durable else "NORMAL"
+        if synchronous != self._synchronous:
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+            self._synchronous = synchronous
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:
+                db.rollback()
+            raise
+        db.execute("COMMIT")
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=self._busy_timeout, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise _Damaged(f"cannot switch to WAL journaling (got {mode!r})")
+            db.execute("PRAGMA synchronous = FULL")
+            self._synchronous = "FULL"
+            check = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+            if check != ["ok"]:
+                details = "; ".join(check[:3]).replace("\n", " ")
+                raise _Damaged(f"integrity check failed: {details}")
+            self._migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            missing = sorted(set(_COLUMNS) - columns)
+            if missing:
+                raise ConfigurationError(
+                    f"The job list ({self.path}) was written by a newer version of this app "
+                    f"(schema {version}) and lacks {', '.join(missing)}: update the app.")
+            log.info("job list schema %d is newer than %d; using it as is",
+                     version, SCHEMA_VERSION)
+            return
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[target - 1]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+            except BaseException:
+                if db.in_transaction:
+                    db.rollback()
+                raise
+            db.execute("COMMIT")
+            log.info("job list schema migrated to version %d", target)
+
+    def _move_aside(self, reason: BaseException) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        attempt = 1
+        while target.exists():
+            attempt += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{attempt}")
+        try:
+            os.replace(self.path, target)
+            # A WAL left beside the damaged file must not be replayed into the new one.
+            for suffix in ("-wal", "-shm"):
+                side = Path(f"{self.path}{suffix}")
+                if side.exists():
+                    os.replace(side, Path(f"{target}{suffix}"))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"The job list ({self.path}) is damaged ({reason}) and could not be moved "
+                f"aside: {exc.strerror or exc}. Move or delete it, then start the app "
+                "again.") from exc
+        log.warning("job list %s could not be read (%s); moved it to %s and started a new one",
+                    self.path, reason, target.name)
+        return target
+
+
+class _Damaged(Exception):
+    """The file opened but is not a usable job list."""
+
+
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN", "SQLITE_PERM",
+            "SQLITE_READONLY", "SQLITE_AUTH")
+
+
+def _failure(exc: BaseException) -> str:
+    """busy (another connection holds a lock), damaged (the file itself is unusable:
+    corrupt or unreadable) or other (disk full, I/O error: the file may be fine)."""
+    if isinstance(exc, _Damaged):
+        return "damaged"
+    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+    if name:
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return "busy"
+        return "damaged" if name.startswith(_DAMAGED) else "other"
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "busy"
+    if not isinstance(exc, sqlite3.OperationalError) or "unable to open" in text \
+            or "readonly" in text:
+        return "damaged"
+    return "other"
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _progress(value: float | None) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return min(max(float(value), 0.0), 1.0)
+
+
+def _check_remote(remote: Mapping[str, str]) -> None:
+    for key, value in remote.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"remote ids are strings, not {key!r}={value!r}")
+
+
+def _remote(text: str) -> dict[str, str]:
+    data = json.loads(text) if text else {}
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("remote ids are not a JSON object of strings")
+    return data
+
+
+def _job(row: sqlite3.Row) -> Job:
+    """The snapshot of one row; a damaged field makes the job FAILED instead of raising."""
+    damaged: list[str] = []
+    options = JobOptions()
+    try:
+        options = JobOptions.from_json(row["options"])
+    except (ValueError, TypeError, AttributeError, DictationError):
+        damaged.append("options")
+    state = JobState.FAILED
+    try:
+        state = JobState(row["state"])
+    except ValueError:
+        damaged.append("state")
+    remote: dict[str, str] = {}
+    try:
+        remote = _remote(row["remote"])
+    except (ValueError, TypeError):
+        damaged.append("remote ids")
+    result = None
+    if row["result"] is not None:
+        try:
+            result = from_store_dict(json.loads(row["result"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            damaged.append("result")
+    error = row["error"]
+    if damaged:
+        state = JobState.FAILED
+        error = (f"The saved {' and '.join(damaged)} of this job could not be read (the job "
+                 "list was damaged); retry the job to transcribe the file again.")
+    progress = row["progress"]
+    return Job(id=int(row["id"]), file=Path(row["file"]), provider=str(row["provider"]),
+               options=options, state=state,
+               progress=None if progress is None else float(progress),
+               created=float(row["created"]), updated=float(row["updated"]), remote=remote,
+               error=error, result=result)

@@ -1,0 +1,279 @@
+"""Connects the Files panel, the result views and the services dialog to the job runner.
+
+The widgets only ask (`cancel_requested`, `files_dropped`, ...) and show what they are
+given; this controller turns those intents into runner calls and runner changes into
+panel updates, remembers the person's job options in the settings, and writes exports.
+It owns no thread: the runner's work happens on the qasync loop, file writes in
+`asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from dictation_app.errors import DictationError
+from dictation_app.exports import ExportFormat, export, write_export
+from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
+from dictation_app.jobs.runner import JobRunner
+from dictation_app.jobs.services import ServiceFactory
+from dictation_app.jobs.store import JobStore
+from dictation_app.secrets import (
+    BOTLHALE_REFRESH_TOKEN,
+    BOTLHALE_TOKEN,
+    NEVISA_PASSWORD,
+    SecretStore,
+)
+from dictation_app.settings import Key, Settings
+from dictation_app.ui.main_window import MainWindow
+from dictation_app.ui.result_view import ResultView
+from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues
+
+log = logging.getLogger(__name__)
+
+AUDIO_FILTER = ("Audio and video files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac "
+                "*.mp4 *.m4v *.mov *.webm *.mkv *.wma *.amr *.aif *.aiff);;All files (*)")
+
+
+class JobsController(QObject):
+    def __init__(self, window: MainWindow, runner: JobRunner, store: JobStore,
+                 settings: Settings, secrets: SecretStore, factory: ServiceFactory):
+        super().__init__()
+        self.window = window
+        self.panel = window.jobs_panel
+        self.runner = runner
+        self.store = store
+        self.settings = settings
+        self.secrets = secrets
+        self.factory = factory
+        self._views: dict[int, ResultView] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._file_dialog: QFileDialog | None = None
+        self.services_dialog: ServicesDialog | None = None
+        self._unsubscribe = [runner.add_listener(self.panel.update_job),
+                             runner.add_removal_listener(self.panel.remove_job)]
+
+        window.files_dropped.connect(self.add_files)
+        window.open_files_requested.connect(self.choose_files)
+        window.services_requested.connect(self.open_services_dialog)
+        panel = self.panel
+        panel.cancel_requested.connect(lambda job_id: self._spawn(runner.cancel(job_id)))
+        panel.remove_requested.connect(self._on_panel_remove_requested)
+        panel.retry_requested.connect(self._on_panel_retry_requested)
+        panel.open_requested.connect(self.open_result)
+        panel.copy_requested.connect(self._on_panel_copy_requested)
+        panel.export_requested.connect(self._on_panel_export_requested)
+        panel.provider_changed.connect(
+            lambda provider: self.settings.set(Key.JOB_PROVIDER, provider))
+
+    def start(self) -> None:
+        provider = self.settings.get_str(Key.JOB_PROVIDER)
+        self.panel.set_provider(provider if provider in PROVIDERS else "local")
+        self.panel.set_options(JobOptions(
+            language=self.settings.get_str(Key.JOB_LANGUAGE) or None,
+            diarization=self.settings.get_bool(Key.JOB_DIARIZATION),
+            mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
+            api_version=_one_of(int(self.settings.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
+        ))
+        self.panel.set_jobs(self.store.list())
+        if self.store.recovered_from is not None:
+            self.panel.show_message(
+                f"The job list was damaged and has been started afresh; the old one is kept "
+                f"as {self.store.recovered_from}.", error=True)
+        self._spawn(self.runner.resume())
+
+    def add_files(self, paths: Sequence[Path]) -> list[Job]:
+        """Each file becomes a job with the panel's service and options."""
+        try:
+            options = self.panel.options()
+        except DictationError as exc:
+            self.panel.show_message(str(exc), error=True)
+            return []
+        provider = self.panel.provider()
+        self.settings.set(Key.JOB_PROVIDER, provider)
+        self.settings.set(Key.JOB_LANGUAGE, options.language or "")
+        self.settings.set(Key.JOB_DIARIZATION, options.diarization)
+        self.settings.set(Key.JOB_MODE, options.mode)
+        jobs = [self.runner.submit(Path(p), provider, options) for p in paths]
+        if jobs:
+            self.panel.select_job(jobs[-1].id)
+            self.window.side_panel.setCurrentWidget(self.panel)
+            if not self.window.side_panel.isVisible():
+                self.window.side_panel.show()
+            self.panel.show_message("")
+        return jobs
+
+    def choose_files(self) -> None:
+        if self._file_dialog is not None:
+            self._file_dialog.raise_()
+            return
+        dialog = QFileDialog(self.window, "Transcribe files", "", AUDIO_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda files: self.add_files([Path(f) for f in files]))
+        dialog.finished.connect(self._on_file_dialog_finished)
+        self._file_dialog = dialog
+        dialog.open()  # never exec(): a nested loop would stall qasync
+
+    def open_result(self, job_id: int) -> ResultView | None:
+        view = self._views.get(job_id)
+        if view is not None:
+            view.raise_()
+            view.activateWindow()
+            return view
+        job = self.store.get(job_id)
+        if job is None or job.result is None:
+            self.panel.show_message("This job has no result to show.", error=True)
+            return None
+        view = ResultView.for_job(job, self.window)
+        view.export_requested.connect(
+            lambda path, fmt, timestamps, speakers, v=view:
+            self._spawn(self._export(v, path, fmt, timestamps, speakers)))
+        view.finished.connect(lambda _result, j=job_id: self._views.pop(j, None))
+        self._views[job_id] = view
+        view.show()
+        return view
+
+    def open_services_dialog(self) -> ServicesDialog:
+        if self.services_dialog is not None:
+            self.services_dialog.raise_()
+            return self.services_dialog
+        s, secrets = self.settings, self.secrets
+        values = ServicesValues(
+            botlhale_url=s.get_str(Key.BOTLHALE_URL),
+            botlhale_token=secrets.get(BOTLHALE_TOKEN) or "",
+            botlhale_refresh_token=secrets.get(BOTLHALE_REFRESH_TOKEN) or "",
+            botlhale_org_id=s.get_str(Key.BOTLHALE_ORG_ID),
+            botlhale_api_version=_one_of(int(s.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
+            nevisa_api_url=s.get_str(Key.NEVISA_API_URL),
+            nevisa_accounts_url=s.get_str(Key.NEVISA_ACCOUNTS_URL),
+            nevisa_username=s.get_str(Key.NEVISA_USERNAME),
+            nevisa_password=secrets.get(NEVISA_PASSWORD) or "",
+            bahasakita_upload_url=s.get_str(Key.BAHASAKITA_UPLOAD_URL),
+            jobs_at_once=int(s.get(Key.JOBS_AT_ONCE)),
+        )
+        dialog = ServicesDialog(values, self.window)
+        dialog.services_saved.connect(self.save_services)
+        dialog.finished.connect(self._on_services_dialog_finished)
+        self.services_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def save_services(self, values: ServicesValues) -> None:
+        s = self.settings
+        s.set(Key.BOTLHALE_URL, values.botlhale_url)
+        s.set(Key.BOTLHALE_ORG_ID, values.botlhale_org_id)
+        s.set(Key.BOTLHALE_API_VERSION, values.botlhale_api_version)
+        s.set(Key.NEVISA_API_URL, values.nevisa_api_url)
+        s.set(Key.NEVISA_ACCOUNTS_URL, values.nevisa_accounts_url)
+        s.set(Key.NEVISA_USERNAME, values.nevisa_username)
+        s.set(Key.BAHASAKITA_UPLOAD_URL, values.bahasakita_upload_url)
+        s.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
+        self.secrets.set(BOTLHALE_TOKEN, values.botlhale_token)
+        self.secrets.set(BOTLHALE_REFRESH_TOKEN, values.botlhale_refresh_token)
+        self.secrets.set(NEVISA_PASSWORD, values.nevisa_password)
+        try:
+            options = self.panel.options()
+        except DictationError:
+            options = JobOptions()
+        self.panel.set_options(JobOptions(
+            language=options.language, diarization=options.diarization, mode=options.mode,
+            api_version=values.botlhale_api_version, priority=options.priority,
+            subtitle=options.subtitle))
+        self.runner.set_at_once(values.jobs_at_once)
+        # Jobs already running keep the service they started with; new ones see the change.
+        self.factory.forget()
+        if not self.secrets.persistent:
+            self.panel.show_message(
+                "No keyring is available: the service passwords and tokens are kept for "
+                "this session only.", error=True)
+
+    def account_token_changed(self) -> None:
+        """The Bahasakita token changed in Settings: new uploads use the new one."""
+        self.factory.forget("bahasakita")
+
+    async def shutdown(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for view in list(self._views.values()):
+            view.close()
+        # Running jobs are left unfinished in the store: they resume at the next start.
+        await self.runner.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # slots
+
+    def _on_panel_remove_requested(self, job_id: int) -> None:
+        view = self._views.pop(job_id, None)
+        if view is not None:
+            view.close()
+        self._spawn(self.runner.remove(job_id))
+
+    def _on_panel_retry_requested(self, job_id: int) -> None:
+        try:
+            self.runner.retry(job_id)
+        except (KeyError, ValueError):
+            # Removed, or no longer failed or cancelled, since the panel last heard.
+            self.panel.show_message("That job can no longer be retried.", error=True)
+
+    def _on_panel_copy_requested(self, job_id: int) -> None:
+        job = self.store.get(job_id)
+        if job is None or job.result is None:
+            return
+        QApplication.clipboard().setText(export(job.result, ExportFormat.TXT))
+        self.panel.show_message(f"Copied the transcript of {job.label}.")
+
+    def _on_panel_export_requested(self, job_id: int) -> None:
+        view = self.open_result(job_id)
+        if view is not None:
+            view.choose_export_file()
+
+    def _on_file_dialog_finished(self) -> None:
+        if self._file_dialog is not None:
+            self._file_dialog.deleteLater()
+        self._file_dialog = None
+
+    def _on_services_dialog_finished(self) -> None:
+        if self.services_dialog is not None:
+            self.services_dialog.deleteLater()
+        self.services_dialog = None
+
+    async def _export(self, view: ResultView, path: Path, fmt: ExportFormat, timestamps: bool,
+                      speakers: bool) -> None:
+        text = export(view.transcript, fmt, timestamps=timestamps, speakers=speakers)
+        try:
+            await asyncio.to_thread(write_export, Path(path), text)
+        except OSError as exc:
+            view.show_status(f"Could not save {Path(path).name}: {exc.strerror or exc}")
+            return
+        self.settings.set(Key.LAST_EXPORT_DIR, str(Path(path).parent))
+        view.show_status(f"Saved {Path(path).name}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._on_task_done)
+
+    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, DictationError):
+            self.panel.show_message(str(exc), error=True)
+        elif exc is not None:
+            log.error("jobs: internal error", exc_info=exc)
+            self.panel.show_message(f"Internal error: {exc}", error=True)
+
+
+def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
+    """`value` if the settings file holds an allowed one, else the default (the last)."""
+    return value if value in allowed else allowed[-1]

@@ -1,0 +1,301 @@
+"""Bahasakita file transcription over REST: one `JobService` that uploads and polls.
+
+`protocols/bahasakita_upload.py` builds the forms and reads the replies; this module
+sends them through `ServiceHttp` (retries on 429/5xx, error mapping, token masking)
+and walks a job through its steps: probe the file, upload it (streamed from disk),
+store the job's uuid with `context.remember()`, then poll its content with capped
+exponential backoff until it succeeds or fails. A job whose uuid is already stored
+resumes at the polling step without touching the file.
+
+Some Bahasakita endpoints answer HTTP 200 with the real status inside the body
+(`bk.status`); such a status of 400 or more is treated as the HTTP status would be.
+The token travels only in the Authorization header, the same one live dictation and
+the monitoring panel use; it never reaches a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import httpx
+
+from dictation_app.audio.files import probe
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    DictationError,
+    RemoteProtocolError,
+    ServiceRejected,
+)
+from dictation_app.jobs.model import JobState
+from dictation_app.jobs.service import JobContext
+from dictation_app.protocols.bahasakita_account import parse_error
+from dictation_app.protocols.bahasakita_upload import (
+    CHANGE_PRIORITY_PATH,
+    DEFAULT_BASE_URL,
+    PROVIDER,
+    SERVICE,
+    UPLOAD_FILE_FIELD,
+    UPLOAD_PATH,
+    ContentState,
+    change_priority_body,
+    content_path,
+    parse_change_priority_reply,
+    parse_content_reply,
+    parse_upload_reply,
+    upload_form,
+)
+from dictation_app.protocols.transcript import Transcript, make_extras
+from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
+
+# The account client's check, shared so both refuse a damaged token with the same words.
+from dictation_app.transport.bahasakita_account_client import _checked_token
+from dictation_app.transport.http import ProgressFile, RetryPolicy, ServiceHttp, default_message
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
+SUBTITLE_EXTRA = "subtitle_cc"  # Transcript.extras name of the subtitle file's text
+_SIGN_IN_AGAIN = "Sign in to Bahasakita again, or paste a new token in Settings."
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How patiently a job's content is polled: capped exponential backoff, in seconds."""
+
+    initial: float = 3.0  # wait before the second poll (the first goes out at once)
+    factor: float = 1.5
+    maximum: float = 60.0  # cap on any one wait
+    total: float = 12 * 3600.0  # stop waiting after this long in one run
+
+    def __post_init__(self) -> None:
+        if not (self.initial >= 0 and self.factor >= 1 and self.maximum >= self.initial
+                and self.total > 0):
+            raise ConfigurationError(
+                f"{SERVICE}: the poll policy needs 0 <= initial <= maximum, factor >= 1 and "
+                f"a positive total, got {self}")
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.maximum)
+
+
+class BahasakitaUploadService:
+    """Usage::
+
+        service = BahasakitaUploadService(token=token)
+        transcript = await service.run(context)   # the job runner does this
+        await service.change_priority(uuid, "high")
+        await service.aclose()
+    """
+
+    provider = PROVIDER
+
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, token: str | None = None,
+                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = PollPolicy(),
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 timeout: float = DEFAULT_TIMEOUT):
+        self._token = _checked_token(token) if token and token.strip() else None
+        self._poll = poll
+        self._http = ServiceHttp(SERVICE, base_url, timeout=timeout, retry=retry,
+                                 transport=transport)
+        self._http.add_secret(self._token)
+
+    # JobService
+
+    async def run(self, context: JobContext) -> Transcript:
+        token = self._required_token()
+        uuid = (context.remote.get("uuid") or "").strip()
+        if uuid:
+            # The file already went up; the job may even be done while the file is gone.
+            log.info("Bahasakita: resuming job %s at the polling step", uuid)
+        else:
+            await asyncio.to_thread(probe, context.file)  # a corrupt file goes nowhere
+            uuid = await self._upload(context, token)
+            # Stored before polling: a crash from here on resumes instead of uploading.
+            await context.remember(uuid=uuid)
+        context.report(JobState.PROCESSING, None)
+        return await self._wait(context, uuid, token)
+
+    async def cancel(self, remote: Mapping[str, str]) -> None:
+        """Nothing to do remotely: Bahasakita documents no way to stop a job.
+
+        The runner marks the job cancelled locally; the service finishes it on its
+        side (and counts it against the quota) and the result is never fetched.
+        """
+        log.debug("Bahasakita has no cancel endpoint; job %s left to finish remotely",
+                  remote.get("uuid", "(not uploaded)"))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # beyond JobService
+
+    async def change_priority(self, uuid: str, priority: str) -> None:
+        """Move a waiting job to the `high` or `reguler` queue.
+
+        The service only does this while the job waits; otherwise it answers with its
+        reason, raised as ServiceRejected.
+        """
+        token = self._required_token()
+        body = change_priority_body(uuid, priority)
+        response = await self._request("POST", CHANGE_PRIORITY_PATH, token, json_body=body)
+        self._parsed(parse_change_priority_reply, response.content)
+        log.info("Bahasakita: job %s now has %s priority", uuid, priority)
+
+    # steps
+
+    async def _upload(self, context: JobContext, token: str) -> str:
+        options = context.options
+        form = upload_form(language=options.language, diarization=options.diarization,
+                           subtitle=options.subtitle, priority=options.priority)
+        name = context.file.name
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        progress = _UploadProgress(context)
+        context.report(JobState.UPLOADING, 0.0)
+        with context.file.open("rb") as raw:
+            upload = ProgressFile(raw, progress)
+            response = await self._request(
+                "POST", UPLOAD_PATH, token, data=form,
+                files={UPLOAD_FILE_FIELD: (name, upload, content_type)})
+        progress.finish()
+        uuid = self._parsed(parse_upload_reply, response.content)
+        log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, options.priority)
+        return uuid
+
+    async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
+        path = content_path(uuid)
+        deadline = time.monotonic() + self._poll.total
+        delays = self._poll.delays()
+        shown: float | None = None
+        while True:
+            response = await self._request("GET", path, token)
+            status = self._parsed(
+                parse_content_reply, response.content, uuid=uuid, file=str(context.file),
+                language=context.options.language)
+            log.debug("Bahasakita: job %s is %s (%s%%)", uuid, status.state.value,
+                      "?" if status.progress is None else f"{status.progress:g}")
+            if status.state is ContentState.COMPLETED:
+                assert status.transcript is not None  # the parser sees to it
+                return _with_subtitle(status.transcript, status.subtitle)
+            if status.state is ContentState.FAILED:
+                said = self._http.mask(status.message or "no reason given").rstrip(".")
+                raise ServiceRejected(
+                    f"{said}. Check that the file holds speech, or try again later",
+                    service=SERVICE, operation=f"the transcription of {context.file.name}")
+            fraction = (status.progress / 100 if status.state is ContentState.PROCESSING
+                        and status.progress is not None else None)
+            if fraction != shown:
+                shown = fraction
+                context.report(JobState.PROCESSING, fraction)
+            delay = next(delays)
+            if time.monotonic() + delay > deadline:
+                raise ConnectionFailed(
+                    f"{SERVICE}: {context.file.name} was still {status.state.value} after "
+                    f"{_span(self._poll.total)} (job {uuid}); stopped waiting. Run the job "
+                    "again later: it picks up the same job instead of uploading again")
+            await asyncio.sleep(delay)
+
+    # requests
+
+    async def _request(self, method: str, path: str, token: str, **kwargs: Any
+                       ) -> httpx.Response:
+        """One request with the bearer token; an embedded error status raises too."""
+        refused: AuthenticationFailed | None = None
+        try:
+            response = await self._http.request(
+                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        except AuthenticationFailed as exc:
+            refused = exc
+        if refused is not None:
+            said = str(refused).removesuffix(" Check the account settings.")
+            raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
+        embedded = parse_error(response.content).status
+        if embedded is None or embedded < 400:
+            return response
+        said = self._http.mask(default_message(response.content) or "no message")
+        if embedded in (401, 403):
+            raise AuthenticationFailed(
+                f"{SERVICE} refused the token for {method} {path} (status {embedded}): "
+                f"{said}. {_SIGN_IN_AGAIN}")
+        raise ServiceRejected(said, service=SERVICE, operation=f"{method} {path}",
+                              status=embedded)
+
+    def _parsed(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a parser; a token the service echoed into its reply is masked in errors."""
+        error: DictationError
+        try:
+            return parse(*args, **kwargs)
+        except ServiceRejected as exc:
+            error = ServiceRejected(self._http.mask(exc.server_message), service=exc.service,
+                                    operation=exc.operation, status=exc.status)
+        except RemoteProtocolError as exc:
+            error = RemoteProtocolError(self._http.mask(str(exc)))
+        raise error
+
+    def _required_token(self) -> str:
+        if self._token is None:
+            raise ConfigurationError(
+                f"{SERVICE} needs a Bahasakita token: sign in with your Bahasakita email and "
+                f"password in Settings, paste a token there, or set {BAHASAKITA_TOKEN_ENV}.")
+        return self._token
+
+
+class _UploadProgress:
+    """Bytes read from the file -> UPLOADING reports, rising only, one per percent.
+
+    httpx rewinds the file for a retried upload; the bar holds until the new attempt
+    passes the point already shown instead of jumping back.
+    """
+
+    STEP = 0.01
+
+    def __init__(self, context: JobContext):
+        self._context = context
+        self._shown = 0.0
+        self._finished = False
+
+    def __call__(self, sent: int, size: int) -> None:
+        fraction = sent / size if size else 1.0
+        if fraction >= 1.0:
+            self.finish()
+        elif not self._finished and fraction >= self._shown + self.STEP:
+            self._shown = fraction
+            self._context.report(JobState.UPLOADING, fraction)
+
+    def finish(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._context.report(JobState.UPLOADING, 1.0)
+
+
+def _with_subtitle(transcript: Transcript, subtitle: bytes | None) -> Transcript:
+    """Keep the subtitle file Bahasakita made (SRT) as text in the transcript's extras.
+
+    Decoded as UTF-8 (a byte-order mark dropped); a stray invalid byte becomes U+FFFD
+    rather than losing the whole transcript over its subtitle.
+    """
+    if not subtitle:
+        return transcript
+    text = subtitle.decode("utf-8-sig", errors="replace")
+    return replace(transcript, extras=make_extras({**dict(transcript.extras),
+                                                   SUBTITLE_EXTRA: text}))
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"

@@ -1,0 +1,463 @@
+"""A window showing one finished file transcription: its segments, words and confidences.
+
+Passive like every widget: copying to the clipboard happens here (it never leaves the
+window), saving does not: Export… asks for a file name and emits `export_requested`
+with the path and format, and the controller writes the file. Segments live in a
+model shown by a table, so a transcript of 10,000 segments opens and filters quickly.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QFont, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dictation_app.exports import ExportFormat, export
+from dictation_app.jobs.model import PROVIDER_LABELS, Job
+from dictation_app.protocols.transcript import Segment, Transcript
+
+LOW_CONFIDENCE = 0.5  # words the service was less sure of than this are marked
+COLUMNS = ("Time", "Speaker", "Text")
+TIME, SPEAKER, TEXT = range(3)
+SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 1
+_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
+_TOOLTIP_WORDS = 80  # a tooltip is not the place for a 2,000-word segment
+_LOW_BACKGROUND = "#fde7b0"
+_ROOT = QModelIndex()
+_DASH = "\N{EN DASH}"
+
+
+def format_clock(seconds: float | None) -> str:
+    """H:MM:SS, the way a person reads a position in a recording; '' when unknown."""
+    if seconds is None:
+        return ""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}"
+
+
+def export_target(path: str | Path, chosen: ExportFormat) -> tuple[Path, ExportFormat]:
+    """The file and format to export to: a suffix the person typed (".srt") wins over
+    the dialog's filter; a name without one gets the filter's."""
+    target = Path(path)
+    typed = ExportFormat.for_path(target)
+    if typed is not None:
+        return target, typed
+    return target.with_name(target.name + chosen.extension), chosen
+
+
+def _speaker_labels(segments: tuple[Segment, ...]) -> dict[str, str]:
+    # The same names the exports use ("Speaker 1", ... in order of first appearance),
+    # so what a person reads here is what they get in the file.
+    labels: dict[str, str] = {}
+    for segment in segments:
+        speaker = (segment.speaker or "").strip()
+        if speaker and speaker not in labels:
+            labels[speaker] = f"Speaker {len(labels) + 1}"
+    return labels
+
+
+class SegmentModel(QAbstractTableModel):
+    """One row per segment: time range, speaker, text; words and confidences on hover."""
+
+    def __init__(self, transcript: Transcript, parent: QWidget | None = None):
+        super().__init__(parent)
+        segments = transcript.segments
+        if not segments and transcript.text.strip():
+            # A service that gives only text still gets a row to read and search.
+            segments = (Segment(None, transcript.duration, None, transcript.text),)
+        self._segments = segments
+        self._speakers = _speaker_labels(segments)
+        self._low = [sum(1 for w in s.words if w.conf is not None and w.conf < LOW_CONFIDENCE)
+                     for s in segments]
+        self._warning: QIcon | None = None
+
+    @property
+    def has_speakers(self) -> bool:
+        return bool(self._speakers)
+
+    def low_confidence_rows(self) -> list[int]:
+        return [row for row, count in enumerate(self._low) if count]
+
+    def speaker(self, segment: Segment) -> str:
+        return self._speakers.get((segment.speaker or "").strip(), "")
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._segments)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = index.row(), index.column()
+        segment = self._segments[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == TIME:
+                return _time_range(segment)
+            if column == SPEAKER:
+                return self.speaker(segment)
+            return " ".join(segment.text.split())
+        if role == _SEARCH_ROLE:
+            return f"{self.speaker(segment)}\n{segment.text}"
+        if role == SEGMENT_ROLE:
+            return segment
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == TIME:
+                return _precise_range(segment)
+            if column == SPEAKER:
+                return f"The service calls this speaker {segment.speaker!r}" if (
+                    segment.speaker) else None
+            return _words_tooltip(segment)
+        if role == Qt.ItemDataRole.DecorationRole and column == TEXT and self._low[row]:
+            return self._warning_icon()
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and column == TEXT and self._low[row]:
+            return f"{self._low[row]} words with low confidence"
+        return None
+
+    def _warning_icon(self) -> QIcon:
+        if self._warning is None:
+            self._warning = QApplication.style().standardIcon(
+                QStyle.StandardPixmap.SP_MessageBoxWarning)
+        return self._warning
+
+
+def _time_range(segment: Segment) -> str:
+    start, end = format_clock(segment.start), format_clock(segment.end)
+    if start and end:
+        return f"{start} {_DASH} {end}"
+    return start or (f"{_DASH} {end}" if end else "")
+
+
+def _precise_range(segment: Segment) -> str | None:
+    if segment.start is None and segment.end is None:
+        return "The service gave no times for this part"
+    start = "?" if segment.start is None else f"{segment.start:.2f}"
+    end = "?" if segment.end is None else f"{segment.end:.2f}"
+    return f"{start} s to {end} s"
+
+
+def _words_tooltip(segment: Segment) -> str:
+    text = html.escape(" ".join(segment.text.split()))
+    if not segment.words:
+        return f"<p>{text}</p>"
+    shown = [_word_html(w.word, w.conf) for w in segment.words[:_TOOLTIP_WORDS]]
+    more = len(segment.words) - _TOOLTIP_WORDS
+    tail = f" … and {more} more words" if more > 0 else ""
+    return (f"<p>{text}</p><p><small>Words and confidence:<br>{' '.join(shown)}{tail}"
+            "</small></p>")
+
+
+def _word_html(word: str, conf: float | None) -> str:
+    escaped = html.escape(word)
+    if conf is None:
+        return escaped
+    figure = f"{escaped}&nbsp;<small>{conf:.0%}</small>"
+    if conf < LOW_CONFIDENCE:
+        # Dark text on the light mark, whatever the theme's text colour.
+        return (f'<span style="background-color:{_LOW_BACKGROUND}; color:#202124">'
+                f"{figure}</span>")
+    return figure
+
+
+class _SegmentFilter(QSortFilterProxyModel):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFilterRole(_SEARCH_ROLE)
+        self.setFilterKeyColumn(TIME)  # the search role holds speaker and text for the row
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+
+class ResultView(QDialog):
+    """A completed job's transcript. Non-modal: open it with show()."""
+
+    # Path, ExportFormat, with timestamps, with speakers (the last two matter for TXT)
+    export_requested = Signal(object, object, bool, bool)
+
+    def __init__(self, transcript: Transcript, parent: QWidget | None = None, *,
+                 file: Path | None = None, job_id: int | None = None):
+        super().__init__(parent)
+        self.setModal(False)
+        self.setSizeGripEnabled(True)
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
+        self._transcript = transcript
+        self._file = file if file is not None else (
+            Path(transcript.file) if transcript.file else None)
+        self.job_id = job_id
+        self._format = ExportFormat.TXT
+        self._export_dialog: QFileDialog | None = None
+        name = self._file.name if self._file is not None else "Transcript"
+        self.setWindowTitle(f"{name} — transcript")
+        self.resize(820, 600)
+
+        self.title_label = QLabel(name)
+        bold = QFont(self.title_label.font())
+        bold.setBold(True)
+        bold.setPointSizeF(max(bold.pointSizeF(), 1.0) * 1.15)
+        self.title_label.setFont(bold)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details_label = QLabel(self._details())
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search the transcript")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self,
+                  self.search_edit.setFocus)
+        self.count_label = QLabel()
+
+        self.model = SegmentModel(transcript, self)
+        self.proxy = _SegmentFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setAccessibleName("Transcript segments")
+        vertical = self.table.verticalHeader()
+        vertical.setVisible(False)
+        # Fixed heights: the view never measures 10,000 rows to lay them out.
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(TIME, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(SPEAKER, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(TEXT, QHeaderView.ResizeMode.Stretch)
+        metrics = self.fontMetrics()
+        widest_time = f"00:00:00 {_DASH} 00:00:00"
+        self.table.setColumnWidth(TIME, metrics.horizontalAdvance(widest_time) + 16)
+        self.table.setColumnWidth(SPEAKER, metrics.horizontalAdvance("Speaker 10") + 16)
+        self.table.setColumnHidden(SPEAKER, not self.model.has_speakers)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+
+        self.detail = QTextBrowser()
+        self.detail.setOpenLinks(False)
+        self.detail.setPlaceholderText("Select a part of the transcript to see its words and "
+                                       "how sure the service was of each.")
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+
+        self.timestamps_box = QCheckBox("With timestamps")
+        self.timestamps_box.setToolTip("Plain text only: start each paragraph with its time")
+        self.speakers_box = QCheckBox("With speakers")
+        self.speakers_box.setToolTip("Plain text only: name the speaker of each paragraph")
+        self.speakers_box.setEnabled(self.model.has_speakers)
+        self.status_label = QLabel()
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the transcript as plain text")
+        self.copy_button.clicked.connect(self.copy_text)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the transcript as plain text, subtitles or JSON")
+        self.export_button.clicked.connect(self.choose_export_file)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        for button in (self.copy_button, self.export_button, self.close_button):
+            # Enter in the search box must not copy or export.
+            button.setAutoDefault(False)
+            button.setDefault(False)
+
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search_edit, 1)
+        search_row.addWidget(self.count_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.timestamps_box)
+        buttons.addWidget(self.speakers_box)
+        buttons.addWidget(self.status_label, 1)
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.details_label)
+        layout.addLayout(search_row)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+        self._update_count()
+
+    @classmethod
+    def for_job(cls, job: Job, parent: QWidget | None = None) -> ResultView:
+        if job.result is None:
+            raise ValueError(f"job {job.id} ({job.label}) has no transcript to show")
+        return cls(job.result, parent, file=job.file, job_id=job.id)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self._transcript
+
+    # --- actions ----------------------------------------------------------------------
+
+    def copy_text(self) -> None:
+        """Put the plain-text export, with the chosen options, on the clipboard."""
+        text = export(self._transcript, ExportFormat.TXT, **self._txt_options())
+        QGuiApplication.clipboard().setText(text)
+        words = len(text.split())
+        self.status_label.setText(f"Copied {words:,} word{'' if words == 1 else 's'}")
+
+    def choose_export_file(self) -> None:
+        """Ask where to save (window-modal, no nested event loop), then request_export()."""
+        if self._export_dialog is not None:
+            self._export_dialog.raise_()
+            return
+        dialog = QFileDialog(self, "Export transcript")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setNameFilters([fmt.label for fmt in ExportFormat])
+        dialog.selectNameFilter(self._format.label)
+        dialog.setDefaultSuffix(self._format.value)
+        if self._file is not None:
+            dialog.setDirectory(str(self._file.parent))
+            dialog.selectFile(self._file.stem + self._format.extension)
+        dialog.filterSelected.connect(self._on_export_dialog_filter_selected)
+        dialog.fileSelected.connect(self._on_export_dialog_file_selected)
+        dialog.finished.connect(self._on_export_dialog_finished)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._export_dialog = dialog
+        dialog.open()
+
+    @property
+    def export_dialog(self) -> QFileDialog | None:
+        """The open export file dialog, if any."""
+        return self._export_dialog
+
+    def request_export(self, path: Path | str, fmt: ExportFormat) -> None:
+        """Ask for the transcript to be saved to `path` in `fmt` with the chosen options."""
+        options = self._txt_options()
+        self._format = fmt
+        self.status_label.setText("")
+        self.export_requested.emit(Path(path), fmt, options["timestamps"], options["speakers"])
+
+    def show_status(self, text: str) -> None:
+        """A short note next to the buttons, e.g. "Saved to notes.srt"."""
+        self.status_label.setText(text)
+
+    def visible_rows(self) -> int:
+        return self.proxy.rowCount()
+
+    def segment_at(self, row: int) -> Segment:
+        """The segment shown at `row` of the (filtered) table."""
+        segment = self.proxy.index(row, TEXT).data(SEGMENT_ROLE)
+        assert isinstance(segment, Segment)
+        return segment
+
+    # --- slots ------------------------------------------------------------------------
+
+    def _on_search_edit_text_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self._update_count()
+
+    def _on_table_selection_changed(self, selected: QItemSelection,
+                                    _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if not indexes:
+            self.detail.clear()
+            return
+        segment = indexes[0].data(SEGMENT_ROLE)
+        if isinstance(segment, Segment):
+            self.detail.setHtml(self._detail_html(segment))
+
+    def _on_export_dialog_filter_selected(self, name_filter: str) -> None:
+        fmt = next((f for f in ExportFormat if f.label == name_filter), None)
+        if fmt is not None and self._export_dialog is not None:
+            self._export_dialog.setDefaultSuffix(fmt.value)
+
+    def _on_export_dialog_file_selected(self, path: str) -> None:
+        dialog = self._export_dialog
+        chosen = self._format
+        if dialog is not None:
+            chosen = next((f for f in ExportFormat if f.label == dialog.selectedNameFilter()),
+                          chosen)
+        self.request_export(*export_target(path, chosen))
+
+    def _on_export_dialog_finished(self) -> None:
+        self._export_dialog = None
+
+    # --- internals --------------------------------------------------------------------
+
+    def _txt_options(self) -> dict[str, bool]:
+        return {"timestamps": self.timestamps_box.isChecked(),
+                "speakers": self.speakers_box.isEnabled() and self.speakers_box.isChecked()}
+
+    def _details(self) -> str:
+        transcript = self._transcript
+        parts = [PROVIDER_LABELS.get(transcript.provider, transcript.provider)]
+        parts.append(f"language {transcript.language}" if transcript.language
+                     else "language not given")
+        if transcript.duration is not None:
+            parts.append(f"{format_clock(transcript.duration)} long")
+        words = len(transcript.text.split())
+        parts.append(f"{words:,} word{'' if words == 1 else 's'}")
+        return " · ".join(parts)
+
+    def _update_count(self) -> None:
+        total = self.model.rowCount()
+        shown = self.proxy.rowCount()
+        noun = "part" if total == 1 else "parts"
+        if shown == total:
+            self.count_label.setText(f"{total:,} {noun}")
+        else:
+            self.count_label.setText(f"{shown:,} of {total:,} {noun}")
+
+    def _detail_html(self, segment: Segment) -> str:
+        heading = html.escape(_time_range(segment) or "No times given")
+        speaker = self.model.speaker(segment)
+        if speaker:
+            heading += f" · {html.escape(speaker)}"
+        if not segment.words:
+            return (f"<p><b>{heading}</b></p><p>{html.escape(segment.text)}</p>"
+                    "<p><small>The service gave no word confidences for this part.</small></p>")
+        words = " ".join(_word_html(w.word, w.conf) for w in segment.words)
+        low = [w for w in segment.words if w.conf is not None and w.conf < LOW_CONFIDENCE]
+        note = (f"{len(low)} word{'' if len(low) == 1 else 's'} marked: the service was less "
+                f"than {LOW_CONFIDENCE:.0%} sure of {'it' if len(low) == 1 else 'them'}."
+                if low else "The service was fairly sure of every word.")
+        return f"<p><b>{heading}</b></p><p>{words}</p><p><small>{html.escape(note)}</small></p>"

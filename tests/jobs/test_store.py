@@ -1,0 +1,329 @@
+"""The job store on real SQLite files in tmp dirs, reopened as the app would."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from dictation_app.errors import ConfigurationError
+from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.store import SCHEMA_VERSION, JobStore
+from dictation_app.protocols.transcript import Segment, Transcript, Word
+
+OPTIONS = JobOptions(language="id", diarization=True, mode="async", priority="high")
+TRANSCRIPT = Transcript(
+    provider="botlhale", file="/audio/talk.wav", language="en", duration=12.5,
+    text="hello there",
+    segments=(Segment(0.0, 1.5, "A", "hello", (Word("hello", 0.0, 1.5, 0.9),),
+                      extras=(("emotion", "happy"),)),
+              Segment(1.5, None, None, "there")),
+    extras=(("redacted", "hello ***"), ("time", 3.25)))
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "jobs.sqlite3"
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A second, plain connection: what another process would see on disk."""
+    return sqlite3.connect(str(path), isolation_level=None)
+
+
+def test_a_new_store_lives_in_the_platform_data_dir_and_is_created_on_first_use() -> None:
+    data_home = Path(os.environ["XDG_DATA_HOME"])
+    expected = data_home / "dictation-app" / "jobs.sqlite3"
+    assert not expected.exists()
+    with JobStore() as store:
+        assert store.path == expected
+        assert store.recovered_from is None
+        store.add(Path("/a.wav"), "local", JobOptions())
+    assert expected.is_file()
+
+
+def test_added_job_reads_back_with_every_field(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/audio/talk.m4a"), "nevisa", OPTIONS)
+        assert job.state is JobState.QUEUED
+        assert job.progress is None and job.remote == {} and job.result is None
+        assert job.created == job.updated and abs(job.created - time.time()) < 60
+        assert store.get(job.id) == job
+        assert store.get(job.id + 1000) is None
+    with JobStore(path) as reopened:
+        again = reopened.get(job.id)
+    assert again == job
+    assert again is not None and again.file == Path("/audio/talk.m4a")
+    assert again.options == OPTIONS
+
+
+def test_list_is_newest_first_and_unfinished_is_oldest_first(path: Path) -> None:
+    with JobStore(path) as store:
+        ids = [store.add(Path(f"/f{i}.wav"), "local", JobOptions()).id for i in range(5)]
+        store.update(ids[1], state=JobState.COMPLETED, result=TRANSCRIPT)
+        store.update(ids[2], state=JobState.PROCESSING)
+        store.update(ids[3], state=JobState.FAILED, error="no")
+        assert [j.id for j in store.list()] == ids[::-1]
+        assert [j.id for j in store.list(limit=2)] == [ids[4], ids[3]]
+        assert [j.id for j in store.unfinished()] == [ids[0], ids[2], ids[4]]
+
+
+def test_update_changes_only_what_it_is_given_and_merges_remote_ids(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "botlhale", JobOptions())
+        while time.time() == job.created:  # let the clock move so `updated` can
+            pass
+        job = store.update(job.id, state=JobState.UPLOADING, progress=0.25,
+                           remote={"key": "uploads/a.wav"})
+        assert job.updated > job.created
+        job = store.update(job.id, remote={"task": "t-1"}, error="slow")
+        assert job.state is JobState.UPLOADING and job.progress == 0.25
+        assert job.remote == {"key": "uploads/a.wav", "task": "t-1"}
+        job = store.update(job.id, remote={"task": "t-2"}, progress=None)
+        assert job.remote == {"key": "uploads/a.wav", "task": "t-2"}
+        assert job.progress is None and job.error == "slow"
+        job = store.update(job.id, error=None, progress=7.0)
+        assert job.error is None and job.progress == 1.0  # clamped into 0..1
+        assert store.get(job.id) == job
+        with pytest.raises(KeyError):
+            store.update(job.id + 1, progress=0.5)
+        with pytest.raises(KeyError):
+            store.update(job.id + 1, remote={"task": "x"})
+        with pytest.raises(TypeError):
+            store.update(job.id, remote={"task": 5})  # type: ignore[dict-item]
+
+
+def test_reset_starts_a_job_over_keeping_remote_ids_only_when_asked(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "nevisa", JobOptions())
+        store.update(job.id, state=JobState.FAILED, progress=0.5, error="boom",
+                     remote={"task_id": "t"})
+        kept = store.reset(job.id, keep_remote=True)
+        assert (kept.state, kept.progress, kept.error, kept.remote) == \
+            (JobState.QUEUED, None, None, {"task_id": "t"})
+        store.update(job.id, state=JobState.COMPLETED, result=TRANSCRIPT)
+        cleared = store.reset(job.id, keep_remote=False)
+        assert cleared.remote == {} and cleared.result is None
+        assert cleared.created == job.created
+        with pytest.raises(KeyError):
+            store.reset(job.id + 1, keep_remote=False)
+
+
+def test_delete_forgets_a_job(path: Path) -> None:
+    with JobStore(path) as store:
+        first = store.add(Path("/a.wav"), "local", JobOptions())
+        second = store.add(Path("/b.wav"), "local", JobOptions())
+        store.delete(first.id)
+        assert store.get(first.id) is None
+        assert [j.id for j in store.list()] == [second.id]
+        third = store.add(Path("/c.wav"), "local", JobOptions())
+    assert third.id > second.id  # ids are never reused: a removed job's id stays dead
+
+
+def test_result_and_remote_ids_survive_reopening(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/audio/talk.wav"), "botlhale", OPTIONS)
+        store.update(job.id, remote={"key": "k-1"})
+        store.update(job.id, state=JobState.COMPLETED, progress=1.0, result=TRANSCRIPT)
+    with JobStore(path) as reopened:
+        again = reopened.get(job.id)
+    assert again is not None
+    assert again.result == TRANSCRIPT  # extras included, at both levels
+    assert again.result.extra("time") == 3.25
+    assert again.result.segments[0].extra("emotion") == "happy"
+    assert again.remote == {"key": "k-1"}
+    assert again.state is JobState.COMPLETED and again.progress == 1.0
+
+
+def test_a_crash_right_after_update_returns_loses_nothing(path: Path) -> None:
+    # The process dies without closing the store; everything update() returned from
+    # must be on disk for the next start.
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "nevisa", JobOptions())
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from dictation_app.jobs.model import JobState
+        from dictation_app.jobs.store import JobStore
+        from dictation_app.protocols.transcript import Transcript
+        store = JobStore(Path({str(path)!r}))
+        store.update({job.id}, state=JobState.PROCESSING, remote={{"task_id": "t-42"}})
+        store.update({job.id}, progress=0.75)
+        other = store.add(Path("/b.wav"), "local", store.get({job.id}).options)
+        store.update(other.id, state=JobState.COMPLETED,
+                     result=Transcript("local", "/b.wav", None, 1.0, "done"))
+        os._exit(0)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60,
+                   cwd=Path(__file__).parents[2])
+    with JobStore(path) as reopened:
+        resumed, finished = reopened.unfinished(), reopened.list(limit=1)[0]
+    assert [(j.id, j.state, j.remote, j.progress) for j in resumed] == \
+        [(job.id, JobState.PROCESSING, {"task_id": "t-42"}, 0.75)]
+    assert finished.state is JobState.COMPLETED
+    assert finished.result is not None and finished.result.text == "done"
+
+
+def test_the_file_is_a_wal_database_at_the_current_schema_version(path: Path) -> None:
+    JobStore(path).close()
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 1
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_an_empty_file_of_version_zero_is_migrated(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    db = raw(path)
+    db.execute("CREATE TABLE unrelated (x)")  # a valid database with user_version 0
+    db.close()
+    with JobStore(path) as store:
+        assert store.recovered_from is None
+        job = store.add(Path("/a.wav"), "local", JobOptions())
+        assert store.get(job.id) == job
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+def test_a_newer_schema_is_used_when_it_has_the_columns_this_version_needs(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "local", JobOptions())
+    db = raw(path)
+    db.execute("ALTER TABLE jobs ADD COLUMN added_later TEXT")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with JobStore(path) as store:
+        assert store.get(job.id) == job
+        assert store.recovered_from is None
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    db.execute("ALTER TABLE jobs DROP COLUMN error")
+    db.close()
+    with pytest.raises(ConfigurationError, match="newer version.*error.*update the app"):
+        JobStore(path)
+    assert path.exists()  # a newer app's list is never moved aside
+
+
+def test_a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_store_starts(
+        path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    garbage = b"this is not SQLite " * 500
+    path.write_bytes(garbage)
+    Path(f"{path}-wal").write_bytes(b"stale wal")
+    with JobStore(path) as store:
+        moved = store.recovered_from
+        assert moved is not None and moved.parent == path.parent
+        assert moved.name.startswith("jobs.sqlite3.corrupt-")
+        assert moved.read_bytes() == garbage
+        wal = Path(f"{path}-wal")
+        assert not wal.exists() or wal.read_bytes() != b"stale wal"
+        assert store.list() == []
+        job = store.add(Path("/a.wav"), "local", JobOptions())
+    with JobStore(path) as reopened:
+        assert reopened.recovered_from is None
+        assert reopened.get(job.id) == job
+
+
+def test_a_database_with_damaged_pages_is_moved_aside(path: Path) -> None:
+    with JobStore(path) as store:
+        for i in range(200):
+            store.add(Path(f"/some/long/folder/name/file-{i:04}.wav"), "local", OPTIONS)
+    data = bytearray(path.read_bytes())
+    assert len(data) > 5 * 4096
+    data[3 * 4096:3 * 4096 + 2000] = b"\x55" * 2000  # a b-tree page, header intact
+    path.write_bytes(bytes(data))
+    with JobStore(path) as store:
+        assert store.recovered_from is not None
+        assert store.recovered_from.read_bytes() == bytes(data)
+        assert store.list() == []
+    # A second recovery in the same second gets its own name.
+    path.write_bytes(b"x" * 4096)
+    with JobStore(path) as store:
+        assert store.recovered_from is not None
+    assert len(list(path.parent.glob("jobs.sqlite3.corrupt-*"))) == 2
+
+
+def test_a_locked_file_is_reported_not_moved_aside(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    holder = raw(path)  # rollback journal, not yet migrated: opening needs a write lock
+    holder.execute("CREATE TABLE unrelated (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ConfigurationError, match="locked by another program"):
+            JobStore(path, busy_timeout=0.05)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not list(path.parent.glob("*.corrupt-*"))
+    with JobStore(path) as store:
+        assert store.recovered_from is None
+
+
+def test_a_damaged_result_makes_that_job_failed_without_breaking_the_list(path: Path) -> None:
+    with JobStore(path) as store:
+        good = store.add(Path("/good.wav"), "botlhale", JobOptions())
+        store.update(good.id, state=JobState.COMPLETED, result=TRANSCRIPT)
+        bad = store.add(Path("/bad.wav"), "botlhale", JobOptions())
+        store.update(bad.id, state=JobState.COMPLETED, result=TRANSCRIPT)
+        odd = store.add(Path("/odd.wav"), "nevisa", OPTIONS)
+    db = raw(path)
+    db.execute("UPDATE jobs SET result = ? WHERE id = ?", ('{"provider": "botl', bad.id))
+    db.execute("UPDATE jobs SET options = '[1]', state = 'exploded' WHERE id = ?", (odd.id,))
+    db.close()
+    with JobStore(path) as store:
+        jobs = {job.id: job for job in store.list()}
+        assert jobs[good.id].result == TRANSCRIPT
+        assert jobs[good.id].state is JobState.COMPLETED
+        damaged = jobs[bad.id]
+        assert damaged.state is JobState.FAILED and damaged.result is None
+        assert damaged.error is not None
+        assert "result" in damaged.error and "retry" in damaged.error.lower()
+        assert store.get(bad.id) == damaged
+        strange = jobs[odd.id]
+        assert strange.state is JobState.FAILED and strange.options == JobOptions()
+        assert strange.error is not None and "options and state" in strange.error
+        assert [j.id for j in store.unfinished()] == []  # neither is resumed
+        # Retrying gives the job a clean slate: damaged options become the defaults.
+        assert store.reset(bad.id, keep_remote=False).error is None
+        fresh = store.reset(odd.id, keep_remote=False)
+        assert (fresh.state, fresh.options, fresh.error) == (JobState.QUEUED, JobOptions(), None)
+
+
+def test_many_interleaved_updates_from_two_connections_lose_no_remote_id(path: Path) -> None:
+    with JobStore(path) as first, JobStore(path) as second:
+        job = first.add(Path("/a.wav"), "bahasakita", JobOptions())
+        started = time.perf_counter()
+        for i in range(200):
+            (first if i % 2 else second).update(job.id, progress=i / 200)
+            (second if i % 2 else first).update(job.id, remote={f"k{i}": str(i)})
+        elapsed = time.perf_counter() - started
+        assert first.get(job.id) == second.get(job.id)
+    with JobStore(path) as reopened:
+        final = reopened.get(job.id)
+    assert final is not None
+    assert final.remote == {f"k{i}": str(i) for i in range(200)}
+    assert final.progress == pytest.approx(199 / 200)
+    assert elapsed < 20  # 400 transactions, half of them fsynced
+
+
+def test_a_closed_store_refuses_work(path: Path) -> None:
+    store = JobStore(path)
+    store.close()
+    store.close()  # twice is fine
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.list()
+
+
+def test_a_folder_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(ConfigurationError, match="Cannot create the folder.*writable"):
+        JobStore(blocker / "jobs.sqlite3")
+    assert blocker.read_text() == "a file where the data folder should be"

@@ -1,0 +1,462 @@
+"""A loopback HTTP server for Nevisa (PersianSpeech), for tests.
+
+It serves the accounting host's `POST /account/login` and the api host's
+`POST /recognize-file`, `GET /celery-progress/<task_id>/` and
+`POST /file/terminate-task`, with bodies written out by hand from the vendor's
+documentation (not with the app's parsers). One server can play both hosts, or two
+servers can share one `NevisaState` and play one host each.
+
+Every request is recorded (form fields, uploaded files, headers). Tests steer it by
+changing the state: accounts with and without an active package, how a task
+progresses and ends, and planned faults (error statuses with Retry-After, slow
+replies, malformed or wrongly shaped bodies, tokens invalidated behind the client's
+back).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+ACCOUNTS = "accounts"
+API = "api"
+
+LOGIN = "/account/login"
+RECOGNIZE = "/recognize-file"
+TERMINATE = "/file/terminate-task"
+PROGRESS = "/celery-progress/"
+
+USERNAME = "maryam"
+PHONE = "989121234567"
+EMAIL = "maryam@example.ir"
+PASSWORD = "fake-password-7c1e"
+API_KEY = "fake-api-key-3b9d"
+
+# The words of the vendor's example, in Persian: "hello world, good morning".
+WORDS: list[dict[str, Any]] = [
+    {"conf": 1.0, "end": 0.48, "start": 0.0, "word": "سلام"},
+    {"conf": 0.91, "end": 1.1, "start": 0.52, "word": "دنیا"},
+    {"conf": 0.64, "end": 1.75, "start": 1.3, "word": "صبح"},
+    {"conf": 0.8, "end": 2.2, "start": 1.8, "word": "بخیر"},
+]
+TEXT = "سلام دنیا صبح بخیر"
+
+TERMINATED_MESSAGE = "Task was terminated by the user."
+
+_ROUTES = {LOGIN: ACCOUNTS, RECOGNIZE: API, TERMINATE: API, PROGRESS: API}
+
+
+@dataclass
+class Account:
+    username: str = USERNAME
+    phone: str = PHONE
+    email: str = EMAIL
+    password: str = PASSWORD
+    api_key: str | None = API_KEY  # None: no active package
+    token: str | None = None  # the auth token of the latest login
+
+
+@dataclass
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Task:
+    task_id: str
+    account: Account
+    file: UploadedFile | None
+    polls: int = 0
+    terminated: bool = False
+
+
+@dataclass
+class RecordedRequest:
+    host: str  # ACCOUNTS or API: the role of the server that answered
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str]
+    files: dict[str, UploadedFile]
+
+
+@dataclass
+class Fault:
+    """The next `count` requests whose path starts with `path` get this answer instead."""
+
+    path: str
+    status: int
+    body: Any  # a str is sent verbatim, anything else as JSON
+    count: int = 1
+    retry_after: str | None = None
+
+
+@dataclass
+class NevisaState:
+    accounts: list[Account] = field(default_factory=lambda: [Account()])
+    tasks: dict[str, Task] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    issued_tokens: list[str] = field(default_factory=list)
+    # How a task goes: this many PENDING polls, then PROGRESS at each percent, then the end.
+    pending_polls: int = 1
+    percents: list[float] = field(default_factory=lambda: [20, 55, 90])
+    hold: bool = False  # never end: stay at the last PROGRESS (cancellation tests)
+    failure: str | None = None  # end in FAILURE with this message instead of SUCCESS
+    failure_without_message: bool = False
+    words: list[dict[str, Any]] = field(default_factory=lambda: [dict(w) for w in WORDS])
+    text: str = TEXT
+    full_progress_url: bool = False  # progress_url as an absolute URL, not a path
+    login_refusal_status: int = 400
+    faults: list[Fault] = field(default_factory=list)
+    delays: dict[str, float] = field(default_factory=dict)  # path prefix -> seconds
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    # --- steering ---
+
+    def fail(self, path: str, status: int, *, count: int = 1, message: str = "Server error",
+             retry_after: str | None = None) -> None:
+        self.faults.append(Fault(path, status, {"message": message}, count, retry_after))
+
+    def reply(self, path: str, body: Any, *, status: int = 200, count: int = 1) -> None:
+        """Answer the next matching requests with `body` (a str verbatim, else JSON)."""
+        self.faults.append(Fault(path, status, body, count))
+
+    def slow(self, path: str, seconds: float) -> None:
+        self.delays[path] = seconds
+
+    def invalidate_tokens(self) -> None:
+        """As if the account signed in elsewhere: every token issued so far stops working."""
+        with self.lock:
+            for account in self.accounts:
+                account.token = None
+
+    def add_task(self, task_id: str, account: Account | None = None) -> Task:
+        task = Task(task_id, account or self.accounts[0], None)
+        with self.lock:
+            self.tasks[task_id] = task
+        return task
+
+    # --- reading ---
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        return [r for r in list(self.requests)
+                if r.path.startswith(path) and (method is None or r.method == method)]
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Everything that must never show up in a log or a message."""
+        values = [PASSWORD, API_KEY, *self.issued_tokens]
+        for account in self.accounts:
+            values += [account.password, *([account.api_key] if account.api_key else [])]
+        return values
+
+
+class FakeNevisa:
+    """Runs in a background thread; use as a context manager, steer it through `state`."""
+
+    def __init__(self, state: NevisaState | None = None, *,
+                 serves: tuple[str, ...] = (ACCOUNTS, API)):
+        self.state = state or NevisaState()
+        self.serves = serves
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        # A short poll keeps shutdown() quick: it waits for the serving loop to notice.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.state.requests
+
+    def __enter__(self) -> FakeNevisa:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()  # lets a delayed reply finish now instead of after its delay
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle's algorithm and
+            # the client's delayed ACK hold every reply on a kept-alive connection ~40 ms.
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_POST(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean
+
+        return Handler
+
+    # --- dispatch ---
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = _read_body(handler)
+        form, files = _parse_form(handler.headers.get("Content-Type", ""), body)
+        path = handler.path
+        state = self.state
+        role = next((r for prefix, r in _ROUTES.items() if path.startswith(prefix)), None)
+        host = role if role in self.serves else (self.serves[0] if self.serves else API)
+        with state.lock:
+            state.requests.append(RecordedRequest(host, handler.command, path,
+                                                  dict(handler.headers.items()), form, files))
+        delay = next((s for p, s in state.delays.items() if path.startswith(p)), 0.0)
+        if delay and self._stopping.wait(delay):
+            return
+        fault = self._take_fault(path)
+        if fault is not None:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            _send(handler, fault.status, fault.body, headers)
+            return
+        if role is None or role not in self.serves:
+            _send(handler, 404, {"detail": "Not found."})
+            return
+        method = handler.command
+        if path == LOGIN and method == "POST":
+            self._login(handler, form)
+        elif path == RECOGNIZE and method == "POST":
+            self._recognize(handler, form, files)
+        elif path == TERMINATE and method == "POST":
+            self._terminate(handler, form)
+        elif path.startswith(PROGRESS) and method == "GET":
+            self._progress(handler, path[len(PROGRESS):].rstrip("/"))
+        else:
+            _send(handler, 405, {"detail": f'Method "{method}" not allowed.'})
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.state.lock:
+            for fault in self.state.faults:
+                if path.startswith(fault.path) and fault.count > 0:
+                    fault.count -= 1
+                    return fault
+        return None
+
+    # --- endpoints ---
+
+    def _login(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        state = self.state
+        who = form.get("username_or_phone_or_email", "")
+        password = form.get("password", "")
+        if not who or not password:
+            _send(handler, 400, {"message": "username_or_phone_or_email and password are "
+                                            "required."})
+            return
+        with state.lock:
+            account = next((a for a in state.accounts
+                            if who in (a.username, a.phone, a.email)
+                            and password == a.password), None)
+            if account is not None:
+                account.token = f"fake-token-{next(state._ids)}-{_token_tail()}"
+                state.issued_tokens.append(account.token)
+        if account is None:
+            _send(handler, state.login_refusal_status,
+                  {"message": "Username or password is incorrect."})
+            return
+        record = None if account.api_key is None else {
+            "id": 4711, "key": account.api_key, "remaining_seconds": 3600,
+            "package": "free-1h"}
+        _send(handler, 200, {
+            "message": "Successfully logged in.",
+            "user": {
+                "id": "0d9e4c1a-5b7f-4e21-9a3c-6f1b2d8e7a40",
+                "token": account.token,
+                "username": account.username,
+                "phone": account.phone,
+                "email": account.email,
+                "is_staff": False,
+                "is_telegram_user": False,
+                "nevisa_service_account": {"current_service_record": record,
+                                           "service_records_count": 1},
+            },
+        })
+
+    def _account_for(self, token: str, api_key: str | None) -> Account | None:
+        with self.state.lock:
+            return next((a for a in self.state.accounts if a.token and a.token == token
+                         and (api_key is None or a.api_key == api_key)), None)
+
+    def _recognize(self, handler: BaseHTTPRequestHandler, form: dict[str, str],
+                   files: dict[str, UploadedFile]) -> None:
+        if not handler.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            _send(handler, 400, {"message": "The request must be multipart/form-data."})
+            return
+        missing = [name for name in ("auth_token", "api_key") if not form.get(name)]
+        if "file" not in files:
+            missing.append("file")
+        if missing:
+            _send(handler, 400, {"message": f"Missing fields: {', '.join(missing)}."})
+            return
+        if self._account_for(form["auth_token"], None) is None:
+            _send(handler, 401, {"detail": "Invalid token."})
+            return
+        account = self._account_for(form["auth_token"], form["api_key"])
+        if account is None:
+            _send(handler, 403, {"message": "The api key does not belong to this account."})
+            return
+        state = self.state
+        with state.lock:
+            task_id = f"5f2c7e1a-task-{next(state._ids)}"
+            state.tasks[task_id] = Task(task_id, account, files["file"])
+        url = f"{PROGRESS}{task_id}/"
+        if state.full_progress_url:
+            url = self.base_url + url
+        _send(handler, 200, {"progress_url": url, "task_id": task_id})
+
+    def _progress(self, handler: BaseHTTPRequestHandler, task_id: str) -> None:
+        state = self.state
+        with state.lock:
+            task = state.tasks.get(task_id)
+            if task is not None:
+                task.polls += 1
+        if task is None:
+            _send(handler, 404, {"detail": "Not found."})
+            return
+        step = task.polls - state.pending_polls  # 1 = the first PROGRESS answer
+        if task.terminated:
+            _send(handler, 200, {"state": "REVOKED", "complete": True, "success": False,
+                                 "progress": _progress(state.percents[0] if state.percents
+                                                       else 0),
+                                 "result": TERMINATED_MESSAGE})
+        elif step <= 0:
+            _send(handler, 200, {"state": "PENDING", "complete": False, "success": None,
+                                 "progress": {"pending": True, "current": 0, "total": 100,
+                                              "percent": 0}})
+        elif step <= len(state.percents) or (state.hold and state.percents):
+            percent = state.percents[min(step, len(state.percents)) - 1]
+            _send(handler, 200, {"state": "PROGRESS", "complete": False, "success": None,
+                                 "progress": _progress(percent)})
+        elif state.failure is not None or state.failure_without_message:
+            _send(handler, 200, {"state": "FAILURE", "complete": True, "success": False,
+                                 "progress": _progress(100),
+                                 "result": None if state.failure_without_message
+                                 else state.failure})
+        else:
+            _send(handler, 200, {
+                "state": "SUCCESS", "complete": True, "success": True,
+                "progress": _progress(100),
+                "result": {"transcription": {"result": state.words, "text": state.text},
+                           "final": True},
+            })
+
+    def _terminate(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        header = handler.headers.get("Authorization", "")
+        token = header.removeprefix("Token ") if header.startswith("Token ") else ""
+        account = self._account_for(token, None) if token else None
+        if account is None:
+            _send(handler, 401, {"detail": "Invalid token."})
+            return
+        if form.get("auth_token") != token or form.get("api_key") != account.api_key:
+            _send(handler, 403, {"message": "auth_token or api_key does not match."})
+            return
+        with self.state.lock:
+            task = self.state.tasks.get(form.get("task_id", ""))
+            if task is not None and task.account is account:
+                task.terminated = True
+        if task is None or task.account is not account:
+            _send(handler, 404, {"message": "No such task."})
+            return
+        _send(handler, 200, {"message": "Task terminated."})
+
+
+# --- HTTP helpers ------------------------------------------------------------------
+
+
+def _progress(percent: float) -> dict[str, Any]:
+    return {"pending": False, "current": percent, "total": 100, "percent": percent}
+
+
+def _token_tail() -> str:
+    return secrets.token_hex(6)
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        parts: list[bytes] = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, UploadedFile]]:
+    """Fields of an urlencoded, JSON or multipart body, as a DRF view would see them."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), {}
+    if content_type.startswith("application/json"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return {}, {}
+        return ({str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}), {}
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.startswith("multipart/form-data") or match is None:
+        return {}, {}
+    form: dict[str, str] = {}
+    files: dict[str, UploadedFile] = {}
+    delimiter = b"--" + match.group(1).encode("latin-1")
+    for part in body.split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break  # the closing delimiter
+        head, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        content = content.removesuffix(b"\r\n")
+        headers = {}
+        for line in head.decode("utf-8").split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        name_match = re.search(r'\bname="([^"]*)"', disposition)
+        file_match = re.search(r'\bfilename="([^"]*)"', disposition)
+        if name_match is None:
+            continue
+        if file_match is not None:
+            files[name_match.group(1)] = UploadedFile(
+                file_match.group(1), headers.get("content-type", ""), content)
+        else:
+            form[name_match.group(1)] = content.decode("utf-8")
+    return form, files
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, body: Any,
+          headers: dict[str, str] | None = None) -> None:
+    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up (a timeout test): nothing left to tell it

@@ -1,0 +1,187 @@
+"""The Files panel end to end: the real window, controller, runner, store and services on
+a qasync loop, against the loopback Botlhale server and the real offline engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from dictation_app.exports import ExportFormat
+from dictation_app.jobs.model import JobState
+from dictation_app.jobs.runner import JobRunner
+from dictation_app.jobs.services import ServiceFactory
+from dictation_app.jobs.store import JobStore
+from dictation_app.jobs_controller import JobsController
+from dictation_app.secrets import BOTLHALE_TOKEN, NEVISA_PASSWORD, SecretStore
+from dictation_app.settings import Key, Settings
+from dictation_app.ui.main_window import MainWindow
+from dictation_app.ui.services_dialog import ServicesValues
+from tests.botlhale_server import (
+    BEARER_TOKEN,
+    BUCKET_PATH,
+    ORG_ID,
+    SYNC_PATH,
+    SYNC_TEXT,
+    Behaviour,
+    FakeBotlhale,
+)
+from tests.qt_async import until
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotlhale]:
+    with FakeBotlhale(Behaviour(api_version=2)) as running:
+        yield running
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Path:
+    path = tmp_path / "memo.wav"
+    tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000 * 3) / 16_000)
+    soundfile.write(path, tone.astype(np.float32), 16_000)
+    return path
+
+
+class App:
+    def __init__(self, qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale):
+        self.loop = loop
+        self.settings = Settings()
+        self.settings.set(Key.BOTLHALE_URL, server.base_url)
+        self.settings.set(Key.BOTLHALE_ORG_ID, ORG_ID)
+        self.secrets = SecretStore()
+        self.secrets.set(BOTLHALE_TOKEN, BEARER_TOKEN)
+        self.window = MainWindow()
+        qtbot.addWidget(self.window)
+        self.store = JobStore()
+        self.factory = ServiceFactory(self.settings, self.secrets, environ={})
+        self.runner = JobRunner(self.store, self.factory, at_once=2)
+        self.jobs = JobsController(self.window, self.runner, self.store, self.settings,
+                                   self.secrets, self.factory)
+        self.panel = self.window.jobs_panel
+
+    def run(self, scenario: object) -> None:
+        try:
+            self.loop.run_until_complete(asyncio.wait_for(scenario, 60))  # type: ignore[arg-type]
+        finally:
+            self.loop.run_until_complete(self.jobs.shutdown())
+            self.store.close()
+
+    def state(self, job_id: int) -> JobState:
+        job = self.store.get(job_id)
+        assert job is not None
+        return job.state
+
+
+@pytest.fixture
+def app(qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale,
+        memory_keyring: object) -> App:
+    return App(qtbot, loop, server)
+
+
+def test_dropped_files_become_botlhale_jobs_whose_results_open_copy_and_export(
+        app: App, server: FakeBotlhale, audio: Path, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("botlhale")
+        app.window.files_dropped.emit([audio])
+        [row] = app.panel.model.jobs()
+        assert row.state in (JobState.QUEUED, JobState.UPLOADING, JobState.PROCESSING)
+        await until(lambda: app.state(row.id) is JobState.COMPLETED)
+        # The panel shows what the store holds, without a reload.
+        await until(lambda: app.panel.model.job(row.id).state is JobState.COMPLETED)
+
+        app.panel.copy_requested.emit(row.id)
+        assert QApplication.clipboard().text().strip() == SYNC_TEXT.strip()
+
+        view = app.jobs.open_result(row.id)
+        assert view is not None and view.visible_rows() == 1
+        target = tmp_path / "memo.srt"
+        view.request_export(target, ExportFormat.SRT)
+        await until(target.exists)
+        assert "-->" in target.read_text() and SYNC_TEXT.strip() in target.read_text()
+        assert app.settings.get_str(Key.LAST_EXPORT_DIR) == str(tmp_path)
+
+    app.run(scenario())
+    [request] = server.to(SYNC_PATH)
+    assert request.files[0].name == "speech_file"
+    assert app.settings.get_str(Key.JOB_PROVIDER) == "botlhale"
+
+
+def test_cancelling_a_processing_job_marks_it_cancelled_and_the_panel_follows(
+        app: App, server: FakeBotlhale, audio: Path) -> None:
+    server.behaviour.running_polls = 10**6
+
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("botlhale")
+        options = app.panel.options()
+        app.panel.set_options(type(options)(mode="async"))
+        [job] = app.jobs.add_files([audio])
+        await until(lambda: app.state(job.id) is JobState.PROCESSING)
+        app.panel.cancel_requested.emit(job.id)
+        await until(lambda: app.panel.model.job(job.id).state is JobState.CANCELLED)
+        assert app.state(job.id) is JobState.CANCELLED
+
+    app.run(scenario())
+    assert len(server.to(BUCKET_PATH)) == 1
+
+
+def test_a_file_that_is_not_audio_fails_with_the_reason_and_the_next_job_still_runs(
+        app: App, server: FakeBotlhale, audio: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio at all")
+
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("botlhale")
+        bad, good = app.jobs.add_files([notes, audio])
+        await until(lambda: app.state(bad.id).finished and app.state(good.id).finished)
+        failed = app.store.get(bad.id)
+        assert failed is not None and failed.state is JobState.FAILED
+        assert "notes.wav" in (failed.error or "")
+        assert app.state(good.id) is JobState.COMPLETED
+
+    app.run(scenario())
+    assert len(server.to(SYNC_PATH)) == 1  # nothing was sent for the bad file
+
+
+def test_a_bad_language_code_adds_no_job_and_says_why(app: App, audio: Path) -> None:
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.language_combo.setCurrentText("not a language!")
+        assert app.jobs.add_files([audio]) == []
+        assert app.store.list() == []
+
+    app.run(scenario())
+
+
+def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settings(
+        app: App, server: FakeBotlhale) -> None:
+    async def scenario() -> None:
+        app.jobs.start()
+        dialog = app.jobs.open_services_dialog()
+        assert dialog.botlhale_token.text() == BEARER_TOKEN
+        assert BEARER_TOKEN not in repr(dialog.values())
+        app.jobs.save_services(ServicesValues(
+            botlhale_url=server.base_url, botlhale_token="new-token-1234",
+            botlhale_org_id="Org7", botlhale_api_version=1, nevisa_username="sara",
+            nevisa_password="nevisa-pass-5678", jobs_at_once=3))
+        dialog.close()
+
+    app.run(scenario())
+    assert app.secrets.get(BOTLHALE_TOKEN) == "new-token-1234"
+    assert app.secrets.get(NEVISA_PASSWORD) == "nevisa-pass-5678"
+    stored = app.settings.path.read_text()
+    assert "new-token-1234" not in stored and "nevisa-pass-5678" not in stored
+    assert json.loads(stored)["nevisa_username"] == "sara"
+    assert app.runner.at_once == 3
+    assert app.panel.options().api_version == 1

@@ -1,0 +1,423 @@
+"""The Bahasakita upload service against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import wave
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    DictationError,
+    RemoteProtocolError,
+    ServiceRejected,
+    UnsupportedInput,
+)
+from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.protocols.transcript import Transcript, Word
+from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
+from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService, PollPolicy
+from dictation_app.transport.http import RetryPolicy
+from tests.bahasakita_rest_server import GOOD_TOKEN
+from tests.bahasakita_upload_server import (
+    CHANGE_PRIORITY,
+    CONTENT,
+    SUBTITLE,
+    UPLOAD,
+    FakeBahasakitaUpload,
+)
+
+T = TypeVar("T")
+FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)
+FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
+
+
+@dataclass
+class RecordingContext:
+    """A JobContext that records what the service tells it, in order."""
+
+    file: Path
+    options: JobOptions = field(default_factory=JobOptions)
+    remote: dict[str, str] = field(default_factory=dict)
+    job_id: int = 1
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    # Asked at each remember(): how many content polls the server had seen by then.
+    polls_seen: Callable[[], int] = lambda: -1
+
+    def report(self, state: JobState, progress: float | None = None) -> None:
+        self.events.append(("report", state, progress))
+
+    async def remember(self, **values: str) -> None:
+        self.remote.update(values)
+        self.events.append(("remember", dict(values), self.polls_seen()))
+
+    def progress(self, state: JobState) -> list[float | None]:
+        return [e[2] for e in self.events if e[0] == "report" and e[1] is state]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBahasakitaUpload]:
+    with FakeBahasakitaUpload() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    # Every library logs at its most talkative, so a leak anywhere would show up.
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert GOOD_TOKEN not in caplog.text
+    assert "wrong-token-0005" not in caplog.text
+
+
+def noise_wav(path: Path, seconds: float) -> Path:
+    """Noise as 16 kHz mono WAV: the bytes differ on every run."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(os.urandom(int(seconds * 16_000) * 2))
+    return path
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Path:
+    return noise_wav(tmp_path / "rapat senin.wav", 0.25)
+
+
+def service_for(server: FakeBahasakitaUpload, **kwargs: Any) -> BahasakitaUploadService:
+    options: dict[str, Any] = {"base_url": server.base_url, "token": GOOD_TOKEN,
+                               "retry": FAST_RETRY, "poll": FAST_POLL, "timeout": 5.0}
+    options.update(kwargs)
+    return BahasakitaUploadService(**options)
+
+
+def using(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService], Awaitable[T]],
+          **kwargs: Any) -> T:
+    async def scenario() -> T:
+        service = service_for(server, **kwargs)
+        try:
+            return await act(service)
+        finally:
+            await service.aclose()
+
+    return asyncio.run(scenario())
+
+
+def context_for(server: FakeBahasakitaUpload, file: Path, **kwargs: Any) -> RecordingContext:
+    return RecordingContext(file, polls_seen=server.content_polls, **kwargs)
+
+
+def run_job(server: FakeBahasakitaUpload, context: RecordingContext, **kwargs: Any
+            ) -> Transcript:
+    return using(server, lambda s: s.run(context), **kwargs)
+
+
+def failure(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService],
+            Awaitable[Any]], expected: type[DictationError] = DictationError,
+            **kwargs: Any) -> DictationError:
+    with pytest.raises(expected) as caught:
+        using(server, act, **kwargs)
+    for text in (str(caught.value), repr(caught.value)):
+        assert GOOD_TOKEN not in text
+        assert "wrong-token-0005" not in text
+    return caught.value
+
+
+# --- a job from upload to transcript -------------------------------------------
+
+
+def test_upload_poll_and_transcript_with_speakers_words_and_subtitle(
+        server: FakeBahasakitaUpload, audio: Path) -> None:
+    options = JobOptions(language="id-ID", diarization=True, subtitle=True, priority="high")
+    context = context_for(server, audio, options=options)
+    transcript = run_job(server, context)
+
+    (job,) = server.jobs.values()
+    assert job.filename == "rapat senin.wav"
+    assert job.data == audio.read_bytes()
+    assert job.fields == {"source_language": "id", "diarization": "True",
+                          "subtitle_cc": "True", "priority": "high"}
+    upload = next(r for r in server.requests if r.path == UPLOAD)
+    assert upload.headers["Authorization"] == f"Bearer {GOOD_TOKEN}"
+
+    assert transcript.provider == "bahasakita"
+    assert transcript.file == str(audio)
+    assert transcript.language == "id"
+    assert transcript.text == "halo nama saya Ayu senang bertemu kalian"
+    assert [(s.speaker, s.start, s.end) for s in transcript.segments] == [
+        ("speaker_01", 0.0, 1.5), ("speaker_02", 1.8, 3.1)]
+    assert transcript.segments[0].words[3] == Word("Ayu", 1.1, 1.5, 0.93)
+    assert transcript.segments[1].words[1].end == pytest.approx(2.65)
+    assert transcript.extra("subtitle_cc") == SUBTITLE
+    assert transcript.extra("uuid") == job.uuid
+    assert context.remote == {"uuid": job.uuid}
+
+
+def test_no_subtitle_asked_none_kept(server: FakeBahasakitaUpload, audio: Path) -> None:
+    transcript = run_job(server, context_for(server, audio))
+    (job,) = server.jobs.values()
+    assert job.fields["subtitle_cc"] == "False"
+    assert job.fields["source_language"] == "detect"
+    assert transcript.extra("subtitle_cc") is None
+
+
+def test_uuid_is_remembered_before_the_first_poll(server: FakeBahasakitaUpload,
+                                                  audio: Path) -> None:
+    context = context_for(server, audio)
+    run_job(server, context)
+    (job,) = server.jobs.values()
+    kinds = [(e[0], e[1]) for e in context.events]
+    remembered = kinds.index(("remember", {"uuid": job.uuid}))
+    assert context.events[remembered][2] == 0  # no content poll had been made yet
+    assert all(k == ("report", JobState.UPLOADING) for k in kinds[:remembered])
+    assert all(k == ("report", JobState.PROCESSING) for k in kinds[remembered + 1:])
+    assert server.paths("POST") == [UPLOAD]
+
+
+@pytest.mark.parametrize("in_data", [False, True])
+def test_progress_rises_through_upload_and_processing(server: FakeBahasakitaUpload,
+                                                      tmp_path: Path, in_data: bool) -> None:
+    server.behaviour.queued_polls = 2
+    server.behaviour.progress_in_data = in_data
+    # Large enough to be read (and reported) in several chunks.
+    context = context_for(server, noise_wav(tmp_path / "long.wav", 10.0))
+    run_job(server, context)
+    uploading = [p for p in context.progress(JobState.UPLOADING) if p is not None]
+    assert uploading[0] == 0.0 and uploading[-1] == 1.0
+    assert uploading == sorted(uploading) and len(uploading) >= 3
+    # Queued, then each percentage the service gave, each once and as a fraction.
+    assert context.progress(JobState.PROCESSING) == [None, 0.125, 0.47, 0.88]
+    assert server.content_polls() == 2 + 3 + 1
+
+
+def test_process_success_spelling_completes_the_job(server: FakeBahasakitaUpload,
+                                                    audio: Path) -> None:
+    server.behaviour.success_word = "process success"
+    assert run_job(server, context_for(server, audio)).segments
+
+
+def test_resume_polls_the_stored_uuid_without_uploading(server: FakeBahasakitaUpload,
+                                                        tmp_path: Path) -> None:
+    job = server.add_job("earlier.wav", polls=1)
+    # The local file is gone: the job is at Bahasakita and needs nothing from it.
+    context = context_for(server, tmp_path / "gone.wav", remote={"uuid": job.uuid})
+    transcript = run_job(server, context)
+    assert server.paths("POST") == []
+    assert set(server.paths("GET")) == {CONTENT + job.uuid}
+    assert not [e for e in context.events if e[0] == "remember"]
+    assert transcript.extra("uuid") == job.uuid
+    assert transcript.text.startswith("halo nama saya")
+
+
+def test_failed_job_says_why(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.outcome = "failed"
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert "no speech found" in str(error)
+    assert "rapat senin.wav" in str(error)
+    assert str(error).startswith("Bahasakita upload rejected")
+
+
+# --- what is refused before any request ----------------------------------------
+
+
+def test_corrupt_file_is_refused_before_any_request(server: FakeBahasakitaUpload,
+                                                    tmp_path: Path) -> None:
+    bad = tmp_path / "notes.wav"
+    bad.write_bytes(b"this is not audio at all")
+    error = failure(server, lambda s: s.run(context_for(server, bad)), UnsupportedInput)
+    assert "notes.wav" in str(error)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio: Path,
+                                            token: str | None) -> None:
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ConfigurationError,
+                    token=token)
+    assert "Settings" in str(error)
+    assert "DICTATION_BAHASAKITA_TOKEN" in str(error)
+    error = failure(server, lambda s: s.change_priority("abc", "high"), ConfigurationError,
+                    token=token)
+    assert server.requests == []
+
+
+def test_damaged_token_is_refused_without_echoing_it(server: FakeBahasakitaUpload) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        service_for(server, token=GOOD_TOKEN + "\nsecond-line")
+    assert GOOD_TOKEN not in str(caught.value)
+
+
+# --- errors from the service ---------------------------------------------------
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_wrong_token_asks_to_sign_in_again(server: FakeBahasakitaUpload, audio: Path,
+                                           echo: bool) -> None:
+    server.behaviour.echo_credentials = echo
+    error = failure(server, lambda s: s.run(context_for(server, audio)), AuthenticationFailed,
+                    token="wrong-token-0005")
+    assert "Sign in to Bahasakita again" in str(error)
+    assert "Token is invalid or expired" in str(error)
+    assert len(server.requests) == 1  # a refused token is not retried
+
+
+def test_wrong_token_while_resuming(server: FakeBahasakitaUpload, audio: Path) -> None:
+    job = server.add_job()
+    context = context_for(server, audio, remote={"uuid": job.uuid})
+    error = failure(server, lambda s: s.run(context), AuthenticationFailed,
+                    token="wrong-token-0005")
+    assert "Sign in to Bahasakita again" in str(error)
+
+
+def test_auth_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.embedded_status = 401
+    server.behaviour.echo_credentials = True
+    error = failure(server, lambda s: s.run(context_for(server, audio)), AuthenticationFailed)
+    assert "status 401" in str(error) and "Token expired (***)" in str(error)
+    assert "Sign in to Bahasakita again" in str(error)
+
+
+def test_error_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.embedded_status = 400
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert isinstance(error, ServiceRejected) and error.status == 400
+    assert "Request refused" in str(error)
+
+
+@pytest.mark.parametrize(("burst", "path"), [([429, 503], UPLOAD), ([502, 500], CONTENT)])
+def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
+                                  burst: list[int], path: str) -> None:
+    server.behaviour.burst = burst
+    server.behaviour.burst_path = path
+    transcript = run_job(server, context_for(server, audio))
+    assert transcript.segments
+    assert len(server.jobs) == 1
+    assert server.paths("POST") == [UPLOAD] * (3 if path == UPLOAD else 1)
+
+
+def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.burst = [503, 503, 503]
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert isinstance(error, ServiceRejected) and error.status == 503
+    assert "Server busy" in str(error)
+    assert server.paths() == [UPLOAD] * 3
+
+
+def test_slow_service_times_out(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.delay = 5.0
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ConnectionFailed,
+                    timeout=0.2, retry=RetryPolicy(attempts=1))
+    assert "no answer" in str(error)
+
+
+def test_job_that_never_finishes_stops_waiting(server: FakeBahasakitaUpload,
+                                               audio: Path) -> None:
+    server.behaviour.queued_polls = 10**9
+    context = context_for(server, audio)
+    error = failure(server, lambda s: s.run(context), ConnectionFailed,
+                    poll=PollPolicy(initial=0.01, factor=1.0, maximum=0.01, total=0.1))
+    assert "still queued" in str(error) and context.remote["uuid"] in str(error)
+    assert server.content_polls() >= 2
+
+
+@pytest.mark.parametrize("body", ["{not json", {"bk": {"message_status": "success"}},
+                                  {"bk": {"message_status": "paused"}}])
+def test_malformed_content_reply(server: FakeBahasakitaUpload, audio: Path, body: Any) -> None:
+    server.behaviour.content_body = body
+    error = failure(server, lambda s: s.run(context_for(server, audio)), RemoteProtocolError)
+    assert str(error).startswith("Bahasakita upload: GET /v2/prod/stt/async/content/")
+
+
+def test_malformed_upload_reply_remembers_nothing(server: FakeBahasakitaUpload,
+                                                  audio: Path) -> None:
+    server.behaviour.upload_body = {"bk": {"data": {"quota": 10}, "message_status": "success"}}
+    context = context_for(server, audio)
+    error = failure(server, lambda s: s.run(context), RemoteProtocolError)
+    assert "'bk.data.uuid'" in str(error)
+    assert context.remote == {}
+
+
+def test_echoed_token_in_a_reply_is_masked(server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.upload_body = {"bk": {"message_status": f"quota empty for {GOOD_TOKEN}"}}
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert "quota empty for ***" in str(error)
+
+
+# --- priority, cancel, monitoring ----------------------------------------------
+
+
+def test_change_priority_of_a_waiting_job(server: FakeBahasakitaUpload) -> None:
+    job = server.add_job()
+    using(server, lambda s: s.change_priority(job.uuid, "high"))
+    assert job.priority == "high"
+    (request,) = server.requests
+    assert (request.method, request.path) == ("POST", CHANGE_PRIORITY)
+    assert request.headers["Authorization"] == f"Bearer {GOOD_TOKEN}"
+
+
+def test_change_priority_refused_once_processing(server: FakeBahasakitaUpload) -> None:
+    job = server.add_job(queue="process")
+    error = failure(server, lambda s: s.change_priority(job.uuid, "high"), ServiceRejected)
+    assert "only be changed while the job is in the queue" in str(error)
+    assert job.priority == "reguler"
+
+
+def test_change_priority_of_an_unknown_job(server: FakeBahasakitaUpload) -> None:
+    error = failure(server, lambda s: s.change_priority("0000-unknown", "reguler"),
+                    ServiceRejected)
+    assert isinstance(error, ServiceRejected) and error.status == 404
+    assert "uuid not found" in str(error)
+
+
+def test_change_priority_checks_its_arguments_first(server: FakeBahasakitaUpload) -> None:
+    failure(server, lambda s: s.change_priority("abc", "urgent"), ConfigurationError)
+    failure(server, lambda s: s.change_priority("../x", "high"), DictationError)
+    assert server.requests == []
+
+
+def test_cancel_sends_nothing(server: FakeBahasakitaUpload) -> None:
+    assert using(server, lambda s: s.cancel({"uuid": "abc"})) is None
+    assert server.requests == []
+
+
+def test_monitoring_lists_the_uploaded_jobs_under_their_uuids(server: FakeBahasakitaUpload,
+                                                              audio: Path) -> None:
+    transcript = run_job(server, context_for(server, audio))
+    waiting = server.add_job("later.wav")
+
+    async def snapshot() -> Any:
+        async with BahasakitaAccountClient(base_url=server.base_url,
+                                           token=GOOD_TOKEN) as client:
+            return await client.monitoring()
+
+    queues = asyncio.run(snapshot()).queues
+    (done,) = queues["success"]
+    assert (done.uuid, done.filename) == (transcript.extra("uuid"), "rapat senin.wav")
+    assert done.duration == 0.25
+    assert [(i.uuid, i.filename) for i in queues["inquery"]] == [(waiting.uuid, "later.wav")]
+    assert queues["process"] == [] and queues["failed"] == []
+
+
+# --- the poll policy -----------------------------------------------------------
+
+
+def test_poll_delays_grow_to_their_cap() -> None:
+    delays = PollPolicy(initial=1.0, factor=2.0, maximum=5.0).delays()
+    assert [next(delays) for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+@pytest.mark.parametrize("kwargs", [{"initial": -1.0}, {"factor": 0.5},
+                                    {"initial": 10.0, "maximum": 1.0}, {"total": 0.0}])
+def test_poll_policy_refuses_nonsense(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigurationError):
+        PollPolicy(**kwargs)

@@ -1,0 +1,182 @@
+"""The shared HTTP edge against a scripted server on loopback: what is retried, what is
+not, and what a person reads when it gives up."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from dictation_app.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    ConnectionFailed,
+    RemoteProtocolError,
+    ServiceRejected,
+)
+from dictation_app.transport.http import RetryPolicy, ServiceHttp, _retry_after
+
+FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0)
+SECRET = "sekret-token-8842"
+
+
+class Scripted:
+    """Answers each request with the next (status, body, headers); 200 once out."""
+
+    def __init__(self) -> None:
+        self.answers: deque[tuple[int, bytes, dict[str, str]]] = deque()
+        self.seen: list[str] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, status: int, body: bytes = b"{}", times: int = 1,
+               **headers: str) -> None:
+        self.answers.extend([(status, body, headers)] * times)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def _reply(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                outer.seen.append(f"{self.command} {self.path}")
+                status, body, headers = (outer.answers.popleft() if outer.answers
+                                         else (200, b'{"ok": true}', {}))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name.replace("_", "-"), value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[Scripted]:
+    scripted = Scripted()
+    scripted.thread.start()
+    yield scripted
+    scripted.server.shutdown()
+    scripted.server.server_close()
+
+
+def send(server: Scripted, method: str, **kwargs: object) -> object:
+    async def go() -> object:
+        http = ServiceHttp("Testsvc", server.url, retry=FAST, timeout=5)
+        http.add_secret(SECRET)
+        try:
+            return await http.request(method, "/thing", **kwargs)  # type: ignore[arg-type]
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_get_is_retried_through_a_burst_of_500s(server: Scripted) -> None:
+    server.answer(500, times=3)
+    response = send(server, "GET")
+    assert getattr(response, "status_code", None) == 200
+    assert len(server.seen) == 4
+
+
+def test_a_post_answered_500_is_not_sent_again(server: Scripted) -> None:
+    server.answer(500, b'{"message": "database exploded"}', times=3)
+    error = send(server, "POST")
+    assert isinstance(error, ServiceRejected) and error.status == 500
+    assert str(error) == "Testsvc rejected POST /thing (status 500): database exploded"
+    assert server.seen == ["POST /thing"]
+
+
+def test_a_post_refused_with_429_or_503_is_sent_again(server: Scripted) -> None:
+    server.answer(429, Retry_After="0")
+    server.answer(503)
+    response = send(server, "POST")
+    assert getattr(response, "status_code", None) == 200
+    assert len(server.seen) == 3
+
+
+def test_a_post_marked_idempotent_is_retried_like_a_get(server: Scripted) -> None:
+    server.answer(502, times=2)
+    response = send(server, "POST", idempotent=True)
+    assert getattr(response, "status_code", None) == 200
+    assert len(server.seen) == 3
+
+
+def test_retries_run_out_with_the_last_service_message(server: Scripted) -> None:
+    server.answer(503, b'{"error": {"message": "maintenance until noon."}}', times=10)
+    error = send(server, "GET")
+    assert isinstance(error, ServiceRejected) and error.status == 503
+    assert "maintenance until noon." in str(error)
+    assert len(server.seen) == FAST.attempts
+
+
+def test_a_refusal_is_an_authentication_error_with_the_secret_masked(server: Scripted) -> None:
+    server.answer(401, f'{{"message": "token {SECRET} expired."}}'.encode())
+    error = send(server, "GET")
+    assert isinstance(error, AuthenticationFailed)
+    assert SECRET not in str(error) and "***" in str(error)
+    assert "expired. Check the account settings." in str(error)
+    assert len(server.seen) == 1
+
+
+def test_a_redirect_is_reported_not_followed(server: Scripted) -> None:
+    server.answer(302, Location=f"https://elsewhere.example/login?token={SECRET}")
+    error = send(server, "GET")
+    assert isinstance(error, RemoteProtocolError)
+    assert "elsewhere.example" in str(error) and SECRET not in str(error)
+    assert len(server.seen) == 1
+
+
+def test_no_server_is_a_connection_error_after_the_retries() -> None:
+    async def go() -> Exception:
+        http = ServiceHttp("Testsvc", "http://127.0.0.1:9", retry=FAST, timeout=2)
+        try:
+            await http.request("POST", "/thing")
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+        raise AssertionError("no error")
+
+    error = asyncio.run(go())
+    assert isinstance(error, ConnectionFailed)
+    assert "cannot connect to http://127.0.0.1:9" in str(error)
+    assert error.__context__ is None  # no httpx request (and its headers) kept alive
+
+
+def test_retry_after_takes_seconds_or_a_date() -> None:
+    assert _retry_after("7") == 7.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None
+    in_a_minute = _retry_after(formatdate(time.time() + 60, usegmt=True))
+    assert in_a_minute is not None and 50 < in_a_minute <= 60
+
+
+def test_a_base_url_must_be_http() -> None:
+    with pytest.raises(ConfigurationError, match="must start with https://"):
+        ServiceHttp("Testsvc", "ftp://example.com")

@@ -1,0 +1,221 @@
+"""The result window: segments, search, word confidences, copy and the export request."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
+from pytestqt.qtbot import QtBot
+
+from dictation_app.exports import ExportFormat, export
+from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.protocols.transcript import Segment, Transcript, Word
+from dictation_app.ui.result_view import (
+    SPEAKER,
+    TEXT,
+    TIME,
+    ResultView,
+    export_target,
+    format_clock,
+)
+
+TRANSCRIPT = Transcript(
+    provider="botlhale", file="/audio/meeting.wav", language="en", duration=3725.0,
+    text="Good morning everyone. Thanks, Thabo. Let us start.",
+    segments=(
+        Segment(0.0, 2.4, "spk_0", "Good morning everyone.",
+                (Word("Good", 0.0, 0.4, 0.98), Word("morning", 0.4, 1.0, 0.95),
+                 Word("everyone.", 1.0, 2.4, 0.91))),
+        Segment(3661.0, 3663.5, "spk_1", "Thanks, Thabo.",
+                (Word("Thanks,", 3661.0, 3662.0, 0.97), Word("Thabo.", 3662.0, 3663.5, 0.31))),
+        Segment(3664.0, 3666.0, "spk_0", "Let us start."),
+    ),
+)
+
+
+@pytest.fixture
+def view(qtbot: QtBot) -> ResultView:
+    dialog = ResultView(TRANSCRIPT, file=Path("/audio/meeting.wav"), job_id=12)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def cell(view: ResultView, row: int, column: int,
+         role: Qt.ItemDataRole = Qt.ItemDataRole.DisplayRole) -> object:
+    return view.proxy.index(row, column).data(role)
+
+
+def test_shows_the_header_and_every_segment(view: ResultView) -> None:
+    assert not view.isModal()
+    assert view.title_label.text() == "meeting.wav"
+    assert view.details_label.text() == "Botlhale · language en · 1:02:05 long · 8 words"
+    assert view.visible_rows() == 3
+    assert [cell(view, 1, c) for c in (TIME, SPEAKER, TEXT)] == [
+        "1:01:01 \N{EN DASH} 1:01:03", "Speaker 2", "Thanks, Thabo."]
+    assert cell(view, 2, SPEAKER) == "Speaker 1"  # the same names the exports use
+    assert not view.table.isColumnHidden(SPEAKER)
+    assert view.count_label.text() == "3 parts"
+
+
+def test_low_confidence_words_are_marked(view: ResultView) -> None:
+    decoration = Qt.ItemDataRole.DecorationRole
+    assert [cell(view, row, TEXT, decoration) is not None for row in range(3)] == [
+        False, True, False]
+    tooltip = str(cell(view, 1, TEXT, Qt.ItemDataRole.ToolTipRole))
+    assert "Thabo.&nbsp;<small>31%</small></span>" in tooltip
+    assert tooltip.split("<br>")[1].count("background-color") == 1  # only the unsure word
+
+    view.table.selectRow(1)
+    detail = view.detail.toPlainText()
+    assert "1 word marked: the service was less than 50% sure of it." in detail
+    view.table.selectRow(2)
+    assert "no word confidences" in view.detail.toPlainText()
+
+
+def test_search_filters_the_segments(qtbot: QtBot, view: ResultView) -> None:
+    qtbot.keyClicks(view.search_edit, "THABO")
+    assert view.visible_rows() == 1
+    assert view.segment_at(0).text == "Thanks, Thabo."
+    assert view.count_label.text() == "1 of 3 parts"
+
+    view.search_edit.setText("speaker 1")  # speakers are searchable by their shown names
+    assert [view.segment_at(r).start for r in range(view.visible_rows())] == [0.0, 3664.0]
+    view.search_edit.setText("nothing like this")
+    assert view.visible_rows() == 0
+    view.search_edit.clear()
+    assert view.visible_rows() == 3
+
+
+def test_copy_puts_the_plain_text_export_on_the_clipboard(qtbot: QtBot, view: ResultView) -> None:
+    QGuiApplication.clipboard().setText("old")
+    qtbot.mouseClick(view.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == export(TRANSCRIPT, ExportFormat.TXT)
+    assert view.status_label.text() == "Copied 8 words"
+
+    view.timestamps_box.setChecked(True)
+    view.speakers_box.setChecked(True)
+    qtbot.mouseClick(view.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == export(
+        TRANSCRIPT, ExportFormat.TXT, timestamps=True, speakers=True)
+
+
+def test_enter_in_the_search_box_neither_copies_nor_closes(qtbot: QtBot,
+                                                           view: ResultView) -> None:
+    QGuiApplication.clipboard().setText("untouched")
+    qtbot.keyClicks(view.search_edit, "start")
+    qtbot.keyClick(view.search_edit, Qt.Key.Key_Return)
+    assert QGuiApplication.clipboard().text() == "untouched"
+    assert view.isVisible()
+
+
+def test_request_export_emits_the_path_format_and_options(qtbot: QtBot, view: ResultView,
+                                                          tmp_path: Path) -> None:
+    with qtbot.waitSignal(view.export_requested) as blocker:
+        view.request_export(tmp_path / "meeting.srt", ExportFormat.SRT)
+    assert blocker.args == [tmp_path / "meeting.srt", ExportFormat.SRT, False, False]
+
+    view.timestamps_box.setChecked(True)
+    with qtbot.waitSignal(view.export_requested) as blocker:
+        view.request_export(str(tmp_path / "meeting.txt"), ExportFormat.TXT)
+    assert blocker.args == [tmp_path / "meeting.txt", ExportFormat.TXT, True, False]
+    assert not (tmp_path / "meeting.srt").exists()  # the view writes nothing itself
+    assert not (tmp_path / "meeting.txt").exists()
+
+
+def test_export_button_asks_for_a_file_without_blocking(qtbot: QtBot, view: ResultView,
+                                                        tmp_path: Path) -> None:
+    qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    dialog = view.export_dialog
+    assert isinstance(dialog, QFileDialog)  # open() returned: no nested event loop
+    assert dialog.nameFilters() == [fmt.label for fmt in ExportFormat]
+    assert dialog.selectedNameFilter() == ExportFormat.TXT.label
+
+    dialog.setDirectory(str(tmp_path))
+    # Pick "WebVTT" in the file type box the way a person does, with the keyboard.
+    types = dialog.findChild(QComboBox, "fileTypeCombo")
+    assert types is not None
+    qtbot.keyClick(types, Qt.Key.Key_Down)
+    qtbot.keyClick(types, Qt.Key.Key_Down)
+    assert dialog.selectedNameFilter() == ExportFormat.VTT.label
+    assert dialog.defaultSuffix() == "vtt"  # so the dialog's overwrite check sees the real name
+    dialog.selectFile(str(tmp_path / "minutes"))
+    with qtbot.waitSignal(view.export_requested) as blocker:
+        dialog.accept()
+    assert blocker.args == [tmp_path / "minutes.vtt", ExportFormat.VTT, False, False]
+    qtbot.waitUntil(lambda: view.export_dialog is None)
+
+
+@pytest.mark.parametrize(("typed", "chosen", "expected"), [
+    ("notes", ExportFormat.SRT, ("notes.srt", ExportFormat.SRT)),
+    ("notes.JSON", ExportFormat.SRT, ("notes.JSON", ExportFormat.JSON)),
+    ("notes.v2", ExportFormat.TXT, ("notes.v2.txt", ExportFormat.TXT)),
+])
+def test_export_target(typed: str, chosen: ExportFormat,
+                       expected: tuple[str, ExportFormat]) -> None:
+    path, fmt = export_target(Path("/out") / typed, chosen)
+    assert (path.name, fmt) == expected and path.parent == Path("/out")
+
+
+def test_close_hides_the_window(qtbot: QtBot, view: ResultView) -> None:
+    qtbot.mouseClick(view.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not view.isVisible())
+
+
+def test_ten_thousand_segments_are_model_rows(qtbot: QtBot) -> None:
+    segments = tuple(Segment(i * 2.0, i * 2.0 + 1.5, None, f"segment {i} of the day")
+                     for i in range(10_000))
+    transcript = Transcript("nevisa", "long.wav", "fa", 20_000.0,
+                            " ".join(s.text for s in segments), segments)
+    view = ResultView(transcript)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+
+    assert view.model.rowCount() == 10_000
+    assert len(view.findChildren(QWidget)) < 100  # rows are painted, not built
+    assert view.table.isColumnHidden(SPEAKER)  # nobody to name
+    assert not view.speakers_box.isEnabled()
+    view.search_edit.setText("segment 9999")
+    assert view.visible_rows() == 1 and view.segment_at(0).start == 19_998.0
+    assert cell(view, 0, TIME) == "5:33:18 \N{EN DASH} 5:33:19"
+
+
+def test_a_text_only_transcript_gets_one_row() -> None:
+    view = ResultView(Transcript("botlhale", None, None, None, "Short memo."))
+    try:
+        assert view.visible_rows() == 1
+        assert view.segment_at(0).text == "Short memo."
+        assert view.windowTitle() == "Transcript — transcript"
+        assert view.details_label.text() == "Botlhale · language not given · 2 words"
+    finally:
+        view.deleteLater()
+
+
+def test_for_job_needs_a_result() -> None:
+    running = Job(1, Path("/audio/a.wav"), "local", JobOptions(), JobState.PROCESSING, None,
+                  0.0, 0.0)
+    with pytest.raises(ValueError, match="has no transcript"):
+        ResultView.for_job(running)
+    view = ResultView.for_job(
+        Job(1, Path("/audio/a.wav"), "local", JobOptions(), JobState.COMPLETED, None, 0.0, 0.0,
+            result=TRANSCRIPT))
+    try:
+        assert view.job_id == 1 and view.title_label.text() == "a.wav"
+    finally:
+        view.deleteLater()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, ""), (0.0, "0:00:00"), (59.99, "0:00:59"), (3725.0, "1:02:05"), (-3.0, "0:00:00"),
+])
+def test_format_clock(seconds: float | None, text: str) -> None:
+    assert format_clock(seconds) == text
