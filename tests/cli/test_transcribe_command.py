@@ -1,0 +1,192 @@
+"""`dictation-app transcribe` as a script would run it: a real process, the real services,
+loopback servers, credentials from the environment, the fixed output contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.bahasakita_rest_server import GOOD_TOKEN
+from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
+from tests.bahasakita_upload_server import FakeBahasakitaUpload
+from tests.botlhale_server import (
+    BEARER_TOKEN,
+    ORG_ID,
+    Behaviour,
+    FakeBotlhale,
+)
+from tests.nevisa_server import (
+    API_KEY,
+    PASSWORD,
+    TERMINATE,
+    TEXT,
+    USERNAME,
+    FakeNevisa,
+    NevisaState,
+)
+
+CONTRACT = {"provider", "file", "language", "duration", "text", "segments"}
+SEGMENT = {"start", "end", "speaker", "text", "words"}
+WORD = {"word", "start", "end", "conf"}
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Path:
+    path = tmp_path / "call.wav"
+    tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000 * 2) / 16_000)
+    soundfile.write(path, tone.astype(np.float32), 16_000)
+    return path
+
+
+def env(**extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DICTATION_")}
+    return dict(clean, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", **extra)
+
+
+def transcribe(*args: str, environ: dict[str, str], timeout: float = 60
+               ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dictation_app", "transcribe", *args],
+                          env=environ, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def botlhale() -> Iterator[FakeBotlhale]:
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        yield server
+
+
+def test_botlhale_json_follows_the_contract_with_times_in_seconds(
+        botlhale: FakeBotlhale, audio: Path) -> None:
+    result = transcribe(str(audio), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        "--mode", "async", "--format", "json",
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == CONTRACT
+    assert data["provider"] == "botlhale" and data["file"] == str(audio.resolve())
+    assert data["segments"] and all(set(s) == SEGMENT for s in data["segments"])
+    first = data["segments"][0]
+    assert 0 <= first["start"] < first["end"] < 1000  # seconds, not the service's ms
+    # Progress went to stderr, a line per step when stderr is not a terminal.
+    assert "uploading" in result.stderr and "processing" in result.stderr
+    assert BEARER_TOKEN not in result.stderr + result.stdout
+
+
+def test_nevisa_words_keep_their_confidence_and_srt_goes_to_the_output_file(
+        audio: Path, tmp_path: Path) -> None:
+    out = tmp_path / "call.srt"
+    state = NevisaState(pending_polls=0, percents=[])
+    with FakeNevisa(state) as server:
+        result = transcribe(str(audio), "--provider", "nevisa", "--base-url", server.base_url,
+                            "--accounts-url", server.base_url, "--format", "srt", "-o", str(out),
+                            environ=env(DICTATION_NEVISA_USERNAME=USERNAME,
+                                        DICTATION_NEVISA_PASSWORD=PASSWORD))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ""
+        assert "-->" in out.read_text(encoding="utf-8")
+        assert TEXT.split()[0] in out.read_text(encoding="utf-8")
+
+        as_json = transcribe(str(audio), "--provider", "nevisa", "--base-url", server.base_url,
+                             "--accounts-url", server.base_url, "--format", "json",
+                             environ=env(DICTATION_NEVISA_USERNAME=USERNAME,
+                                         DICTATION_NEVISA_PASSWORD=PASSWORD))
+    assert as_json.returncode == 0, as_json.stderr
+    words = [w for s in json.loads(as_json.stdout)["segments"] for w in s["words"]]
+    assert words and all(set(w) == WORD and w["conf"] is not None for w in words)
+    for secret in (PASSWORD, API_KEY):
+        assert secret not in result.stderr + as_json.stderr
+
+
+def test_bahasakita_uploads_with_the_account_token(audio: Path) -> None:
+    with FakeBahasakitaUpload(UploadBehaviour(queued_polls=0, progress=[])) as server:
+        result = transcribe(str(audio), "--provider", "bahasakita", "--base-url",
+                            server.base_url, "--diarization", "--format", "txt", "--speakers",
+                            environ=env(DICTATION_BAHASAKITA_TOKEN=GOOD_TOKEN))
+    assert result.returncode == 0, result.stderr
+    assert "Speaker 1" in result.stdout
+    assert GOOD_TOKEN not in result.stderr
+
+
+def test_a_refused_token_exits_1_with_the_service_message(botlhale: FakeBotlhale,
+                                                         audio: Path) -> None:
+    result = transcribe(str(audio), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        "--mode", "sync",
+                        environ=env(DICTATION_BOTLHALE_TOKEN="wrong-token-0000",
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID))
+    assert result.returncode == 1
+    assert "Botlhale refused the credentials" in result.stderr
+    assert "wrong-token-0000" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_credentials_name_the_environment_variables(audio: Path) -> None:
+    result = transcribe(str(audio), "--provider", "nevisa", environ=env())
+    assert result.returncode == 1
+    assert "DICTATION_NEVISA_USERNAME" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_not_audio_exits_1_naming_it(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("shopping list")
+    result = transcribe(str(notes), "--provider", "local", environ=env())
+    assert result.returncode == 1
+    assert "notes.mp3" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path) -> None:
+    state = NevisaState(hold=True, percents=[30])
+    with FakeNevisa(state) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dictation_app", "transcribe", str(audio), "--provider",
+             "nevisa", "--base-url", server.base_url, "--accounts-url", server.base_url],
+            env=env(DICTATION_NEVISA_USERNAME=USERNAME, DICTATION_NEVISA_PASSWORD=PASSWORD),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not any(r.path.startswith("/celery-progress/") for r in state.requests):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)  # another process: nothing to wait on but its effects
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        terminations = state.requests_to(TERMINATE)
+    assert process.returncode == 130, stderr
+    assert len(terminations) == 1
+    assert stdout == ""
+    assert "cancelling" in stderr
+
+
+@pytest.mark.engine
+def test_the_offline_engine_transcribes_with_segment_times(tmp_path: Path) -> None:
+    from tests.engine.conftest import SENTENCES
+
+    speech = tmp_path / "speech.wav"
+    voice = subprocess.run(["espeak-ng", "-v", "en-us+klatt", "-s", "150", "--stdout",
+                            SENTENCES[0]], capture_output=True, check=True).stdout
+    (tmp_path / "raw.wav").write_bytes(voice)
+    samples, rate = soundfile.read(tmp_path / "raw.wav", dtype="float32")
+    pad = np.zeros(rate // 2, dtype=np.float32)
+    soundfile.write(speech, np.concatenate([pad, samples, pad]), rate)
+
+    result = transcribe(str(speech), "--provider", "local", "--format", "json", environ=env())
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["provider"] == "local" and data["language"] == "en"
+    [segment] = data["segments"]
+    assert 0 < segment["start"] < segment["end"] <= data["duration"]
+    assert "nice today" in data["text"]  # the general model: most words, not all
