@@ -43,10 +43,15 @@ def _audio() -> str:
 
 
 def _codecs() -> str:
+    import av
     import soundfile
     import soxr
 
-    return f"libsndfile {soundfile.__libsndfile_version__}, soxr {soxr.__version__}"
+    # The AAC decoder stands for FFmpeg's: M4A is what phones record.
+    av.codec.Codec("aac", "r")
+    ffmpeg = ".".join(str(part) for part in av.library_versions["libavcodec"])
+    return (f"libsndfile {soundfile.__libsndfile_version__}, soxr {soxr.__version__}, "
+            f"FFmpeg libavcodec {ffmpeg} (PyAV {av.__version__})")
 
 
 def _engine() -> str:

@@ -12,6 +12,9 @@
 #   serve        `serve --port 0` prints its READY line
 #   stream       `stream` of a generated 16 kHz WAV: the engine starts as a child of the
 #                bundle's executable and decodes; exit status 0
+#   transcribe   `transcribe --provider local --format json` of the same speech as M4A/AAC:
+#                FFmpeg (PyAV) decodes it in the bundle, the engine's file-job child runs
+#                as the bundle's executable, and the JSON has timed segments
 #   build-paths  no path of the build machine (repo, venv) in the bundle's files, its
 #                Python archives or any RUNPATH
 # Needs sox (test audio); espeak-ng makes the audio speech instead of a tone. The archive
@@ -156,6 +159,37 @@ else
     status=$?
     fail stream "exit $status"
     tail -n 15 "$WORK/stream.log" | sed 's/^/     | /'
+fi
+
+# --- transcribe ----------------------------------------------------------------
+m4a="$WORK/speech.m4a"
+if [ -s "$wav" ] && [ -x "$PYTHON" ]; then
+    "$PYTHON" - "$wav" "$m4a" <<'PY' || true
+import sys
+
+import av
+import soundfile
+
+samples, rate = soundfile.read(sys.argv[1], dtype="int16")
+with av.open(sys.argv[2], "w") as out:
+    stream = out.add_stream("aac", rate=rate, layout="mono")
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate
+    for packet in [*stream.encode(frame), *stream.encode(None)]:
+        out.mux(packet)
+PY
+fi
+if [ ! -s "$m4a" ]; then
+    fail transcribe "could not make the M4A test file (needs the venv's Python with PyAV)"
+elif run_clean timeout 120 "$EXE" transcribe --provider local --format json "$m4a" \
+        >"$WORK/transcribe.json" 2>"$WORK/transcribe.log" &&
+        "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1]))
+assert d["provider"] == "local" and d["segments"], d
+assert all(s["end"] > s["start"] >= 0 for s in d["segments"]), d' "$WORK/transcribe.json"; then
+    pass transcribe "text: $("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["text"][:90])' "$WORK/transcribe.json")"
+else
+    fail transcribe "exit $?"
+    tail -n 15 "$WORK/transcribe.log" | sed 's/^/     | /'
 fi
 
 # --- build-paths ---------------------------------------------------------------
