@@ -31,7 +31,9 @@ from dictation_app.secrets import (
     SecretStore,
 )
 from dictation_app.settings import Key, Settings
+from dictation_app.ui.jobs_panel import BAHASAKITA_UUID
 from dictation_app.ui.main_window import MainWindow
+from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView
 from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues
 
@@ -56,6 +58,8 @@ class JobsController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._file_dialog: QFileDialog | None = None
         self.services_dialog: ServicesDialog | None = None
+        self._monitoring: MonitoringPanel | None = None
+        self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
 
@@ -69,8 +73,18 @@ class JobsController(QObject):
         panel.open_requested.connect(self.open_result)
         panel.copy_requested.connect(self._on_panel_copy_requested)
         panel.export_requested.connect(self._on_panel_export_requested)
+        panel.priority_requested.connect(
+            lambda job_id, priority: self._spawn(self._change_priority(job_id, priority)))
         panel.provider_changed.connect(
             lambda provider: self.settings.set(Key.JOB_PROVIDER, provider))
+
+    def link_monitoring(self, panel: MonitoringPanel) -> None:
+        """Bahasakita uploads and their queue entries point at each other by uuid."""
+        self._monitoring = panel
+        panel.job_activated.connect(self._on_monitoring_job_activated)
+        self._unsubscribe.append(self.runner.add_listener(self._on_job_for_monitoring))
+        self._unsubscribe.append(self.runner.add_removal_listener(
+            lambda job_id: self._on_job_for_monitoring(None, removed=job_id)))
 
     def start(self) -> None:
         provider = self.settings.get_str(Key.JOB_PROVIDER)
@@ -81,7 +95,11 @@ class JobsController(QObject):
             mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
             api_version=_one_of(int(self.settings.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
         ))
-        self.panel.set_jobs(self.store.list())
+        jobs = self.store.list()
+        self.panel.set_jobs(jobs)
+        self._uploads = {uuid: job for job in jobs if (uuid := _uuid(job))}
+        if self._monitoring is not None:
+            self._monitoring.set_local_jobs(self._upload_names())
         if self.store.recovered_from is not None:
             self.panel.show_message(
                 f"The job list was damaged and has been started afresh; the old one is kept "
@@ -236,6 +254,25 @@ class JobsController(QObject):
         if view is not None:
             view.choose_export_file()
 
+    def _on_job_for_monitoring(self, job: Job | None, *, removed: int | None = None) -> None:
+        before = self._upload_names()
+        if removed is not None:
+            self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
+        elif job is not None and (uuid := _uuid(job)):
+            self._uploads[uuid] = job
+        if self._monitoring is not None and self._upload_names() != before:
+            self._monitoring.set_local_jobs(self._upload_names())
+
+    def _on_monitoring_job_activated(self, uuid: str) -> None:
+        job = self._uploads.get(uuid)
+        if job is None:
+            return  # uploaded elsewhere: there is no job here to show
+        self.window.side_panel.setCurrentWidget(self.panel)
+        self.panel.select_job(job.id)
+
+    def _upload_names(self) -> dict[str, str]:
+        return {uuid: job.file.name for uuid, job in self._uploads.items()}
+
     def _on_file_dialog_finished(self) -> None:
         if self._file_dialog is not None:
             self._file_dialog.deleteLater()
@@ -245,6 +282,18 @@ class JobsController(QObject):
         if self.services_dialog is not None:
             self.services_dialog.deleteLater()
         self.services_dialog = None
+
+    async def _change_priority(self, job_id: int, priority: str) -> None:
+        from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService
+
+        job = self.store.get(job_id)
+        uuid = _uuid(job) if job is not None else None
+        if job is None or uuid is None:
+            return
+        service = self.factory("bahasakita")
+        assert isinstance(service, BahasakitaUploadService)
+        await service.change_priority(uuid, priority)
+        self.panel.show_message(f"{job.label} moved to {priority} priority.")
 
     async def _export(self, view: ResultView, path: Path, fmt: ExportFormat, timestamps: bool,
                       speakers: bool) -> None:
@@ -272,6 +321,10 @@ class JobsController(QObject):
         elif exc is not None:
             log.error("jobs: internal error", exc_info=exc)
             self.panel.show_message(f"Internal error: {exc}", error=True)
+
+
+def _uuid(job: Job) -> str | None:
+    return job.remote.get(BAHASAKITA_UUID) if job.provider == "bahasakita" else None
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:

@@ -185,3 +185,39 @@ def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settin
     assert json.loads(stored)["nevisa_username"] == "sara"
     assert app.runner.at_once == 3
     assert app.panel.options().api_version == 1
+
+
+def test_a_bahasakita_upload_and_its_queue_entry_lead_to_each_other(app: App,
+                                                                    audio: Path) -> None:
+    from datetime import datetime
+
+    from dictation_app.jobs.model import JobOptions
+    from dictation_app.protocols.bahasakita_account import MonitoringSnapshot, QueueItem
+    from dictation_app.ui.monitoring_panel import MonitoringPanel
+
+    uuid = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+    job = app.store.add(audio, "bahasakita", JobOptions())
+    app.store.update(job.id, state=JobState.COMPLETED, remote={"uuid": uuid})
+    other = app.store.add(audio, "local", JobOptions())
+    app.store.update(other.id, state=JobState.FAILED, error="no")
+    monitoring = MonitoringPanel()
+    app.jobs.link_monitoring(monitoring)
+
+    async def scenario() -> None:
+        app.jobs.start()
+        item = QueueItem(uuid, "memo.wav", 3.0, None, 0.1)
+        elsewhere = QueueItem("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "other.wav", 9.0, None, 1)
+        monitoring.show_snapshot(MonitoringSnapshot(
+            "ayu", {"inquery": [], "process": [], "failed": [], "success": [item, elsewhere]},
+            1, 1, "success"), set(), datetime.now())
+        [mine, theirs] = sorted(monitoring.job_rows("success"),
+                                key=lambda row: row.text(0) != "memo.wav")
+        assert "Uploaded from this app (memo.wav)" in mine.toolTip(0)
+        assert "Uploaded from this app" not in theirs.toolTip(0)
+
+        app.panel.select_job(other.id)
+        monitoring.job_activated.emit(uuid)
+        assert [j.id for j in app.panel.selected_jobs()] == [job.id]
+        assert app.window.side_panel.currentWidget() is app.panel
+
+    app.run(scenario())

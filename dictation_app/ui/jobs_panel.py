@@ -511,6 +511,7 @@ class JobsPanel(QWidget):
     remove_requested = Signal(int)
     copy_requested = Signal(int)
     export_requested = Signal(int)
+    priority_requested = Signal(int, str)  # job id, "high": a Bahasakita upload still queued
 
     def __init__(self, parent: QWidget | None = None, *,
                  clock: Callable[[], float] = time.time):
@@ -649,6 +650,9 @@ class JobsPanel(QWidget):
         self.remove_action = action("Remove", "Remove the selected finished jobs from the list "
                                     "(Delete)", self._on_remove_action,
                                     QKeySequence(QKeySequence.StandardKey.Delete))
+        self.priority_action = action("High priority",
+                                      "Move the selected Bahasakita uploads ahead in the "
+                                      "service's queue", self._on_priority_action)
 
     # --- update methods -------------------------------------------------------------
 
@@ -797,7 +801,8 @@ class JobsPanel(QWidget):
     def context_actions(self) -> list[QAction | None]:
         """The list's context menu, None for a separator."""
         return [self.open_action, self.copy_action, self.export_action, None,
-                self.retry_action, self.cancel_action, None, self.remove_action]
+                self.retry_action, self.cancel_action, self.priority_action, None,
+                self.remove_action]
 
     def _on_open_action(self) -> None:
         job = self._single_completed()
@@ -824,6 +829,11 @@ class JobsPanel(QWidget):
             if not job.state.finished:
                 self.cancel_requested.emit(job.id)
 
+    def _on_priority_action(self) -> None:
+        for job in self.selected_jobs():
+            if _can_prioritise(job):
+                self.priority_requested.emit(job.id, "high")
+
     def _on_remove_action(self) -> None:
         for job in self.selected_jobs():
             if job.state.finished:
@@ -846,6 +856,8 @@ class JobsPanel(QWidget):
         self.retry_action.setEnabled(any(job.state in _RETRYABLE for job in jobs))
         self.cancel_action.setEnabled(any(not job.state.finished for job in jobs))
         self.remove_action.setEnabled(any(job.state.finished for job in jobs))
+        self.priority_action.setEnabled(any(_can_prioritise(job) for job in jobs))
+        self.priority_action.setVisible(any(job.provider == "bahasakita" for job in jobs))
 
     def _show_provider_controls(self) -> None:
         provider = self.provider()
@@ -862,3 +874,9 @@ class JobsPanel(QWidget):
         interval = _BUSY_TICK_MS if self.model.busy_count else _ELAPSED_TICK_MS
         if not self._tick.isActive() or self._tick.interval() != interval:
             self._tick.start(interval)
+
+
+def _can_prioritise(job: Job) -> bool:
+    """A Bahasakita upload the service holds but has not finished: its queue can change."""
+    return (job.provider == "bahasakita" and BAHASAKITA_UUID in job.remote
+            and job.state is JobState.PROCESSING and job.options.priority != "high")

@@ -41,6 +41,7 @@ _CHANGED_COLOUR = QColor("#1a73e8")
 _FAILED_COLOUR = QColor("#c5221f")
 _STALE_COLOUR = QColor("#b06000")
 _COLUMNS = ("File", "Length", "Created", "MB")
+_TIP_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's own tooltip, before local-job notes
 _FILE, _DURATION, _CREATED, _SIZE = range(4)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _SIGNED_OUT = ("Not signed in to Bahasakita. Sign in with your email and password, or paste "
@@ -50,10 +51,12 @@ _SIGNED_OUT = ("Not signed in to Bahasakita. Sign in with your email and passwor
 class MonitoringPanel(QWidget):
     refresh_requested = Signal()
     interval_changed = Signal(int)  # seconds; 0 = paused
+    job_activated = Signal(str)  # the uuid of a queue entry double-clicked or entered
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._updated_at: datetime | None = None
+        self._local_jobs: dict[str, str] = {}  # uuid -> the file name of our job
         self._changed_icon: QIcon | None = None
 
         self.account_label = QLabel("Bahasakita account")
@@ -104,6 +107,7 @@ class MonitoringPanel(QWidget):
             self._queue_rows[name] = row
             row.setExpanded(_EXPANDED[name])
         self._set_queue_titles(None, set())
+        self.tree.itemActivated.connect(self._on_tree_item_activated)
         # Hidden until there is data: empty queues would read as "no jobs".
         self.tree.setVisible(False)
 
@@ -140,6 +144,16 @@ class MonitoringPanel(QWidget):
         self.status_label.setToolTip(f"Last successful refresh: {updated_at:%Y-%m-%d %H:%M:%S}")
         self._style_status(stale=False)
         self.message_label.setVisible(False)
+
+    def set_local_jobs(self, jobs: dict[str, str]) -> None:
+        """uuid -> file name of the uploads made from this app: their rows say so and
+        lead to the job in the Files panel."""
+        self._local_jobs = dict(jobs)
+        for queue in self._queue_rows.values():
+            for index in range(queue.childCount()):
+                child = queue.child(index)
+                if child is not None:
+                    self._mark_local(child)
 
     def show_error(self, message: str) -> None:
         """Keep the last good data on screen, marked stale, and show why the refresh failed."""
@@ -220,7 +234,25 @@ class MonitoringPanel(QWidget):
             tip.append("Changed since the last refresh")
         row.setToolTip(_FILE, "\n".join(tip))
         row.setData(_FILE, Qt.ItemDataRole.UserRole, item.uuid)
+        row.setData(_FILE, _TIP_ROLE, "\n".join(tip))
+        self._mark_local(row)
         return row
+
+    def _mark_local(self, row: QTreeWidgetItem) -> None:
+        uuid = row.data(_FILE, Qt.ItemDataRole.UserRole)
+        tip = row.data(_FILE, _TIP_ROLE) or ""
+        font = row.font(_FILE)
+        font.setItalic(uuid in self._local_jobs)
+        row.setFont(_FILE, font)
+        if uuid in self._local_jobs:
+            tip += f"\nUploaded from this app ({self._local_jobs[uuid]}): double-click to " \
+                   "see the job in Files"
+        row.setToolTip(_FILE, tip)
+
+    def _on_tree_item_activated(self, row: QTreeWidgetItem, _column: int) -> None:
+        uuid = row.data(_FILE, Qt.ItemDataRole.UserRole)
+        if row.parent() is not None and isinstance(uuid, str):
+            self.job_activated.emit(uuid)
 
     def _set_queue_titles(self, snapshot: MonitoringSnapshot | None, changed: set[str]) -> None:
         for name, row in self._queue_rows.items():

@@ -293,10 +293,28 @@ def test_the_context_menu_holds_every_action(qtbot: QtBot, panel: JobsPanel) -> 
     menu = panel.findChild(QMenu)
     assert menu is not None
     qtbot.waitUntil(menu.isVisible)
-    texts = {a.text(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
+    texts = {a.text(): a.isEnabled() for a in menu.actions()
+             if not a.isSeparator() and a.isVisible()}
+    # "High priority" shows only for Bahasakita uploads.
     assert texts == {"Open": False, "Copy text": False, "Export…": False, "Retry": True,
                      "Cancel": False, "Remove": True}
     menu.close()
+
+
+def test_a_queued_bahasakita_upload_can_be_moved_to_high_priority(qtbot: QtBot,
+                                                                  panel: JobsPanel) -> None:
+    waiting = replace(job(1, JobState.PROCESSING), provider="bahasakita",
+                      remote={"uuid": "9b2f7d6e-0c1a-4e5b-8f3d-2a1c0b9e8d7f"})
+    done = replace(job(2, JobState.COMPLETED), provider="bahasakita",
+                   remote={"uuid": "1c4e8a2b-3d5f-4a6b-9c7d-8e0f1a2b3c4d"})
+    panel.set_jobs([waiting, done])
+    panel.select_job(2)
+    assert panel.priority_action.isVisible() and not panel.priority_action.isEnabled()
+    panel.select_job(1)
+    assert panel.priority_action.isEnabled()
+    with qtbot.waitSignal(panel.priority_requested) as signal:
+        panel.priority_action.trigger()
+    assert signal.args == [1, "high"]
 
 
 # --- options ---------------------------------------------------------------------------
