@@ -19,12 +19,33 @@ READY_PREFIX = "READY "
 SERVICE = "Offline engine"
 
 
-def default_command() -> list[str]:
-    """`dictation-app serve` on a free loopback port, for a source install or a frozen bundle."""
-    serve = ["serve", "--host", "127.0.0.1", "--port", "0"]
+def app_command(*args: str) -> list[str]:
+    """`dictation-app ARGS...` as a child of this process, from source or a frozen bundle."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, *serve]
-    return [sys.executable, "-m", "dictation_app", *serve]
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "dictation_app", *args]
+
+
+def default_command() -> list[str]:
+    """`dictation-app serve` on a free loopback port."""
+    return app_command("serve", "--host", "127.0.0.1", "--port", "0")
+
+
+async def keep_tail(stream: asyncio.StreamReader, tail: deque[str], label: str) -> None:
+    """Read a child's stderr to its end, keeping its last lines in `tail` (for error
+    messages) so that the child can never stall on a full pipe."""
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # longer than the reader's limit; it has been dropped
+            tail.append("[a line too long to keep]")
+            continue
+        if not line:
+            return
+        text = line.decode("utf-8", "replace").rstrip()
+        if text:
+            tail.append(text)
+            log.debug("%s stderr: %s", label, text)
 
 
 class EngineProcess:
@@ -73,7 +94,8 @@ class EngineProcess:
                 f"{SERVICE}: cannot start {self.command[0]}: {exc.strerror or exc}") from exc
         self._process = process
         assert process.stdout is not None and process.stderr is not None
-        self._readers = [asyncio.create_task(self._keep_tail(process.stderr))]
+        self._readers = [asyncio.create_task(
+            keep_tail(process.stderr, self._stderr_tail, "offline engine"))]
         try:
             url = await asyncio.wait_for(self._read_ready(process.stdout), timeout)
         except asyncio.TimeoutError:
@@ -139,20 +161,6 @@ class EngineProcess:
                 return text[len(READY_PREFIX):].strip()
             if text:
                 log.debug("offline engine stdout: %s", text)
-
-    async def _keep_tail(self, stderr: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                line = await stderr.readline()
-            except ValueError:  # longer than the reader's limit; it has been dropped
-                self._stderr_tail.append("[a line too long to keep]")
-                continue
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                self._stderr_tail.append(text)
-                log.debug("offline engine stderr: %s", text)
 
     @staticmethod
     async def _discard(stream: asyncio.StreamReader) -> None:

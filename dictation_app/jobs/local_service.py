@@ -24,12 +24,12 @@ import contextlib
 import json
 import logging
 import os
-import sys
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dictation_app import errors
+from dictation_app.engine.process import app_command, keep_tail
 from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.errors import DictationError, RemoteProtocolError
 from dictation_app.jobs.model import JobState
@@ -47,9 +47,7 @@ EXIT_GRACE = 5.0  # seconds a child that has answered gets to exit before it is 
 
 def default_command() -> list[str]:
     """`dictation-app engine-transcribe`, for a source install or a frozen bundle."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, SUBCOMMAND]
-    return [sys.executable, "-m", "dictation_app", SUBCOMMAND]
+    return app_command(SUBCOMMAND)
 
 
 def default_max_children() -> int:
@@ -202,7 +200,8 @@ class _Child:
         self._stdout = process.stdout
         self._tail: deque[str] = deque(maxlen=stderr_lines)
         # Read all the time, so the child can never stall on a full stderr pipe.
-        self._stderr_reader = asyncio.create_task(self._keep_tail(process.stderr))
+        self._stderr_reader = asyncio.create_task(
+            keep_tail(process.stderr, self._tail, "offline engine transcriber"))
 
     @classmethod
     async def spawn(cls, argv: Sequence[str], stderr_lines: int) -> _Child:
@@ -254,16 +253,4 @@ class _Child:
             process.stdin.close()
         return code
 
-    async def _keep_tail(self, stderr: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                line = await stderr.readline()
-            except ValueError:
-                self._tail.append("[a line too long to keep]")
-                continue
-            if not line:
-                return
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                self._tail.append(text)
-                log.debug("offline engine transcriber stderr: %s", text)
+

@@ -746,23 +746,13 @@ class JobsPanel(QWidget):
     # --- drops ----------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self.dragMoveEvent(event)
+        accept_file_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if has_local_urls(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        accept_file_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        mime = event.mimeData()
-        if not has_local_urls(mime):
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        files, skipped = dropped_files(mime)
-        if skipped:
-            self.show_message(skipped_text(skipped))
+        files = take_file_drop(event, self.show_message)
         if files:
             self.files_dropped.emit(files)
 
@@ -874,6 +864,27 @@ class JobsPanel(QWidget):
         interval = _BUSY_TICK_MS if self.model.busy_count else _ELAPSED_TICK_MS
         if not self._tick.isActive() or self._tick.interval() != interval:
             self._tick.start(interval)
+
+
+def accept_file_drag(event: QDragMoveEvent) -> None:
+    """Accept a drag that carries local files (a window and a panel alike)."""
+    if has_local_urls(event.mimeData()):
+        event.acceptProposedAction()
+    else:
+        event.ignore()
+
+
+def take_file_drop(event: QDropEvent, say: Callable[[str], object]) -> list[Path]:
+    """The regular files of a drop; what was skipped (folders, links) goes to `say`."""
+    mime = event.mimeData()
+    if not has_local_urls(mime):
+        event.ignore()
+        return []
+    event.acceptProposedAction()
+    files, skipped = dropped_files(mime)
+    if skipped:
+        say(skipped_text(skipped))
+    return files
 
 
 def _can_prioritise(job: Job) -> bool:

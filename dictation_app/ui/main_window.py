@@ -46,7 +46,12 @@ from PySide6.QtWidgets import (
 
 from dictation_app.audio.devices import InputDevice
 from dictation_app.ui.about_dialog import AboutDialog
-from dictation_app.ui.jobs_panel import JobsPanel, dropped_files, has_local_urls, skipped_text
+from dictation_app.ui.jobs_panel import (
+    JobsPanel,
+    accept_file_drag,
+    has_local_urls,
+    take_file_drop,
+)
 from dictation_app.ui.level_meter import LevelMeter
 from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
@@ -548,23 +553,14 @@ class MainWindow(QMainWindow):
         return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self.dragMoveEvent(event)
+        accept_file_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if has_local_urls(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        accept_file_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        mime = event.mimeData()
-        if not has_local_urls(mime):
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        files, skipped = dropped_files(mime)
-        if skipped:
-            self.statusBar().showMessage(skipped_text(skipped), UNDO_CLEAR_OFFER_MS)
+        files = take_file_drop(
+            event, lambda text: self.statusBar().showMessage(text, UNDO_CLEAR_OFFER_MS))
         if files:
             self.files_dropped.emit(files)
 
