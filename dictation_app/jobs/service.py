@@ -65,3 +65,37 @@ class JobService(Protocol):
     async def aclose(self) -> None:
         """Release connections; the service is not used afterwards."""
         ...
+
+
+class UploadProgress:
+    """Bytes read from the file -> UPLOADING reports, rising only, one per percent.
+
+    Pass it to `transport.http.ProgressFile`. A retried upload starts reading again from
+    zero; the bar holds until it passes the point already shown instead of jumping back.
+    With `processing_when_sent`, the end of the upload also reports PROCESSING: for a
+    request whose reply is the result, the service is working from then on.
+    """
+
+    STEP = 0.01
+
+    def __init__(self, context: JobContext, *, processing_when_sent: bool = False):
+        self._context = context
+        self._processing_when_sent = processing_when_sent
+        self._shown = 0.0
+        self._finished = False
+
+    def __call__(self, sent: int, size: int) -> None:
+        fraction = sent / size if size else 1.0
+        if fraction >= 1.0:
+            self.finish()
+        elif not self._finished and fraction >= self._shown + self.STEP:
+            self._shown = fraction
+            self._context.report(JobState.UPLOADING, fraction)
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._context.report(JobState.UPLOADING, 1.0)
+        if self._processing_when_sent:
+            self._context.report(JobState.PROCESSING, None)

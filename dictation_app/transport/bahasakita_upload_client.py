@@ -19,8 +19,8 @@ import asyncio
 import logging
 import mimetypes
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -35,7 +35,7 @@ from dictation_app.errors import (
     ServiceRejected,
 )
 from dictation_app.jobs.model import JobState
-from dictation_app.jobs.service import JobContext
+from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
     CHANGE_PRIORITY_PATH,
@@ -57,7 +57,13 @@ from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
 
 # The account client's check, shared so both refuse a damaged token with the same words.
 from dictation_app.transport.bahasakita_account_client import _checked_token
-from dictation_app.transport.http import ProgressFile, RetryPolicy, ServiceHttp, default_message
+from dictation_app.transport.http import (
+    PollPolicy,
+    ProgressFile,
+    RetryPolicy,
+    ServiceHttp,
+    default_message,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,27 +74,8 @@ _SIGN_IN_AGAIN = "Sign in to Bahasakita again, or paste a new token in Settings.
 DEFAULT_RETRY = RetryPolicy()
 
 
-@dataclass(frozen=True)
-class PollPolicy:
-    """How patiently a job's content is polled: capped exponential backoff, in seconds."""
 
-    initial: float = 3.0  # wait before the second poll (the first goes out at once)
-    factor: float = 1.5
-    maximum: float = 60.0  # cap on any one wait
-    total: float = 12 * 3600.0  # stop waiting after this long in one run
-
-    def __post_init__(self) -> None:
-        if not (self.initial >= 0 and self.factor >= 1 and self.maximum >= self.initial
-                and self.total > 0):
-            raise ConfigurationError(
-                f"{SERVICE}: the poll policy needs 0 <= initial <= maximum, factor >= 1 and "
-                f"a positive total, got {self}")
-
-    def delays(self) -> Iterator[float]:
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.maximum)
+DEFAULT_POLL = PollPolicy(initial=3.0, maximum=60.0)
 
 
 class BahasakitaUploadService:
@@ -103,7 +90,7 @@ class BahasakitaUploadService:
     provider = PROVIDER
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, token: str | None = None,
-                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = PollPolicy(),
+                 retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = DEFAULT_TIMEOUT):
         self._token = _checked_token(token) if token and token.strip() else None
@@ -162,7 +149,7 @@ class BahasakitaUploadService:
                            subtitle=options.subtitle, priority=options.priority)
         name = context.file.name
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        progress = _UploadProgress(context)
+        progress = UploadProgress(context)
         context.report(JobState.UPLOADING, 0.0)
         with context.file.open("rb") as raw:
             upload = ProgressFile(raw, progress)
@@ -252,32 +239,6 @@ class BahasakitaUploadService:
         return self._token
 
 
-class _UploadProgress:
-    """Bytes read from the file -> UPLOADING reports, rising only, one per percent.
-
-    httpx rewinds the file for a retried upload; the bar holds until the new attempt
-    passes the point already shown instead of jumping back.
-    """
-
-    STEP = 0.01
-
-    def __init__(self, context: JobContext):
-        self._context = context
-        self._shown = 0.0
-        self._finished = False
-
-    def __call__(self, sent: int, size: int) -> None:
-        fraction = sent / size if size else 1.0
-        if fraction >= 1.0:
-            self.finish()
-        elif not self._finished and fraction >= self._shown + self.STEP:
-            self._shown = fraction
-            self._context.report(JobState.UPLOADING, fraction)
-
-    def finish(self) -> None:
-        if not self._finished:
-            self._finished = True
-            self._context.report(JobState.UPLOADING, 1.0)
 
 
 def _with_subtitle(transcript: Transcript, subtitle: bytes | None) -> Transcript:

@@ -26,7 +26,7 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -61,6 +61,33 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How patiently a remote job's status is polled, in seconds.
+
+    The first poll goes out at once; the waits between polls start at `initial` and grow
+    by `factor` up to `maximum`. After `total` seconds without an outcome the run gives
+    up; the remote id stays remembered, so running the job again resumes the waiting.
+    """
+
+    initial: float = 3.0
+    factor: float = 1.5
+    maximum: float = 60.0
+    total: float = 12 * 3600.0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.initial <= self.maximum and self.factor >= 1 and self.total > 0):
+            raise ConfigurationError(
+                f"a poll policy needs 0 <= initial <= maximum, factor >= 1 and a positive "
+                f"total, not {self}")
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.maximum)
 
 
 class _Transient(Exception):

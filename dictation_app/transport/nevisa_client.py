@@ -19,7 +19,6 @@ import json
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -36,7 +35,7 @@ from dictation_app.errors import (
     UnsupportedInput,
 )
 from dictation_app.jobs.model import JobState
-from dictation_app.jobs.service import JobContext
+from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols import nevisa
 from dictation_app.protocols.nevisa import (
     ACCOUNT_BASE_URL,
@@ -53,7 +52,13 @@ from dictation_app.protocols.nevisa import (
 from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
-from dictation_app.transport.http import ProgressFile, RetryPolicy, ServiceHttp, default_message
+from dictation_app.transport.http import (
+    PollPolicy,
+    ProgressFile,
+    RetryPolicy,
+    ServiceHttp,
+    default_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +69,8 @@ _SETTINGS_PLACE = "the file transcription services settings, under Nevisa (Persi
 _DEFAULT_RETRY = RetryPolicy()
 
 
-@dataclass(frozen=True)
-class PollPolicy:
-    """How the task's progress URL is polled: capped exponential backoff, with a limit.
 
-    Intervals are in seconds. The wait starts at `initial`, grows by `factor` after every
-    poll up to `maximum`; after `total` seconds without an outcome the job gives up
-    (the task id stays remembered, so running the job again resumes waiting).
-    """
-
-    initial: float = 2.0
-    factor: float = 1.5
-    maximum: float = 20.0
-    total: float = 6 * 3600.0
-
-    def __post_init__(self) -> None:
-        if not (self.initial > 0 and self.maximum > 0 and self.total > 0):
-            raise ConfigurationError(f"{SERVICE}: poll intervals must be positive: {self}")
-        if self.factor < 1:
-            raise ConfigurationError(f"{SERVICE}: the poll backoff factor must be >= 1: {self}")
+DEFAULT_POLL = PollPolicy(initial=2.0, maximum=20.0, total=6 * 3600.0)
 
 
 class NevisaService:
@@ -98,7 +86,7 @@ class NevisaService:
 
     def __init__(self, *, api_url: str = API_BASE_URL, accounts_url: str = ACCOUNT_BASE_URL,
                  username: str | None, password: str | None,
-                 retry: RetryPolicy = _DEFAULT_RETRY, poll: PollPolicy = PollPolicy(),
+                 retry: RetryPolicy = _DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0):
         missing = [what for what, value in (
             ("username (or phone or email)", username and username.strip()),
@@ -171,10 +159,7 @@ class NevisaService:
                 "still exists and that you may read it") from None
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
-        def uploaded(sent: int, size: int) -> None:
-            context.report(JobState.UPLOADING, sent / size if size else None)
-
-        upload = ProgressFile(handle, uploaded)
+        upload = ProgressFile(handle, UploadProgress(context))
 
         async def recognize(credentials: Credentials) -> httpx.Response:
             return await self._send(
