@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.exports import ExportFormat
-from dictation_app.jobs.model import JobState
+from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
@@ -89,6 +89,15 @@ def app(qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale,
 
 def test_dropped_files_become_botlhale_jobs_whose_results_open_copy_and_export(
         app: App, server: FakeBotlhale, audio: Path, tmp_path: Path) -> None:
+    shown: list[tuple[JobState, float | None]] = []
+
+    def on_job_changed(job: Job) -> None:  # beside the panel's own listener
+        row = app.panel.model.job(job.id)
+        assert row is not None and row.state is job.state  # the panel was told first
+        shown.append((job.state, job.progress))
+
+    app.runner.add_listener(on_job_changed)
+
     async def scenario() -> None:
         app.jobs.start()
         app.panel.set_provider("botlhale")
@@ -111,6 +120,12 @@ def test_dropped_files_become_botlhale_jobs_whose_results_open_copy_and_export(
         assert app.settings.get_str(Key.LAST_EXPORT_DIR) == str(tmp_path)
 
     app.run(scenario())
+    # The panel showed the upload's progress, then processing, then the result.
+    states = [state for state, _ in shown]
+    assert states.index(JobState.UPLOADING) < states.index(JobState.PROCESSING) \
+        < states.index(JobState.COMPLETED)
+    uploaded = [p for state, p in shown if state is JobState.UPLOADING and p is not None]
+    assert uploaded == sorted(uploaded) and uploaded[-1] == 1.0
     [request] = server.to(SYNC_PATH)
     assert request.files[0].name == "speech_file"
     assert app.settings.get_str(Key.JOB_PROVIDER) == "botlhale"
