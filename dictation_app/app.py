@@ -103,7 +103,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     runner = JobRunner(store, factory, at_once=int(settings.get(Key.JOBS_AT_ONCE)))
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(jobs.account_token_changed)
-    jobs.link_monitoring(panel)
+    jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window, jobs.add_files)

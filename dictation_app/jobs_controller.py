@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class JobsController(QObject):
         self._file_dialog: QFileDialog | None = None
         self.services_dialog: ServicesDialog | None = None
         self._monitoring: MonitoringPanel | None = None
+        self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
@@ -78,9 +79,12 @@ class JobsController(QObject):
         panel.provider_changed.connect(
             lambda provider: self.settings.set(Key.JOB_PROVIDER, provider))
 
-    def link_monitoring(self, panel: MonitoringPanel) -> None:
-        """Bahasakita uploads and their queue entries point at each other by uuid."""
+    def link_monitoring(self, panel: MonitoringPanel,
+                        refresh: Callable[[], object] | None = None) -> None:
+        """Bahasakita uploads and their queue entries point at each other by uuid;
+        `refresh` is called when an upload reaches the service, so its queue entry shows."""
         self._monitoring = panel
+        self._refresh_monitoring = refresh
         panel.job_activated.connect(self._on_monitoring_job_activated)
         self._unsubscribe.append(self.runner.add_listener(self._on_job_for_monitoring))
         self._unsubscribe.append(self.runner.add_removal_listener(
@@ -260,8 +264,11 @@ class JobsController(QObject):
             self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
         elif job is not None and (uuid := _uuid(job)):
             self._uploads[uuid] = job
-        if self._monitoring is not None and self._upload_names() != before:
-            self._monitoring.set_local_jobs(self._upload_names())
+        after = self._upload_names()
+        if self._monitoring is not None and after != before:
+            self._monitoring.set_local_jobs(after)
+            if self._refresh_monitoring is not None and set(after) - set(before):
+                self._refresh_monitoring()
 
     def _on_monitoring_job_activated(self, uuid: str) -> None:
         job = self._uploads.get(uuid)

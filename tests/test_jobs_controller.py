@@ -236,3 +236,31 @@ def test_a_bahasakita_upload_and_its_queue_entry_lead_to_each_other(app: App,
         assert app.window.side_panel.currentWidget() is app.panel
 
     app.run(scenario())
+
+
+def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
+                                                                   audio: Path) -> None:
+    from dictation_app.secrets import BAHASAKITA_TOKEN
+    from dictation_app.ui.monitoring_panel import MonitoringPanel
+    from tests.bahasakita_rest_server import GOOD_TOKEN
+    from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
+    from tests.bahasakita_upload_server import FakeBahasakitaUpload
+
+    refreshes: list[int] = []
+    app.jobs.link_monitoring(MonitoringPanel(), refresh=lambda: refreshes.append(1))
+    app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
+    with FakeBahasakitaUpload(UploadBehaviour(queued_polls=0, progress=[])) as server:
+        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+
+        async def scenario() -> None:
+            app.jobs.start()
+            assert refreshes == []
+            app.panel.set_provider("bahasakita")
+            [job] = app.jobs.add_files([audio])
+            await until(lambda: app.state(job.id).finished)
+            done = app.store.get(job.id)
+            assert done is not None and done.state is JobState.COMPLETED, done.error
+            assert done.remote.get("uuid")
+
+        app.run(scenario())
+    assert refreshes == [1]

@@ -27,8 +27,8 @@ from dictation_app.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.transport.botlhale_client import BotlhaleService, PollPolicy
-from dictation_app.transport.http import RetryPolicy
+from dictation_app.transport.botlhale_client import BotlhaleService
+from dictation_app.transport.http import PollPolicy, RetryPolicy
 from tests.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
@@ -46,9 +46,7 @@ from tests.botlhale_server import (
     FakeBotlhale,
 )
 
-# `initial` stays at its default: tenacity warns (an error here) about any other value;
-# the cap alone keeps every wait at 10 ms.
-FAST_RETRY = RetryPolicy(attempts=3, maximum=0.01, jitter=0.0)
+FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)
 SECRETS = (BEARER_TOKEN, REFRESH_TOKEN, *FIELD_SECRETS)
 
@@ -111,9 +109,9 @@ def short_wav(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def long_wav(tmp_path: Path) -> Path:
-    """61 s: over the sync limit, ~1 MB so the upload takes several chunks."""
+    """61 s: over the sync limit; 11.7 MB, so the upload takes several 2 MiB reads."""
     path = tmp_path / "meeting.wav"
-    soundfile.write(path, tone(8_000, 61.0), 8_000, subtype="PCM_16")
+    soundfile.write(path, tone(48_000, 61.0, channels=2), 48_000, subtype="PCM_16")
     return path
 
 
@@ -204,7 +202,7 @@ def test_async_v2_uploads_remembers_polls_and_fetches(server: FakeBotlhale,
 
     assert server.paths() == [UPLOAD_PATH, BUCKET_PATH, *[STATUS_PATH] * 4, DATA_V2_PATH]
     upload, _, status, *_, data = server.requests
-    assert upload.form == {"org_id": ORG_ID, "sample_rate": "8000", "diarization": "True"}
+    assert upload.form == {"org_id": ORG_ID, "sample_rate": "48000", "diarization": "True"}
     (key,) = server.uploads
     assert server.uploads[key] == long_wav.read_bytes()
     assert status.query == {"org_id": ORG_ID, "filename": key} == data.query
@@ -520,12 +518,27 @@ def test_429_and_5xx_are_retried(server: FakeBotlhale, short_wav: Path) -> None:
 
 def test_persistent_5xx_reports_the_service_message(server: FakeBotlhale,
                                                     short_wav: Path) -> None:
-    server.fail(SYNC_PATH, 502, {"message": "Upstream recogniser unavailable"}, times=10)
-    error = failure(server, FakeContext(short_wav))
+    server.fail(STATUS_PATH, 502, {"message": "Upstream recogniser unavailable"}, times=10)
+    error = failure(server, async_context(short_wav))
     assert isinstance(error, ServiceRejected) and error.status == 502
-    assert str(error) == ("Botlhale rejected POST /asr (status 502): "
+    assert str(error) == ("Botlhale rejected GET /asr/async/status (status 502): "
                           "Upstream recogniser unavailable")
-    assert len(server.requests) == FAST_RETRY.attempts
+    assert len(server.to(STATUS_PATH)) == FAST_RETRY.attempts
+
+
+def test_a_sync_post_is_not_repeated_after_a_500(server: FakeBotlhale, short_wav: Path) -> None:
+    # The clip may have been transcribed (and billed) already: say so, do not send it again.
+    server.fail(SYNC_PATH, 500, {"message": "Internal server error"}, times=10)
+    error = failure(server, FakeContext(short_wav))
+    assert isinstance(error, ServiceRejected) and error.status == 500
+    assert server.paths() == [SYNC_PATH]
+
+
+def test_a_busy_sync_endpoint_is_asked_again(server: FakeBotlhale, short_wav: Path) -> None:
+    server.fail(SYNC_PATH, 503, {"message": "Service Unavailable"})
+    transcript = run(server, FakeContext(short_wav))
+    assert [r.status for r in server.requests] == [503, 200]
+    assert transcript.text and server.requests[1].files[0].size == server.requests[0].files[0].size
 
 
 def test_a_slow_reply_times_out(server: FakeBotlhale, short_wav: Path) -> None:
