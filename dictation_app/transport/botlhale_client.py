@@ -16,6 +16,8 @@ Credentials: a bearer token, or a refresh token traded at POST /auth/generate fo
 bearer token that is renewed before it expires and once after a 401/403. The presigned
 POST goes to another host and carries no Authorization header; its fields and query
 are credentials too and, like every token, never reach a log line or a message.
+
+Botlhale documents no way to cancel a job: `cancel()` does nothing remotely.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from dictation_app.errors import (
     ServiceRejected,
 )
 from dictation_app.jobs.model import JobState
-from dictation_app.jobs.service import JobContext
+from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.botlhale import (
     DEFAULT_BASE_URL,
     MAX_SAMPLE_RATE,
@@ -190,10 +192,10 @@ class BotlhaleService:
     async def _sync(self, context: JobContext, prepared: PreparedAudio) -> Transcript:
         request = sync_request(language_code=context.options.language,
                                sample_rate=prepared.samplerate)
-        progress = _UploadProgress(context, processing_when_sent=True)
+        progress = UploadProgress(context, processing_when_sent=True)
         context.report(JobState.UPLOADING, 0.0)
         with prepared.path.open("rb") as raw:
-            upload = _UploadFile(raw, progress)
+            upload = ProgressFile(raw, progress)
             files = {SYNC_FILE_FIELD: (_upload_name(context.file, prepared), upload,
                                        _CONTENT_TYPES.get(prepared.format))}
             response = await self._api(request, files=files)
@@ -246,18 +248,18 @@ class BotlhaleService:
         operation = f"the upload of {context.file.name}"
         storage = ServiceHttp(STORAGE, post.url, timeout=self._timeout, retry=self._retry,
                               message=storage_message, transport=self._transport)
-        storage.add_secret(urlsplit(post.url).query)
-        _install_httpx_log_mask()
         for name, value in post.fields.items():
             if name.lower() not in _PUBLIC_FIELDS and len(value) >= _MIN_MASKED:
                 storage.add_secret(value)
                 self._http.add_secret(value)
         query = urlsplit(post.url).query
+        storage.add_secret(query)
+        _install_httpx_log_mask()
         _HTTPX_LOG_MASK.secrets.add(query)  # httpx logs each request's URL at INFO
         refusal: str | None = None
         try:
             with prepared.path.open("rb") as raw:
-                upload = _UploadFile(raw, _UploadProgress(context))
+                upload = ProgressFile(raw, UploadProgress(context))
                 name = PurePosixPath(post.key).name or _upload_name(context.file, prepared)
                 # httpx sends `data` before `files`: the file is the last part, as S3 needs,
                 # and the wrapper keeps fileno() so the body has a Content-Length.
@@ -269,7 +271,7 @@ class BotlhaleService:
                     operation=operation, idempotent=True)
         except AuthenticationFailed:
             # S3 refuses an expired or mismatched upload policy with 403: not the account.
-            refusal = storage.mask(errors[-1] if errors else "no message")
+            refusal = storage.mask(errors[-1] if errors else "no message").rstrip(". ")
         finally:
             _HTTPX_LOG_MASK.secrets.discard(query)
             await storage.aclose()
@@ -403,21 +405,6 @@ class BotlhaleService:
             ) from None
 
 
-class _UploadFile(ProgressFile):
-    """ProgressFile read in 2 MiB pieces, however little httpx asks for.
-
-    httpx's multipart encoder reads 64 KiB at a time, and each piece costs a trip
-    through httpcore and the event loop: on loopback that caps an upload at ~25% of
-    curl's speed, 2 MiB pieces reach ~85% (bench/bench_upload.py). Bigger pieces gain
-    little more and hurt slow links: the write timeout applies to each piece, and 2 MiB
-    within the default 120 s still only needs ~140 kbit/s.
-    """
-
-    READ_SIZE = 2 << 20
-
-    def read(self, size: int = -1) -> bytes:
-        return super().read(max(size, self.READ_SIZE) if size >= 0 else size)
-
 
 class _QueryMask(logging.Filter):
     """Masks the query of presigned URLs in httpx's own log lines while they are in use."""
@@ -447,37 +434,6 @@ def _install_httpx_log_mask() -> None:
         logger.addFilter(_HTTPX_LOG_MASK)
 
 
-class _UploadProgress:
-    """Bytes read from the file -> UPLOADING reports, rising only, one per percent.
-
-    A retried upload starts reading again from zero; the bar holds until it passes the
-    point already shown instead of jumping back.
-    """
-
-    STEP = 0.01
-
-    def __init__(self, context: JobContext, *, processing_when_sent: bool = False):
-        self._context = context
-        self._processing_when_sent = processing_when_sent
-        self._shown = 0.0
-        self._finished = False
-
-    def __call__(self, sent: int, size: int) -> None:
-        fraction = sent / size if size else 1.0
-        if fraction >= 1.0:
-            self.finish()
-        elif not self._finished and fraction >= self._shown + self.STEP:
-            self._shown = fraction
-            self._context.report(JobState.UPLOADING, fraction)
-
-    def finish(self) -> None:
-        """The whole file has gone out: for a sync request, the service is now working."""
-        if self._finished:
-            return
-        self._finished = True
-        self._context.report(JobState.UPLOADING, 1.0)
-        if self._processing_when_sent:
-            self._context.report(JobState.PROCESSING, None)
 
 
 def _checked_token(value: str | None, what: str, env: str) -> str | None:

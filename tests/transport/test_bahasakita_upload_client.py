@@ -26,7 +26,7 @@ from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript, Word
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService, PollPolicy
-from dictation_app.transport.http import RetryPolicy
+from dictation_app.transport.http import ProgressFile, RetryPolicy
 from tests.bahasakita_rest_server import GOOD_TOKEN
 from tests.bahasakita_upload_server import (
     CHANGE_PRIORITY,
@@ -186,7 +186,10 @@ def test_uuid_is_remembered_before_the_first_poll(server: FakeBahasakitaUpload,
 
 @pytest.mark.parametrize("in_data", [False, True])
 def test_progress_rises_through_upload_and_processing(server: FakeBahasakitaUpload,
-                                                      tmp_path: Path, in_data: bool) -> None:
+                                                      tmp_path: Path, in_data: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reads as small as httpx asks for, so a small file still shows steps between 0 and 1.
+    monkeypatch.setattr(ProgressFile, "READ_SIZE", 0)
     server.behaviour.queued_polls = 2
     server.behaviour.progress_in_data = in_data
     # Large enough to be read (and reported) in several chunks.

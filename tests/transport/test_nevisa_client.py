@@ -24,7 +24,7 @@ from dictation_app.errors import (
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
-from dictation_app.transport.http import RetryPolicy
+from dictation_app.transport.http import ProgressFile, RetryPolicy
 from dictation_app.transport.nevisa_client import NevisaService, PollPolicy
 from tests.nevisa_server import (
     ACCOUNTS,
@@ -180,8 +180,11 @@ def test_the_service_says_what_it_is_without_the_password() -> None:
 
 
 def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+                                                   caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
+    # Reads as small as httpx asks for, so a small file still shows steps between 0 and 1.
+    monkeypatch.setattr(ProgressFile, "READ_SIZE", 0)
     state = NevisaState()
     # Two hosts, as in production: login on the accounting one, the rest on the api one.
     with FakeNevisa(state, serves=(ACCOUNTS,)) as accounts, \
