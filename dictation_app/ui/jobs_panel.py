@@ -68,6 +68,7 @@ from PySide6.QtWidgets import (
 
 from dictation_app.errors import ConfigurationError
 from dictation_app.jobs.model import PROVIDER_LABELS, PROVIDERS, Job, JobOptions, JobState
+from dictation_app.ui.message_line import show_message
 
 AUTOMATIC = "Automatic"
 # Codes the services in this app are used with most; anything else can be typed.
@@ -678,17 +679,8 @@ class JobsPanel(QWidget):
     def show_message(self, text: str, error: bool = False) -> None:
         """A status line above the list ("2 files were not audio and were skipped");
         an empty text hides it."""
-        self.message_label.setText(text)
-        if error:
-            self.message_label.setStyleSheet(
-                "QLabel { color: #8c1d18; background: #fce8e6; border: 1px solid #f4c7c3;"
-                " border-radius: 4px; padding: 6px; }")
-        else:
-            self.message_label.setStyleSheet(
-                "QLabel { background: palette(alternate-base); border-radius: 4px;"
-                " padding: 6px; }")
+        show_message(self.message_label, text, error=error)
         self.message_label.setToolTip(text)
-        self.message_label.setVisible(bool(text))
 
     def set_provider(self, provider: str) -> None:
         """Select a service without emitting provider_changed."""

@@ -32,6 +32,7 @@ from dictation_app.protocols.bahasakita_account import (
     format_duration,
     newest_first,
 )
+from dictation_app.ui.message_line import show_message
 
 INTERVALS = ((0, "Paused"), (15, "15 s"), (30, "30 s"), (60, "1 min"), (300, "5 min"))
 # Waiting, processing and failed jobs are what a person checks on; done jobs pile up.
@@ -278,15 +279,7 @@ class MonitoringPanel(QWidget):
                     child.setForeground(column, grey)
 
     def _show_message(self, message: str, *, error: bool) -> None:
-        self.message_label.setText(message)
-        if error:
-            self.message_label.setStyleSheet(
-                "QLabel { color: #8c1d18; background: #fce8e6; border: 1px solid #f4c7c3;"
-                " border-radius: 4px; padding: 6px; }")
-        else:
-            self.message_label.setStyleSheet(
-                "QLabel { background: palette(alternate-base); border-radius: 4px;"
-                " padding: 6px; }")
+        show_message(self.message_label, message, error=error)
         self.message_label.setVisible(True)
 
     def _style_status(self, *, stale: bool) -> None:
