@@ -178,7 +178,7 @@ def upload_request(version: ApiVersion, *, org_id: str | None,
     if version is ApiVersion.V1 and values["org_id"] is None:
         raise ConfigurationError(
             f"{SERVICE}: POST {UPLOAD_PATH} (API v1) needs the organisation ID; "
-            "set it in the Botlhale settings")
+            "set it in File → File transcription services (Botlhale)")
     form: dict[str, str] = {}
     for name, value in values.items():
         if value is None:
@@ -206,7 +206,8 @@ def data_request(version: ApiVersion, *, org_id: str, filename: str) -> Request:
 def _job_params(version: ApiVersion, path: str, org_id: str, filename: str) -> dict[str, str]:
     if not org_id or not org_id.strip():
         raise ConfigurationError(
-            f"{SERVICE}: GET {path} needs the organisation ID; set it in the Botlhale settings")
+            f"{SERVICE}: GET {path} needs the organisation ID; set it in "
+            "File → File transcription services (Botlhale)")
     if not filename or not filename.strip():
         raise LocalProtocolError(f"{SERVICE}: GET {path} needs the job's filename (the upload key)")
     names = _PARAM_NAMES[version]

@@ -385,8 +385,8 @@ class BotlhaleService:
         if self._org_id is None:
             raise ConfigurationError(
                 f"{SERVICE}: files longer than a minute are transcribed as async jobs, which "
-                "need your organisation ID: enter it in the Botlhale settings, or set "
-                f"{BOTLHALE_ORG_ID_ENV}")
+                "need your organisation ID: enter it in File → File transcription services "
+                f"(Botlhale), or set {BOTLHALE_ORG_ID_ENV}")
         return self._org_id
 
     def _version(self, context: JobContext) -> ApiVersion:
@@ -445,7 +445,7 @@ def _checked_token(value: str | None, what: str, env: str) -> str | None:
     if any(ch.isspace() or not ch.isprintable() for ch in token):
         raise ConfigurationError(
             f"The Botlhale {what} contains spaces, line breaks or control characters; "
-            f"paste it again in the Botlhale settings or fix {env}")
+            f"paste it again in File → File transcription services (Botlhale) or fix {env}")
     return token
 
 

@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Where the person enters the account (ui/services_dialog.py).
-_SETTINGS_PLACE = "the file transcription services settings, under Nevisa (PersianSpeech)"
+_SETTINGS_PLACE = "File → File transcription services, under Nevisa (PersianSpeech)"
 _DEFAULT_RETRY = RetryPolicy()
 
 
