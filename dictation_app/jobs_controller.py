@@ -156,6 +156,8 @@ class JobsController(QObject):
         view.export_requested.connect(
             lambda path, fmt, timestamps, speakers, v=view:
             self._spawn(self._export(v, path, fmt, timestamps, speakers)))
+        view.subtitles_export_requested.connect(
+            lambda path, v=view: self._spawn(self._save(v, Path(path), v.service_subtitles or "")))
         view.finished.connect(lambda _result, j=job_id: self._views.pop(j, None))
         self._views[job_id] = view
         view.show()
@@ -305,10 +307,13 @@ class JobsController(QObject):
     async def _export(self, view: ResultView, path: Path, fmt: ExportFormat, timestamps: bool,
                       speakers: bool) -> None:
         text = export(view.transcript, fmt, timestamps=timestamps, speakers=speakers)
+        await self._save(view, Path(path), text)
+
+    async def _save(self, view: ResultView, path: Path, text: str) -> None:
         try:
             await asyncio.to_thread(write_export, Path(path), text)
-        except OSError as exc:
-            view.show_status(f"Could not save {Path(path).name}: {exc.strerror or exc}")
+        except DictationError as exc:  # says which file, why, and what to do
+            view.show_status(str(exc))
             return
         self.settings.set(Key.LAST_EXPORT_DIR, str(Path(path).parent))
         view.show_status(f"Saved {Path(path).name}")

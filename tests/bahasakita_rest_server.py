@@ -9,11 +9,11 @@ answer slowly, fail with 5xx, send malformed JSON or the wrong shape.
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback_http import LoopbackHTTPServer, send_json
 
 MONITORING = "/v2/prod/stt/monitoring"
 TOKEN = "/v2/prod/getTokenServices"
@@ -106,58 +106,26 @@ class RecordedRequest:
     headers: dict[str, str]
 
 
-class FakeBahasakitaRest:
+class FakeBahasakitaRest(LoopbackHTTPServer):
     """Runs in a background thread; use as a context manager, mutate `behaviour` freely."""
 
+    methods = ("GET",)
+
     def __init__(self, behaviour: Behaviour | None = None):
+        super().__init__()
         self.behaviour = behaviour or Behaviour()
         self.requests: list[RecordedRequest] = []
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        # A short poll keeps shutdown() quick: it waits for the serving loop to notice.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
 
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> FakeBahasakitaRest:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()  # lets a delayed reply finish now instead of after its delay
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.requests.append(RecordedRequest(self.path, dict(self.headers.items())))
-                server._answer(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
-
-        return Handler
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append(RecordedRequest(handler.path, dict(handler.headers.items())))
+        self._answer(handler)
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         b = self.behaviour
-        if b.delay and self._stopping.wait(b.delay):
+        if self._stopped_during(b.delay):
             return
         if b.status is not None:
-            self._send(handler, b.status, {"bk": {"status": b.status,
+            send_json(handler, b.status, {"bk": {"status": b.status,
                                                   "message_status": b.status_message}})
             return
         auth = handler.headers.get("Authorization", "")
@@ -165,9 +133,9 @@ class FakeBahasakitaRest:
             if auth != f"Bearer {b.token}":
                 given = auth.removeprefix("Bearer ")
                 message = f"{b.refuse_message}: {given}" if b.echo_credentials else b.refuse_message
-                self._send(handler, 401, {"bk": {"status": 401, "message_status": message}})
+                send_json(handler, 401, {"bk": {"status": 401, "message_status": message}})
                 return
-            self._send(handler, 200, b.monitoring_body)
+            send_json(handler, 200, b.monitoring_body)
         elif handler.path == TOKEN:
             expected = base64.b64encode(f"{b.email}:{b.password}".encode()).decode()
             if auth != f"Basic {expected}":
@@ -178,20 +146,8 @@ class FakeBahasakitaRest:
                 message = "Wrong email or password"
                 if b.echo_credentials:
                     message += f" for {given}"
-                self._send(handler, 401, {"bk": {"status": 401, "message": message}})
+                send_json(handler, 401, {"bk": {"status": 401, "message": message}})
                 return
-            self._send(handler, 200, b.token_response)
+            send_json(handler, 200, b.token_response)
         else:
-            self._send(handler, 404, {"bk": {"status": 404, "message": "Not found"}})
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test): nothing left to tell it
+            send_json(handler, 404, {"bk": {"status": 404, "message": "Not found"}})

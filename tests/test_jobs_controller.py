@@ -264,3 +264,30 @@ def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
 
         app.run(scenario())
     assert refreshes == [1]
+
+
+def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
+        app: App, audio: Path, tmp_path: Path) -> None:
+    from dictation_app.jobs.model import JobOptions
+    from dictation_app.protocols.transcript import Segment, Transcript
+
+    transcript = Transcript("bahasakita", str(audio), "id", 2.0, "halo", (
+        Segment(0.0, 2.0, "1", "halo"),), extras=(("subtitle_cc", "1\n00:00:00,000 --> "
+                                                   "00:00:02,000\nhalo\n"),))
+    job = app.store.add(audio, "bahasakita", JobOptions())
+    app.store.update(job.id, state=JobState.COMPLETED, result=transcript)
+
+    async def scenario() -> None:
+        app.jobs.start()
+        view = app.jobs.open_result(job.id)
+        assert view is not None and view.subtitles_button.isVisibleTo(view)
+        target = tmp_path / "memo.service.srt"
+        view.subtitles_export_requested.emit(target)
+        await until(target.exists)
+        assert target.read_text() == transcript.extra("subtitle_cc")
+
+        view.request_export(tmp_path / "no-such-folder" / "memo.txt", ExportFormat.TXT)
+        await until(lambda: "memo.txt" in view.status_label.text())
+        assert not (tmp_path / "no-such-folder").exists()
+
+    app.run(scenario())

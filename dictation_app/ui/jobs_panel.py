@@ -551,6 +551,9 @@ class JobsPanel(QWidget):
             self.priority_combo.addItem(label, priority)
         self.priority_combo.setToolTip("High priority jobs are processed first, at a higher "
                                        "price")
+        self.subtitle_box = QCheckBox("Subtitles from the service")
+        self.subtitle_box.setToolTip("Ask Bahasakita for its own subtitle file too; the result "
+                                     "view can save it")
         self.speakers_box = QCheckBox("Tell speakers apart")
         self.speakers_box.setToolTip("Label who speaks when (diarization), where the service "
                                      "can")
@@ -609,6 +612,7 @@ class JobsPanel(QWidget):
         self._form.addRow("Language", self.language_combo)
         self._form.addRow("Mode", self.mode_combo)
         self._form.addRow("Priority", self.priority_combo)
+        self._form.addRow(self.subtitle_box)
         self._form.addRow(self.speakers_box)
 
         layout = QVBoxLayout(self)
@@ -711,6 +715,7 @@ class JobsPanel(QWidget):
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(options.mode)))
         self.priority_combo.setCurrentIndex(
             max(0, self.priority_combo.findData(options.priority)))
+        self.subtitle_box.setChecked(options.subtitle)
 
     def options(self) -> JobOptions:
         """What the controls say; raises ConfigurationError when the language is not a code."""
@@ -718,7 +723,8 @@ class JobsPanel(QWidget):
                        language=parse_language(self.language_combo.currentText()),
                        diarization=self.speakers_box.isChecked(),
                        mode=str(self.mode_combo.currentData()),
-                       priority=str(self.priority_combo.currentData()))
+                       priority=str(self.priority_combo.currentData()),
+                       subtitle=self.subtitle_box.isChecked())
 
     def select_job(self, job_id: int) -> bool:
         """Select and scroll to a job (e.g. one just added); False when it is not listed."""
@@ -845,6 +851,7 @@ class JobsPanel(QWidget):
         provider = self.provider()
         self._form.setRowVisible(self.mode_combo, provider == "botlhale")
         self._form.setRowVisible(self.priority_combo, provider == "bahasakita")
+        self._form.setRowVisible(self.subtitle_box, provider == "bahasakita")
 
     def _sync_view(self) -> None:
         empty = self.model.rowCount() == 0

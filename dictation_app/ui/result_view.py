@@ -211,6 +211,8 @@ class ResultView(QDialog):
 
     # Path, ExportFormat, with timestamps, with speakers (the last two matter for TXT)
     export_requested = Signal(object, object, bool, bool)
+    # Path: save the subtitle file the service made itself (Bahasakita's subtitle_cc)
+    subtitles_export_requested = Signal(object)
 
     def __init__(self, transcript: Transcript, parent: QWidget | None = None, *,
                  file: Path | None = None, job_id: int | None = None):
@@ -298,9 +300,14 @@ class ResultView(QDialog):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the transcript as plain text, subtitles or JSON")
         self.export_button.clicked.connect(self.choose_export_file)
+        self.subtitles_button = QPushButton("Service subtitles…")
+        self.subtitles_button.setToolTip("Save the subtitle file the service made (SRT)")
+        self.subtitles_button.clicked.connect(self.choose_subtitles_file)
+        self.subtitles_button.setVisible(self.service_subtitles is not None)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
-        for button in (self.copy_button, self.export_button, self.close_button):
+        for button in (self.copy_button, self.export_button, self.subtitles_button,
+                       self.close_button):
             # Enter in the search box must not copy or export.
             button.setAutoDefault(False)
             button.setDefault(False)
@@ -314,6 +321,7 @@ class ResultView(QDialog):
         buttons.addWidget(self.status_label, 1)
         buttons.addWidget(self.copy_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.subtitles_button)
         buttons.addWidget(self.close_button)
 
         layout = QVBoxLayout(self)
@@ -362,6 +370,26 @@ class ResultView(QDialog):
         dialog.finished.connect(self._on_export_dialog_finished)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._export_dialog = dialog
+        dialog.open()
+
+    @property
+    def service_subtitles(self) -> str | None:
+        """The subtitle file the service made, when it made one."""
+        text = self._transcript.extra("subtitle_cc")
+        return text if isinstance(text, str) and text.strip() else None
+
+    def choose_subtitles_file(self) -> None:
+        """Ask where to save the service's own subtitles (no nested event loop)."""
+        dialog = QFileDialog(self, "Save the service's subtitles")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters([ExportFormat.SRT.label])
+        dialog.setDefaultSuffix(ExportFormat.SRT.value)
+        if self._file is not None:
+            dialog.setDirectory(str(self._file.parent))
+            dialog.selectFile(f"{self._file.stem}.service{ExportFormat.SRT.extension}")
+        dialog.fileSelected.connect(
+            lambda path: self.subtitles_export_requested.emit(Path(path)))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     @property

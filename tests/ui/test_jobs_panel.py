@@ -330,6 +330,10 @@ def test_service_specific_controls_show_only_for_their_service(panel: JobsPanel)
     assert not panel.mode_combo.isHidden() and panel.priority_combo.isHidden()
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("bahasakita"))
     assert panel.mode_combo.isHidden() and not panel.priority_combo.isHidden()
+    assert not panel.subtitle_box.isHidden()
+    panel.set_provider("nevisa")
+    assert panel.subtitle_box.isHidden()
+    panel.set_provider("bahasakita")
 
     assert changes == ["botlhale", "bahasakita"] and panel.provider() == "bahasakita"
     with pytest.raises(ValueError, match="unknown provider"):
@@ -342,9 +346,10 @@ def test_options_reflect_the_controls(panel: JobsPanel) -> None:
     panel.speakers_box.setChecked(True)
     panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("async"))
     panel.priority_combo.setCurrentIndex(panel.priority_combo.findData("high"))
+    panel.subtitle_box.setChecked(True)
 
     assert panel.options() == JobOptions(language="zu", diarization=True, mode="async",
-                                         priority="high")
+                                         priority="high", subtitle=True)
 
 
 def test_set_options_round_trips_and_keeps_fields_without_controls(panel: JobsPanel) -> None:
