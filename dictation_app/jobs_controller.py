@@ -98,6 +98,8 @@ class JobsController(QObject):
             diarization=self.settings.get_bool(Key.JOB_DIARIZATION),
             mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
             api_version=_one_of(int(self.settings.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
+            priority=_one_of(self.settings.get_str(Key.JOB_PRIORITY), ("high", "reguler")),
+            subtitle=self.settings.get_bool(Key.JOB_SUBTITLES),
         ))
         jobs = self.store.list()
         self.panel.set_jobs(jobs)
@@ -122,6 +124,8 @@ class JobsController(QObject):
         self.settings.set(Key.JOB_LANGUAGE, options.language or "")
         self.settings.set(Key.JOB_DIARIZATION, options.diarization)
         self.settings.set(Key.JOB_MODE, options.mode)
+        self.settings.set(Key.JOB_PRIORITY, options.priority)
+        self.settings.set(Key.JOB_SUBTITLES, options.subtitle)
         jobs = [self.runner.submit(Path(p), provider, options) for p in paths]
         if jobs:
             self.panel.select_job(jobs[-1].id)

@@ -118,15 +118,12 @@ class FakeBahasakitaRest(LoopbackHTTPServer):
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         self.requests.append(RecordedRequest(handler.path, dict(handler.headers.items())))
-        self._answer(handler)
-
-    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         b = self.behaviour
         if self._stopped_during(b.delay):
             return
         if b.status is not None:
             send_json(handler, b.status, {"bk": {"status": b.status,
-                                                  "message_status": b.status_message}})
+                                                 "message_status": b.status_message}})
             return
         auth = handler.headers.get("Authorization", "")
         if handler.path == MONITORING:

@@ -291,3 +291,29 @@ def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
         assert not (tmp_path / "no-such-folder").exists()
 
     app.run(scenario())
+
+
+def test_the_chosen_service_and_options_are_there_at_the_next_start(
+        app: App, qtbot: QtBot, audio: Path) -> None:
+    from dictation_app.jobs.model import JobOptions
+
+    chosen = JobOptions(language="id", diarization=True, priority="high", subtitle=True)
+
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("bahasakita")
+        app.panel.set_options(chosen)
+        app.jobs.add_files([audio])  # fails for want of a token; the choice is kept anyway
+
+    app.run(scenario())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    with JobStore() as store:
+        later = JobsController(window, JobRunner(store, app.factory), store, app.settings,
+                               app.secrets, app.factory)
+        window.jobs_panel.set_provider("local")
+        app.loop.run_until_complete(asyncio.sleep(0))
+        later.start()
+        assert window.jobs_panel.provider() == "bahasakita"
+        assert window.jobs_panel.options() == chosen
+        app.loop.run_until_complete(later.shutdown())
