@@ -89,6 +89,8 @@ async def run_transcribe(args: argparse.Namespace) -> int:
     except asyncio.CancelledError:
         if not interrupted():
             raise
+        if main is not None and hasattr(main, "uncancel"):
+            main.uncancel()  # handled: the timeouts of the remote cancel must work normally
         progress.done()
         print("dictation-app: interrupted; cancelling the job", file=sys.stderr)
         await _cancel_remote(service, context.remote)
