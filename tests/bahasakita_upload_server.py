@@ -17,16 +17,16 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
 import threading
 import time
 import uuid as uuidlib
 import wave
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.bahasakita_rest_server import GOOD_TOKEN, MONITORING, queue_entry
+from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
 
 UPLOAD = "/v2/prod/stt/async/upload"
 CONTENT = "/v2/prod/stt/async/content/"  # + uuid
@@ -102,33 +102,15 @@ class RecordedRequest:
     body: bytes
 
 
-class FakeBahasakitaUpload:
+class FakeBahasakitaUpload(LoopbackHTTPServer):
     """Runs in a background thread; use as a context manager, mutate `behaviour` freely."""
 
     def __init__(self, behaviour: Behaviour | None = None):
+        super().__init__()
         self.behaviour = behaviour or Behaviour()
         self.requests: list[RecordedRequest] = []
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeBahasakitaUpload:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
 
     # test helpers
 
@@ -158,53 +140,34 @@ class FakeBahasakitaUpload:
 
     # serving
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out as two writes: with Nagle on, the body would wait
-            # for the client's delayed ACK, some 40 ms per request.
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                server._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                server._serve(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
-
-        return Handler
-
-    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        body = _read_body(handler)
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        method = handler.command
+        body = read_body(handler)
         with self._lock:
             self.requests.append(RecordedRequest(method, handler.path,
                                                  dict(handler.headers.items()), body))
         b = self.behaviour
-        if b.delay and self._stopping.wait(b.delay):
+        if self._stopped_during(b.delay):
             return
         with self._lock:
             burst = b.burst.pop(0) if b.burst and handler.path.startswith(b.burst_path) else None
         if burst is not None:
             headers = {"Retry-After": b.retry_after} if b.retry_after is not None else {}
-            _send(handler, burst, {"bk": {"status": burst,
-                                          "message_status": "Server busy, try again"}},
-                  headers)
+            send_json(handler, burst, {"bk": {"status": burst,
+                                              "message_status": "Server busy, try again"}},
+                      headers)
             return
         auth = handler.headers.get("Authorization", "")
         if auth != f"Bearer {b.token}":
             given = auth.removeprefix("Bearer ")
             said = f"{b.refuse_message}: {given}" if b.echo_credentials else b.refuse_message
-            _send(handler, 401, {"bk": {"status": 401, "message_status": said}})
+            send_json(handler, 401, {"bk": {"status": 401, "message_status": said}})
             return
         if b.embedded_status is not None:
             said = "Token expired" if b.embedded_status in (401, 403) else "Request refused"
             if b.echo_credentials:
                 said += f" ({b.token})"
-            _send(handler, 200, {"bk": {"status": b.embedded_status, "message_status": said}})
+            send_json(handler, 200, {"bk": {"status": b.embedded_status, "message_status": said}})
             return
         path = handler.path
         if method == "POST" and path == UPLOAD:
@@ -214,16 +177,16 @@ class FakeBahasakitaUpload:
         elif method == "POST" and path == CHANGE_PRIORITY:
             self._change_priority(handler, body)
         elif method == "GET" and path == MONITORING:
-            _send(handler, 200, self._monitoring())
+            send_json(handler, 200, self._monitoring())
         else:
-            _send(handler, 404, {"bk": {"status": 404, "message_status": "Not found"}})
+            send_json(handler, 404, {"bk": {"status": 404, "message_status": "Not found"}})
 
     def _upload(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         b = self.behaviour
         try:
-            fields, files = _multipart(handler.headers.get("Content-Type", ""), body)
+            fields, files = _form(handler.headers.get("Content-Type", ""), body)
         except ValueError as exc:
-            _send(handler, 400, {"bk": {"status": 400, "message_status": str(exc)}})
+            send_json(handler, 400, {"bk": {"status": 400, "message_status": str(exc)}})
             return
         problem = None
         if "file" not in files:
@@ -234,7 +197,7 @@ class FakeBahasakitaUpload:
         elif fields.get("priority", "reguler") not in PRIORITIES:
             problem = "priority must be high or reguler"
         if problem is not None:
-            _send(handler, 400, {"bk": {"status": 400, "message_status": problem}})
+            send_json(handler, 400, {"bk": {"status": 400, "message_status": problem}})
             return
         filename, data = files["file"]
         job = Job(str(uuidlib.uuid4()), filename, data, fields,
@@ -242,9 +205,9 @@ class FakeBahasakitaUpload:
         with self._lock:
             self.jobs[job.uuid] = job
         if b.upload_body is not None:
-            _send(handler, 200, b.upload_body)
+            send_json(handler, 200, b.upload_body)
             return
-        _send(handler, 200, {"bk": {
+        send_json(handler, 200, {"bk": {
             "data": {"source_language": fields.get("source_language", "detect"),
                      "target_language": fields.get("target_language", "id"),
                      "diarization": fields.get("diarization") == "True",
@@ -261,14 +224,14 @@ class FakeBahasakitaUpload:
                 poll = job.polls
                 job.polls += 1
         if job is None:
-            _send(handler, 404, {"bk": {"status": 404, "message_status": "uuid not found"}})
+            send_json(handler, 404, {"bk": {"status": 404, "message_status": "uuid not found"}})
             return
         if b.content_body is not None:
-            _send(handler, 200, b.content_body)
+            send_json(handler, 200, b.content_body)
             return
         if phase == "inquery":
-            _send(handler, 200, {"bk": {"data": {"uuid": uuid, "transcripts": []},
-                                        "message_status": "inquery"}})
+            send_json(handler, 200, {"bk": {"data": {"uuid": uuid, "transcripts": []},
+                                            "message_status": "inquery"}})
         elif phase == "process":
             index = poll - b.queued_polls
             value = b.progress[index] if 0 <= index < len(b.progress) else None
@@ -277,14 +240,14 @@ class FakeBahasakitaUpload:
                                                 "message_status": "inprogress"}}
             else:
                 reply = {"bk": {"message_status": "inprogress", "progress": value}}
-            _send(handler, 200, reply)
+            send_json(handler, 200, reply)
         elif phase == "failed":
-            _send(handler, 200, {"bk": {"data": {"uuid": uuid}, "message_status": "failed",
-                                        "message": b.failure_message}})
+            send_json(handler, 200, {"bk": {"data": {"uuid": uuid}, "message_status": "failed",
+                                            "message": b.failure_message}})
         else:
             subtitle = (base64.encodebytes(b.subtitle.encode()).decode()
                         if job.fields.get("subtitle_cc") == "True" else None)
-            _send(handler, 200, {"bk": {
+            send_json(handler, 200, {"bk": {
                 "data": {"target_language": job.fields.get("target_language", "id"),
                          "uuid": uuid, "total_segments": len(b.transcripts),
                          "transcripts": b.transcripts, "subtitle_cc": subtitle},
@@ -297,10 +260,10 @@ class FakeBahasakitaUpload:
             uuid, priority = data["uuid"], data["priority"]
         except (ValueError, KeyError, TypeError):
             said = "expected {bk: {data: {uuid, priority}}}"
-            _send(handler, 400, {"bk": {"status": 400, "message_status": said}})
+            send_json(handler, 400, {"bk": {"status": 400, "message_status": said}})
             return
         if b.priority_body is not None:
-            _send(handler, 200, b.priority_body)
+            send_json(handler, 200, b.priority_body)
             return
         with self._lock:
             job = self.jobs.get(uuid)
@@ -308,17 +271,17 @@ class FakeBahasakitaUpload:
             if job is not None and queue == "inquery" and priority in PRIORITIES:
                 job.priority = priority
         if job is None:
-            _send(handler, 404, {"bk": {"status": 404, "message_status": "uuid not found"}})
+            send_json(handler, 404, {"bk": {"status": 404, "message_status": "uuid not found"}})
         elif priority not in PRIORITIES:
-            _send(handler, 200, {"bk": {"data": data,
-                                        "message_status": "priority must be high or reguler"}})
+            send_json(handler, 200, {"bk": {"data": data,
+                                            "message_status": "priority must be high or reguler"}})
         elif queue != "inquery":
             # The docs: message_status is "success or error message".
             said = "Priority can only be changed while the job is in the queue"
-            _send(handler, 200, {"bk": {"data": data, "message_status": said}})
+            send_json(handler, 200, {"bk": {"data": data, "message_status": said}})
         else:
-            _send(handler, 200, {"bk": {"data": {"uuid": uuid, "priority": priority},
-                                        "message_status": "success"}})
+            send_json(handler, 200, {"bk": {"data": {"uuid": uuid, "priority": priority},
+                                            "message_status": "success"}})
 
     def _monitoring(self) -> dict[str, Any]:
         queues: dict[str, list[dict[str, Any]]] = {
@@ -343,45 +306,16 @@ class FakeBahasakitaUpload:
         return "failed" if b.outcome == "failed" else "success"
 
 
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks: list[bytes] = []
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
-
-
-def _multipart(content_type: str, body: bytes
-               ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """Form fields and files of a multipart/form-data body, split by hand."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or match is None:
-        raise ValueError("expected multipart/form-data")
-    delimiter = b"--" + match.group(1).encode()
+def _form(content_type: str, body: bytes
+          ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Form fields and files (name -> (filename, bytes)) of a multipart/form-data body."""
     fields: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break  # the closing delimiter
-        head, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        content = content.removesuffix(b"\r\n")
-        disposition = next((line for line in head.decode().split("\r\n")
-                            if line.lower().startswith("content-disposition")), "")
-        name = re.search(r'\bname="([^"]*)"', disposition)
-        filename = re.search(r'\bfilename="([^"]*)"', disposition)
-        if name is None:
-            raise ValueError("a form part has no name")
-        if filename is not None:
-            files[name.group(1)] = (filename.group(1), content)
+    for part in parse_multipart(content_type, body):
+        if part.filename is not None:
+            files[part.name] = (part.filename, part.data)
         else:
-            fields[name.group(1)] = content.decode()
+            fields[part.name] = part.data.decode()
     return fields, files
 
 
@@ -391,18 +325,3 @@ def _duration(data: bytes) -> float | None:
             return round(wav.getnframes() / wav.getframerate(), 3)
     except (wave.Error, EOFError, ZeroDivisionError):
         return None
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, body: Any,
-          headers: dict[str, str] | None = None) -> None:
-    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    try:
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up (a timeout test): nothing left to tell it

@@ -18,14 +18,21 @@ not raw bodies). Misbehaviour is scripted per path with `fail()`, `delays` and t
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.loopback_http import (
+    LoopbackHTTPServer,
+    parse_multipart,
+    read_body,
+    send,
+    send_json,
+)
 
 TOKEN_PATH = "/auth/generate"
 SYNC_PATH = "/asr"
@@ -156,10 +163,11 @@ class RecordedRequest:
     status: int = 0  # what the server answered
 
 
-class FakeBotlhale:
+class FakeBotlhale(LoopbackHTTPServer):
     """Runs in a background thread; use as a context manager, mutate `behaviour` freely."""
 
     def __init__(self, behaviour: Behaviour | None = None):
+        super().__init__()
         self.behaviour = behaviour or Behaviour()
         self.requests: list[RecordedRequest] = []
         self.delays: dict[str, float] = {}  # path -> seconds before answering
@@ -170,25 +178,6 @@ class FakeBotlhale:
         self._jobs: dict[str, int] = {}  # object key -> status polls answered
         self._pending: dict[str, dict[str, str]] = {}  # key -> fields of an unused POST
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeBotlhale:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()  # lets a delayed reply end now instead of after its delay
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
 
     # knobs and views
 
@@ -219,27 +208,8 @@ class FakeBotlhale:
 
     # handler
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes: without this, Nagle's algorithm and
-            # the client's delayed ACK hold every reply back for ~40 ms.
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                server._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                server._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
-
-        return Handler
-
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        method = handler.command
         parts = urlsplit(handler.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = dict(handler.headers.items())
@@ -257,19 +227,18 @@ class FakeBotlhale:
             self.requests.append(record)
             scripted = self._scripts.get(parts.path)
             canned = scripted.popleft() if scripted else None
-        delay = self.delays.get(parts.path, 0.0)
-        if delay and self._stopping.wait(delay):
+        if self._stopped_during(self.delays.get(parts.path, 0.0)):
             return
         if canned is not None:
             record.status = canned.status
-            self._send(handler, canned.status, canned.body, canned.headers)
+            send_json(handler, canned.status, canned.body, canned.headers)
             return
         if parts.path == BUCKET_PATH:
             record.status = self._bucket(handler, record, file_data, form_error)
             return
         if form_error:
             record.status = 400
-            self._send(handler, 400, {"message": form_error})
+            send_json(handler, 400, {"message": form_error})
             return
         if parts.path == TOKEN_PATH and method == "POST":
             status, reply = self._token(record)
@@ -280,15 +249,15 @@ class FakeBotlhale:
             else:
                 status, reply = self._route(method, parts.path, record)
         record.status = status
-        self._send(handler, status, reply)
+        send_json(handler, status, reply)
 
     def _read_body(self, handler: BaseHTTPRequestHandler) -> bytes | None:
+        """The body, or None where S3 would answer 411: chunked, or a POST with no size."""
         if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
             return None
-        length = handler.headers.get("Content-Length")
-        if length is None:
-            return None if handler.command == "POST" else b""
-        return handler.rfile.read(int(length))
+        if handler.headers.get("Content-Length") is None and handler.command == "POST":
+            return None
+        return read_body(handler)
 
     def _parse_form(self, handler: BaseHTTPRequestHandler, body: bytes,
                     record: RecordedRequest) -> tuple[str | None, bytes | None]:
@@ -298,9 +267,8 @@ class FakeBotlhale:
         if kind.startswith("application/x-www-form-urlencoded"):
             record.form = dict(parse_qsl(body.decode(), keep_blank_values=True))
         elif kind.startswith("multipart/form-data"):
-            boundary = kind.partition("boundary=")[2].strip('"')
             try:
-                for name, filename, content_type, data in _multipart(body, boundary.encode()):
+                for name, filename, content_type, data in parse_multipart(kind, body):
                     record.part_order.append(name)
                     if filename is None:
                         record.form.setdefault(name, data.decode())
@@ -443,9 +411,7 @@ class FakeBotlhale:
             self.uploads[key] = data or b""
             self._pending.pop(key, None)
             self._jobs[key] = 0
-        handler.send_response(204)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
+        send(handler, 204, b"", content_type=None)
         return 204
 
     def _job_key(self, record: RecordedRequest) -> tuple[str, tuple[int, Any] | None]:
@@ -501,70 +467,13 @@ class FakeBotlhale:
 
     # replies
 
-    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any,
-              headers: dict[str, str] | None = None) -> None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            for name, value in (headers or {}).items():
-                handler.send_header(name, value)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test): nothing left to tell it
-
     def _send_xml(self, handler: BaseHTTPRequestHandler, status: int, code: str,
                   message: str) -> None:
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 f"<Error><Code>{code}</Code><Message>{_xml_escape(message)}</Message>"
                 "<RequestId>FAKE0REQUEST0ID</RequestId><HostId>fake-host-id</HostId></Error>")
-        data = body.encode()
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/xml")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send(handler, status, body.encode(), content_type="application/xml")
 
 
 def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _multipart(body: bytes, boundary: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
-    """(name, filename, content type, data) of each part, in order; ValueError if broken."""
-    if not boundary:
-        raise ValueError("no boundary")
-    delimiter = b"--" + boundary
-    if not body.startswith(delimiter):
-        raise ValueError("the body does not start with the boundary")
-    pieces = body[len(delimiter):].split(b"\r\n" + delimiter)
-    if not pieces[-1].startswith(b"--"):
-        raise ValueError("the closing boundary is missing")
-    parts = []
-    for piece in pieces[:-1]:
-        if not piece.startswith(b"\r\n"):
-            raise ValueError("a boundary is not followed by CRLF")
-        head, sep, data = piece[2:].partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("a part has no blank line after its headers")
-        name = filename = content_type = None
-        for line in head.decode("utf-8").split("\r\n"):
-            header, _, value = line.partition(":")
-            if header.strip().lower() == "content-disposition":
-                for param in value.split(";")[1:]:
-                    key, _, raw = param.strip().partition("=")
-                    if key == "name":
-                        name = raw.strip('"')
-                    elif key == "filename":
-                        filename = raw.strip('"')
-            elif header.strip().lower() == "content-type":
-                content_type = value.strip()
-        if name is None:
-            raise ValueError("a part has no name")
-        parts.append((name, filename, content_type, data))
-    return parts

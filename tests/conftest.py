@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
@@ -109,6 +110,10 @@ def loop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
     yield event_loop
     event_loop.close()
     asyncio.set_event_loop(None)
+    # A test leaves windows and qasync's timer objects in reference cycles. Collected
+    # later, at a moment (and maybe on a thread) of the collector's choosing, their Qt
+    # timers can dangle and crash Qt in a later test; collect them now, on this thread.
+    gc.collect()
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, TypeVar
+
+_Server = TypeVar("_Server", bound="LoopbackHTTPServer")
 
 
 class LoopbackHTTPServer:
@@ -46,7 +48,7 @@ class LoopbackHTTPServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Server) -> _Server:
         self._thread.start()
         return self
 

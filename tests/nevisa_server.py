@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
 
 ACCOUNTS = "accounts"
 API = "api"
@@ -161,62 +162,23 @@ class NevisaState:
         return values
 
 
-class FakeNevisa:
+class FakeNevisa(LoopbackHTTPServer):
     """Runs in a background thread; use as a context manager, steer it through `state`."""
 
     def __init__(self, state: NevisaState | None = None, *,
                  serves: tuple[str, ...] = (ACCOUNTS, API)):
+        super().__init__()
         self.state = state or NevisaState()
         self.serves = serves
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        # A short poll keeps shutdown() quick: it waits for the serving loop to notice.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
         return self.state.requests
 
-    def __enter__(self) -> FakeNevisa:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()  # lets a delayed reply finish now instead of after its delay
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle's algorithm and
-            # the client's delayed ACK hold every reply on a kept-alive connection ~40 ms.
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
-
-        return Handler
-
     # --- dispatch ---
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        body = _read_body(handler)
+        body = read_body(handler)
         form, files = _parse_form(handler.headers.get("Content-Type", ""), body)
         path = handler.path
         state = self.state
@@ -226,15 +188,15 @@ class FakeNevisa:
             state.requests.append(RecordedRequest(host, handler.command, path,
                                                   dict(handler.headers.items()), form, files))
         delay = next((s for p, s in state.delays.items() if path.startswith(p)), 0.0)
-        if delay and self._stopping.wait(delay):
+        if self._stopped_during(delay):
             return
         fault = self._take_fault(path)
         if fault is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            _send(handler, fault.status, fault.body, headers)
+            send_json(handler, fault.status, fault.body, headers)
             return
         if role is None or role not in self.serves:
-            _send(handler, 404, {"detail": "Not found."})
+            send_json(handler, 404, {"detail": "Not found."})
             return
         method = handler.command
         if path == LOGIN and method == "POST":
@@ -246,7 +208,7 @@ class FakeNevisa:
         elif path.startswith(PROGRESS) and method == "GET":
             self._progress(handler, path[len(PROGRESS):].rstrip("/"))
         else:
-            _send(handler, 405, {"detail": f'Method "{method}" not allowed.'})
+            send_json(handler, 405, {"detail": f'Method "{method}" not allowed.'})
 
     def _take_fault(self, path: str) -> Fault | None:
         with self.state.lock:
@@ -263,8 +225,8 @@ class FakeNevisa:
         who = form.get("username_or_phone_or_email", "")
         password = form.get("password", "")
         if not who or not password:
-            _send(handler, 400, {"message": "username_or_phone_or_email and password are "
-                                            "required."})
+            send_json(handler, 400, {"message": "username_or_phone_or_email and password are "
+                                                "required."})
             return
         with state.lock:
             account = next((a for a in state.accounts
@@ -274,13 +236,13 @@ class FakeNevisa:
                 account.token = f"fake-token-{next(state._ids)}-{_token_tail()}"
                 state.issued_tokens.append(account.token)
         if account is None:
-            _send(handler, state.login_refusal_status,
-                  {"message": "Username or password is incorrect."})
+            send_json(handler, state.login_refusal_status,
+                      {"message": "Username or password is incorrect."})
             return
         record = None if account.api_key is None else {
             "id": 4711, "key": account.api_key, "remaining_seconds": 3600,
             "package": "free-1h"}
-        _send(handler, 200, {
+        send_json(handler, 200, {
             "message": "Successfully logged in.",
             "user": {
                 "id": "0d9e4c1a-5b7f-4e21-9a3c-6f1b2d8e7a40",
@@ -303,20 +265,20 @@ class FakeNevisa:
     def _recognize(self, handler: BaseHTTPRequestHandler, form: dict[str, str],
                    files: dict[str, UploadedFile]) -> None:
         if not handler.headers.get("Content-Type", "").startswith("multipart/form-data"):
-            _send(handler, 400, {"message": "The request must be multipart/form-data."})
+            send_json(handler, 400, {"message": "The request must be multipart/form-data."})
             return
         missing = [name for name in ("auth_token", "api_key") if not form.get(name)]
         if "file" not in files:
             missing.append("file")
         if missing:
-            _send(handler, 400, {"message": f"Missing fields: {', '.join(missing)}."})
+            send_json(handler, 400, {"message": f"Missing fields: {', '.join(missing)}."})
             return
         if self._account_for(form["auth_token"], None) is None:
-            _send(handler, 401, {"detail": "Invalid token."})
+            send_json(handler, 401, {"detail": "Invalid token."})
             return
         account = self._account_for(form["auth_token"], form["api_key"])
         if account is None:
-            _send(handler, 403, {"message": "The api key does not belong to this account."})
+            send_json(handler, 403, {"message": "The api key does not belong to this account."})
             return
         state = self.state
         with state.lock:
@@ -325,7 +287,7 @@ class FakeNevisa:
         url = f"{PROGRESS}{task_id}/"
         if state.full_progress_url:
             url = self.base_url + url
-        _send(handler, 200, {"progress_url": url, "task_id": task_id})
+        send_json(handler, 200, {"progress_url": url, "task_id": task_id})
 
     def _progress(self, handler: BaseHTTPRequestHandler, task_id: str) -> None:
         state = self.state
@@ -334,29 +296,29 @@ class FakeNevisa:
             if task is not None:
                 task.polls += 1
         if task is None:
-            _send(handler, 404, {"detail": "Not found."})
+            send_json(handler, 404, {"detail": "Not found."})
             return
         step = task.polls - state.pending_polls  # 1 = the first PROGRESS answer
         if task.terminated:
-            _send(handler, 200, {"state": "REVOKED", "complete": True, "success": False,
-                                 "progress": _progress(state.percents[0] if state.percents
-                                                       else 0),
-                                 "result": TERMINATED_MESSAGE})
+            send_json(handler, 200, {"state": "REVOKED", "complete": True, "success": False,
+                                     "progress": _progress(state.percents[0] if state.percents
+                                                           else 0),
+                                     "result": TERMINATED_MESSAGE})
         elif step <= 0:
-            _send(handler, 200, {"state": "PENDING", "complete": False, "success": None,
-                                 "progress": {"pending": True, "current": 0, "total": 100,
-                                              "percent": 0}})
+            send_json(handler, 200, {"state": "PENDING", "complete": False, "success": None,
+                                     "progress": {"pending": True, "current": 0, "total": 100,
+                                                  "percent": 0}})
         elif step <= len(state.percents) or (state.hold and state.percents):
             percent = state.percents[min(step, len(state.percents)) - 1]
-            _send(handler, 200, {"state": "PROGRESS", "complete": False, "success": None,
-                                 "progress": _progress(percent)})
+            send_json(handler, 200, {"state": "PROGRESS", "complete": False, "success": None,
+                                     "progress": _progress(percent)})
         elif state.failure is not None or state.failure_without_message:
-            _send(handler, 200, {"state": "FAILURE", "complete": True, "success": False,
-                                 "progress": _progress(100),
-                                 "result": None if state.failure_without_message
-                                 else state.failure})
+            send_json(handler, 200, {"state": "FAILURE", "complete": True, "success": False,
+                                     "progress": _progress(100),
+                                     "result": None if state.failure_without_message
+                                     else state.failure})
         else:
-            _send(handler, 200, {
+            send_json(handler, 200, {
                 "state": "SUCCESS", "complete": True, "success": True,
                 "progress": _progress(100),
                 "result": {"transcription": {"result": state.words, "text": state.text},
@@ -368,19 +330,19 @@ class FakeNevisa:
         token = header.removeprefix("Token ") if header.startswith("Token ") else ""
         account = self._account_for(token, None) if token else None
         if account is None:
-            _send(handler, 401, {"detail": "Invalid token."})
+            send_json(handler, 401, {"detail": "Invalid token."})
             return
         if form.get("auth_token") != token or form.get("api_key") != account.api_key:
-            _send(handler, 403, {"message": "auth_token or api_key does not match."})
+            send_json(handler, 403, {"message": "auth_token or api_key does not match."})
             return
         with self.state.lock:
             task = self.state.tasks.get(form.get("task_id", ""))
             if task is not None and task.account is account:
                 task.terminated = True
         if task is None or task.account is not account:
-            _send(handler, 404, {"message": "No such task."})
+            send_json(handler, 404, {"message": "No such task."})
             return
-        _send(handler, 200, {"message": "Task terminated."})
+        send_json(handler, 200, {"message": "Task terminated."})
 
 
 # --- HTTP helpers ------------------------------------------------------------------
@@ -394,21 +356,6 @@ def _token_tail() -> str:
     return secrets.token_hex(6)
 
 
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        parts: list[bytes] = []
-        while True:
-            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            parts.append(handler.rfile.read(size))
-            handler.rfile.readline()
-    length = int(handler.headers.get("Content-Length") or 0)
-    return handler.rfile.read(length) if length else b""
-
-
 def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, UploadedFile]]:
     """Fields of an urlencoded, JSON or multipart body, as a DRF view would see them."""
     if content_type.startswith("application/x-www-form-urlencoded"):
@@ -419,44 +366,17 @@ def _parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], dict[st
         except ValueError:
             return {}, {}
         return ({str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}), {}
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/form-data") or match is None:
+    if not content_type.startswith("multipart/form-data"):
+        return {}, {}
+    try:
+        parts = parse_multipart(content_type, body)
+    except ValueError:
         return {}, {}
     form: dict[str, str] = {}
     files: dict[str, UploadedFile] = {}
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break  # the closing delimiter
-        head, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        content = content.removesuffix(b"\r\n")
-        headers = {}
-        for line in head.decode("utf-8").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        name_match = re.search(r'\bname="([^"]*)"', disposition)
-        file_match = re.search(r'\bfilename="([^"]*)"', disposition)
-        if name_match is None:
-            continue
-        if file_match is not None:
-            files[name_match.group(1)] = UploadedFile(
-                file_match.group(1), headers.get("content-type", ""), content)
+    for part in parts:
+        if part.filename is not None:
+            files[part.name] = UploadedFile(part.filename, part.content_type or "", part.data)
         else:
-            form[name_match.group(1)] = content.decode("utf-8")
+            form[part.name] = part.data.decode("utf-8")
     return form, files
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, body: Any,
-          headers: dict[str, str] | None = None) -> None:
-    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    try:
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up (a timeout test): nothing left to tell it

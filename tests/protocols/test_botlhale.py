@@ -15,18 +15,11 @@ from dictation_app.errors import (
 )
 from dictation_app.protocols import botlhale as b
 from dictation_app.protocols.botlhale import ApiVersion, JobStatus
+from tests.botlhale_server import data_v1_body, data_v2_body, sync_body
 
-# The seeds' examples, hand-corrected to valid JSON (placeholders made concrete).
-SYNC_REPLY: dict[str, Any] = {
-    "audio_length": 3.3467120181405896,
-    "date_received": "20/02/2025 14:23:08",
-    "id": "N5bliIh2i7MP9K5",
-    "language_code": "en-ZA",
-    "redacted_transcription": "The stale smell of old beer lingers.",
-    "speech_file": "asr_97s48SiZ98Gj_en-ZA__r242Sh8A4D2T.wav",
-    "text": " The stale smell of old beer lingers.",
-    "time": 1.5026299953460693,
-}
+# The seeds' examples, hand-corrected to valid JSON (placeholders made concrete). The
+# sync and data replies are the ones the fake server sends: one copy of each.
+SYNC_REPLY = sync_body()
 
 UPLOAD_REPLY_V1: dict[str, Any] = {
     "fields": {
@@ -55,45 +48,8 @@ STATUS_V1_RUNNING = {"data": [{"OrgID": "BotlhaleAI999", "id": 20789184147314536
 STATUS_V2_RUNNING = {"status": "running", "location": "location", "inference_id": "org_98765"}
 STATUS_V2_DONE = {"status": "completed", "location": "location", "inference_id": "org_98765"}
 
-DATA_V1: dict[str, Any] = {
-    "audio_length": "30.0",
-    "filename": "/x.wav",
-    "status": "complete",
-    "time": {"diarization": 6.815945625305176, "recognition": 4.098539113998413},
-    "timestamps": [
-        {"end": 1260.0000000000005,
-         "filename": "1_speaker_0_660.0000000000003_1260.0000000000005_nso-ZA.wav",
-         "language": "nso-ZA", "speaker": "speaker_0", "start": 660.0000000000003,
-         "transcription": "Dumela"},
-        {"end": 2310.0000000000014,
-         "filename": "2_speaker_1_1260.000000000001_2310.0000000000014_nso-ZA.wav",
-         "language": "nso-ZA", "speaker": "speaker_1", "start": 1260.000000000001,
-         "transcription": "Ke a leboga"},
-    ],
-}
-
-DATA_V2: dict[str, Any] = {
-    "audio_length": 293.52,
-    "date_received": "29/01/2025 23:04:28",
-    "filename": "asr_618Ilr3ux6b7__16000_BotlhaleAI999__True_3M50XY73w6LS29012025_230351",
-    "time": {"diarization": 11.390989780426025, "recognition": 84.02089238166809},
-    "timestamps": [
-        {"emotion": "neu", "end": 4083.191850594227,
-         "filename": "0_SPEAKER_00_1112.0543293718165_4083.191850594227.wav",
-         "language": "English",
-         "redaction": "Hello, good day. You're speaking to <PERSON> from <LOCATION>.",
-         "speaker": "SPEAKER_00", "start": 1112.0543293718165,
-         "times": {"asr": 1.18, "emotion": 4.7e-07, "red": 0.024, "sli": 0.017},
-         "transcription": "Hello, good day. You're speaking to Nick from Kuru.",
-         "transcription_no_LM": "", "translation": "-"},
-        {"emotion": "neu", "end": 292979.6264855688,
-         "filename": "80_SPEAKER_01_291281.83361629886_292979.6264855688.wav",
-         "language": "English", "redaction": "Thank you.", "speaker": "SPEAKER_01",
-         "start": 291281.83361629886,
-         "times": {"asr": 0.91, "emotion": 4.7e-07, "red": 0.02, "sli": 0.017},
-         "transcription": "Thank you.", "transcription_no_LM": "", "translation": "-"},
-    ],
-}
+DATA_V1 = data_v1_body()
+DATA_V2 = data_v2_body()
 
 
 def rejects(match: str) -> Any:
@@ -389,11 +345,11 @@ def test_data_reply_v1_converts_milliseconds_to_seconds() -> None:
     transcript = b.parse_data_reply(DATA_V1, version=ApiVersion.V1, file="talk.wav")
     assert transcript.duration == 30.0  # given as the string "30.0"
     assert transcript.language == "nso-ZA"
-    assert transcript.text == "Dumela Ke a leboga"
+    assert transcript.text == "Dumela mma Ke a leboga"
     first, second = transcript.segments
     assert first.start == pytest.approx(0.66)
     assert first.end == pytest.approx(1.26)
-    assert (first.speaker, first.text, first.words) == ("speaker_0", "Dumela", ())
+    assert (first.speaker, first.text, first.words) == ("speaker_0", "Dumela mma", ())
     assert second.start == pytest.approx(1.26)
     assert second.end == pytest.approx(2.31)
     assert transcript.extra("processing_seconds") == pytest.approx(10.914484739303589)

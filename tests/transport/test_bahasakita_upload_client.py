@@ -7,7 +7,6 @@ import logging
 import os
 import wave
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,33 +34,11 @@ from tests.bahasakita_upload_server import (
     UPLOAD,
     FakeBahasakitaUpload,
 )
+from tests.job_context import RecordingContext, run_service
 
 T = TypeVar("T")
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
-
-
-@dataclass
-class RecordingContext:
-    """A JobContext that records what the service tells it, in order."""
-
-    file: Path
-    options: JobOptions = field(default_factory=JobOptions)
-    remote: dict[str, str] = field(default_factory=dict)
-    job_id: int = 1
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    # Asked at each remember(): how many content polls the server had seen by then.
-    polls_seen: Callable[[], int] = lambda: -1
-
-    def report(self, state: JobState, progress: float | None = None) -> None:
-        self.events.append(("report", state, progress))
-
-    async def remember(self, **values: str) -> None:
-        self.remote.update(values)
-        self.events.append(("remember", dict(values), self.polls_seen()))
-
-    def progress(self, state: JobState) -> list[float | None]:
-        return [e[2] for e in self.events if e[0] == "report" and e[1] is state]
 
 
 @pytest.fixture
@@ -103,18 +80,12 @@ def service_for(server: FakeBahasakitaUpload, **kwargs: Any) -> BahasakitaUpload
 
 def using(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService], Awaitable[T]],
           **kwargs: Any) -> T:
-    async def scenario() -> T:
-        service = service_for(server, **kwargs)
-        try:
-            return await act(service)
-        finally:
-            await service.aclose()
-
-    return asyncio.run(scenario())
+    return run_service(lambda: service_for(server, **kwargs), act)
 
 
 def context_for(server: FakeBahasakitaUpload, file: Path, **kwargs: Any) -> RecordingContext:
-    return RecordingContext(file, polls_seen=server.content_polls, **kwargs)
+    # Each remember() keeps how many content polls the server had seen by then.
+    return RecordingContext(file, on_remember=server.content_polls, **kwargs)
 
 
 def run_job(server: FakeBahasakitaUpload, context: RecordingContext, **kwargs: Any

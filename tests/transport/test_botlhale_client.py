@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,32 +44,11 @@ from tests.botlhale_server import (
     UPLOAD_PATH,
     FakeBotlhale,
 )
+from tests.job_context import RecordingContext, run_service
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)
 SECRETS = (BEARER_TOKEN, REFRESH_TOKEN, *FIELD_SECRETS)
-
-
-@dataclass
-class FakeContext:
-    """The runner's side of `JobContext`: records what the service reports and stores."""
-
-    file: Path
-    options: JobOptions = field(default_factory=JobOptions)
-    remote: dict[str, str] = field(default_factory=dict)
-    job_id: int = 7
-    reports: list[tuple[JobState, float | None]] = field(default_factory=list)
-    remembered: list[dict[str, str]] = field(default_factory=list)
-    on_remember: Callable[[], None] | None = None
-
-    def report(self, state: JobState, progress: float | None = None) -> None:
-        self.reports.append((state, progress))
-
-    async def remember(self, **values: str) -> None:
-        self.remembered.append(values)
-        self.remote.update(values)
-        if self.on_remember is not None:
-            self.on_remember()
 
 
 @pytest.fixture
@@ -123,18 +101,11 @@ def make_service(server: FakeBotlhale, **kwargs: Any) -> BotlhaleService:
     return BotlhaleService(**settings)
 
 
-def run(server: FakeBotlhale, context: FakeContext, **kwargs: Any) -> Transcript:
-    async def scenario() -> Transcript:
-        service = make_service(server, **kwargs)
-        try:
-            return await service.run(context)
-        finally:
-            await service.aclose()
-
-    return asyncio.run(scenario())
+def run(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> Transcript:
+    return run_service(lambda: make_service(server, **kwargs), lambda s: s.run(context))
 
 
-def failure(server: FakeBotlhale, context: FakeContext, **kwargs: Any) -> DictationError:
+def failure(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> DictationError:
     with pytest.raises(DictationError) as caught:
         run(server, context, **kwargs)
     for text in (str(caught.value), repr(caught.value)):
@@ -143,8 +114,8 @@ def failure(server: FakeBotlhale, context: FakeContext, **kwargs: Any) -> Dictat
     return caught.value
 
 
-def async_context(path: Path, version: int = 2, **options: Any) -> FakeContext:
-    return FakeContext(path, JobOptions(mode="async", api_version=version, **options))
+def async_context(path: Path, version: int = 2, **options: Any) -> RecordingContext:
+    return RecordingContext(path, JobOptions(mode="async", api_version=version, **options))
 
 
 def check_rising_to_one(reports: list[tuple[JobState, float | None]]) -> list[float]:
@@ -161,7 +132,7 @@ def check_rising_to_one(reports: list[tuple[JobState, float | None]]) -> list[fl
 @pytest.mark.parametrize("version", [1, 2])
 def test_sync_posts_the_file_as_speech_file(server: FakeBotlhale, short_wav: Path,
                                             version: int) -> None:
-    context = FakeContext(short_wav, JobOptions(language="en-ZA", api_version=version))
+    context = RecordingContext(short_wav, JobOptions(language="en-ZA", api_version=version))
     transcript = run(server, context)
 
     assert transcript.provider == "botlhale" and transcript.file == str(short_wav)
@@ -184,7 +155,7 @@ def test_sync_posts_the_file_as_speech_file(server: FakeBotlhale, short_wav: Pat
 
 
 def test_sync_mode_refuses_a_file_over_a_minute(server: FakeBotlhale, long_wav: Path) -> None:
-    error = failure(server, FakeContext(long_wav, JobOptions(mode="sync")))
+    error = failure(server, RecordingContext(long_wav, JobOptions(mode="sync")))
     assert isinstance(error, ConfigurationError) and "at most 60 s" in str(error)
     assert server.requests == []
 
@@ -195,9 +166,8 @@ def test_sync_mode_refuses_a_file_over_a_minute(server: FakeBotlhale, long_wav: 
 def test_async_v2_uploads_remembers_polls_and_fetches(server: FakeBotlhale,
                                                       long_wav: Path) -> None:
     server.behaviour.running_polls = 3
-    seen_at_remember: list[list[str]] = []
-    context = FakeContext(long_wav, JobOptions(diarization=True))  # auto: 61 s -> async
-    context.on_remember = lambda: seen_at_remember.append(server.paths())
+    context = RecordingContext(long_wav, JobOptions(diarization=True))  # auto: 61 s -> async
+    context.on_remember = server.paths
     transcript = run(server, context)
 
     assert server.paths() == [UPLOAD_PATH, BUCKET_PATH, *[STATUS_PATH] * 4, DATA_V2_PATH]
@@ -211,7 +181,7 @@ def test_async_v2_uploads_remembers_polls_and_fetches(server: FakeBotlhale,
     # Stored after the upload and before the first status request, without secrets.
     assert context.remembered == [{"mode": "async", "key": key, "api_version": "2",
                                    "org_id": ORG_ID}]
-    assert seen_at_remember == [[UPLOAD_PATH, BUCKET_PATH]]
+    assert context.seen_at_remember == [[UPLOAD_PATH, BUCKET_PATH]]
     uploading = check_rising_to_one(context.reports)
     assert len(uploading) > 5  # progress came from the bytes, not only start and end
     assert context.reports[-1] == (JobState.PROCESSING, None)
@@ -345,7 +315,7 @@ def test_a_stored_key_resumes_at_polling(server: FakeBotlhale, tmp_path: Path) -
     key = "asr_resumed0001_zu-ZA_16000_19y3NDgP76m4.wav"
     server.add_job(key)
     # The job remembers v1 and its organisation; the job options and settings say otherwise.
-    context = FakeContext(tmp_path / "gone-since.wav", JobOptions(api_version=2),
+    context = RecordingContext(tmp_path / "gone-since.wav", JobOptions(api_version=2),
                           remote={"mode": "async", "key": key, "api_version": "1",
                                   "org_id": ORG_ID})
     transcript = run(server, context, org_id="SomeOtherOrg")
@@ -417,7 +387,7 @@ def test_a_refused_token_is_renewed_once_and_the_request_repeated(server: FakeBo
 
 def test_a_given_bearer_token_is_replaced_when_refused(server: FakeBotlhale,
                                                        short_wav: Path) -> None:
-    run(server, FakeContext(short_wav), token="expired-bearer-token",
+    run(server, RecordingContext(short_wav), token="expired-bearer-token",
         refresh_token=REFRESH_TOKEN)
     assert server.paths() == [SYNC_PATH, TOKEN_PATH, SYNC_PATH]
     assert [r.status for r in server.requests] == [401, 200, 200]
@@ -457,21 +427,21 @@ def test_a_second_refusal_is_an_authentication_failure(server: FakeBotlhale,
 
 def test_a_refused_bearer_token_without_refresh_token_fails_at_once(server: FakeBotlhale,
                                                                     short_wav: Path) -> None:
-    error = failure(server, FakeContext(short_wav), token="wrong-bearer-token")
+    error = failure(server, RecordingContext(short_wav), token="wrong-bearer-token")
     assert isinstance(error, AuthenticationFailed)
     assert "The incoming token is invalid" in str(error)
     assert server.paths() == [SYNC_PATH]
 
 
 def test_a_refused_refresh_token_says_so(server: FakeBotlhale, short_wav: Path) -> None:
-    error = failure(server, FakeContext(short_wav), token=None, refresh_token="stale-refresh")
+    error = failure(server, RecordingContext(short_wav), token=None, refresh_token="stale-refresh")
     assert isinstance(error, AuthenticationFailed)
     assert "POST /auth/generate (HTTP 401): Invalid refresh token" in str(error)
     assert server.paths() == [TOKEN_PATH]
 
 
 def test_missing_credentials_name_the_settings(server: FakeBotlhale, short_wav: Path) -> None:
-    error = failure(server, FakeContext(short_wav), token=None)
+    error = failure(server, RecordingContext(short_wav), token=None)
     assert isinstance(error, ConfigurationError)
     assert "DICTATION_BOTLHALE_TOKEN" in str(error)
     assert "DICTATION_BOTLHALE_REFRESH_TOKEN" in str(error)
@@ -529,14 +499,14 @@ def test_persistent_5xx_reports_the_service_message(server: FakeBotlhale,
 def test_a_sync_post_is_not_repeated_after_a_500(server: FakeBotlhale, short_wav: Path) -> None:
     # The clip may have been transcribed (and billed) already: say so, do not send it again.
     server.fail(SYNC_PATH, 500, {"message": "Internal server error"}, times=10)
-    error = failure(server, FakeContext(short_wav))
+    error = failure(server, RecordingContext(short_wav))
     assert isinstance(error, ServiceRejected) and error.status == 500
     assert server.paths() == [SYNC_PATH]
 
 
 def test_a_busy_sync_endpoint_is_asked_again(server: FakeBotlhale, short_wav: Path) -> None:
     server.fail(SYNC_PATH, 503, {"message": "Service Unavailable"})
-    transcript = run(server, FakeContext(short_wav))
+    transcript = run(server, RecordingContext(short_wav))
     assert [r.status for r in server.requests] == [503, 200]
     assert transcript.text and server.requests[1].files[0].size == server.requests[0].files[0].size
 
@@ -566,7 +536,7 @@ def test_a_wrong_shape_names_the_field(server: FakeBotlhale, short_wav: Path, pa
                                        body: Any, expected: str) -> None:
     server.fail(path, 200, body)
     mode = "sync" if path == SYNC_PATH else "async"
-    error = failure(server, FakeContext(short_wav, JobOptions(mode=mode)))
+    error = failure(server, RecordingContext(short_wav, JobOptions(mode=mode)))
     assert isinstance(error, RemoteProtocolError) and expected in str(error)
 
 
@@ -581,7 +551,7 @@ def test_an_unreadable_file_fails_before_any_request(server: FakeBotlhale, tmp_p
                                                      name: str, content: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    error = failure(server, FakeContext(path))
+    error = failure(server, RecordingContext(path))
     assert isinstance(error, UnsupportedInput) and name in str(error)
     assert server.requests == []
 
@@ -615,7 +585,7 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
         soundfile.write(source, tone(rate, 2.0), rate, format="MP3", subtype="MPEG_LAYER_III")
     else:
         soundfile.write(source, tone(rate, 2.0), rate)
-    run(server, FakeContext(source, JobOptions(mode=mode)))
+    run(server, RecordingContext(source, JobOptions(mode=mode)))
 
     request = server.to(SYNC_PATH if mode == "sync" else BUCKET_PATH)[0]
     (part,) = request.files
@@ -632,7 +602,7 @@ def test_a_converted_copy_is_deleted_when_the_job_fails(server: FakeBotlhale, tm
     source = tmp_path / "memo.mp3"
     soundfile.write(source, tone(22_050, 2.0), 22_050, format="MP3", subtype="MPEG_LAYER_III")
     server.fail(SYNC_PATH, 400, {"message": "Unsupported language"})
-    error = failure(server, FakeContext(source))
+    error = failure(server, RecordingContext(source))
     assert isinstance(error, ServiceRejected) and "Unsupported language" in str(error)
     assert server.to(SYNC_PATH)[0].files[0].magic == "flac"
     assert list(tmp_dir.iterdir()) == []

@@ -4,12 +4,11 @@ not, and what a person reads when it gives up."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -21,71 +20,43 @@ from dictation_app.errors import (
     ServiceRejected,
 )
 from dictation_app.transport.http import RetryPolicy, ServiceHttp, _retry_after
+from tests.loopback_http import LoopbackHTTPServer, read_body
+from tests.loopback_http import send as send_reply
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0)
 SECRET = "sekret-token-8842"
 
 
-class Scripted:
+class Scripted(LoopbackHTTPServer):
     """Answers each request with the next (status, body, headers); 200 once out."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.answers: deque[tuple[int, bytes, dict[str, str]]] = deque()
         self.seen: list[str] = []
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def answer(self, status: int, body: bytes = b"{}", times: int = 1,
                **headers: str) -> None:
         self.answers.extend([(status, body, headers)] * times)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def _reply(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                outer.seen.append(f"{self.command} {self.path}")
-                status, body, headers = (outer.answers.popleft() if outer.answers
-                                         else (200, b'{"ok": true}', {}))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name.replace("_", "-"), value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        read_body(handler)
+        self.seen.append(f"{handler.command} {handler.path}")
+        status, body, headers = (self.answers.popleft() if self.answers
+                                 else (200, b'{"ok": true}', {}))
+        send_reply(handler, status, body,
+                   headers={name.replace("_", "-"): value for name, value in headers.items()})
 
 
 @pytest.fixture
 def server() -> Iterator[Scripted]:
-    scripted = Scripted()
-    scripted.thread.start()
-    yield scripted
-    scripted.server.shutdown()
-    scripted.server.server_close()
+    with Scripted() as scripted:
+        yield scripted
 
 
 def send(server: Scripted, method: str, **kwargs: object) -> object:
     async def go() -> object:
-        http = ServiceHttp("Testsvc", server.url, retry=FAST, timeout=5)
+        http = ServiceHttp("Testsvc", server.base_url, retry=FAST, timeout=5)
         http.add_secret(SECRET)
         try:
             return await http.request(method, "/thing", **kwargs)  # type: ignore[arg-type]

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import wave
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,11 +20,12 @@ from dictation_app.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
-from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from dictation_app.transport.nevisa_client import NevisaService, PollPolicy
+from tests.job_context import RecordingContext, run_service
 from tests.nevisa_server import (
     ACCOUNTS,
     API,
@@ -49,35 +49,6 @@ T = TypeVar("T")
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.01, total=10.0)
-
-
-@dataclass
-class FakeContext:
-    """A JobContext that records what the service says back."""
-
-    file: Path
-    remote: dict[str, str] = field(default_factory=dict)
-    job_id: int = 7
-    options: JobOptions = field(default_factory=JobOptions)
-    reports: list[tuple[JobState, float | None]] = field(default_factory=list)
-    remembered: list[dict[str, str]] = field(default_factory=list)
-    server: FakeNevisa | None = None
-    seen_when_remembered: list[str] = field(default_factory=list)  # request paths
-    on_report: Callable[[JobState, float | None], None] | None = None
-
-    def report(self, state: JobState, progress: float | None = None) -> None:
-        self.reports.append((state, progress))
-        if self.on_report is not None:
-            self.on_report(state, progress)
-
-    async def remember(self, **values: str) -> None:
-        self.remembered.append(dict(values))
-        self.remote.update(values)
-        if self.server is not None:
-            self.seen_when_remembered = [r.path for r in self.server.requests]
-
-    def progress(self, state: JobState) -> list[float | None]:
-        return [p for s, p in self.reports if s is state]
 
 
 def write_wav(path: Path, seconds: float = 10.0, rate: int = 8000) -> Path:
@@ -116,18 +87,10 @@ def make_service(server: FakeNevisa, **kwargs: Any) -> NevisaService:
 
 def with_service(server: FakeNevisa, use: Callable[[NevisaService], Awaitable[T]],
                  **kwargs: Any) -> T:
-    async def scenario() -> T:
-        service = make_service(server, **kwargs)
-        try:
-            return await use(service)
-        finally:
-            await service.aclose()
-
-    return asyncio.run(scenario())
+    return run_service(lambda: make_service(server, **kwargs), use)
 
 
-def transcribe(server: FakeNevisa, context: FakeContext, **kwargs: Any) -> Transcript:
-    context.server = server
+def transcribe(server: FakeNevisa, context: RecordingContext, **kwargs: Any) -> Transcript:
     return with_service(server, lambda s: s.run(context), **kwargs)
 
 
@@ -141,8 +104,8 @@ def failure(server: FakeNevisa, use: Callable[[NevisaService], Awaitable[Any]],
     return caught.value
 
 
-def run_failure(server: FakeNevisa, context: FakeContext, **kwargs: Any) -> DictationError:
-    context.server = server
+def run_failure(server: FakeNevisa, context: RecordingContext, **kwargs: Any
+                ) -> DictationError:
     return failure(server, lambda s: s.run(context), **kwargs)
 
 
@@ -189,7 +152,7 @@ def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
     # Two hosts, as in production: login on the accounting one, the rest on the api one.
     with FakeNevisa(state, serves=(ACCOUNTS,)) as accounts, \
             FakeNevisa(state, serves=(API,)) as api:
-        context = FakeContext(audio, server=api)
+        context = RecordingContext(audio, on_remember=lambda: [r.path for r in api.requests])
         transcript = with_service(api, lambda s: s.run(context),
                                   accounts_url=accounts.base_url)
 
@@ -222,7 +185,7 @@ def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
     assert context.remembered == [{"task_id": task_id,
                                    "progress_url": f"/celery-progress/{task_id}/"}]
     # Remembered once the task existed and before its progress was first asked for.
-    assert context.seen_when_remembered == [LOGIN, RECOGNIZE]
+    assert context.seen_at_remember == [[LOGIN, RECOGNIZE]]
     for secret in state.secret_values:
         assert secret not in caplog.text
 
@@ -230,13 +193,13 @@ def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
 @pytest.mark.parametrize("who", [USERNAME, PHONE, EMAIL])
 def test_sign_in_with_username_phone_or_email(server: FakeNevisa, audio: Path,
                                               who: str) -> None:
-    assert transcribe(server, FakeContext(audio), username=f" {who} ").text == TEXT
+    assert transcribe(server, RecordingContext(audio), username=f" {who} ").text == TEXT
     assert server.state.requests_to(LOGIN)[0].form["username_or_phone_or_email"] == who
 
 
 def test_a_full_progress_url_is_followed(server: FakeNevisa, audio: Path) -> None:
     server.state.full_progress_url = True
-    context = FakeContext(audio)
+    context = RecordingContext(audio)
     assert transcribe(server, context).text == TEXT
     (task_id,) = server.state.tasks
     assert context.remembered[0]["progress_url"] == (
@@ -248,7 +211,7 @@ def test_a_stored_task_is_resumed_without_upload_or_sign_in(server: FakeNevisa,
                                                             tmp_path: Path) -> None:
     server.state.add_task("task-from-yesterday")
     # The file itself is not needed any more: it may have moved since.
-    context = FakeContext(tmp_path / "gone.wav", remote={
+    context = RecordingContext(tmp_path / "gone.wav", remote={
         "task_id": "task-from-yesterday", "progress_url": "/celery-progress/task-from-yesterday/"})
     transcript = transcribe(server, context)
     assert transcript.text == TEXT and transcript.file == str(tmp_path / "gone.wav")
@@ -261,7 +224,7 @@ def test_a_stored_task_is_resumed_without_upload_or_sign_in(server: FakeNevisa,
 def test_a_resumed_task_without_a_stored_url_polls_the_documented_one(
         server: FakeNevisa, tmp_path: Path) -> None:
     server.state.add_task("t-42")
-    context = FakeContext(tmp_path / "a.wav", remote={"task_id": "t-42",
+    context = RecordingContext(tmp_path / "a.wav", remote={"task_id": "t-42",
                                                       "progress_url": "ftp://elsewhere/"})
     assert transcribe(server, context).text == TEXT
     assert {r.path for r in server.requests} == {"/celery-progress/t-42/"}
@@ -271,7 +234,7 @@ def test_jobs_side_by_side_sign_in_once(server: FakeNevisa, tmp_path: Path) -> N
     files = [write_wav(tmp_path / f"{i}.wav", seconds=1) for i in range(3)]
 
     async def three(service: NevisaService) -> list[Transcript]:
-        return list(await asyncio.gather(*(service.run(FakeContext(f)) for f in files)))
+        return list(await asyncio.gather(*(service.run(RecordingContext(f)) for f in files)))
 
     assert [t.text for t in with_service(server, three)] == [TEXT] * 3
     assert len(server.state.requests_to(LOGIN)) == 1
@@ -287,7 +250,7 @@ def test_jobs_side_by_side_sign_in_once(server: FakeNevisa, tmp_path: Path) -> N
 def test_a_refused_sign_in_repeats_the_service_message(server: FakeNevisa, audio: Path,
                                                        status: int) -> None:
     server.state.login_refusal_status = status
-    error = run_failure(server, FakeContext(audio), password="wrong-password-0000")
+    error = run_failure(server, RecordingContext(audio), password="wrong-password-0000")
     assert isinstance(error, AuthenticationFailed)
     assert f"Nevisa refused the credentials for sign-in (HTTP {status})" in str(error)
     assert "Username or password is incorrect." in str(error)
@@ -298,7 +261,7 @@ def test_a_refused_sign_in_repeats_the_service_message(server: FakeNevisa, audio
 def test_an_account_without_a_package_is_told_to_activate_one(server: FakeNevisa,
                                                               audio: Path) -> None:
     server.state.accounts = [Account(api_key=None)]
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected)
     assert "no active Nevisa package" in str(error) and "persianspeech.com" in str(error)
     assert paths(server) == ["account"]
@@ -308,9 +271,9 @@ def test_an_invalidated_token_signs_in_again_once(server: FakeNevisa, tmp_path: 
     first, second = (write_wav(tmp_path / f"{i}.wav", seconds=1) for i in range(2))
 
     async def two_jobs(service: NevisaService) -> Transcript:
-        await service.run(FakeContext(first))
+        await service.run(RecordingContext(first))
         server.state.invalidate_tokens()  # signed in elsewhere: our token is dead
-        return await service.run(FakeContext(second))
+        return await service.run(RecordingContext(second))
 
     assert with_service(server, two_jobs).text == TEXT
     old, new = server.state.issued_tokens
@@ -323,7 +286,7 @@ def test_an_invalidated_token_signs_in_again_once(server: FakeNevisa, tmp_path: 
 def test_a_token_refused_twice_is_an_authentication_failure(server: FakeNevisa,
                                                             audio: Path) -> None:
     server.state.fail(RECOGNIZE, 401, count=5, message="Invalid token.")
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, AuthenticationFailed)
     assert "Nevisa refused the credentials for POST /recognize-file (HTTP 401): Invalid token." \
         in str(error)
@@ -337,7 +300,7 @@ def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
     server.state.fail(RECOGNIZE, 503, count=2, message="Service Unavailable")
     server.state.fail(PROGRESS, 429, retry_after="0", message="Too many requests")
     server.state.fail(LOGIN, 502, message="Bad gateway")
-    context = FakeContext(audio)
+    context = RecordingContext(audio)
     assert transcribe(server, context).text == TEXT
     uploads = server.state.requests_to(RECOGNIZE)
     assert len(uploads) == 3
@@ -348,7 +311,7 @@ def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
 
 def test_retries_run_out_with_the_service_message(server: FakeNevisa, audio: Path) -> None:
     server.state.fail(LOGIN, 502, count=10, message="Upstream is down")
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected sign-in (status 502): Upstream is down"
     assert len(server.state.requests_to(LOGIN)) == FAST_RETRY.attempts
@@ -359,7 +322,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
     # The task may have started before the server failed: a second upload could start
     # (and bill) a second one. 503 and 429 (not processed) are retried, as above.
     server.state.fail(RECOGNIZE, 502, count=10, message="Upstream is down")
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected POST /recognize-file (status 502): Upstream is down"
     assert len(server.state.requests_to(RECOGNIZE)) == 1
@@ -367,7 +330,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
 
 def test_a_slow_reply_times_out(server: FakeNevisa, audio: Path) -> None:
     server.state.slow(PROGRESS, 30)  # cut short when the server stops
-    context = FakeContext(audio)
+    context = RecordingContext(audio)
     error = run_failure(server, context, timeout=0.3, retry=RetryPolicy(attempts=1))
     assert isinstance(error, ConnectionFailed)
     assert "Nevisa: no answer to GET /celery-progress/" in str(error)
@@ -376,7 +339,7 @@ def test_a_slow_reply_times_out(server: FakeNevisa, audio: Path) -> None:
 
 def test_a_task_that_never_ends_is_given_up_on(server: FakeNevisa, audio: Path) -> None:
     server.state.hold = True
-    context = FakeContext(audio)
+    context = RecordingContext(audio)
     error = run_failure(server, context,
                         poll=PollPolicy(initial=0.001, factor=2, maximum=0.005, total=0.05))
     assert isinstance(error, ConnectionFailed)
@@ -387,7 +350,7 @@ def test_a_task_that_never_ends_is_given_up_on(server: FakeNevisa, audio: Path) 
 
 def test_error_bodies_that_echo_secrets_are_masked(server: FakeNevisa, audio: Path) -> None:
     server.state.fail(RECOGNIZE, 400, message=f"api key {API_KEY} is not valid for {PASSWORD}")
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 400
     assert "api key *** is not valid for ***" in str(error)
 
@@ -397,7 +360,7 @@ def test_error_bodies_that_echo_secrets_are_masked(server: FakeNevisa, audio: Pa
 
 def test_a_failed_task_carries_the_service_message(server: FakeNevisa, audio: Path) -> None:
     server.state.failure = "Audio decoding failed: unsupported sample format"
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected)
     assert str(error) == (f"Nevisa rejected the transcription of {audio.name}: "
                           "Audio decoding failed: unsupported sample format")
@@ -406,7 +369,7 @@ def test_a_failed_task_carries_the_service_message(server: FakeNevisa, audio: Pa
 def test_a_failed_task_without_a_message_says_what_to_do(server: FakeNevisa,
                                                          audio: Path) -> None:
     server.state.failure_without_message = True
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected)
     (task_id,) = server.state.tasks
     assert "failed without saying why" in str(error) and task_id in str(error)
@@ -418,7 +381,7 @@ def test_a_failed_task_without_a_message_says_what_to_do(server: FakeNevisa,
 def test_a_cancelled_run_ends_and_cancel_terminates_the_task(server: FakeNevisa,
                                                              audio: Path) -> None:
     server.state.hold = True
-    context = FakeContext(audio, server=server)
+    context = RecordingContext(audio)
 
     async def scenario(service: NevisaService) -> None:
         polled = asyncio.Event()
@@ -431,7 +394,7 @@ def test_a_cancelled_run_ends_and_cancel_terminates_the_task(server: FakeNevisa,
         await service.cancel(context.remote)
         # The service now says the task was terminated, and a resumed run says so too.
         with pytest.raises(ServiceRejected, match=TERMINATED_MESSAGE):
-            await service.run(FakeContext(audio, remote=dict(context.remote)))
+            await service.run(RecordingContext(audio, remote=dict(context.remote)))
 
     with_service(server, scenario)
     (task_id,) = server.state.tasks
@@ -491,7 +454,7 @@ def test_malformed_replies_name_nevisa_and_the_endpoint(server: FakeNevisa, audi
                                                         path: str, body: Any,
                                                         expected: str) -> None:
     server.state.reply(path, body)
-    error = run_failure(server, FakeContext(audio))
+    error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, RemoteProtocolError)
     assert expected in str(error)
 
@@ -499,7 +462,7 @@ def test_malformed_replies_name_nevisa_and_the_endpoint(server: FakeNevisa, audi
 def test_a_corrupt_file_fails_before_any_request(server: FakeNevisa, tmp_path: Path) -> None:
     damaged = tmp_path / "broken.wav"
     damaged.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + b"\x17" * 4000)
-    error = run_failure(server, FakeContext(damaged))
+    error = run_failure(server, RecordingContext(damaged))
     assert isinstance(error, UnsupportedInput)
     assert "broken.wav" in str(error)
     assert server.requests == []
