@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from dictation_app import __version__
 from dictation_app.resources import APP_ID, app_icon_files
+from dictation_app.ui.gc_pin import GuiThreadCollector
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,13 @@ def run_gui(files: Sequence[Path] = ()) -> int:
         what = "passed it the files" if files else "raised its window"
         print(f"dictation-app is already running: {what}.", file=sys.stderr)
         return 0
-    with contextlib.suppress(asyncio.CancelledError):
-        qasync.run(_main(app, files))
+    collector = GuiThreadCollector(parent=app)
+    collector.start()
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            qasync.run(_main(app, files))
+    finally:
+        collector.stop()
     return 0
 
 

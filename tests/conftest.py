@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import shutil
@@ -110,10 +109,27 @@ def loop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
     yield event_loop
     event_loop.close()
     asyncio.set_event_loop(None)
-    # A test leaves windows and qasync's timer objects in reference cycles. Collected
-    # later, at a moment (and maybe on a thread) of the collector's choosing, their Qt
-    # timers can dangle and crash Qt in a later test; collect them now, on this thread.
-    gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_gc(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that use Qt collect garbage as the app does: on the GUI thread only.
+
+    Windows, panels and qasync's timers end up in reference cycles; collected on a
+    server or PulseAudio thread, their Qt objects crash Qt, often in a later test.
+    The collector is stopped (one last collection, on this thread) after the test.
+    """
+    if "qapp" not in request.fixturenames:
+        yield
+        return
+    from dictation_app.ui.gc_pin import GuiThreadCollector
+
+    request.getfixturevalue("qapp")
+    collector = GuiThreadCollector()
+    collector.start()
+    yield
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture

@@ -67,9 +67,6 @@ T = TypeVar("T")
 # Where the person enters the account (ui/services_dialog.py).
 _SETTINGS_PLACE = "File → File transcription services, under Nevisa (PersianSpeech)"
 _DEFAULT_RETRY = RetryPolicy()
-
-
-
 DEFAULT_POLL = PollPolicy(initial=2.0, maximum=20.0, total=6 * 3600.0)
 
 
