@@ -217,12 +217,16 @@ def _reading_seconds(chars: int) -> float:
 
 def _cues(transcript: Transcript, *, prefix_speakers: bool) -> list[_Cue]:
     """Subtitle cues in order, with integer millisecond times that never overlap."""
-    segments = transcript.segments
-    if not any(segment.text.strip() or segment.words for segment in segments):
-        if not transcript.text.strip():
-            return []
-        # No timed segments: the whole text as one segment over the audio's duration.
-        segments = (Segment(0.0, transcript.duration, None, transcript.text),)
+    cues = _segment_cues(transcript.segments, prefix_speakers=prefix_speakers)
+    if not cues and transcript.text.strip():
+        # No segment shows a word: the whole text as one segment over the audio's duration.
+        whole = Segment(0.0, transcript.duration, None, transcript.text)
+        cues = _segment_cues((whole,), prefix_speakers=prefix_speakers)
+    return _finish(cues)
+
+
+def _segment_cues(segments: Sequence[Segment], *, prefix_speakers: bool) -> list[_Cue]:
+    """The cues of every segment that has words to show, in segment order, unrepaired."""
     labels = _speaker_labels(segments)
     cues: list[_Cue] = []
     prev_end = 0.0
@@ -248,7 +252,7 @@ def _cues(transcript: Transcript, *, prefix_speakers: bool) -> list[_Cue]:
             first_of_turn = False
         if ends[-1] > prev_end:
             prev_end = ends[-1]
-    return _finish(cues)
+    return cues
 
 
 def _tokens(segment: Segment) -> tuple[list[str], list[float | None], list[float | None]]:
@@ -438,6 +442,8 @@ def _layout(tokens: list[str], prefix: int) -> tuple[list[str], int]:
 def _finish(cues: list[_Cue]) -> list[_Cue]:
     """The cues in start order, with no overlap, end > start, and short cues
     stretched into the silence after them."""
+    if not cues:
+        return cues
     if any(a.start > b.start for a, b in pairwise(cues)):
         cues.sort(key=lambda c: c.start)
     previous: _Cue | None = None

@@ -3,10 +3,10 @@
     dictation-app transcribe talk.m4a --provider botlhale --format srt -o talk.srt
 
 Progress goes to stderr (a bar on a terminal, a line per step otherwise); the result
-goes to stdout or to `-o`, written only once complete. Ctrl+C cancels the remote job
-where the service can, then exits 130. Credentials come from the environment
-(`DICTATION_*`), the keyring or the settings; never from the command line, where
-`ps` would show them.
+goes to stdout or to `-o`, in UTF-8, written only once complete. Ctrl+C cancels the
+remote job where the service can (a second one stops waiting for that), then exits 130.
+Credentials come from the environment (`DICTATION_*`), the keyring or the settings;
+never from the command line, where `ps` would show them.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 from dictation_app.errors import DictationError
 from dictation_app.jobs.model import PROVIDERS, JobOptions, JobState
@@ -82,33 +84,51 @@ async def run_transcribe(args: argparse.Namespace) -> int:
     service = factory(args.provider)
     progress = ProgressDisplay(sys.stderr)
     context = CliContext(file=path.resolve(), options=options, display=progress)
-    main = asyncio.current_task()
-    interrupted = _on_interrupt(main)
+    interrupts = _Interrupts()
+    interrupts.install()
     try:
         transcript = await service.run(context)
     except asyncio.CancelledError:
-        if not interrupted():
+        if not interrupts.count:
             raise
-        if main is not None and hasattr(main, "uncancel"):
-            main.uncancel()  # handled: the timeouts of the remote cancel must work normally
+        interrupts.handled()  # the timeouts of the remote cancel must work normally
         progress.done()
         print("dictation-app: interrupted; cancelling the job", file=sys.stderr)
-        await _cancel_remote(service, context.remote)
+        try:
+            await _cancel_remote(service, context.remote)
+        except asyncio.CancelledError:
+            if interrupts.count < 2:
+                raise
+            interrupts.handled()
+            print("dictation-app: interrupted again; the service may still finish the job",
+                  file=sys.stderr)
         return EXIT_INTERRUPTED
     except DictationError:
         progress.done()
         raise
     finally:
-        _restore_interrupt()
+        interrupts.restore()
         await service.aclose()
     progress.done()
     text = export(transcript, ExportFormat(args.format), timestamps=args.timestamps,
                   speakers=args.speakers)
     if args.output:
         write_export(Path(args.output), text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        sys.stdout.flush()
+        return 0
+    return _print_result(text if text.endswith("\n") or not text else text + "\n")
+
+
+def _print_result(text: str) -> int:
+    """Write `text` to stdout as UTF-8, as `-o` writes its file, whatever the locale's
+    encoding: a transcript is seldom ASCII. A reader gone away (`| head`) ends us quietly."""
+    try:
+        sys.stdout.flush()  # whatever went through the text layer comes first
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # Nobody reads our output any more; keep the interpreter's last flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return 0
 
 
@@ -123,23 +143,50 @@ async def _cancel_remote(service: JobService, remote: Mapping[str, str]) -> None
         print("dictation-app: the service did not answer the cancel in time", file=sys.stderr)
 
 
-def _on_interrupt(task: asyncio.Task[object] | None) -> Callable[[], bool]:
-    """Ctrl+C cancels `task` (so the job can be cancelled remotely) instead of killing us."""
-    state = {"interrupted": False}
+class _Interrupts:
+    """Ctrl+C cancels the running task (so the job can be cancelled remotely) instead of
+    killing us; `count` says how many times it was pressed."""
 
-    def handler() -> None:
-        state["interrupted"] = True
-        if task is not None:
-            task.cancel()
+    def __init__(self) -> None:
+        self.count = 0
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        # The SIGINT handler we stand in for, where the loop cannot take the signal.
+        self._replaced: Callable[[int, FrameType | None], Any] | int | None = None
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: default behaviour
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handler)
-    return lambda: state["interrupted"]
+    def install(self) -> None:
+        try:
+            self._loop.add_signal_handler(signal.SIGINT, self._interrupted)
+        except NotImplementedError:  # a RuntimeError too: first
+            # Windows' loops take no signal handlers. asyncio.run's own would cancel the
+            # task too, but then nothing would tell that cancel from any other.
+            previous = signal.signal(signal.SIGINT, self._on_signal)
+            self._replaced = signal.default_int_handler if previous is None else previous
+        except RuntimeError:
+            pass  # not the main thread: the signal is not ours to take
 
+    def restore(self) -> None:
+        if self._replaced is not None:
+            signal.signal(signal.SIGINT, self._replaced)
+            self._replaced = None
+        else:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self._loop.remove_signal_handler(signal.SIGINT)
 
-def _restore_interrupt() -> None:
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+    def handled(self) -> None:
+        """The cancel was caught: what runs next may wait, with timeouts, as usual."""
+        if self._task is not None and hasattr(self._task, "uncancel"):
+            self._task.uncancel()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Python runs this between two bytecodes of the loop's thread: leave the work
+        # to the loop itself.
+        self._loop.call_soon_threadsafe(self._interrupted)
+
+    def _interrupted(self) -> None:
+        self.count += 1
+        if self._task is not None:
+            self._task.cancel()
 
 
 @dataclass

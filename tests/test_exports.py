@@ -440,6 +440,18 @@ def test_empty_transcripts_export_validly() -> None:
     assert export(blank, VTT) == "WEBVTT\n"
 
 
+def test_segments_of_blank_words_fall_back_to_the_transcript_text() -> None:
+    blank_words = Segment(0.0, 1.0, None, "", (Word(" ", 0.0, 0.5, None), Word("", 0.5, 1, 0)))
+    assert export(make(blank_words, text="hello there", duration=3.0), SRT) == (
+        "1\n00:00:00,000 --> 00:00:03,000\nhello there\n"
+    )
+    assert export(make(blank_words, text="hello there", duration=3.0), VTT) == (
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:03.000\nhello there\n"
+    )
+    assert export(make(blank_words, text=" "), SRT) == ""
+    assert export(make(blank_words, text=""), VTT) == "WEBVTT\n"
+
+
 def test_text_without_segments_becomes_one_timed_stretch() -> None:
     assert export(make(text="Just text.", duration=4.0), SRT) == (
         "1\n00:00:00,000 --> 00:00:04,000\nJust text.\n"

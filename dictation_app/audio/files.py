@@ -30,9 +30,7 @@ FFMPEG = "ffmpeg"
 # FFmpeg errors, plus what PyAV raises for bad metadata or arguments.
 _AV_ERRORS = (av.FFmpegError, OSError, ValueError, RuntimeError)
 
-# Containers whose index or header states the length: decoding much less than that means
-# the file was cut short. Durations of the others (ADTS, raw MP3...) are bitrate guesses.
-_DECLARED_LENGTH = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "asf"})
+# Decoding much less sound than the file declares for it means the file was cut short.
 _SHORTFALL_SECONDS = 1.0
 _SHORTFALL_FRACTION = 0.1
 
@@ -207,13 +205,13 @@ def _read_ffmpeg(info: AudioFileInfo, block_frames: int
             if resampler is not None:
                 for out in resampler.resample(None):
                     yield from buffer.push(_packed(out, info.channels))
-            format_name = container.format.name
     except _AV_ERRORS as exc:
         raise UnsupportedInput(
             f"{info.path.name}: the file is damaged after {buffer.total / rate:.1f} s "
             f"({_ffmpeg_reason(exc, reading=True)}). {_DAMAGED_HINT}") from exc
     yield from buffer.flush()
-    if declared is not None and (own or format_name in _DECLARED_LENGTH):
+    # A duration that spans other tracks too says nothing: a video's sound may end first.
+    if declared is not None and own:
         missing = declared - buffer.total / rate
         if missing > max(_SHORTFALL_SECONDS, _SHORTFALL_FRACTION * declared):
             raise UnsupportedInput(

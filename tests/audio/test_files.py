@@ -39,9 +39,11 @@ class _Unseekable:
 
 
 def encode(path: Path, *, fmt: str, codec: str, rate: int, channels: int, seconds: float = 2.0,
-           video: bool = False, bit_rate: int | None = None, seekable: bool = True,
+           video: bool = False, video_seconds: float | None = None,
+           bit_rate: int | None = None, seekable: bool = True,
            options: dict[str, str] | None = None) -> Path:
-    """Write a TONE_HZ sine with FFmpeg (through PyAV), optionally next to a black video."""
+    """Write a TONE_HZ sine with FFmpeg (through PyAV), optionally next to a black video
+    (as long as the sound unless `video_seconds` says otherwise)."""
     layout = "mono" if channels == 1 else "stereo"
     with open(path, "wb") as file:
         target: Any = file if seekable else _Unseekable(file)
@@ -64,7 +66,7 @@ def encode(path: Path, *, fmt: str, codec: str, rate: int, channels: int, second
             out.mux(sound.encode(None))
             if picture is not None:
                 black = np.zeros((48, 64, 3), np.uint8)
-                for _ in range(int(25 * seconds)):
+                for _ in range(int(25 * (video_seconds or seconds))):
                     out.mux(picture.encode(av.VideoFrame.from_ndarray(black, format="rgb24")))
                 out.mux(picture.encode(None))
     return path
@@ -295,6 +297,17 @@ def test_a_webm_ending_early_is_reported_after_its_sound(tmp_path: Path) -> None
     assert len(first) == 48000
     with pytest.raises(UnsupportedInput, match=r"cut\.webm: .*incomplete.* of the 4\.0 s"):
         list(blocks)  # ...then the missing part is reported
+
+
+def test_a_video_whose_sound_ends_first_is_read_whole(tmp_path: Path) -> None:
+    # Matroska declares one duration for all its tracks: here the picture's, not the sound's.
+    path = encode(tmp_path / "film.mkv", fmt="matroska", codec="aac", rate=16000, channels=1,
+                  seconds=3.0, video=True, video_seconds=10.0)
+    with av.open(str(path)) as container:
+        assert container.duration / av.time_base == pytest.approx(10.0, abs=0.1)  # the premise
+    samples = np.concatenate(list(read_blocks(path, block_frames=16000)))
+    assert len(samples) / 16000 == pytest.approx(3.0, abs=0.1)
+    assert rms(middle(samples)) == pytest.approx(TONE_RMS, rel=0.1)
 
 
 def _corrupt_middle(path: Path) -> Path:

@@ -28,6 +28,7 @@ from tests.botlhale_server import (
 from tests.nevisa_server import (
     API_KEY,
     PASSWORD,
+    PROGRESS,
     TERMINATE,
     TEXT,
     USERNAME,
@@ -56,7 +57,39 @@ def env(**extra: str) -> dict[str, str]:
 def transcribe(*args: str, environ: dict[str, str], timeout: float = 60
                ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dictation_app", "transcribe", *args],
-                          env=environ, capture_output=True, text=True, timeout=timeout)
+                          env=environ, capture_output=True, encoding="utf-8", timeout=timeout)
+
+
+# The command as it runs on Windows, whose asyncio event loops take no signal handlers.
+WINDOWS_LOOP = """
+import asyncio, sys
+
+def refuse(*args):
+    raise NotImplementedError
+
+asyncio.SelectorEventLoop.add_signal_handler = refuse
+asyncio.SelectorEventLoop.remove_signal_handler = refuse
+from dictation_app.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+ENTRY_POINTS = pytest.mark.parametrize(
+    "entry", [["-m", "dictation_app"], ["-c", WINDOWS_LOOP]], ids=["unix", "windows"])
+
+
+def start_nevisa_job(entry: list[str], audio: Path, server: FakeNevisa, *,
+                     stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *entry, "transcribe", str(audio), "--provider", "nevisa",
+         "--base-url", server.base_url, "--accounts-url", server.base_url],
+        env=env(DICTATION_NEVISA_USERNAME=USERNAME, DICTATION_NEVISA_PASSWORD=PASSWORD),
+        stdout=stdout, stderr=subprocess.PIPE, encoding="utf-8")
+
+
+def wait_for_request(state: NevisaState, path: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not state.requests_to(path):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)  # another process: nothing to wait on but its effects
 
 
 @pytest.fixture
@@ -145,30 +178,69 @@ def test_a_file_that_is_not_audio_exits_1_naming_it(tmp_path: Path) -> None:
     assert "notes.mp3" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path) -> None:
+@ENTRY_POINTS
+def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path, entry: list[str]) -> None:
     state = NevisaState(hold=True, percents=[30])
     with FakeNevisa(state) as server:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dictation_app", "transcribe", str(audio), "--provider",
-             "nevisa", "--base-url", server.base_url, "--accounts-url", server.base_url],
-            env=env(DICTATION_NEVISA_USERNAME=USERNAME, DICTATION_NEVISA_PASSWORD=PASSWORD),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while not any(r.path.startswith("/celery-progress/") for r in state.requests):
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)  # another process: nothing to wait on but its effects
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        with start_nevisa_job(entry, audio, server) as process:
+            try:
+                wait_for_request(state, PROGRESS, process)
+                process.send_signal(signal.SIGINT)
+                stdout, stderr = process.communicate(timeout=30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
         terminations = state.requests_to(TERMINATE)
     assert process.returncode == 130, stderr
     assert len(terminations) == 1
     assert stdout == ""
     assert "cancelling" in stderr
+
+
+@ENTRY_POINTS
+def test_a_second_ctrl_c_stops_waiting_for_the_remote_cancel(audio: Path, entry: list[str]
+                                                             ) -> None:
+    state = NevisaState(hold=True, percents=[30])
+    state.slow(TERMINATE, 60)  # longer than the CLI waits for it, and than this test
+    with FakeNevisa(state) as server, start_nevisa_job(entry, audio, server) as process:
+        try:
+            wait_for_request(state, PROGRESS, process)
+            process.send_signal(signal.SIGINT)
+            wait_for_request(state, TERMINATE, process)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted again" in stderr and "Traceback" not in stderr
+    assert stdout == ""
+
+
+def test_the_result_is_utf8_whatever_the_locale_encoding(audio: Path) -> None:
+    with FakeNevisa(NevisaState(pending_polls=0, percents=[])) as server:
+        result = transcribe(str(audio), "--provider", "nevisa", "--base-url", server.base_url,
+                            "--accounts-url", server.base_url,
+                            environ=env(DICTATION_NEVISA_USERNAME=USERNAME,
+                                        DICTATION_NEVISA_PASSWORD=PASSWORD,
+                                        PYTHONIOENCODING="cp1252"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == TEXT + "\n"
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(audio: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `| head -0` leaves it
+    try:
+        with FakeNevisa(NevisaState(pending_polls=0, percents=[])) as server, \
+                start_nevisa_job(["-m", "dictation_app"], audio, server,
+                                 stdout=write_end) as process:
+            _, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(write_end)
+    assert process.returncode == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert "processing" in stderr  # the job itself ran to its end
 
 
 @pytest.mark.engine
