@@ -47,19 +47,21 @@ class SecretStore:
             log.warning("keyring read of %s failed: %s", name, type(exc).__name__)
             return None
 
-    def set(self, name: str, value: str) -> None:
+    def set(self, name: str, value: str) -> bool:
+        """Store `value` (an empty one deletes); False when it is kept for this run only."""
         if not value:
             self.delete(name)
-            return
+            return True
         if self.persistent:
             try:
                 self._keyring.set_password(self.service, name, value)
                 self._memory.pop(name, None)
-                return
+                return True
             except self._keyring.errors.KeyringError as exc:
                 log.warning("keyring write of %s failed (%s); keeping it for this run only",
                             name, type(exc).__name__)
         self._memory[name] = value
+        return False
 
     def delete(self, name: str) -> None:
         self._memory.pop(name, None)

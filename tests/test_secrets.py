@@ -4,6 +4,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
+from keyring.errors import KeyringLocked
 
 from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.settings import Settings
@@ -15,12 +16,19 @@ class MemoryKeyring(KeyringBackend):
     def __init__(self) -> None:
         super().__init__()
         self.store: dict[tuple[str, str], str] = {}
+        self.locked = False  # True: reads and writes fail, as a keyring left locked does
 
     def get_password(self, service: str, username: str) -> str | None:
+        self._check()
         return self.store.get((service, username))
 
     def set_password(self, service: str, username: str, password: str) -> None:
+        self._check()
         self.store[(service, username)] = password
+
+    def _check(self) -> None:
+        if self.locked:
+            raise KeyringLocked("the keyring is locked")
 
     def delete_password(self, service: str, username: str) -> None:
         if (service, username) not in self.store:
@@ -39,6 +47,17 @@ def test_tokens_go_to_the_keyring(memory_keyring: MemoryKeyring) -> None:
     store.set(BAHASAKITA_TOKEN, "")  # clearing the field deletes the secret
     assert memory_keyring.store == {}
     store.delete(BAHASAKITA_TOKEN)  # deleting twice is fine
+
+
+def test_a_write_the_keyring_refuses_is_kept_for_this_run_and_says_so(
+        memory_keyring: MemoryKeyring) -> None:
+    store = SecretStore()
+    assert store.set(BAHASAKITA_TOKEN, "fake-value") is True
+    memory_keyring.locked = True
+    assert store.set(BAHASAKITA_TOKEN, "newer-value") is False
+    assert store.get(BAHASAKITA_TOKEN) == "newer-value"
+    memory_keyring.locked = False
+    assert memory_keyring.store == {("dictation-app", BAHASAKITA_TOKEN): "fake-value"}
 
 
 def test_without_a_keyring_secrets_live_in_memory_only() -> None:

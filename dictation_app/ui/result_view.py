@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
     QCheckBox,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QStyle,
@@ -224,6 +226,8 @@ class ResultView(QDialog):
         self._file = file if file is not None else (
             Path(transcript.file) if transcript.file else None)
         self.job_id = job_id
+        # Where the save dialogs open: the last export's folder if set, else the audio's.
+        self.export_directory: Path | None = None
         self._format = ExportFormat.TXT
         self._export_dialog: QFileDialog | None = None
         name = self._file.name if self._file is not None else "Transcript"
@@ -294,13 +298,14 @@ class ResultView(QDialog):
         self.speakers_box.setToolTip("Plain text only: name the speaker of each paragraph")
         self.speakers_box.setEnabled(self.model.has_speakers)
         self.status_label = QLabel()
-        self.copy_button = QPushButton("Copy")
+        self.copy_button = QPushButton("&Copy")
         self.copy_button.setToolTip("Copy the transcript as plain text")
         self.copy_button.clicked.connect(self.copy_text)
-        self.export_button = QPushButton("Export…")
+        self.export_button = QPushButton("&Export…")
         self.export_button.setToolTip("Save the transcript as plain text, subtitles or JSON")
         self.export_button.clicked.connect(self.choose_export_file)
-        self.subtitles_button = QPushButton("Service subtitles…")
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, self.choose_export_file)
+        self.subtitles_button = QPushButton("Service &subtitles…")
         self.subtitles_button.setToolTip("Save the subtitle file the service made (SRT)")
         self.subtitles_button.clicked.connect(self.choose_subtitles_file)
         self.subtitles_button.setVisible(self.service_subtitles is not None)
@@ -362,9 +367,7 @@ class ResultView(QDialog):
         dialog.setNameFilters([fmt.label for fmt in ExportFormat])
         dialog.selectNameFilter(self._format.label)
         dialog.setDefaultSuffix(self._format.value)
-        if self._file is not None:
-            dialog.setDirectory(str(self._file.parent))
-            dialog.selectFile(self._file.stem + self._format.extension)
+        self._place(dialog, self._format.extension)
         dialog.filterSelected.connect(self._on_export_dialog_filter_selected)
         dialog.fileSelected.connect(self._on_export_dialog_file_selected)
         dialog.finished.connect(self._on_export_dialog_finished)
@@ -384,9 +387,7 @@ class ResultView(QDialog):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilters([ExportFormat.SRT.label])
         dialog.setDefaultSuffix(ExportFormat.SRT.value)
-        if self._file is not None:
-            dialog.setDirectory(str(self._file.parent))
-            dialog.selectFile(f"{self._file.stem}.service{ExportFormat.SRT.extension}")
+        self._place(dialog, f".service{ExportFormat.SRT.extension}")
         dialog.fileSelected.connect(
             lambda path: self.subtitles_export_requested.emit(Path(path)))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -444,12 +445,41 @@ class ResultView(QDialog):
         if dialog is not None:
             chosen = next((f for f in ExportFormat if f.label == dialog.selectedNameFilter()),
                           chosen)
-        self.request_export(*export_target(path, chosen))
+        target, fmt = export_target(path, chosen)
+        if target != Path(path) and target.exists():
+            # The dialog asked about the name as typed, not the one with the extension.
+            self._confirm_replace(target, fmt)
+            return
+        self.request_export(target, fmt)
+
+    def _confirm_replace(self, target: Path, fmt: ExportFormat) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace file?",
+                          f"{target.name} already exists in {target.parent}. Replace it?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                          self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def on_clicked(button: QAbstractButton) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self.request_export(target, fmt)
+            else:
+                self.show_status("Not exported")
+
+        box.buttonClicked.connect(on_clicked)
+        box.open()
 
     def _on_export_dialog_finished(self) -> None:
         self._export_dialog = None
 
     # --- internals --------------------------------------------------------------------
+
+    def _place(self, dialog: QFileDialog, suffix: str) -> None:
+        folder = self.export_directory or (self._file.parent if self._file else None)
+        if folder is not None:
+            dialog.setDirectory(str(folder))
+        if self._file is not None:
+            dialog.selectFile(self._file.stem + suffix)
 
     def _txt_options(self) -> dict[str, bool]:
         return {"timestamps": self.timestamps_box.isChecked(),

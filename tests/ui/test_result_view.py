@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from dictation_app.exports import ExportFormat, export
@@ -152,6 +152,45 @@ def test_export_button_asks_for_a_file_without_blocking(qtbot: QtBot, view: Resu
         dialog.accept()
     assert blocker.args == [tmp_path / "minutes.vtt", ExportFormat.VTT, False, False]
     qtbot.waitUntil(lambda: view.export_dialog is None)
+
+
+def test_a_name_that_only_gets_its_extension_here_asks_before_replacing_a_file(
+        qtbot: QtBot, view: ResultView, tmp_path: Path) -> None:
+    earlier = tmp_path / "Interview 12.03.2024.txt"
+    earlier.write_text("an earlier export")
+    requested: list[object] = []
+    view.export_requested.connect(lambda *args: requested.append(args))
+
+    def choose(answer: QMessageBox.StandardButton) -> None:
+        view.choose_export_file()
+        dialog = view.export_dialog
+        assert dialog is not None
+        dialog.setDirectory(str(tmp_path))
+        # The dialog checked "Interview 12.03.2024" (suffix "2024") and found no such file.
+        dialog.fileSelected.emit(str(tmp_path / "Interview 12.03.2024"))
+        dialog.close()
+        qtbot.waitUntil(lambda: view.export_dialog is None)
+        [box] = [b for b in view.findChildren(QMessageBox) if b.isVisible()]
+        assert earlier.name in box.text()
+        assert requested == []  # nothing is written before the answer
+        box.button(answer).click()
+        assert not box.isVisible()
+
+    choose(QMessageBox.StandardButton.No)
+    assert requested == [] and view.status_label.text() == "Not exported"
+    choose(QMessageBox.StandardButton.Yes)
+    assert requested == [(earlier, ExportFormat.TXT, False, False)]
+
+
+def test_the_save_dialog_opens_in_the_last_export_folder(view: ResultView,
+                                                        tmp_path: Path) -> None:
+    view.export_directory = tmp_path
+    view.choose_export_file()
+    dialog = view.export_dialog
+    assert dialog is not None
+    assert Path(dialog.directory().absolutePath()) == tmp_path
+    assert dialog.selectedFiles()[0].endswith("meeting.txt")
+    dialog.close()
 
 
 @pytest.mark.parametrize(("typed", "chosen", "expected"), [
