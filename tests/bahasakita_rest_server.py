@@ -3,7 +3,8 @@
 It serves `GET /v2/prod/stt/monitoring` and `GET /v2/prod/getTokenServices` with
 bodies written out by hand from the vendor's documentation (not with the app's
 parsers), records every request, and can misbehave on request: refuse a token,
-answer slowly, fail with 5xx, send malformed JSON or the wrong shape.
+answer slowly, fail with 5xx, send malformed JSON, the wrong shape, or a body its
+Content-Encoding header misnames.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class Behaviour:
     status: int | None = None  # answer every request with this status and an error body
     status_message: str = "Internal server error"
     delay: float = 0.0  # seconds before answering; ended early when the server stops
+    content_encoding: str | None = None  # claimed for monitoring replies (sent unencoded)
 
 
 @dataclass
@@ -132,7 +134,8 @@ class FakeBahasakitaRest(LoopbackHTTPServer):
                 message = f"{b.refuse_message}: {given}" if b.echo_credentials else b.refuse_message
                 send_json(handler, 401, {"bk": {"status": 401, "message_status": message}})
                 return
-            send_json(handler, 200, b.monitoring_body)
+            encoding = {"Content-Encoding": b.content_encoding} if b.content_encoding else None
+            send_json(handler, 200, b.monitoring_body, encoding)
         elif handler.path == TOKEN:
             expected = base64.b64encode(f"{b.email}:{b.password}".encode()).decode()
             if auth != f"Basic {expected}":

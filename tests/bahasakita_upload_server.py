@@ -74,6 +74,7 @@ class Behaviour:
     echo_credentials: bool = False  # put the token the client sent into error messages
     burst: list[int] = field(default_factory=list)  # next statuses on burst_path, one each
     burst_path: str = ""  # prefix of the paths the burst applies to; "" for every path
+    burst_embedded: bool = False  # send each burst status in `bk.status` of an HTTP 200
     retry_after: str | None = "0"  # Retry-After header sent with a burst status
     embedded_status: int | None = None  # HTTP 200 with this status in `bk.status`
     delay: float = 0.0  # seconds before answering; ended early when the server stops
@@ -153,8 +154,8 @@ class FakeBahasakitaUpload(LoopbackHTTPServer):
             burst = b.burst.pop(0) if b.burst and handler.path.startswith(b.burst_path) else None
         if burst is not None:
             headers = {"Retry-After": b.retry_after} if b.retry_after is not None else {}
-            send_json(handler, burst, {"bk": {"status": burst,
-                                              "message_status": "Server busy, try again"}},
+            send_json(handler, 200 if b.burst_embedded else burst,
+                      {"bk": {"status": burst, "message_status": "Server busy, try again"}},
                       headers)
             return
         auth = handler.headers.get("Authorization", "")

@@ -315,12 +315,15 @@ class _Where:
 
 
 def _envelope(body: str | bytes, where: _Where) -> Mapping[str, Any]:
+    problem: str | None = None
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError included
+        problem = str(exc)
+    if problem is not None:
+        # Not chained: the JSON error's `doc` is the whole body, which may echo a token.
         raise RemoteProtocolError(
-            f"{where.service}: GET {where.path} reply is not JSON ({exc})"
-        ) from exc
+            f"{where.service}: GET {where.path} reply is not JSON ({problem})")
     if not isinstance(message, Mapping):
         raise where.error("(body)", f"is not a JSON object: {_short(message)}")
     bk = message.get("bk")

@@ -3,7 +3,8 @@
 The transport sends the requests; this module builds their form and JSON bodies and
 turns the replies into frozen dataclasses, or raises `RemoteProtocolError` naming
 "Bahasakita upload", the endpoint and the offending field. Parsers take the body as
-received (bytes or text, decoded here as JSON) or already decoded.
+received (bytes or text, decoded here as JSON) or already decoded; a body that is not
+JSON is not quoted, since it may echo a token that only the transport can mask.
 
 Flow (vendor docs, API-NOTES "Bahasakita account and monitoring")::
 
@@ -430,14 +431,17 @@ def _service_message(bk: Mapping[str, Any], data: object) -> str | None:
 
 def _envelope(body: object, where: Reply) -> Mapping[str, Any]:
     if isinstance(body, (bytes, bytearray, str)):
-        raw = body
+        problem: str | None = None
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(body)
+        except ValueError as exc:  # UnicodeDecodeError included
+            problem = str(exc)
+        if problem is not None:
+            # The body itself is not quoted: it may echo the token, which only the
+            # transport knows and can mask (before cutting the quote short).
             raise RemoteProtocolError(
-                f"{SERVICE}: {where.method} {where.path} reply is not JSON: {_short(raw[:200])}. "
-                "Try again later; if it keeps happening the service may have changed"
-            ) from None
+                f"{SERVICE}: {where.method} {where.path} reply is not JSON ({problem}). "
+                "Try again later; if it keeps happening the service may have changed")
     reply = where.object(body)
     bk = reply.get("bk")
     if not isinstance(bk, Mapping):

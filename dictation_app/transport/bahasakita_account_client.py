@@ -37,6 +37,7 @@ from dictation_app.protocols.bahasakita_account import (
     parse_token_response,
 )
 from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
+from dictation_app.transport.http import check_token
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,16 @@ class BahasakitaAccountClient:
                 f"{service}: the connection to {self.base_url} failed during GET {path}: "
                 f"{_reason(exc, secrets)}. Try again."
             )
+        except httpx.DecodingError as exc:
+            error = RemoteProtocolError(
+                f"{service}: the reply to GET {path} could not be decoded "
+                f"({_reason(exc, secrets)}); the service, or a proxy on the way, sent a "
+                "damaged body. Try again later."
+            )
+        except httpx.RequestError as exc:
+            error = ConnectionFailed(
+                f"{service}: GET {path} failed: {_reason(exc, secrets)}. Try again."
+            )
         # Raised outside the except block on purpose: the httpx exception holds the
         # request, whose headers carry the credentials, and chaining would keep it alive
         # in __context__ for as long as anyone holds our error.
@@ -195,15 +206,7 @@ class BahasakitaAccountClient:
 
 
 def _checked_token(token: str) -> str:
-    token = token.strip()
-    # A pasted token with a line break would be refused by h11 with the header value,
-    # token included, in the error message: catch it first, without echoing it.
-    if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise ConfigurationError(
-            "The Bahasakita token contains spaces, line breaks or control characters; "
-            "paste it again in Settings."
-        )
-    return token
+    return check_token(token, what="Bahasakita token", fix="paste it again in Settings.")
 
 
 def _said(body: bytes, secrets: tuple[str, ...]) -> str:

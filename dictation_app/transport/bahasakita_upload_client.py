@@ -8,7 +8,9 @@ exponential backoff until it succeeds or fails. A job whose uuid is already stor
 resumes at the polling step without touching the file.
 
 Some Bahasakita endpoints answer HTTP 200 with the real status inside the body
-(`bk.status`); such a status of 400 or more is treated as the HTTP status would be.
+(`bk.status`); such a status of 400 or more is treated as the HTTP status would be:
+429 and 5xx are retried like the HTTP ones, within the same retry budget (`ServiceHttp`
+with `embedded_status`), any other error fails with the service's message.
 The token travels only in the Authorization header, the same one live dictation and
 the monitoring panel use; it never reaches a log line or an error message.
 """
@@ -16,6 +18,7 @@ the monitoring panel use; it never reaches a log line or an error message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import mimetypes
 import time
@@ -58,11 +61,11 @@ from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
 # The account client's check, shared so both refuse a damaged token with the same words.
 from dictation_app.transport.bahasakita_account_client import _checked_token
 from dictation_app.transport.http import (
+    UPLOAD_TIMEOUT,
     PollPolicy,
     ProgressFile,
     RetryPolicy,
     ServiceHttp,
-    default_message,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +99,7 @@ class BahasakitaUploadService:
         self._token = _checked_token(token) if token and token.strip() else None
         self._poll = poll
         self._http = ServiceHttp(SERVICE, base_url, timeout=timeout, retry=retry,
-                                 transport=transport)
+                                 embedded_status=_embedded_status, transport=transport)
         self._http.add_secret(self._token)
 
     # JobService
@@ -138,7 +141,7 @@ class BahasakitaUploadService:
         token = self._required_token()
         body = change_priority_body(uuid, priority)
         response = await self._request("POST", CHANGE_PRIORITY_PATH, token, json_body=body)
-        self._parsed(parse_change_priority_reply, response.content)
+        self._parsed(parse_change_priority_reply, response)
         log.info("Bahasakita: job %s now has %s priority", uuid, priority)
 
     # steps
@@ -155,9 +158,10 @@ class BahasakitaUploadService:
             upload = ProgressFile(raw, progress)
             response = await self._request(
                 "POST", UPLOAD_PATH, token, data=form,
-                files={UPLOAD_FILE_FIELD: (name, upload, content_type)})
+                files={UPLOAD_FILE_FIELD: (name, upload, content_type)},
+                timeout=max(UPLOAD_TIMEOUT, self._http.timeout))
         progress.finish()
-        uuid = self._parsed(parse_upload_reply, response.content)
+        uuid = self._parsed(parse_upload_reply, response)
         log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, options.priority)
         return uuid
 
@@ -169,7 +173,7 @@ class BahasakitaUploadService:
         while True:
             response = await self._request("GET", path, token)
             status = self._parsed(
-                parse_content_reply, response.content, uuid=uuid, file=str(context.file),
+                parse_content_reply, response, uuid=uuid, file=str(context.file),
                 language=context.options.language)
             log.debug("Bahasakita: job %s is %s (%s%%)", uuid, status.state.value,
                       "?" if status.progress is None else f"{status.progress:g}")
@@ -201,35 +205,40 @@ class BahasakitaUploadService:
         """One request with the bearer token; an embedded error status raises too."""
         refused: AuthenticationFailed | None = None
         try:
-            response = await self._http.request(
+            return await self._http.request(
                 method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except AuthenticationFailed as exc:
             refused = exc
-        if refused is not None:
-            said = str(refused).removesuffix(" Check the account settings.")
-            raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
-        embedded = parse_error(response.content).status
-        if embedded is None or embedded < 400:
-            return response
-        said = self._http.mask(default_message(response.content) or "no message")
-        if embedded in (401, 403):
-            raise AuthenticationFailed(
-                f"{SERVICE} refused the token for {method} {path} (status {embedded}): "
-                f"{said}. {_SIGN_IN_AGAIN}")
-        raise ServiceRejected(said, service=SERVICE, operation=f"{method} {path}",
-                              status=embedded)
+        said = str(refused).removesuffix(" Check the account settings.")
+        raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
 
-    def _parsed(self, parse: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a parser; a token the service echoed into its reply is masked in errors."""
+    def _parsed(self, parse: Callable[..., T], response: httpx.Response, **kwargs: Any) -> T:
+        """Run a parser on a reply; a token the service echoed into it is masked in errors."""
+        body = self._json(response)
         error: DictationError
         try:
-            return parse(*args, **kwargs)
+            return parse(body, **kwargs)
         except ServiceRejected as exc:
             error = ServiceRejected(self._http.mask(exc.server_message), service=exc.service,
                                     operation=exc.operation, status=exc.status)
         except RemoteProtocolError as exc:
             error = RemoteProtocolError(self._http.mask(str(exc)))
         raise error
+
+    def _json(self, response: httpx.Response) -> object:
+        """The reply's JSON, decoded here rather than by the parser: only here is the
+        token known, so a body that is not JSON can be quoted with the token masked
+        before the quote is cut short."""
+        try:
+            return json.loads(response.content)
+        except ValueError:  # UnicodeDecodeError included
+            pass
+        # Outside the except block: the JSON error's `doc` is the whole body.
+        request = response.request
+        raise RemoteProtocolError(
+            f"{SERVICE}: {request.method} {request.url.path} reply is not JSON: "
+            f"{self._http.excerpt(response.content, 60)!r}. Try again later; if it keeps "
+            "happening the service may have changed")
 
     def _required_token(self) -> str:
         if self._token is None:
@@ -239,6 +248,9 @@ class BahasakitaUploadService:
         return self._token
 
 
+def _embedded_status(body: bytes) -> int | None:
+    """The status some endpoints put in `bk.status` of an HTTP 200 reply, if any."""
+    return parse_error(body).status
 
 
 def _with_subtitle(transcript: Transcript, subtitle: bytes | None) -> Transcript:

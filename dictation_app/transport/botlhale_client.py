@@ -76,7 +76,6 @@ from dictation_app.protocols.botlhale import (
     token_request,
     upload_request,
 )
-from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.secrets import (
     BOTLHALE_ORG_ID_ENV,
@@ -88,6 +87,7 @@ from dictation_app.transport.http import (
     ProgressFile,
     RetryPolicy,
     ServiceHttp,
+    check_token,
     default_message,
 )
 
@@ -248,10 +248,11 @@ class BotlhaleService:
         operation = f"the upload of {context.file.name}"
         storage = ServiceHttp(STORAGE, post.url, timeout=self._timeout, retry=self._retry,
                               message=storage_message, transport=self._transport)
+        # Only this job's short-lived client sees the fields, so only it masks them: the
+        # long-lived API client would collect every job's fields for as long as it runs.
         for name, value in post.fields.items():
             if name.lower() not in _PUBLIC_FIELDS and len(value) >= _MIN_MASKED:
                 storage.add_secret(value)
-                self._http.add_secret(value)
         query = urlsplit(post.url).query
         storage.add_secret(query)
         _install_httpx_log_mask()
@@ -271,7 +272,7 @@ class BotlhaleService:
                     operation=operation, idempotent=True)
         except AuthenticationFailed:
             # S3 refuses an expired or mismatched upload policy with 403: not the account.
-            refusal = storage.mask(errors[-1] if errors else "no message").rstrip(". ")
+            refusal = storage.excerpt(errors[-1] if errors else "no message").rstrip(". ")
         finally:
             _HTTPX_LOG_MASK.secrets.discard(query)
             await storage.aclose()
@@ -398,11 +399,13 @@ class BotlhaleService:
         try:
             return json.loads(response.content)
         except ValueError:
-            snippet = self._http.mask(short(response.content[:200]))
-            raise RemoteProtocolError(
-                f"{SERVICE}: {request.method} {request.path} reply is not JSON: {snippet}. "
-                "Try again later; if it keeps happening the service may have changed"
-            ) from None
+            pass
+        # Outside the except block: the JSON error's `doc` is the whole body, which may
+        # echo a credential.
+        snippet = self._http.excerpt(response.content, 60)
+        raise RemoteProtocolError(
+            f"{SERVICE}: {request.method} {request.path} reply is not JSON: {snippet!r}. "
+            "Try again later; if it keeps happening the service may have changed")
 
 
 
@@ -437,16 +440,10 @@ def _install_httpx_log_mask() -> None:
 
 
 def _checked_token(value: str | None, what: str, env: str) -> str | None:
-    token = (value or "").strip()
-    if not token:
+    if value is None or not value.strip():
         return None
-    # A pasted token with a line break would be refused by h11 with the header value,
-    # token included, in its message: catch it first, without echoing it.
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise ConfigurationError(
-            f"The Botlhale {what} contains spaces, line breaks or control characters; "
-            f"paste it again in File → File transcription services (Botlhale) or fix {env}")
-    return token
+    return check_token(value, what=f"Botlhale {what}", fix=(
+        f"paste it again in File → File transcription services (Botlhale) or fix {env}"))
 
 
 def _upload_name(source: Path, prepared: PreparedAudio) -> str:

@@ -9,11 +9,19 @@ response or raises from the app's error tree:
 - 401 and 403 raise `AuthenticationFailed` at once (a caller holding a refresh token
   renews and asks again, once);
 - any other 4xx raises `ServiceRejected` with the service's own message;
-- a redirect is reported, never followed: httpx would drop the Authorization header.
+- a redirect is reported, never followed: httpx would drop the Authorization header;
+- a body httpx cannot decode (`Content-Encoding: gzip` on a body that is not) raises
+  `RemoteProtocolError`; a header or URL that HTTP cannot carry (a token pasted with a
+  curly quote) raises `ConfigurationError`.
+
+A service that puts the real status inside an HTTP 200 body names it with
+`embedded_status`; such a status of 400 or more is then handled as that HTTP status.
 
 Credentials registered with `add_secret()` are masked in every message this module
-builds. Errors are raised outside `except` blocks so that no httpx exception (which
-holds the request and its headers) stays reachable through `__context__`.
+builds, before any text is cut short (`excerpt()`): a cut inside a credential would
+leave its prefix, which no mask matches. Errors are raised outside `except` blocks so
+that no httpx exception (which holds the request and its headers) stays reachable
+through `__context__`.
 
 Uploads: pass `files` as httpx does; an open file is streamed from disk in chunks
 and rewound by httpx on each attempt. Wrap it in `ProgressFile` to hear how many
@@ -48,6 +56,9 @@ from dictation_app.logredact import redact
 log = logging.getLogger(__name__)
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Per request with an upload: ProgressFile's 2 MiB pieces in 120 s need ~140 kbit/s.
+UPLOAD_TIMEOUT = 120.0
+MESSAGE_LIMIT = 200  # characters of a service's words quoted in an error message
 
 
 @dataclass(frozen=True)
@@ -101,14 +112,33 @@ class _Transient(Exception):
         self.undelivered = undelivered  # the service certainly did not act on the request
 
 
+def check_token(token: str, *, what: str, fix: str) -> str:
+    """`token` stripped, or ConfigurationError if HTTP cannot carry it in a header.
+
+    A line break would be refused by h11 with the header value, token included, in its
+    message; a non-ASCII character (a curly quote or an ellipsis from a bad paste)
+    fails in httpx with the whole header in the exception. Caught here, unechoed.
+    """
+    token = token.strip()
+    if not token or not all("!" <= ch <= "~" for ch in token):
+        raise ConfigurationError(
+            f"The {what} contains spaces, line breaks, control characters or characters "
+            f"other than plain ASCII letters, digits and punctuation (a curly quote, say); "
+            f"{fix}")
+    return token
+
+
 def default_message(body: bytes) -> str | None:
-    """A service's own words in an error body: JSON `message`/`error`/`detail`, or text."""
+    """A service's own words in an error body: JSON `message`/`error`/`detail`, or text.
+
+    Returned whole: the caller masks credentials first, then shortens (`excerpt()`).
+    """
     try:
         data = json.loads(body)
     except ValueError:
         text = body.decode("utf-8", "replace").strip()
         # An HTML error page says nothing a person can use; a short text body might.
-        return text[:200] if text and not text.lstrip().startswith("<") else None
+        return text if text and not text.startswith("<") else None
     sources = [data] if isinstance(data, Mapping) else []
     for source in list(sources):
         for nested in ("error", "bk", "data"):
@@ -141,12 +171,14 @@ class ServiceHttp:
     def __init__(self, service: str, base_url: str, *, timeout: float = 30.0,
                  retry: RetryPolicy = RetryPolicy(),
                  message: Callable[[bytes], str | None] = default_message,
+                 embedded_status: Callable[[bytes], int | None] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.service = service
         self.base_url = check_base_url(service, base_url)
         self.timeout = timeout
         self.retry = retry
         self._message = message
+        self._embedded_status = embedded_status
         self._secrets: set[str] = set()
         self._closed = False
         self._http = httpx.AsyncClient(
@@ -163,6 +195,18 @@ class ServiceHttp:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
+
+    def excerpt(self, text: bytes | str, limit: int = MESSAGE_LIMIT) -> str:
+        """`text` (a reply body, a service's words) fit for an error message: every
+        credential masked, then cut to `limit` characters.
+
+        In that order: a cut inside a credential would leave a prefix of it, which no
+        mask matches any more.
+        """
+        if isinstance(text, (bytes, bytearray)):
+            text = bytes(text).decode("utf-8", "replace")
+        text = self.mask(text.strip())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -225,7 +269,7 @@ class ServiceHttp:
     # internals
 
     async def _once(self, method: str, url: str, operation: str, **kwargs: Any) -> httpx.Response:
-        error: DictationError
+        failure: DictationError | _Transient
         timeout = kwargs.pop("timeout")
         json_body = kwargs.pop("json_body")
         try:
@@ -234,35 +278,58 @@ class ServiceHttp:
                 data=kwargs["data"], files=kwargs["files"], json=json_body,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TimeoutException as exc:
-            error = ConnectionFailed(
+            # Only a timeout before the request left is sure not to have reached the service.
+            failure = _Transient(ConnectionFailed(
                 f"{self.service}: no answer to {operation} within "
                 f"{timeout or self.timeout:g} s ({type(exc).__name__}). "
-                "Check the network, or try again later.")
-            # Only a timeout before the request left is sure not to have reached the service.
-            raise _Transient(error, undelivered=isinstance(
-                exc, (httpx.ConnectTimeout, httpx.PoolTimeout))) from None
+                "Check the network, or try again later."),
+                undelivered=isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)))
         except httpx.ConnectError as exc:
-            error = ConnectionFailed(
+            failure = _Transient(ConnectionFailed(
                 f"{self.service}: cannot connect to {_origin(url)}: {self._reason(exc)}. "
-                "Check the network and the service URL.")
-            raise _Transient(error, undelivered=True) from None
+                "Check the network and the service URL."), undelivered=True)
         except httpx.TransportError as exc:
-            error = ConnectionFailed(
+            failure = _Transient(ConnectionFailed(
                 f"{self.service}: the connection dropped during {operation}: "
-                f"{self._reason(exc)}. Try again.")
-            raise _Transient(error) from None
-        self._check(response, operation)
-        return response
+                f"{self._reason(exc)}. Try again."))
+        except httpx.DecodingError as exc:
+            # The whole reply arrived and cannot be read: asking again would get the same.
+            failure = RemoteProtocolError(
+                f"{self.service}: the reply to {operation} could not be decoded "
+                f"({self._reason(exc)}); the service, or a proxy on the way, sent a damaged "
+                "body. Try again later; if it keeps happening, check the service URL.")
+        except httpx.RequestError as exc:
+            failure = _Transient(ConnectionFailed(
+                f"{self.service}: {operation} failed: {self._reason(exc)}. Try again."))
+        except UnicodeEncodeError:
+            # Its `object` is the whole header value, credential included: never quoted.
+            failure = ConfigurationError(
+                f"{self.service}: cannot send {operation}: a header holds characters HTTP "
+                "cannot carry, most likely a token or password pasted with a curly quote "
+                "or another non-ASCII character. Enter it again in the account settings.")
+        except (httpx.InvalidURL, UnicodeError) as exc:  # the latter: a bad IDNA host name
+            failure = ConfigurationError(
+                f"{self.service}: cannot send {operation}: the URL is not valid "
+                f"({self._reason(exc)}); check the service URL.")
+        else:
+            self._check(response, operation)
+            return response
+        # Outside the except blocks on purpose: see the module docstring.
+        raise failure
 
     def _check(self, response: httpx.Response, operation: str) -> None:
-        status = response.status_code
+        status, kind = response.status_code, "HTTP"
         if 200 <= status < 300:
-            return
-        said = self.mask(self._message(response.content) or "no message")
+            embedded = (self._embedded_status(response.content)
+                        if self._embedded_status is not None else None)
+            if embedded is None or embedded < 400:
+                return
+            status, kind = embedded, "status"
+        said = self.excerpt(self._message(response.content) or "no message")
         if status in (401, 403):
             # Stripped of its full stop: the sentence goes on after it.
             raise AuthenticationFailed(
-                f"{self.service} refused the credentials for {operation} (HTTP {status}): "
+                f"{self.service} refused the credentials for {operation} ({kind} {status}): "
                 f"{said.rstrip('. ')}. Check the account settings.")
         if 300 <= status < 400:
             target = response.headers.get("location", "elsewhere")

@@ -53,6 +53,7 @@ from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.transport.http import (
+    UPLOAD_TIMEOUT,
     PollPolicy,
     ProgressFile,
     RetryPolicy,
@@ -84,7 +85,8 @@ class NevisaService:
     def __init__(self, *, api_url: str = API_BASE_URL, accounts_url: str = ACCOUNT_BASE_URL,
                  username: str | None, password: str | None,
                  retry: RetryPolicy = _DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
-                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0):
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
+                 upload_timeout: float = UPLOAD_TIMEOUT):
         missing = [what for what, value in (
             ("username (or phone or email)", username and username.strip()),
             ("password", password)) if not value]
@@ -97,6 +99,9 @@ class NevisaService:
         assert username is not None and password is not None  # for mypy: checked above
         self._username = username.strip()
         self._password = password
+        # The file goes out in ProgressFile's 2 MiB pieces, each of which must leave
+        # within the timeout: 30 s would fail a link under ~560 kbit/s.
+        self._upload_timeout = max(upload_timeout, timeout)
         self.poll = poll
         self._api = ServiceHttp(SERVICE, api_url, timeout=timeout, retry=retry,
                                 message=_error_message, transport=transport)
@@ -161,7 +166,8 @@ class NevisaService:
         async def recognize(credentials: Credentials) -> httpx.Response:
             return await self._send(
                 self._api, nevisa.recognize_request(credentials),
-                files={RECOGNIZE_FILE_FIELD: (path.name, upload, content_type)})
+                files={RECOGNIZE_FILE_FIELD: (path.name, upload, content_type)},
+                timeout=self._upload_timeout)
 
         with handle:
             response = await self._signed_in(recognize)
@@ -266,12 +272,14 @@ class NevisaService:
 
     async def _send(self, http: ServiceHttp, request: Request, *,
                     files: Mapping[str, Any] | None = None,
-                    operation: str | None = None) -> httpx.Response:
+                    operation: str | None = None,
+                    timeout: float | None = None) -> httpx.Response:
         # The request's own base URL is the vendor's: `http` holds the configured one.
         # Signing in and terminating may be repeated harmlessly; an upload may not (a
         # lost reply can hide a started task), so only it keeps POST's cautious retries.
         return await http.request(request.method, request.path, headers=request.headers,
                                   data=request.form, files=files, operation=operation,
+                                  timeout=timeout,
                                   idempotent=request.path != nevisa.RECOGNIZE_PATH)
 
     def _add_secret(self, value: str) -> None:
@@ -282,11 +290,13 @@ class NevisaService:
         try:
             return json.loads(response.content)
         except ValueError:
-            text = self._api.mask(response.content.decode("utf-8", "replace"))
-            raise RemoteProtocolError(
-                f"{SERVICE}: {method} {endpoint} reply is not JSON: {short(text)}. The "
-                "service may be down or the service address in Settings may be wrong."
-            ) from None
+            pass
+        # Outside the except block: the JSON error's `doc` is the whole body, which may
+        # echo a credential.
+        text = self._api.excerpt(response.content, 60)
+        raise RemoteProtocolError(
+            f"{SERVICE}: {method} {endpoint} reply is not JSON: {text!r}. The "
+            "service may be down or the service address in Settings may be wrong.")
 
 
 def _error_message(body: bytes) -> str | None:

@@ -147,6 +147,15 @@ def test_a_slow_reply_times_out(server: FakeBahasakitaRest) -> None:
     assert "no answer from http://127.0.0.1" in str(error) and "within 0.3 s" in str(error)
 
 
+def test_a_body_that_cannot_be_decoded_is_a_protocol_error(server: FakeBahasakitaRest) -> None:
+    # httpx's DecodingError holds the request, Authorization header and all.
+    server.behaviour.content_encoding = "gzip"
+    error = failure(server)
+    assert isinstance(error, RemoteProtocolError)
+    assert "GET /v2/prod/stt/monitoring could not be decoded" in str(error)
+    assert error.__context__ is None and error.__cause__ is None
+
+
 def test_nothing_listening_is_a_connection_failure(unused_port: int) -> None:
     with pytest.raises(ConnectionFailed, match="cannot connect to http://127.0.0.1"):
         run(lambda c: c.monitoring(), f"http://127.0.0.1:{unused_port}")
@@ -177,6 +186,15 @@ def test_a_token_with_a_line_break_is_refused_before_sending(server: FakeBahasak
     with pytest.raises(ConfigurationError, match="paste it again") as caught:
         BahasakitaAccountClient(base_url=server.base_url, token="abc\r\nX-Evil: 1")
     assert "Evil" not in str(caught.value)
+
+
+# What a bad paste brings along: httpx cannot put these in a header at all.
+@pytest.mark.parametrize("damage", ["\u201d", "\u2026", "\u0436"])
+def test_a_token_with_a_non_ascii_character_is_refused_before_sending(
+        server: FakeBahasakitaRest, damage: str) -> None:
+    with pytest.raises(ConfigurationError, match="paste it again in Settings") as caught:
+        BahasakitaAccountClient(base_url=server.base_url, token=GOOD_TOKEN + damage)
+    assert GOOD_TOKEN not in str(caught.value)
 
 
 def test_a_bad_base_url_is_a_configuration_error() -> None:

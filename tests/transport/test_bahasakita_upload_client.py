@@ -225,10 +225,15 @@ def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio:
     assert server.requests == []
 
 
-def test_damaged_token_is_refused_without_echoing_it(server: FakeBahasakitaUpload) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        service_for(server, token=GOOD_TOKEN + "\nsecond-line")
+# A line break, or what a bad paste brings along: a curly quote, an ellipsis, a letter
+# from another script. httpx could not put the last three in a header at all.
+@pytest.mark.parametrize("damage", ["\nsecond-line", "\u201d", "\u2026", "\u0436"])
+def test_damaged_token_is_refused_without_echoing_it(server: FakeBahasakitaUpload,
+                                                     damage: str) -> None:
+    with pytest.raises(ConfigurationError, match="paste it again in Settings") as caught:
+        service_for(server, token=GOOD_TOKEN + damage)
     assert GOOD_TOKEN not in str(caught.value)
+    assert server.requests == []
 
 
 # --- errors from the service ---------------------------------------------------
@@ -279,6 +284,39 @@ def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
     assert server.paths("POST") == [UPLOAD] * (3 if path == UPLOAD else 1)
 
 
+def test_busy_status_inside_an_http_200_poll_is_retried(server: FakeBahasakitaUpload,
+                                                        audio: Path) -> None:
+    # As an HTTP 503 would be: the module docstring promises the same treatment.
+    server.behaviour.burst = [503, 502]
+    server.behaviour.burst_path = CONTENT
+    server.behaviour.burst_embedded = True
+    transcript = run_job(server, context_for(server, audio))
+    assert transcript.segments
+    assert server.content_polls() == 2 + 1 + 3 + 1  # the busy ones, queued, progress, done
+
+
+def test_busy_status_inside_an_http_200_poll_until_attempts_run_out(
+        server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.burst = [503] * FAST_RETRY.attempts
+    server.behaviour.burst_path = CONTENT
+    server.behaviour.burst_embedded = True
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert isinstance(error, ServiceRejected) and error.status == 503
+    assert "Server busy" in str(error)
+    assert server.content_polls() == FAST_RETRY.attempts
+
+
+def test_client_error_status_inside_an_http_200_poll_fails_at_once(
+        server: FakeBahasakitaUpload, audio: Path) -> None:
+    server.behaviour.burst = [404]
+    server.behaviour.burst_path = CONTENT
+    server.behaviour.burst_embedded = True
+    error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
+    assert isinstance(error, ServiceRejected) and error.status == 404
+    assert "Server busy" in str(error)  # the service's own words
+    assert server.content_polls() == 1
+
+
 def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) -> None:
     server.behaviour.burst = [503, 503, 503]
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
@@ -319,6 +357,17 @@ def test_malformed_upload_reply_remembers_nothing(server: FakeBahasakitaUpload,
     error = failure(server, lambda s: s.run(context), RemoteProtocolError)
     assert "'bk.data.uuid'" in str(error)
     assert context.remote == {}
+
+
+def test_echoed_token_in_a_reply_that_is_not_json_leaves_no_prefix(
+        server: FakeBahasakitaUpload, audio: Path) -> None:
+    # The quote of the body is cut short inside the token: masked first, nothing is left.
+    server.behaviour.content_body = f"{'Bad Gateway ' * 3}token {GOOD_TOKEN} refused " * 5
+    error = failure(server, lambda s: s.run(context_for(server, audio)), RemoteProtocolError)
+    assert str(error).startswith("Bahasakita upload: GET /v2/prod/stt/async/content/")
+    assert "reply is not JSON: 'Bad Gateway Bad Gateway Bad Gateway token ***" in str(error)
+    assert GOOD_TOKEN[:8] not in str(error)
+    assert error.__context__ is None  # the JSON error would hold the whole body
 
 
 def test_echoed_token_in_a_reply_is_masked(server: FakeBahasakitaUpload, audio: Path) -> None:

@@ -456,6 +456,45 @@ def test_a_token_with_a_line_break_is_refused_unechoed() -> None:
     assert "Evil" not in str(caught.value)
 
 
+# What a bad paste brings along: httpx cannot put these in a header at all.
+@pytest.mark.parametrize("damage", ["\u201d", "\u2026", "\u0436"])
+@pytest.mark.parametrize("kind", ["token", "refresh_token"])
+def test_a_token_with_a_non_ascii_character_is_refused_unechoed(kind: str,
+                                                               damage: str) -> None:
+    with pytest.raises(ConfigurationError, match="paste it again") as caught:
+        BotlhaleService(**{kind: BEARER_TOKEN + damage})
+    assert BEARER_TOKEN not in str(caught.value)
+
+
+def test_a_long_reply_that_is_not_json_leaves_no_token_prefix(server: FakeBotlhale,
+                                                              short_wav: Path) -> None:
+    # The quote of the body is cut short inside the echoed token: masked first, nothing
+    # of it is left.
+    server.fail(STATUS_PATH, 200, f"{'Bad Gateway ' * 3}token {BEARER_TOKEN} refused " * 5)
+    error = failure(server, async_context(short_wav))
+    assert isinstance(error, RemoteProtocolError)
+    assert "reply is not JSON: 'Bad Gateway Bad Gateway Bad Gateway token ***" in str(error)
+    assert BEARER_TOKEN[:8] not in str(error)
+    assert error.__context__ is None  # the JSON error would hold the whole body
+
+
+def test_presigned_fields_are_not_kept_by_the_long_lived_client(server: FakeBotlhale,
+                                                                short_wav: Path) -> None:
+    service = make_service(server)
+
+    async def two_jobs() -> int:
+        try:
+            before = len(service._http._secrets)
+            for _ in range(2):
+                await service.run(async_context(short_wav))
+            return len(service._http._secrets) - before
+        finally:
+            await service.aclose()
+
+    assert asyncio.run(two_jobs()) == 0
+    assert len(server.to(BUCKET_PATH)) == 2
+
+
 def test_secrets_the_service_echoes_are_masked(server: FakeBotlhale, short_wav: Path) -> None:
     server.fail(UPLOAD_PATH, 400, {"message": f"Bad token {BEARER_TOKEN}"})
     error = failure(server, async_context(short_wav))

@@ -19,7 +19,7 @@ from dictation_app.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.transport.http import RetryPolicy, ServiceHttp, _retry_after
+from dictation_app.transport.http import RetryPolicy, ServiceHttp, _retry_after, check_token
 from tests.loopback_http import LoopbackHTTPServer, read_body
 from tests.loopback_http import send as send_reply
 
@@ -138,6 +138,67 @@ def test_no_server_is_a_connection_error_after_the_retries() -> None:
     assert isinstance(error, ConnectionFailed)
     assert "cannot connect to http://127.0.0.1:9" in str(error)
     assert error.__context__ is None  # no httpx request (and its headers) kept alive
+
+
+def test_a_body_that_cannot_be_decoded_is_a_protocol_error(server: Scripted) -> None:
+    # A proxy that labels a plain body gzip: httpx's DecodingError holds the request,
+    # Authorization header and all, and must not escape or stay reachable.
+    server.answer(200, b"not gzip at all", Content_Encoding="gzip")
+    error = send(server, "GET", headers={"Authorization": f"Bearer {SECRET}"})
+    assert isinstance(error, RemoteProtocolError)
+    assert "Testsvc: the reply to GET /thing could not be decoded" in str(error)
+    assert error.__context__ is None and error.__cause__ is None
+    assert len(server.seen) == 1  # the same bytes would come again: not retried
+
+
+@pytest.mark.parametrize("pasted", ["\u201d", "\u2026", "\u0436"])  # ” … ж
+def test_a_header_http_cannot_carry_is_a_configuration_error(server: Scripted,
+                                                              pasted: str) -> None:
+    token = SECRET + pasted
+    error = send(server, "GET", headers={"Authorization": f"Bearer {token}"})
+    assert isinstance(error, ConfigurationError)
+    assert "curly quote" in str(error) and SECRET not in str(error)
+    # UnicodeEncodeError.object holds the whole header: nothing may keep it alive.
+    assert error.__context__ is None and error.__cause__ is None
+    assert server.seen == []
+
+
+def test_an_invalid_url_is_a_configuration_error(server: Scripted) -> None:
+    async def go() -> Exception:
+        http = ServiceHttp("Testsvc", server.base_url, retry=FAST, timeout=5)
+        try:
+            await http.request("GET", "http://127.0.0.1:port/upload")
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+        raise AssertionError("no error")
+
+    error = asyncio.run(go())
+    assert isinstance(error, ConfigurationError)
+    assert "the URL is not valid" in str(error) and error.__context__ is None
+
+
+def test_a_long_echo_is_masked_before_it_is_cut(server: Scripted) -> None:
+    # The 200-character cut falls inside the echoed secret: masking after the cut would
+    # leave its first characters behind.
+    server.answer(400, ("x" * 185 + f" token {SECRET} refused ").encode() + b"y" * 300)
+    error = send(server, "GET")
+    assert isinstance(error, ServiceRejected)
+    assert SECRET[:8] not in str(error)
+    assert "x" * 100 in str(error) and "***" in str(error)
+
+
+@pytest.mark.parametrize("token", ["tok\u201dabc", "tok\u2026", "\u0436\u0443\u043a",
+                                   "a b", "a\r\nX-Evil: 1", "tab\there", ""])
+def test_check_token_refuses_what_a_header_cannot_carry(token: str) -> None:
+    with pytest.raises(ConfigurationError, match="^The Bahasakita token contains") as caught:
+        check_token(token, what="Bahasakita token", fix="paste it again.")
+    assert token.strip() == "" or token not in str(caught.value)
+
+
+def test_check_token_strips_a_good_token() -> None:
+    assert check_token("  ab-C_9.~+/=  ", what="x", fix="y") == "ab-C_9.~+/="
 
 
 def test_retry_after_takes_seconds_or_a_date() -> None:

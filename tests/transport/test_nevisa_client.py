@@ -337,6 +337,17 @@ def test_a_slow_reply_times_out(server: FakeNevisa, audio: Path) -> None:
     assert context.remembered  # the task survives for a later run
 
 
+def test_the_upload_has_the_upload_timeout_not_the_short_one(server: FakeNevisa,
+                                                              audio: Path) -> None:
+    # Each 2 MiB piece of the file may take up to UPLOAD_TIMEOUT on a slow link; the
+    # 30 s that suit the other requests would cut such an upload off.
+    server.state.slow(RECOGNIZE, 0.6)
+    transcript = transcribe(server, RecordingContext(audio), timeout=0.3,
+                            retry=RetryPolicy(attempts=1))
+    assert transcript.text
+    assert len(server.state.requests_to(RECOGNIZE)) == 1
+
+
 def test_a_task_that_never_ends_is_given_up_on(server: FakeNevisa, audio: Path) -> None:
     server.state.hold = True
     context = RecordingContext(audio)
