@@ -1,7 +1,9 @@
 """What a file-transcription job is: its state, its options and what it remembers.
 
 A `Job` is an immutable snapshot of one row of the job store. The runner moves a job
-through its states; services only ever see a `JobContext` (jobs/service.py).
+through its states; services only ever see a `JobContext` (jobs/service.py). A
+transcript can run to megabytes, so a listed job carries only its `preview`; the whole
+`result` comes with `JobStore.get()`.
 
     queued ──> uploading ──> processing ──> completed
        │            │              │
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict, dataclass, field, fields
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from dictation_app.protocols.transcript import Transcript
 PROVIDERS = ("local", "botlhale", "nevisa", "bahasakita")
 PROVIDER_LABELS = {"local": "Offline engine", "botlhale": "Botlhale", "nevisa": "Nevisa",
                    "bahasakita": "Bahasakita"}
+PREVIEW_LENGTH = 200  # characters of a transcript a listed job carries
+_WORD = re.compile(r"\S+")
 
 
 class JobState(str, enum.Enum):
@@ -83,13 +88,33 @@ class Job:
     updated: float
     remote: dict[str, str] = field(default_factory=dict)  # service ids: task id, uuid, key
     error: str | None = None
+    # The transcript: only from JobStore.get() or the runner's completion notice; listed
+    # jobs leave it out (None) and carry the start of its text as `preview`.
     result: Transcript | None = None
+    preview: str | None = None  # None when there is no result; "" when it has no text
 
     @property
     def label(self) -> str:
         return self.file.name
 
+    def without_result(self) -> Job:
+        """This snapshot as the job list keeps it: the preview, not the transcript."""
+        return self if self.result is None else replace(self, result=None)
+
     def summary(self) -> dict[str, Any]:
         """For logs: never the result text, never anything secret."""
         return {"id": self.id, "file": self.file.name, "provider": self.provider,
                 "state": self.state.value, "remote": sorted(self.remote)}
+
+
+def text_preview(text: str) -> str:
+    """The start of a transcript's text with its whitespace collapsed, at most
+    PREVIEW_LENGTH characters; reads no further into a long text than it needs."""
+    words: list[str] = []
+    length = -1
+    for match in _WORD.finditer(text):
+        words.append(match.group())
+        length += len(words[-1]) + 1
+        if length >= PREVIEW_LENGTH:
+            break
+    return " ".join(words)[:PREVIEW_LENGTH]

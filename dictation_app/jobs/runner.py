@@ -6,6 +6,10 @@ write through to the `JobStore`, then listeners hear of the change. Quitting
 (`aclose()`) stops the running jobs without marking them, so `resume()` on the next
 start picks them up again; a service that remembered its remote ids resumes polling.
 
+If the outcome of a run cannot be stored (a full disk, the job list locked too long),
+listeners hear the job FAILED with an error saying so, waiters wake, and it can be
+retried; the store still holds it unfinished, so the next start resumes it.
+
 Everything here runs on the loop thread, like the store it writes to. Listeners are
 called synchronously on that thread and must not block.
 """
@@ -16,6 +20,7 @@ import asyncio
 import dataclasses
 import functools
 import math
+import sqlite3
 import time
 import traceback
 from collections import deque
@@ -54,6 +59,9 @@ class JobRunner:
         self._listeners: list[JobListener] = []
         self._removal_listeners: list[RemovalListener] = []
         self._waiters: dict[int, list[asyncio.Future[Job]]] = {}
+        # Jobs whose outcome the store refused: FAILED here while the store holds them
+        # unfinished. Forgotten as soon as the store takes a change of theirs.
+        self._unsaved: dict[int, Job] = {}
         self._closed = False
 
     # --- observing --------------------------------------------------------------------
@@ -111,7 +119,7 @@ class JobRunner:
                 await asyncio.wait({task})
             finally:
                 self._cancelling.discard(job_id)
-        current = self._store.get(job_id)
+        current = self._current(job_id)
         if current is None or current.state.finished:
             return  # unknown, or it finished before the cancel took effect
         job = self._update(job_id, state=JobState.CANCELLED)
@@ -121,20 +129,21 @@ class JobRunner:
         if not job.remote or self._closed:
             return
         note = await self._cancel_remote(job)
-        current = self._store.get(job_id)
+        current = self._current(job_id)
         if note is not None and current is not None and current.state is JobState.CANCELLED:
             self._update(job_id, error=note)
 
     def retry(self, job_id: int) -> Job:
         """Run a failed or cancelled job again from the start: fresh remote job, no result."""
         self._check_open()
-        job = self._store.get(job_id)
+        job = self._current(job_id)
         if job is None:
             raise KeyError(f"job {job_id} is not in the job list")
         if job.state not in _RETRYABLE or self.is_active(job_id):
             raise ValueError(f"job {job_id} is {job.state.value}; only failed or cancelled "
                              "jobs can be retried")
         job = self._store.reset(job_id, keep_remote=False)
+        self._unsaved.pop(job_id, None)
         log.info("job retried: %s", job.summary())
         self._notify(job)
         self._enqueue(job_id)
@@ -144,6 +153,7 @@ class JobRunner:
         """Cancel the job if it waits or runs, then forget it."""
         await self.cancel(job_id)
         self._store.delete(job_id)
+        self._unsaved.pop(job_id, None)
         log.info("job removed: %d", job_id)
         for future in self._waiters.pop(job_id, []):
             if not future.done():
@@ -162,6 +172,7 @@ class JobRunner:
         for job in self._store.unfinished():
             if self.is_active(job.id):
                 continue
+            self._unsaved.pop(job.id, None)
             if job.state is not JobState.PROCESSING:
                 job = self._store.reset(job.id, keep_remote=True)
                 self._notify(job)
@@ -172,7 +183,7 @@ class JobRunner:
     async def wait(self, job_id: int) -> Job:
         """The job once it is completed, failed or cancelled. KeyError if it is (or gets)
         removed; RuntimeError if the runner closes first."""
-        job = self._store.get(job_id)
+        job = self._unsaved.get(job_id) or self._store.get(job_id)
         if job is None:
             raise KeyError(f"job {job_id} is not in the job list")
         if job.state.finished:
@@ -242,7 +253,7 @@ class JobRunner:
             self._pump()
 
     async def _drive(self, job_id: int) -> None:
-        job = self._store.get(job_id)
+        job = self._store.get(job_id, with_result=False)
         if job is None or job.state.finished:
             self._release(job_id, asyncio.current_task())
             return
@@ -256,9 +267,9 @@ class JobRunner:
             raise
         except DictationError as exc:
             if job_id not in self._cancelling:
-                job = self._settle(context, state=JobState.FAILED,
-                                   error=str(exc) or type(exc).__name__)
-                log.warning("job failed: %s: %s", job.summary() if job else job_id, exc)
+                settled = self._settle(context, state=JobState.FAILED,
+                                       error=str(exc) or type(exc).__name__)
+                log.warning("job failed: %s: %s", settled.summary() if settled else job_id, exc)
         except Exception as exc:
             if job_id not in self._cancelling:
                 _log_traceback(f"job {job_id} ({job.provider}): internal error", exc)
@@ -266,17 +277,39 @@ class JobRunner:
                              error=f"internal error: {type(exc).__name__}: {redact(str(exc))}. "
                                    "Details are in the log; please report this.")
         else:
-            job = self._settle(context, state=JobState.COMPLETED, progress=1.0,
-                               result=transcript, error=None)
-            if job is not None:
-                log.info("job completed: %s", job.summary())
+            settled = self._settle(context, state=JobState.COMPLETED, progress=1.0,
+                                   result=transcript, error=None)
+            if settled is not None and settled.state is JobState.COMPLETED:
+                log.info("job completed: %s", settled.summary())
         finally:
             context.close()
             self._release(job_id, asyncio.current_task())
 
     def _settle(self, context: _RunContext, **changes: Any) -> Job | None:
+        """Store and announce the outcome of a run. If the store refuses it, the job is
+        announced FAILED all the same, so nobody waits for it forever."""
         context.close()  # no late progress write may overwrite the outcome
-        return self._update(context.job_id, **changes)
+        try:
+            return self._update(context.job_id, **changes)
+        except Exception as exc:  # sqlite3.Error above all: a full disk, a lock timeout
+            _log_traceback(f"job {context.job_id}: the job list could not store its outcome "
+                           f"({changes['state'].value})", exc)
+            if isinstance(exc, sqlite3.Error):
+                reason = str(exc)
+                advice = ("Free some disk space or close other copies of the app, then retry "
+                          "the job.")
+            else:
+                reason = f"internal error: {type(exc).__name__}: {exc}"
+                advice = "Details are in the log; please report this."
+            lost = " and its transcript was lost" if changes.get("result") is not None else ""
+            job = dataclasses.replace(
+                context.snapshot, state=JobState.FAILED, updated=time.time(), result=None,
+                preview=None,
+                error=redact(f"The job list could not be saved ({reason}), so this job's "
+                             f"outcome was not recorded{lost}. {advice}"))
+            self._unsaved[job.id] = job
+            self._notify(job)
+            return job
 
     async def _cancel_remote(self, job: Job) -> str | None:
         """None when the service stopped the remote job; otherwise a note for the person."""
@@ -312,8 +345,13 @@ class JobRunner:
             job = self._store.update(job_id, **changes)
         except KeyError:
             return None  # removed meanwhile
+        self._unsaved.pop(job_id, None)
         self._notify(job)
         return job
+
+    def _current(self, job_id: int) -> Job | None:
+        """The job as listeners last heard of its state, without its result."""
+        return self._unsaved.get(job_id) or self._store.get(job_id, with_result=False)
 
     def _notify(self, job: Job) -> None:
         for listener in list(self._listeners):
@@ -410,7 +448,10 @@ class _RunContext:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        stored = self._runner._store.update(self.job_id, state=state, progress=progress)
+        # A state goes to disk at once (synchronous=FULL); progress alone need not.
+        stored = self._runner._store.update(
+            self.job_id, state=None if state is self._stored.state else state,
+            progress=progress)
         self._written_at = self._loop.time()
         self._stored = self._job = stored
         self._runner._notify(stored)

@@ -8,10 +8,16 @@ committed with `synchronous=NORMAL`: they survive a crash of the app, and the ne
 FULL commit makes them durable too. (WAL + FULL measured at ~0.14 ms per commit on
 the dev VM against ~0.013 ms for NORMAL; laptop disks are slower, hence the split.)
 
-A file that SQLite cannot open or that fails `PRAGMA quick_check` is renamed aside
-(`jobs.sqlite3.corrupt-<timestamp>`) and a new one started; `recovered_from` tells
-the UI so it can say so. A single damaged row does not break the list: the job reads
-as FAILED with an error saying what was damaged.
+A file that SQLite reports as corrupt or not a database, or that fails `PRAGMA
+quick_check`, is renamed aside (`jobs.sqlite3.corrupt-<timestamp>`) and a new one
+started; `recovered_from` tells the UI so it can say so. A file that cannot be opened or
+written (permissions, a read-only disk, a lock) is left where it is and reported: it is
+probably intact. A single damaged row does not break the list: the job reads as FAILED
+with an error saying what was damaged.
+
+Transcripts can run to megabytes, so `list()` and `unfinished()` leave them out and
+give each job the `preview` stored beside it (before the `result` column, so SQLite
+never walks a transcript's overflow pages to read a listed row); `get()` loads one.
 
 Threading: a `JobStore` belongs to the thread that created it (the asyncio loop
 thread in the app); sqlite3 refuses calls from other threads.
@@ -20,6 +26,7 @@ thread in the app); sqlite3 refuses calls from other threads.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import enum
 import json
 import logging
@@ -27,7 +34,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +43,7 @@ from typing import Any
 import platformdirs
 
 from dictation_app.errors import ConfigurationError, DictationError
-from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
 from dictation_app.settings import APP_NAME
 
@@ -45,10 +52,38 @@ log = logging.getLogger(__name__)
 FILE_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT = 5.0  # seconds to wait for another connection's write lock
 
-# Migration N (index N-1) takes the schema from version N-1 to N. Migrations only
-# ever add (tables, columns with defaults, indexes), so an older app can still use a
-# file a newer one migrated as long as the columns it needs are there.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+
+def _fill_previews(db: sqlite3.Connection) -> None:
+    """Migration 2: a preview for each result stored before previews were. A result
+    that does not parse keeps none; listing such a job reads it and says it is damaged."""
+    ids = [row[0] for row in db.execute("SELECT id FROM jobs WHERE result IS NOT NULL")]
+    for job_id in ids:
+        text = _stored_text(db, job_id)
+        if text is not None:
+            db.execute("UPDATE jobs SET preview = ? WHERE id = ?", (text_preview(text), job_id))
+
+
+def _stored_text(db: sqlite3.Connection, job_id: int) -> str | None:
+    # SQLite's JSON functions read a two-hour transcript in ~4 ms, json.loads in ~60.
+    try:
+        (text,) = db.execute("SELECT json_extract(result, '$.text') FROM jobs WHERE id = ?",
+                             (job_id,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "json_extract" not in str(exc):  # "malformed JSON": damaged
+            return None
+        (stored,) = db.execute("SELECT result FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        try:  # an SQLite built without JSON support
+            text = json.loads(stored)["text"]
+        except (ValueError, KeyError, TypeError):
+            return None
+    return text if isinstance(text, str) else None
+
+
+# Migration N (index N-1) takes the schema from version N-1 to N, by SQL statements and
+# Python steps run in one transaction. Migrations never drop a column or change its
+# meaning, so an older app can still use a file a newer one migrated as long as the
+# columns it needs are there.
+_MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] = (
     (
         """CREATE TABLE jobs (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,10 +100,46 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX jobs_by_state ON jobs (state)",
     ),
+    (
+        # A `preview` column that must come before `result` (see the module docstring):
+        # ALTER TABLE can only append, so the table is rebuilt, keeping every id and the
+        # AUTOINCREMENT counter (a removed job's id stays dead).
+        """CREATE TABLE jobs_v2 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            file TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            options TEXT NOT NULL,
+            state TEXT NOT NULL,
+            progress REAL,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            remote TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            preview TEXT,
+            result TEXT
+        )""",
+        """INSERT INTO jobs_v2 (id, file, provider, options, state, progress, created,
+            updated, remote, error, result)
+           SELECT id, file, provider, options, state, progress, created, updated, remote,
+            error, result FROM jobs""",
+        "DELETE FROM sqlite_sequence WHERE name = 'jobs_v2'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs_v2', seq FROM sqlite_sequence"
+        " WHERE name = 'jobs'",
+        "DROP TABLE jobs",
+        "ALTER TABLE jobs_v2 RENAME TO jobs",
+        "CREATE INDEX jobs_by_state ON jobs (state)",
+        _fill_previews,
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 _COLUMNS = ("id", "file", "provider", "options", "state", "progress", "created", "updated",
-            "remote", "error", "result")
+            "remote", "error", "preview", "result")
+# Every column but the transcript; `result` only where an older version of the app
+# stored one without a preview (see _job()). An older version that resets and reruns a
+# job leaves the old preview beside the new result; only the list shows it, until the
+# job is retried here.
+_LISTED = ("SELECT id, file, provider, options, state, progress, created, updated, remote,"
+           " error, preview, CASE WHEN preview IS NULL THEN result END AS result FROM jobs")
 _UNFINISHED = tuple(s.value for s in JobState if not s.finished)
 
 
@@ -103,6 +174,13 @@ class JobStore:
                 raise ConfigurationError(
                     f"The job list ({self.path}) is locked by another program, probably "
                     "another copy of this app: close it and try again.") from exc
+            if kind == "access":
+                raise ConfigurationError(
+                    f"Cannot open the job list ({self.path}) for reading and writing: "
+                    f"{exc}. Check that this user owns the file, its -wal and -shm "
+                    "companions and their folder, and may write to them (a file left by "
+                    "running the app with sudo belongs to root), then start the app "
+                    "again.") from exc
             if kind != "damaged" or not self.path.exists():
                 # A full disk or an I/O error says nothing about the file: keep it.
                 raise ConfigurationError(
@@ -118,23 +196,25 @@ class JobStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def get(self, job_id: int) -> Job | None:
-        row = self._db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row)
+    def get(self, job_id: int, *, with_result: bool = True) -> Job | None:
+        """The job with its whole transcript, or as listed (`with_result=False`: cheap
+        when only its state or ids matter)."""
+        query = "SELECT * FROM jobs" if with_result else _LISTED
+        row = self._db().execute(f"{query} WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row, with_result=with_result)
 
     def list(self, limit: int | None = None) -> builtins.list[Job]:
-        """Newest first; at most `limit` jobs."""
-        rows = self._db().execute(
-            "SELECT * FROM jobs ORDER BY created DESC, id DESC LIMIT ?",
-            (-1 if limit is None else limit,))
-        return [_job(row) for row in rows]
+        """Newest first; at most `limit` jobs; without their results (get() has those)."""
+        rows = self._db().execute(f"{_LISTED} ORDER BY created DESC, id DESC LIMIT ?",
+                                  (-1 if limit is None else limit,))
+        return [_job(row, with_result=False) for row in rows]
 
     def unfinished(self) -> builtins.list[Job]:
         """Queued, uploading or processing jobs, oldest first: what to resume."""
         marks = ", ".join("?" * len(_UNFINISHED))
         rows = self._db().execute(
-            f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
-        return [_job(row) for row in rows]
+            f"{_LISTED} WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
+        return [_job(row, with_result=False) for row in rows]
 
     # --- writing ----------------------------------------------------------------------
 
@@ -145,15 +225,17 @@ class JobStore:
                 "INSERT INTO jobs (file, provider, options, state, progress, created, updated,"
                 " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
                 (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return _job(row)
+            row = db.execute(f"{_LISTED} WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _job(row, with_result=False)
 
     def update(self, job_id: int, *, state: JobState | None = None,
                progress: float | _Unset | None = UNSET, error: str | _Unset | None = UNSET,
                result: Transcript | _Unset | None = UNSET,
                remote: Mapping[str, str] | None = None) -> Job:
         """Change the given fields (`remote` is merged into the stored ids); bumps
-        `updated`. Raises KeyError for a job that is not (or no longer) stored."""
+        `updated`. Returns the job as stored, with the `result` given here, or as listed
+        (no result) when none was. Raises KeyError for a job that is not (or no longer)
+        stored."""
         values: dict[str, Any] = {"updated": time.time()}
         if state is not None:
             values["state"] = JobState(state).value
@@ -163,6 +245,7 @@ class JobStore:
             values["error"] = error
         if result is not UNSET:
             values["result"] = None if result is None else _dump(to_store_dict(result))
+            values["preview"] = None if result is None else text_preview(result.text)
         if remote:
             _check_remote(remote)
         durable = bool(remote) or not set(values) <= {"updated", "progress"}
@@ -172,21 +255,24 @@ class JobStore:
                 if row is None:
                     raise KeyError(f"job {job_id} is not in the job list")
                 values["remote"] = _dump({**_remote(row["remote"]), **remote})
-            return self._write(db, job_id, values)
+            job = self._write(db, job_id, values)
+        # The transcript just written, not a parse of it: that costs as much as writing.
+        return dataclasses.replace(job, result=result) if isinstance(result, Transcript) else job
 
     def reset(self, job_id: int, *, keep_remote: bool) -> Job:
         """Back to QUEUED as if just added: no progress, error or result; the remote ids
         stay only with `keep_remote` (a resume, not a retry)."""
         values: dict[str, Any] = {"updated": time.time(), "state": JobState.QUEUED.value,
-                                  "progress": None, "error": None, "result": None}
+                                  "progress": None, "error": None, "preview": None,
+                                  "result": None}
         if not keep_remote:
             values["remote"] = "{}"
         with self._transaction(durable=True) as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute(f"{_LISTED} WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise KeyError(f"job {job_id} is not in the job list")
             # Damaged options read as the defaults; writing those back lets the job run.
-            values["options"] = _job(row).options.to_json()
+            values["options"] = _job(row, with_result=False).options.to_json()
             return self._write(db, job_id, values)
 
     def delete(self, job_id: int) -> None:
@@ -219,7 +305,8 @@ class JobStore:
                             (*values.values(), job_id))
         if cursor.rowcount == 0:
             raise KeyError(f"job {job_id} is not in the job list")
-        return _job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+        row = db.execute(f"{_LISTED} WHERE id = ?", (job_id,)).fetchone()
+        return _job(row, with_result=False)
 
     @contextmanager
     def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
@@ -231,11 +318,13 @@ class JobStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            # Inside the try: a COMMIT that fails (disk full, a deferred constraint)
+            # leaves the transaction open, and every later BEGIN would fail.
+            db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.rollback()
             raise
-        db.execute("COMMIT")
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), timeout=self._busy_timeout, isolation_level=None)
@@ -243,7 +332,12 @@ class JobStore:
             db.row_factory = sqlite3.Row
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
-                raise _Damaged(f"cannot switch to WAL journaling (got {mode!r})")
+                # Said of a file SQLite could read: a read-only file or a file system
+                # without shared memory, not damage.
+                raise ConfigurationError(
+                    f"The job list ({self.path}) cannot use write-ahead logging (SQLite "
+                    f"kept journal mode {mode!r}). Check that the file and its folder are "
+                    "writable and on a local disk, then start the app again.")
             db.execute("PRAGMA synchronous = FULL")
             self._synchronous = "FULL"
             check = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
@@ -271,14 +365,17 @@ class JobStore:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _MIGRATIONS[target - 1]:
-                    db.execute(statement)
+                for step in _MIGRATIONS[target - 1]:
+                    if callable(step):
+                        step(db)
+                    else:
+                        db.execute(step)
                 db.execute(f"PRAGMA user_version = {target}")
+                db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.rollback()
                 raise
-            db.execute("COMMIT")
             log.info("job list schema migrated to version %d", target)
 
     def _move_aside(self, reason: BaseException) -> Path:
@@ -309,26 +406,35 @@ class _Damaged(Exception):
     """The file opened but is not a usable job list."""
 
 
-_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN", "SQLITE_PERM",
-            "SQLITE_READONLY", "SQLITE_AUTH")
+# Only these say the file's contents are unusable. Permission and open errors
+# (SQLITE_CANTOPEN, _PERM, _READONLY, _AUTH) say nothing about the contents: moving such
+# a file aside would hide an intact job list.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_ACCESS = ("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY", "SQLITE_AUTH")
 
 
 def _failure(exc: BaseException) -> str:
-    """busy (another connection holds a lock), damaged (the file itself is unusable:
-    corrupt or unreadable) or other (disk full, I/O error: the file may be fine)."""
+    """busy (another connection holds a lock), damaged (the file's contents are
+    unusable), access (the file cannot be opened or written: permissions, a read-only
+    disk, a folder in its place) or other (disk full, I/O error: the file may be fine)."""
     if isinstance(exc, _Damaged):
         return "damaged"
     name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
     if name:
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
             return "busy"
-        return "damaged" if name.startswith(_DAMAGED) else "other"
+        if name.startswith(_DAMAGED):
+            return "damaged"
+        return "access" if name.startswith(_ACCESS) else "other"
+    # Python 3.10: SQLite's messages for the same codes.
     text = str(exc)
     if "locked" in text or "busy" in text:
         return "busy"
-    if not isinstance(exc, sqlite3.OperationalError) or "unable to open" in text \
-            or "readonly" in text:
+    if "malformed" in text or "not a database" in text:
         return "damaged"
+    if "unable to open" in text or "readonly" in text or "not authorized" in text \
+            or "access permission" in text:
+        return "access"
     return "other"
 
 
@@ -356,8 +462,10 @@ def _remote(text: str) -> dict[str, str]:
     return data
 
 
-def _job(row: sqlite3.Row) -> Job:
-    """The snapshot of one row; a damaged field makes the job FAILED instead of raising."""
+def _job(row: sqlite3.Row, *, with_result: bool) -> Job:
+    """The snapshot of one row; a damaged field makes the job FAILED instead of raising.
+    Without `with_result` the transcript is dropped once its preview is known; the row
+    holds one only if an older version of the app stored it without a preview."""
     damaged: list[str] = []
     options = JobOptions()
     try:
@@ -374,12 +482,18 @@ def _job(row: sqlite3.Row) -> Job:
         remote = _remote(row["remote"])
     except (ValueError, TypeError):
         damaged.append("remote ids")
-    result = None
+    result, preview = None, None
     if row["result"] is not None:
         try:
             result = from_store_dict(json.loads(row["result"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             damaged.append("result")
+        else:
+            preview = text_preview(result.text)
+    elif not with_result and row["preview"] is not None:
+        preview = str(row["preview"])  # the result was left out of the query, not missing
+    if not with_result:
+        result = None
     error = row["error"]
     if damaged:
         state = JobState.FAILED
@@ -390,4 +504,4 @@ def _job(row: sqlite3.Row) -> Job:
                options=options, state=state,
                progress=None if progress is None else float(progress),
                created=float(row["created"]), updated=float(row["updated"]), remote=remote,
-               error=error, result=result)
+               error=error, result=result, preview=preview)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -618,3 +620,110 @@ def test_services_may_report_only_uploading_or_processing(store: JobStore) -> No
         await runner.aclose()
 
     run(scenario)
+
+
+# --- when the store refuses a write --------------------------------------------------------
+
+
+def test_an_outcome_the_job_list_cannot_store_still_ends_the_job_and_it_can_be_retried(
+        path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gate = asyncio.Event()
+
+    async def gated(context: JobContext) -> Transcript:
+        context.report(JobState.PROCESSING, None)
+        await gate.wait()
+        return transcript_for(context, "finally")
+
+    service = FakeService(script=gated)
+
+    async def scenario() -> None:
+        with JobStore(path, busy_timeout=0.05) as store:
+            runner = runner_for(store, service)
+            seen = Recorder()
+            runner.add_listener(seen)
+            job = submit(runner)
+            await until(lambda: (store.get(job.id) or job).state is JobState.PROCESSING)
+            holder = sqlite3.connect(str(path), isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+            try:
+                gate.set()
+                failed = await asyncio.wait_for(runner.wait(job.id), 5)
+                assert failed.state is JobState.FAILED and failed.result is None
+                assert failed.error is not None
+                assert "job list could not be saved" in failed.error
+                assert "database is locked" in failed.error and "retry" in failed.error
+                assert seen.seen[-1] == failed  # listeners heard it finish
+                assert not runner.is_active(job.id)
+                assert await asyncio.wait_for(runner.wait(job.id), 1) == failed
+                # On disk it is still unfinished: the next start would resume it.
+                assert (store.get(job.id) or job).state is JobState.PROCESSING
+                await runner.cancel(job.id)  # finished, as far as anyone was told
+            finally:
+                holder.rollback()
+                holder.close()
+            assert runner.retry(job.id).state is JobState.QUEUED
+            done = await asyncio.wait_for(runner.wait(job.id), 5)
+            assert done.state is JobState.COMPLETED and done.result is not None
+            assert (store.get(job.id) or job).state is JobState.COMPLETED
+            assert seen.states(job.id) == [JobState.QUEUED, JobState.PROCESSING,
+                                           JobState.FAILED, JobState.QUEUED,
+                                           JobState.PROCESSING, JobState.COMPLETED]
+            await runner.aclose()
+
+    run(scenario)
+    assert "could not store its outcome" in caplog.text and "OperationalError" in caplog.text
+
+
+def test_a_transcript_the_store_cannot_encode_fails_the_job_instead_of_hanging(
+        store: JobStore) -> None:
+    async def odd(context: JobContext) -> Transcript:
+        return Transcript("fake", None, None, float("nan"), f"token={SECRET}")
+
+    service = FakeService(script=odd)
+
+    async def scenario() -> None:
+        runner = runner_for(store, service)
+        job = submit(runner)
+        failed = await asyncio.wait_for(runner.wait(job.id), 5)
+        assert failed.state is JobState.FAILED and failed.error is not None
+        assert "could not be saved (internal error: ValueError" in failed.error
+        assert "transcript was lost" in failed.error
+        await runner.aclose()
+
+    run(scenario)
+
+
+def test_progress_alone_is_committed_without_an_fsync_and_a_state_with_one(
+        store: JobStore) -> None:
+    # What the store's connection runs, in order: which synchronous mode each UPDATE of
+    # a job was committed under, and which columns it set.
+    writes: list[tuple[str, set[str]]] = []
+    mode = ["FULL"]
+
+    def trace(statement: str) -> None:
+        if match := re.match(r"PRAGMA synchronous = (\w+)", statement):
+            mode[0] = match.group(1)
+        elif match := re.match(r"UPDATE jobs SET (.*) WHERE id", statement, re.S):
+            writes.append((mode[0], set(re.findall(r"(\w+) = ", match.group(1)))))
+
+    async def reporting(context: JobContext) -> Transcript:
+        context.report(JobState.UPLOADING, 0.1)  # a new state: stored at once
+        context.report(JobState.UPLOADING, 0.5)  # progress: stored by the throttle
+        await until(lambda: getattr(store.get(context.job_id), "progress", None) == 0.5)
+        return transcript_for(context)
+
+    service = FakeService(script=reporting)
+    store._db().set_trace_callback(trace)
+
+    async def scenario() -> None:
+        runner = runner_for(store, service)
+        job = submit(runner)
+        assert (await runner.wait(job.id)).state is JobState.COMPLETED
+        await runner.aclose()
+
+    run(scenario)
+    store._db().set_trace_callback(None)
+    assert [(m, c - {"updated"}) for m, c in writes] == [
+        ("FULL", {"state", "progress"}),
+        ("NORMAL", {"progress"}),
+        ("FULL", {"state", "progress", "result", "preview", "error"})]

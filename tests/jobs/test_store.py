@@ -163,10 +163,11 @@ def test_a_crash_right_after_update_returns_loses_nothing(path: Path) -> None:
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60,
                    cwd=Path(__file__).parents[2])
     with JobStore(path) as reopened:
-        resumed, finished = reopened.unfinished(), reopened.list(limit=1)[0]
+        resumed, listed = reopened.unfinished(), reopened.list(limit=1)[0]
+        finished = reopened.get(listed.id)
     assert [(j.id, j.state, j.remote, j.progress) for j in resumed] == \
         [(job.id, JobState.PROCESSING, {"task_id": "t-42"}, 0.75)]
-    assert finished.state is JobState.COMPLETED
+    assert finished is not None and finished.state is JobState.COMPLETED
     assert finished.result is not None and finished.result.text == "done"
 
 
@@ -279,13 +280,16 @@ def test_a_damaged_result_makes_that_job_failed_without_breaking_the_list(path: 
     db.close()
     with JobStore(path) as store:
         jobs = {job.id: job for job in store.list()}
-        assert jobs[good.id].result == TRANSCRIPT
         assert jobs[good.id].state is JobState.COMPLETED
-        damaged = jobs[bad.id]
+        assert store.get(good.id).result == TRANSCRIPT  # type: ignore[union-attr]
+        # The list never reads a transcript, so it shows the preview stored beside it;
+        # loading the result finds the damage.
+        assert (jobs[bad.id].state, jobs[bad.id].preview) == (JobState.COMPLETED, "hello there")
+        damaged = store.get(bad.id)
+        assert damaged is not None
         assert damaged.state is JobState.FAILED and damaged.result is None
         assert damaged.error is not None
         assert "result" in damaged.error and "retry" in damaged.error.lower()
-        assert store.get(bad.id) == damaged
         strange = jobs[odd.id]
         assert strange.state is JobState.FAILED and strange.options == JobOptions()
         assert strange.error is not None and "options and state" in strange.error
@@ -327,3 +331,175 @@ def test_a_folder_that_cannot_be_created_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="Cannot create the folder.*writable"):
         JobStore(blocker / "jobs.sqlite3")
     assert blocker.read_text() == "a file where the data folder should be"
+
+
+# --- listing without transcripts ---------------------------------------------------------
+
+
+def long_transcript(words: int = 20_000) -> Transcript:
+    """About what two hours of speech give: 20,000 timed words in 1,000 segments."""
+    segments = []
+    for s in range(words // 20):
+        timed = tuple(Word(f"word{s}-{w}", s * 7.2 + w * 0.36, s * 7.2 + w * 0.36 + 0.3, 0.9)
+                      for w in range(20))
+        segments.append(Segment(timed[0].start, timed[-1].end, "A" if s % 2 else "B",
+                                " ".join(word.word for word in timed), timed))
+    return Transcript("botlhale", "/audio/meeting.wav", "en", words * 0.36,
+                      "\n\n".join(segment.text for segment in segments), tuple(segments))
+
+
+def test_listed_jobs_carry_a_preview_and_get_loads_the_whole_transcript(path: Path) -> None:
+    big = long_transcript()
+    with JobStore(path) as store:
+        job = store.add(Path("/audio/meeting.wav"), "botlhale", JobOptions())
+        done = store.update(job.id, state=JobState.COMPLETED, progress=1.0, result=big)
+        assert done.result is big  # what was written, not a parse of it
+        empty = store.add(Path("/audio/silence.wav"), "local", JobOptions())
+        store.update(empty.id, state=JobState.COMPLETED,
+                     result=Transcript("local", None, None, 1.0, "  \n "))
+        queued = store.add(Path("/audio/next.wav"), "local", JobOptions())
+    assert len(path.read_bytes()) > 1_000_000  # the transcript spans many overflow pages
+    with JobStore(path) as store:
+        listed = {j.id: j for j in store.list()}
+        assert all(j.result is None for j in listed.values())
+        preview = listed[job.id].preview
+        assert preview is not None and len(preview) == 200
+        assert preview.startswith("word0-0 word0-1 word0-2") and "\n" not in preview
+        assert " ".join(big.text.split()).startswith(preview)
+        assert listed[empty.id].preview == ""  # a result without speech
+        assert listed[queued.id].preview is None  # no result at all
+        assert store.get(job.id, with_result=False) == listed[job.id]
+        full = store.get(job.id)
+        assert full is not None and full.result == big and full.preview == preview
+        assert store.update(job.id, error="note").result is None  # as listed
+        assert store.reset(job.id, keep_remote=False).preview is None
+
+
+def _version_1_file(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True)
+    db = raw(path)
+    db.execute("""CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, file TEXT NOT NULL, provider TEXT NOT NULL,
+        options TEXT NOT NULL, state TEXT NOT NULL, progress REAL, created REAL NOT NULL,
+        updated REAL NOT NULL, remote TEXT NOT NULL DEFAULT '{}', error TEXT, result TEXT)""")
+    db.execute("CREATE INDEX jobs_by_state ON jobs (state)")
+    db.execute("PRAGMA user_version = 1")
+    return db
+
+
+def test_a_version_1_file_gets_previews_and_keeps_its_jobs_and_ids(path: Path) -> None:
+    import json
+
+    from dictation_app.protocols.transcript import to_store_dict
+
+    db = _version_1_file(path)
+    stored = json.dumps(to_store_dict(TRANSCRIPT))
+    rows = [("/a.wav", "completed", stored, None), ("/b.wav", "completed", '{"text', None),
+            ("/c.wav", "failed", None, "no"), ("/gone.wav", "queued", None, None)]
+    for number, (file, state, result, error) in enumerate(rows):
+        db.execute("INSERT INTO jobs (file, provider, options, state, created, updated, error,"
+                   " result) VALUES (?, 'botlhale', '{}', ?, ?, ?, ?, ?)",
+                   (file, state, 100.0 + number, 200.0 + number, error, result))
+    db.execute("DELETE FROM jobs WHERE file = '/gone.wav'")  # id 4 must stay dead
+    db.close()
+    with JobStore(path) as store:
+        assert store.recovered_from is None
+        jobs = {j.file.name: j for j in store.list()}
+        assert [(j.id, j.state) for j in jobs.values()] == [
+            (3, JobState.FAILED), (2, JobState.FAILED), (1, JobState.COMPLETED)]
+        assert jobs["a.wav"].preview == "hello there" and jobs["a.wav"].result is None
+        assert store.get(1).result == TRANSCRIPT  # type: ignore[union-attr]
+        assert "result" in (jobs["b.wav"].error or "")  # damaged: no preview, read and said
+        assert jobs["c.wav"].error == "no" and jobs["c.wav"].preview is None
+        assert store.add(Path("/d.wav"), "local", JobOptions()).id == 5
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = [row[1] for row in db.execute("PRAGMA table_info(jobs)")]
+    assert columns[-2:] == ["preview", "result"]  # the transcript stays last
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_a_result_an_older_version_stored_without_a_preview_is_previewed_on_listing(
+        path: Path) -> None:
+    import json
+
+    from dictation_app.protocols.transcript import to_store_dict
+
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "botlhale", JobOptions())
+    db = raw(path)  # what a version-1 app does to a file a newer one migrated
+    db.execute("UPDATE jobs SET state = 'completed', result = ? WHERE id = ?",
+               (json.dumps(to_store_dict(TRANSCRIPT)), job.id))
+    db.close()
+    with JobStore(path) as store:
+        [listed] = store.list()
+        assert (listed.state, listed.preview, listed.result) == \
+            (JobState.COMPLETED, "hello there", None)
+
+
+# --- files that cannot be opened are not damaged ------------------------------------------
+
+
+def _directory_in_place_of_the_file(path: Path) -> Path:
+    path.mkdir(parents=True)  # SQLite: SQLITE_CANTOPEN "unable to open database file"
+    (path / "keep.txt").write_text("mine")
+    return path
+
+
+def _a_log_that_cannot_be_opened(path: Path) -> Path:
+    with JobStore(path) as store:
+        store.add(Path("/a.wav"), "local", JobOptions())
+    Path(f"{path}-wal").mkdir()  # SQLITE_CANTOPEN while reading
+    return path
+
+
+def _an_upgrade_that_cannot_write(path: Path) -> Path:
+    db = _version_1_file(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("INSERT INTO jobs (file, provider, options, state, created, updated) VALUES"
+               " ('/a.wav', 'local', '{}', 'queued', 1.0, 1.0)")
+    db.close()
+    Path(f"{path}-shm").mkdir()  # reads work; the migration's write: SQLITE_READONLY
+    return path
+
+
+@pytest.mark.parametrize("make", [_directory_in_place_of_the_file,
+                                  _a_log_that_cannot_be_opened,
+                                  _an_upgrade_that_cannot_write])
+def test_a_file_that_cannot_be_opened_or_written_is_reported_and_left_alone(
+        path: Path, make: object) -> None:
+    # Root ignores permission bits, so these stand in for a file left root-owned by a sudo
+    # run: SQLite reports the same codes (SQLITE_CANTOPEN, SQLITE_READONLY) for both.
+    made = make(path)  # type: ignore[operator]
+    before = sorted((p.name, p.is_dir(), p.read_bytes() if p.is_file() else b"")
+                    for p in made.parent.iterdir())
+    with pytest.raises(ConfigurationError) as raised:
+        JobStore(path)
+    message = str(raised.value)
+    assert str(path) in message
+    assert "owns the file" in message and "sudo" in message
+    assert ("unable to open" in message) or ("readonly" in message)
+    after = sorted((p.name, p.is_dir(), p.read_bytes() if p.is_file() else b"")
+                   for p in made.parent.iterdir())
+    assert set(before) <= set(after)  # SQLite may have made an empty -wal; nothing else
+    assert not list(made.parent.glob("*.corrupt-*"))
+
+
+def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(path: Path) -> None:
+    # A deferred foreign key fails at COMMIT, as a full disk can: the transaction must not
+    # stay open, or every later BEGIN fails with "cannot start a transaction within a
+    # transaction".
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "local", JobOptions())
+        other = raw(path)
+        other.execute("CREATE TABLE keeper (job INTEGER REFERENCES jobs (id)"
+                      " DEFERRABLE INITIALLY DEFERRED)")
+        other.execute("INSERT INTO keeper VALUES (?)", (job.id,))
+        other.close()
+        store._db().execute("PRAGMA foreign_keys = ON")  # the deferred check applies
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            store.delete(job.id)
+        assert store.get(job.id) == job  # rolled back
+        second = store.add(Path("/b.wav"), "local", JobOptions())
+        assert [j.id for j in store.list()] == [second.id, job.id]
