@@ -13,9 +13,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QIcon
@@ -25,6 +28,9 @@ from PySide6.QtWidgets import QApplication
 from dictation_app import __version__
 from dictation_app.resources import APP_ID, app_icon_files
 from dictation_app.ui.gc_pin import GuiThreadCollector
+
+if TYPE_CHECKING:
+    from dictation_app.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +77,10 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controller import DictationController
     from dictation_app.jobs.runner import JobRunner
     from dictation_app.jobs.services import ServiceFactory
-    from dictation_app.jobs.store import JobStore
     from dictation_app.jobs_controller import JobsController
     from dictation_app.monitoring_controller import MonitoringController
     from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-    from dictation_app.settings import Key, Settings
+    from dictation_app.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
@@ -104,9 +109,10 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
 
     controller.account_token_changed.connect(on_account_token_changed)
 
-    store = JobStore()
+    store, store_problem = _open_job_store()
     factory = ServiceFactory(settings, secrets)
-    runner = JobRunner(store, factory, at_once=int(settings.get(Key.JOBS_AT_ONCE)))
+    at_once = min(MAX_JOBS_AT_ONCE, max(1, int(settings.get(Key.JOBS_AT_ONCE))))
+    runner = JobRunner(store, factory, at_once=at_once)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(jobs.account_token_changed)
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
@@ -120,6 +126,8 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     controller.start()
     monitoring.start()
     jobs.start()
+    if store_problem:
+        window.jobs_panel.show_message(store_problem, error=True)
     if files:
         jobs.add_files(files)
     _schedule_smoke_hooks(window)
@@ -129,7 +137,23 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     await monitoring.stop()
     await jobs.shutdown()
     store.close()
+    if store_problem:
+        shutil.rmtree(store.path.parent, ignore_errors=True)
     await controller.shutdown()
+
+
+def _open_job_store() -> tuple[JobStore, str | None]:
+    """The job list; when it cannot be opened, one for this session and the reason why."""
+    from dictation_app.errors import ConfigurationError
+    from dictation_app.jobs.store import JobStore
+
+    try:
+        return JobStore(), None
+    except ConfigurationError as exc:
+        log.error("job list unavailable: %s", exc)
+        session = Path(tempfile.mkdtemp(prefix="dictation-jobs-")) / "jobs.sqlite3"
+        return JobStore(session), (f"{exc} Until then, new jobs are kept for this "
+                                   "session only.")
 
 
 # --- single instance -----------------------------------------------------------
@@ -163,6 +187,8 @@ def _raise_running_instance(files: Sequence[Path] = ()) -> bool:
 def _listen_for_second_instances(window: object,
                                  open_files: Callable[[list[Path]], object]) -> QLocalServer:
     server = QLocalServer()
+    # Only this user may connect: a message opens files and starts uploads.
+    server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
     name = _instance_name()
     if not server.listen(name):
         # A crashed run leaves its socket file behind; nobody answered on it above.

@@ -10,12 +10,14 @@ It owns no thread: the runner's work happens on the qasync loop, file writes in
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+import shiboken6
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from dictation_app.errors import DictationError
@@ -24,6 +26,7 @@ from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
+from dictation_app.logredact import redact, redacting_logger
 from dictation_app.secrets import (
     BOTLHALE_REFRESH_TOKEN,
     BOTLHALE_TOKEN,
@@ -31,13 +34,13 @@ from dictation_app.secrets import (
     SecretStore,
 )
 from dictation_app.settings import Key, Settings
-from dictation_app.ui.jobs_panel import BAHASAKITA_UUID
+from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView
 from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 AUDIO_FILTER = ("Audio and video files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac "
                 "*.mp4 *.m4v *.mov *.webm *.mkv *.wma *.amr *.aif *.aiff);;All files (*)")
@@ -58,6 +61,7 @@ class JobsController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._file_dialog: QFileDialog | None = None
         self.services_dialog: ServicesDialog | None = None
+        self._services_opened_with: ServicesValues | None = None
         self._monitoring: MonitoringPanel | None = None
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
@@ -113,27 +117,47 @@ class JobsController(QObject):
         self._spawn(self.runner.resume())
 
     def add_files(self, paths: Sequence[Path]) -> list[Job]:
-        """Each file becomes a job with the panel's service and options."""
+        """Each file becomes a job with the panel's service and options.
+
+        The Files panel comes forward either way, so what happened to a drop is in view.
+        """
+        if not paths:
+            return []
+        self.window.side_panel.setCurrentWidget(self.panel)
+        if not self.window.side_panel.isVisible():
+            self.window.side_panel.show()
         try:
             options = self.panel.options()
         except DictationError as exc:
-            self.panel.show_message(str(exc), error=True)
+            self.panel.show_message(f"{_files(len(paths))} not added: {exc}", error=True)
             return []
         provider = self.panel.provider()
-        self.settings.set(Key.JOB_PROVIDER, provider)
-        self.settings.set(Key.JOB_LANGUAGE, options.language or "")
-        self.settings.set(Key.JOB_DIARIZATION, options.diarization)
-        self.settings.set(Key.JOB_MODE, options.mode)
-        self.settings.set(Key.JOB_PRIORITY, options.priority)
-        self.settings.set(Key.JOB_SUBTITLES, options.subtitle)
-        jobs = [self.runner.submit(Path(p), provider, options) for p in paths]
+        self._remember_options(provider, options)
+        jobs: list[Job] = []
+        try:
+            for path in paths:
+                jobs.append(self.runner.submit(Path(path), provider, options))
+        except (DictationError, sqlite3.Error, OSError) as exc:
+            log.error("jobs: could not add %s: %s", Path(path).name, exc)
+            self.panel.show_message(
+                f"{_files(len(paths) - len(jobs))} not added: the job list could not be "
+                f"saved ({exc}).", error=True)
+        else:
+            self.panel.show_message("")
         if jobs:
             self.panel.select_job(jobs[-1].id)
-            self.window.side_panel.setCurrentWidget(self.panel)
-            if not self.window.side_panel.isVisible():
-                self.window.side_panel.show()
-            self.panel.show_message("")
         return jobs
+
+    def _remember_options(self, provider: str, options: JobOptions) -> None:
+        try:
+            self.settings.set(Key.JOB_PROVIDER, provider)
+            self.settings.set(Key.JOB_LANGUAGE, options.language or "")
+            self.settings.set(Key.JOB_DIARIZATION, options.diarization)
+            self.settings.set(Key.JOB_MODE, options.mode)
+            self.settings.set(Key.JOB_PRIORITY, options.priority)
+            self.settings.set(Key.JOB_SUBTITLES, options.subtitle)
+        except OSError as exc:  # the jobs still run; only the next start's defaults suffer
+            log.warning("jobs: could not remember the job options: %s", exc)
 
     def choose_files(self) -> None:
         if self._file_dialog is not None:
@@ -157,6 +181,8 @@ class JobsController(QObject):
             self.panel.show_message("This job has no result to show.", error=True)
             return None
         view = ResultView.for_job(job, self.window)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.export_directory = self._export_directory()
         view.export_requested.connect(
             lambda path, fmt, timestamps, speakers, v=view:
             self._spawn(self._export(v, path, fmt, timestamps, speakers)))
@@ -185,6 +211,7 @@ class JobsController(QObject):
             bahasakita_upload_url=s.get_str(Key.BAHASAKITA_UPLOAD_URL),
             jobs_at_once=int(s.get(Key.JOBS_AT_ONCE)),
         )
+        self._services_opened_with = values
         dialog = ServicesDialog(values, self.window)
         dialog.services_saved.connect(self.save_services)
         dialog.finished.connect(self._on_services_dialog_finished)
@@ -202,9 +229,22 @@ class JobsController(QObject):
         s.set(Key.NEVISA_USERNAME, values.nevisa_username)
         s.set(Key.BAHASAKITA_UPLOAD_URL, values.bahasakita_upload_url)
         s.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
-        self.secrets.set(BOTLHALE_TOKEN, values.botlhale_token)
-        self.secrets.set(BOTLHALE_REFRESH_TOKEN, values.botlhale_refresh_token)
-        self.secrets.set(NEVISA_PASSWORD, values.nevisa_password)
+        # Only what the person changed: a keyring that could not be read opened the dialog
+        # with empty fields, and saving those would delete the stored secrets.
+        before = self._services_opened_with
+        kept = [
+            self.secrets.set(name, new)
+            for name, new, old in (
+                (BOTLHALE_TOKEN, values.botlhale_token,
+                 before.botlhale_token if before else None),
+                (BOTLHALE_REFRESH_TOKEN, values.botlhale_refresh_token,
+                 before.botlhale_refresh_token if before else None),
+                (NEVISA_PASSWORD, values.nevisa_password,
+                 before.nevisa_password if before else None),
+            )
+            if new != old
+        ]
+        self._services_opened_with = values
         try:
             options = self.panel.options()
         except DictationError:
@@ -220,6 +260,10 @@ class JobsController(QObject):
             self.panel.show_message(
                 "No keyring is available: the service passwords and tokens are kept for "
                 "this session only.", error=True)
+        elif not all(kept):
+            self.panel.show_message(
+                "The keyring refused to store a password or token: it is kept for this "
+                "session only.", error=True)
 
     def account_token_changed(self) -> None:
         """The Bahasakita token changed in Settings: new uploads use the new one."""
@@ -251,6 +295,10 @@ class JobsController(QObject):
         except (KeyError, ValueError):
             # Removed, or no longer failed or cancelled, since the panel last heard.
             self.panel.show_message("That job can no longer be retried.", error=True)
+        except sqlite3.Error as exc:
+            self.panel.show_message(f"The job list could not be saved ({exc}), so the job "
+                                    "was not retried. Free some disk space and try again.",
+                                    error=True)
 
     def _on_panel_copy_requested(self, job_id: int) -> None:
         job = self.store.get(job_id)
@@ -269,7 +317,7 @@ class JobsController(QObject):
         if removed is not None:
             self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
         elif job is not None and (uuid := _uuid(job)):
-            self._uploads[uuid] = job
+            self._uploads[uuid] = job.without_result()  # a completion notice carries it
         after = self._upload_names()
         if self._monitoring is not None and after != before:
             self._monitoring.set_local_jobs(after)
@@ -306,6 +354,11 @@ class JobsController(QObject):
         service = self.factory("bahasakita")
         assert isinstance(service, BahasakitaUploadService)
         await service.change_priority(uuid, priority)
+        try:
+            changed = self.store.update(job_id, remote={BAHASAKITA_PRIORITY: priority})
+        except KeyError:
+            return  # removed meanwhile
+        self.panel.update_job(changed)
         self.panel.show_message(f"{job.label} moved to {priority} priority.")
 
     async def _export(self, view: ResultView, path: Path, fmt: ExportFormat, timestamps: bool,
@@ -317,10 +370,24 @@ class JobsController(QObject):
         try:
             await asyncio.to_thread(write_export, Path(path), text)
         except DictationError as exc:  # says which file, why, and what to do
-            view.show_status(str(exc))
+            self._tell(view, str(exc))
             return
-        self.settings.set(Key.LAST_EXPORT_DIR, str(Path(path).parent))
-        view.show_status(f"Saved {Path(path).name}")
+        with contextlib.suppress(OSError):
+            self.settings.set(Key.LAST_EXPORT_DIR, str(Path(path).parent))
+        for open_view in self._views.values():
+            open_view.export_directory = Path(path).parent
+        self._tell(view, f"Saved {Path(path).name}")
+
+    def _tell(self, view: ResultView, text: str) -> None:
+        # The view may have been closed (and deleted) while the file was written.
+        if shiboken6.isValid(view):
+            view.show_status(text)
+        else:
+            self.panel.show_message(text, error=not text.startswith("Saved"))
+
+    def _export_directory(self) -> Path | None:
+        folder = self.settings.get_str(Key.LAST_EXPORT_DIR)
+        return Path(folder) if folder and Path(folder).is_dir() else None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -336,7 +403,11 @@ class JobsController(QObject):
             self.panel.show_message(str(exc), error=True)
         elif exc is not None:
             log.error("jobs: internal error", exc_info=exc)
-            self.panel.show_message(f"Internal error: {exc}", error=True)
+            self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
+
+
+def _files(count: int) -> str:
+    return "1 file" if count == 1 else f"{count} files"
 
 
 def _uuid(job: Job) -> str | None:

@@ -83,6 +83,7 @@ DEFAULTS: dict[Key, Any] = {
     Key.JOBS_AT_ONCE: 2,
     Key.LAST_EXPORT_DIR: "",
 }
+MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 
 # Secrets must never land in the settings file, whatever a caller passes.
 _FORBIDDEN = ("token", "password", "secret", "api_key")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 import soundfile
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -35,6 +37,7 @@ from tests.botlhale_server import (
     FakeBotlhale,
 )
 from tests.qt_async import until
+from tests.test_secrets import MemoryKeyring
 
 
 @pytest.fixture
@@ -105,8 +108,12 @@ def test_dropped_files_become_botlhale_jobs_whose_results_open_copy_and_export(
         [row] = app.panel.model.jobs()
         assert row.state in (JobState.QUEUED, JobState.UPLOADING, JobState.PROCESSING)
         await until(lambda: app.state(row.id) is JobState.COMPLETED)
-        # The panel shows what the store holds, without a reload.
+        # The panel shows what the store holds, without a reload; it keeps the preview of
+        # the transcript the completion notice carried, not the transcript.
         await until(lambda: app.panel.model.job(row.id).state is JobState.COMPLETED)
+        shown_row = app.panel.model.job(row.id)
+        assert shown_row is not None and shown_row.result is None
+        assert shown_row.preview == " ".join(SYNC_TEXT.split())[:200]
 
         app.panel.copy_requested.emit(row.id)
         assert QApplication.clipboard().text().strip() == SYNC_TEXT.strip()
@@ -115,7 +122,7 @@ def test_dropped_files_become_botlhale_jobs_whose_results_open_copy_and_export(
         assert view is not None and view.visible_rows() == 1
         target = tmp_path / "memo.srt"
         view.request_export(target, ExportFormat.SRT)
-        await until(target.exists)
+        await until(lambda: view.status_label.text() == "Saved memo.srt")
         assert "-->" in target.read_text() and SYNC_TEXT.strip() in target.read_text()
         assert app.settings.get_str(Key.LAST_EXPORT_DIR) == str(tmp_path)
 
@@ -169,12 +176,17 @@ def test_a_file_that_is_not_audio_fails_with_the_reason_and_the_next_job_still_r
     assert len(server.to(SYNC_PATH)) == 1  # nothing was sent for the bad file
 
 
-def test_a_bad_language_code_adds_no_job_and_says_why(app: App, audio: Path) -> None:
+def test_a_bad_language_code_adds_no_job_and_says_why_in_view(app: App, audio: Path) -> None:
     async def scenario() -> None:
         app.jobs.start()
+        app.window.side_panel.hide()
         app.panel.language_combo.setCurrentText("not a language!")
         assert app.jobs.add_files([audio]) == []
         assert app.store.list() == []
+        # The drop's outcome is in view, not on a hidden tab.
+        assert app.window.side_panel.isVisibleTo(app.window)
+        assert app.window.side_panel.currentWidget() is app.panel
+        assert app.panel.message_label.text().startswith("1 file not added:")
 
     app.run(scenario())
 
@@ -317,3 +329,124 @@ def test_the_chosen_service_and_options_are_there_at_the_next_start(
         assert window.jobs_panel.provider() == "bahasakita"
         assert window.jobs_panel.options() == chosen
         app.loop.run_until_complete(later.shutdown())
+
+
+def test_stored_transcripts_are_listed_by_their_preview_and_loaded_when_used(
+        app: App, audio: Path) -> None:
+    from dictation_app.jobs.model import JobOptions, text_preview
+    from dictation_app.protocols.transcript import Segment, Transcript
+
+    text = " ".join(f"word{i}" for i in range(20_000))
+    transcript = Transcript("bahasakita", str(audio), "id", 7200.0, text,
+                            tuple(Segment(i * 7.2, i * 7.2 + 7.2, "1",
+                                          " ".join(f"word{j}" for j in range(i * 20, i * 20 + 20)))
+                                  for i in range(1_000)))
+    job = app.store.add(audio, "bahasakita", JobOptions())
+    app.store.update(job.id, state=JobState.COMPLETED, result=transcript,
+                     remote={"uuid": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"})
+
+    async def scenario() -> None:
+        app.jobs.start()
+        listed = app.panel.model.job(job.id)
+        assert listed is not None and listed.result is None
+        assert listed.preview == text_preview(text)
+        assert all(j.result is None for j in app.jobs._uploads.values())
+
+        app.panel.copy_requested.emit(job.id)
+        assert " ".join(QApplication.clipboard().text().split()) == text  # all of it
+        view = app.jobs.open_result(job.id)
+        assert view is not None and view.transcript == transcript
+
+    app.run(scenario())
+
+
+def test_a_keyring_that_cannot_be_read_does_not_lose_the_stored_secrets(
+        app: App, memory_keyring: MemoryKeyring) -> None:
+    async def scenario() -> None:
+        app.jobs.start()
+        memory_keyring.locked = True  # the unlock prompt was dismissed
+        dialog = app.jobs.open_services_dialog()
+        assert dialog.botlhale_token.text() == ""
+        dialog.jobs_at_once.setValue(4)  # the one thing the person changed
+        app.jobs.save_services(dialog.values())
+        dialog.close()
+        memory_keyring.locked = False
+
+    app.run(scenario())
+    assert app.secrets.get(BOTLHALE_TOKEN) == BEARER_TOKEN
+    assert app.runner.at_once == 4
+
+
+def test_a_token_the_keyring_refuses_to_store_is_reported(
+        app: App, memory_keyring: MemoryKeyring) -> None:
+    async def scenario() -> None:
+        app.jobs.start()
+        dialog = app.jobs.open_services_dialog()
+        dialog.botlhale_token.setText("new-token-1234")
+        memory_keyring.locked = True
+        app.jobs.save_services(dialog.values())
+        dialog.close()
+        assert "kept for this session only" in app.panel.message_label.text()
+        assert app.secrets.get(BOTLHALE_TOKEN) == "new-token-1234"  # for this run
+
+    app.run(scenario())
+
+
+def test_closed_result_views_are_freed_and_the_next_opens_in_the_last_export_folder(
+        app: App, audio: Path, tmp_path: Path) -> None:
+    from dictation_app.jobs.model import JobOptions
+    from dictation_app.protocols.transcript import Segment, Transcript
+
+    transcript = Transcript("local", str(audio), "en", 2.0, "hello", (
+        Segment(0.0, 2.0, None, "hello"),))
+    job = app.store.add(audio, "local", JobOptions())
+    app.store.update(job.id, state=JobState.COMPLETED, result=transcript)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+
+    async def scenario() -> None:
+        app.jobs.start()
+        view = app.jobs.open_result(job.id)
+        assert view is not None
+        view.request_export(exports / "memo.txt", ExportFormat.TXT)
+        view.close()  # before the file is written
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        assert not shiboken6.isValid(view)
+        await until(lambda: app.panel.message_label.text() == "Saved memo.txt")
+        assert (exports / "memo.txt").read_text().strip() == "hello"
+
+        again = app.jobs.open_result(job.id)
+        assert again is not None and again is not view
+        assert again.export_directory == exports
+
+    app.run(scenario())
+
+
+def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> None:
+    from dictation_app.secrets import BAHASAKITA_TOKEN
+    from tests.bahasakita_rest_server import GOOD_TOKEN
+    from tests.bahasakita_upload_server import CHANGE_PRIORITY, FakeBahasakitaUpload
+    from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
+
+    app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
+    with FakeBahasakitaUpload(UploadBehaviour(queued_polls=10**6)) as server:
+        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+
+        async def scenario() -> None:
+            app.jobs.start()
+            app.panel.set_provider("bahasakita")
+            [job] = app.jobs.add_files([audio])
+            await until(lambda: "uuid" in app.panel.model.job(job.id).remote
+                        and app.state(job.id) is JobState.PROCESSING)
+            app.panel.select_job(job.id)
+            assert app.panel.priority_action.isEnabled()
+            app.panel.priority_action.trigger()
+            await until(lambda: not app.panel.priority_action.isEnabled())
+            [uuid] = server.jobs
+            assert server.jobs[uuid].priority == "high"
+            stored = app.store.get(job.id)
+            assert stored is not None and stored.remote["priority"] == "high"
+            assert "moved to high priority" in app.panel.message_label.text()
+
+        app.run(scenario())
+        assert server.paths("POST").count(CHANGE_PRIORITY) == 1

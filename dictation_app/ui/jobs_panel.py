@@ -82,6 +82,8 @@ MODES = (("auto", "Automatic"), ("sync", "Direct (up to 60 s)"), ("async", "Queu
 PRIORITIES = (("reguler", "Regular"), ("high", "High"))
 DROP_HINT = "Drop audio files here or click Add files…"
 BAHASAKITA_UUID = "uuid"  # the key the Bahasakita service remembers its job id under
+# Remembered beside it once the service moved the job to high priority after its upload.
+BAHASAKITA_PRIORITY = "priority"
 
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1
 _RUNNING = (JobState.UPLOADING, JobState.PROCESSING)
@@ -200,7 +202,8 @@ def _remote_id(job: Job) -> str | None:
 
 
 class JobListModel(QAbstractListModel):
-    """Jobs newest first. Changing a job emits dataChanged for its row and nothing else."""
+    """Jobs newest first. Changing a job emits dataChanged for its row and nothing else.
+    Rows keep a job's preview, never its transcript (which can run to megabytes)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -237,7 +240,7 @@ class JobListModel(QAbstractListModel):
 
     def set_jobs(self, jobs: Iterable[Job]) -> None:
         self.beginResetModel()
-        self._by_id = {job.id: job for job in jobs}
+        self._by_id = {job.id: job.without_result() for job in jobs}
         self._jobs = sorted(self._by_id.values(), key=_key)
         self._keys = [_key(job) for job in self._jobs]
         self._active.clear()
@@ -248,6 +251,7 @@ class JobListModel(QAbstractListModel):
 
     def upsert(self, job: Job) -> int:
         """Insert a new job in its place or replace a known one; returns its row."""
+        job = job.without_result()
         old = self._by_id.get(job.id)
         if old is not None:
             row = self._row_of_key(_key(old))
@@ -477,8 +481,8 @@ def _detail(job: Job) -> tuple[str, QColor | None]:
         return (job.error or "Failed without a message"), _STATE_COLOURS[JobState.FAILED]
     if job.state is JobState.QUEUED:
         return "Waiting to start", None
-    if job.state is JobState.COMPLETED and job.result is not None:
-        return " ".join(job.result.text.split()) or "(no speech found)", None
+    if job.state is JobState.COMPLETED and job.preview is not None:
+        return job.preview or "(no speech found)", None
     return "", None
 
 
@@ -647,11 +651,14 @@ class JobsPanel(QWidget):
         self.open_action = action("Open", "Show the transcript (Enter)", self._on_open_action)
         self.copy_action = action("Copy text", "Copy the transcript to the clipboard (Ctrl+C)",
                                   self._on_copy_action, QKeySequence(QKeySequence.StandardKey.Copy))
-        self.export_action = action("Export…", "Save the transcript as text, subtitles or JSON",
-                                    self._on_export_action)
+        self.export_action = action("Export…", "Save the transcript as text, subtitles or JSON "
+                                    "(Ctrl+S)", self._on_export_action,
+                                    QKeySequence(QKeySequence.StandardKey.Save))
         self.retry_action = action("Retry", "Run the selected failed or cancelled jobs again",
                                    self._on_retry_action)
-        self.cancel_action = action("Cancel", "Stop the selected jobs", self._on_cancel_action)
+        self.cancel_action = action("Cancel", "Stop the selected jobs (Esc)",
+                                    self._on_cancel_action,
+                                    QKeySequence(QKeySequence.StandardKey.Cancel))
         self.remove_action = action("Remove", "Remove the selected finished jobs from the list "
                                     "(Delete)", self._on_remove_action,
                                     QKeySequence(QKeySequence.StandardKey.Delete))
@@ -889,4 +896,5 @@ def take_file_drop(event: QDropEvent, say: Callable[[str], object]) -> list[Path
 def _can_prioritise(job: Job) -> bool:
     """A Bahasakita upload the service holds but has not finished: its queue can change."""
     return (job.provider == "bahasakita" and BAHASAKITA_UUID in job.remote
-            and job.state is JobState.PROCESSING and job.options.priority != "high")
+            and job.state is JobState.PROCESSING and job.options.priority != "high"
+            and job.remote.get(BAHASAKITA_PRIORITY) != "high")

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dictation_app.settings import MAX_JOBS_AT_ONCE
+
 
 @dataclass(frozen=True)
 class ServicesValues:
@@ -107,7 +109,7 @@ class ServicesDialog(QDialog):
         form.addRow(note)
 
         self.jobs_at_once = QSpinBox()
-        self.jobs_at_once.setRange(1, 8)
+        self.jobs_at_once.setRange(1, MAX_JOBS_AT_ONCE)
         self.jobs_at_once.setValue(values.jobs_at_once)
         self.jobs_at_once.setToolTip("Jobs that upload or transcribe at the same time; "
                                      "the others wait their turn.")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from dictation_app.errors import ConfigurationError
-from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.ui.jobs_panel import DROP_HINT, JOB_ROLE, JobsPanel, parse_language
 from dictation_app.ui.main_window import MainWindow
@@ -33,13 +33,19 @@ UUID = "3f2a9c1e-7b4d-4e2a-9c1e-7b4d4e2a9c1e"
 
 def job(job_id: int, state: JobState = JobState.QUEUED, *, created: float | None = None,
         provider: str = "botlhale", progress: float | None = None, error: str | None = None,
-        remote: dict[str, str] | None = None, text: str | None = None) -> Job:
+        remote: dict[str, str] | None = None, text: str | None = None,
+        preview: str | None = None) -> Job:
+    """A job as the store makes it: with `text`, a result and its preview (the preview
+    alone, as listed, when `preview` is given)."""
     when = NOW - 1000 + job_id * 10 if created is None else created
+    if text is not None and preview is None:
+        preview = text_preview(text)
     return Job(id=job_id, file=Path(f"/audio/recording-{job_id}.wav"), provider=provider,
                options=JobOptions(), state=state, progress=progress, created=when,
                updated=when + 65, remote=remote or {}, error=error,
                result=None if text is None else Transcript(provider, f"recording-{job_id}.wav",
-                                                           "en", 3.0, text))
+                                                           "en", 3.0, text),
+               preview=preview)
 
 
 @pytest.fixture
@@ -179,6 +185,33 @@ def test_rows_show_the_service_error_and_bahasakita_id(qtbot: QtBot, panel: Jobs
     assert "/audio/recording-4.wav" in tip(4)
 
 
+def test_a_completed_row_shows_the_preview_and_the_list_keeps_no_transcript(
+        qtbot: QtBot, panel: JobsPanel) -> None:
+    long_text = "Dumela,   le kae?\n\n" + "ke a leboga " * 200_000  # ~2.4 million characters
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def row_image(shown: Job) -> object:
+        panel.set_jobs([shown])
+        return panel.list_view.viewport().grab().toImage()
+
+    notified = row_image(job(1, JobState.COMPLETED, text=long_text))  # a completion notice
+    assert panel.model.job(1).result is None  # type: ignore[union-attr]
+    assert panel.model.job(1).preview == text_preview(long_text)  # type: ignore[union-attr]
+    panel.update_job(job(1, JobState.COMPLETED, text=long_text))
+    assert panel.model.job(1).result is None  # type: ignore[union-attr]
+    # The row paints the preview (whatever the result says), so listed and notified
+    # jobs look alike, and a different preview looks different.
+    listed = row_image(job(1, JobState.COMPLETED, preview=text_preview(long_text)))
+    other_result = row_image(replace(job(1, JobState.COMPLETED, text="something else"),
+                                     preview=text_preview(long_text)))
+    other_preview = row_image(job(1, JobState.COMPLETED, preview="Something else"))
+    assert notified == listed == other_result
+    assert other_preview != listed
+    empty = row_image(job(1, JobState.COMPLETED, preview=""))
+    assert empty == row_image(job(1, JobState.COMPLETED, preview="(no speech found)"))
+
+
 def test_the_list_repaints_on_a_timer_only_while_jobs_run(panel: JobsPanel) -> None:
     panel.set_jobs([job(1, JobState.COMPLETED)])
     assert not panel._tick.isActive()
@@ -250,8 +283,10 @@ def test_a_selected_job_that_finishes_changes_the_buttons(panel: JobsPanel) -> N
     assert not panel.cancel_action.isEnabled() and panel.open_action.isEnabled()
 
 
-def test_keyboard_opens_copies_and_removes(qtbot: QtBot, panel: JobsPanel) -> None:
-    panel.set_jobs([job(1, JobState.COMPLETED, text="Hello."), job(2, JobState.FAILED)])
+def test_keyboard_opens_copies_exports_cancels_and_removes(qtbot: QtBot,
+                                                           panel: JobsPanel) -> None:
+    panel.set_jobs([job(1, JobState.COMPLETED, text="Hello."), job(2, JobState.FAILED),
+                    job(3, JobState.PROCESSING)])
     panel.show()
     qtbot.waitExposed(panel)
     panel.activateWindow()
@@ -259,15 +294,21 @@ def test_keyboard_opens_copies_and_removes(qtbot: QtBot, panel: JobsPanel) -> No
     qtbot.waitUntil(panel.list_view.hasFocus)
     opened, copied = recorder(panel.open_requested), recorder(panel.copy_requested)
     removed = recorder(panel.remove_requested)
+    exported, cancelled = recorder(panel.export_requested), recorder(panel.cancel_requested)
 
     panel.select_job(2)
     qtbot.keyClick(panel.list_view, Qt.Key.Key_Return)  # a failed job has nothing to open
+    panel.select_job(3)
+    qtbot.keyClick(panel.list_view, Qt.Key.Key_Escape)
     panel.select_job(1)
+    qtbot.keyClick(panel.list_view, Qt.Key.Key_Escape)  # a finished job is not cancelled
     qtbot.keyClick(panel.list_view, Qt.Key.Key_Return)
     qtbot.keyClick(panel.list_view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(panel.list_view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(panel.list_view, Qt.Key.Key_Delete)
 
     assert opened == [1] and copied == [1] and removed == [1]
+    assert exported == [1] and cancelled == [3]
 
 
 def test_double_click_opens_a_completed_job(qtbot: QtBot, panel: JobsPanel) -> None:
