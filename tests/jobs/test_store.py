@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -503,3 +504,23 @@ def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(path: Path) 
         assert store.get(job.id) == job  # rolled back
         second = store.add(Path("/b.wav"), "local", JobOptions())
         assert [j.id for j in store.list()] == [second.id, job.id]
+
+
+def test_the_app_runs_on_a_session_job_list_when_its_own_cannot_be_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dictation_app.app import _open_job_store
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    store, problem = _open_job_store()
+    try:
+        assert problem is not None and "Cannot create the folder for the job list" in problem
+        assert "kept for this session only" in problem
+        assert not store.path.is_relative_to(blocker)
+        job = store.add(tmp_path / "memo.wav", "local", JobOptions())
+        assert store.get(job.id) is not None
+    finally:
+        store.close()
+        shutil.rmtree(store.path.parent, ignore_errors=True)
+    assert blocker.read_text() == "a file where the data folder should be"
