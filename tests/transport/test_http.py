@@ -54,12 +54,16 @@ def server() -> Iterator[Scripted]:
         yield scripted
 
 
-def send(server: Scripted, method: str, **kwargs: object) -> object:
+def send(server: Scripted | str, method: str, path: str = "/thing", *,
+         timeout: float = 5, **kwargs: object) -> object:
+    """The response, or the exception the request raised; `server` may be a base URL."""
+    base_url = server if isinstance(server, str) else server.base_url
+
     async def go() -> object:
-        http = ServiceHttp("Testsvc", server.base_url, retry=FAST, timeout=5)
+        http = ServiceHttp("Testsvc", base_url, retry=FAST, timeout=timeout)
         http.add_secret(SECRET)
         try:
-            return await http.request(method, "/thing", **kwargs)  # type: ignore[arg-type]
+            return await http.request(method, path, **kwargs)  # type: ignore[arg-type]
         except Exception as exc:
             return exc
         finally:
@@ -124,17 +128,7 @@ def test_a_redirect_is_reported_not_followed(server: Scripted) -> None:
 
 
 def test_no_server_is_a_connection_error_after_the_retries() -> None:
-    async def go() -> Exception:
-        http = ServiceHttp("Testsvc", "http://127.0.0.1:9", retry=FAST, timeout=2)
-        try:
-            await http.request("POST", "/thing")
-        except Exception as exc:
-            return exc
-        finally:
-            await http.aclose()
-        raise AssertionError("no error")
-
-    error = asyncio.run(go())
+    error = send("http://127.0.0.1:9", "POST", timeout=2)
     assert isinstance(error, ConnectionFailed)
     assert "cannot connect to http://127.0.0.1:9" in str(error)
     assert error.__context__ is None  # no httpx request (and its headers) kept alive
@@ -164,17 +158,7 @@ def test_a_header_http_cannot_carry_is_a_configuration_error(server: Scripted,
 
 
 def test_an_invalid_url_is_a_configuration_error(server: Scripted) -> None:
-    async def go() -> Exception:
-        http = ServiceHttp("Testsvc", server.base_url, retry=FAST, timeout=5)
-        try:
-            await http.request("GET", "http://127.0.0.1:port/upload")
-        except Exception as exc:
-            return exc
-        finally:
-            await http.aclose()
-        raise AssertionError("no error")
-
-    error = asyncio.run(go())
+    error = send(server, "GET", "http://127.0.0.1:port/upload")
     assert isinstance(error, ConfigurationError)
     assert "the URL is not valid" in str(error) and error.__context__ is None
 
