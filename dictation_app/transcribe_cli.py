@@ -218,6 +218,7 @@ class ProgressDisplay:
         self._last: tuple[JobState, int] | None = None
         self._shown_at = 0.0
         self._open_line = False
+        self._last_line = ""
 
     def show(self, state: JobState, progress: float | None) -> None:
         tenth = -1 if progress is None else int(min(max(progress, 0.0), 1.0) * 10)
@@ -230,10 +231,13 @@ class ProgressDisplay:
             self._stream.write("\r\033[K" + self._bar(state, progress))
             self._open_line = True
         else:
-            if self._last == (state, tenth):
-                return
             percent = "" if progress is None else f" {progress * 100:.0f}%"
-            self._stream.write(f"{state.value}{percent}\n")
+            line = f"{state.value}{percent}\n"
+            # 99.7% and 100% are both "100%": one line is enough.
+            if self._last == (state, tenth) or line == self._last_line:
+                return
+            self._stream.write(line)
+            self._last_line = line
         self._last = (state, tenth)
         self._stream.flush()
 

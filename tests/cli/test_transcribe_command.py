@@ -262,3 +262,22 @@ def test_the_offline_engine_transcribes_with_segment_times(tmp_path: Path) -> No
     [segment] = data["segments"]
     assert 0 < segment["start"] < segment["end"] <= data["duration"]
     assert "nice today" in data["text"]  # the general model: most words, not all
+
+
+def test_progress_lines_off_a_terminal_say_each_step_once() -> None:
+    import io
+
+    from dictation_app.jobs.model import JobState
+    from dictation_app.transcribe_cli import ProgressDisplay
+
+    stream = io.StringIO()
+    display = ProgressDisplay(stream)
+    for state, progress in [(JobState.UPLOADING, 0.0), (JobState.UPLOADING, 0.05),
+                            (JobState.UPLOADING, 0.5), (JobState.UPLOADING, 1.0),
+                            (JobState.PROCESSING, None), (JobState.PROCESSING, 0.35),
+                            (JobState.PROCESSING, 0.998), (JobState.PROCESSING, 1.0)]:
+        display.show(state, progress)
+    display.done()
+    assert stream.getvalue().splitlines() == [
+        "uploading 0%", "uploading 50%", "uploading 100%", "processing",
+        "processing 35%", "processing 100%"]
