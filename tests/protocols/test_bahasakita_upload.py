@@ -425,7 +425,7 @@ def test_content_reply_that_is_not_json() -> None:
 def test_a_body_that_is_not_json_is_not_quoted() -> None:
     # It may echo the token, which only the transport knows and can mask; a quote cut
     # short here would leave a prefix of it that no mask matches later.
-    token = "sk_live_A1b2C3d4E5f6G7h8I9j0"
+    token = "fake-token-A1b2C3d4E5f6G7h8"
     with pytest.raises(RemoteProtocolError) as caught:
         content(f"gateway: token {token} rejected".encode())
     assert token[:8] not in str(caught.value)
