@@ -18,7 +18,6 @@ the monitoring panel use; it never reaches a log line or an error message.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import mimetypes
 import time
@@ -213,8 +212,11 @@ class BahasakitaUploadService:
         raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
 
     def _parsed(self, parse: Callable[..., T], response: httpx.Response, **kwargs: Any) -> T:
-        """Run a parser on a reply; a token the service echoed into it is masked in errors."""
-        body = self._json(response)
+        """Run a parser on a reply; a token the service echoed into it is masked in errors.
+        The JSON is decoded here, not by the parser: only the transport knows the token,
+        so only here can a body that is not JSON be quoted with it masked."""
+        request = response.request
+        body = self._http.reply_json(response, f"{request.method} {request.url.path}")
         error: DictationError
         try:
             return parse(body, **kwargs)
@@ -224,21 +226,6 @@ class BahasakitaUploadService:
         except RemoteProtocolError as exc:
             error = RemoteProtocolError(self._http.mask(str(exc)))
         raise error
-
-    def _json(self, response: httpx.Response) -> object:
-        """The reply's JSON, decoded here rather than by the parser: only here is the
-        token known, so a body that is not JSON can be quoted with the token masked
-        before the quote is cut short."""
-        try:
-            return json.loads(response.content)
-        except ValueError:  # UnicodeDecodeError included
-            pass
-        # Outside the except block: the JSON error's `doc` is the whole body.
-        request = response.request
-        raise RemoteProtocolError(
-            f"{SERVICE}: {request.method} {request.url.path} reply is not JSON: "
-            f"{self._http.excerpt(response.content, 60)!r}. Try again later; if it keeps "
-            "happening the service may have changed")
 
     def _required_token(self) -> str:
         if self._token is None:

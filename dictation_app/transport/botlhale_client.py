@@ -396,16 +396,7 @@ class BotlhaleService:
         return ApiVersion(context.options.api_version)
 
     def _json(self, response: httpx.Response, request: Request) -> object:
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            pass
-        # Outside the except block: the JSON error's `doc` is the whole body, which may
-        # echo a credential.
-        snippet = self._http.excerpt(response.content, 60)
-        raise RemoteProtocolError(
-            f"{SERVICE}: {request.method} {request.path} reply is not JSON: {snippet!r}. "
-            "Try again later; if it keeps happening the service may have changed")
+        return self._http.reply_json(response, f"{request.method} {request.path}")
 
 
 

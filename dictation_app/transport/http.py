@@ -208,6 +208,21 @@ class ServiceHttp:
         text = self.mask(text.strip())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
+    def reply_json(self, response: httpx.Response, operation: str, *,
+                   advice: str = "Try again later; if it keeps happening the service may "
+                                 "have changed") -> object:
+        """The reply's JSON, or RemoteProtocolError quoting the start of the body with
+        every credential masked, then `advice`."""
+        try:
+            return json.loads(response.content)
+        except ValueError:  # UnicodeDecodeError included
+            pass
+        # Outside the except block: the JSON error's `doc` is the whole body, which may
+        # echo a credential.
+        raise RemoteProtocolError(
+            f"{self.service}: {operation} reply is not JSON: "
+            f"{self.excerpt(response.content, 60)!r}. {advice}")
+
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
             return path_or_url

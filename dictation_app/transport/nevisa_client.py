@@ -287,16 +287,9 @@ class NevisaService:
         self._accounts.add_secret(value)
 
     def _json(self, response: httpx.Response, method: str, endpoint: str) -> object:
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            pass
-        # Outside the except block: the JSON error's `doc` is the whole body, which may
-        # echo a credential.
-        text = self._api.excerpt(response.content, 60)
-        raise RemoteProtocolError(
-            f"{SERVICE}: {method} {endpoint} reply is not JSON: {text!r}. The "
-            "service may be down or the service address in Settings may be wrong.")
+        return self._api.reply_json(
+            response, f"{method} {endpoint}", advice="The service may be down or the "
+            "service address in Settings may be wrong.")
 
 
 def _error_message(body: bytes) -> str | None:
