@@ -370,7 +370,7 @@ class JobsController(QObject):
         try:
             await asyncio.to_thread(write_export, Path(path), text)
         except DictationError as exc:  # says which file, why, and what to do
-            self._tell(view, str(exc))
+            self._tell(view, str(exc), error=True)
             return
         with contextlib.suppress(OSError):
             self.settings.set(Key.LAST_EXPORT_DIR, str(Path(path).parent))
@@ -378,12 +378,12 @@ class JobsController(QObject):
             open_view.export_directory = Path(path).parent
         self._tell(view, f"Saved {Path(path).name}")
 
-    def _tell(self, view: ResultView, text: str) -> None:
+    def _tell(self, view: ResultView, text: str, *, error: bool = False) -> None:
         # The view may have been closed (and deleted) while the file was written.
         if shiboken6.isValid(view):
             view.show_status(text)
         else:
-            self.panel.show_message(text, error=not text.startswith("Saved"))
+            self.panel.show_message(text, error=error)
 
     def _export_directory(self) -> Path | None:
         folder = self.settings.get_str(Key.LAST_EXPORT_DIR)

@@ -3,6 +3,7 @@ loopback servers, credentials from the environment, the fixed output contract.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -76,13 +77,20 @@ ENTRY_POINTS = pytest.mark.parametrize(
     "entry", [["-m", "dictation_app"], ["-c", WINDOWS_LOOP]], ids=["unix", "windows"])
 
 
+@contextlib.contextmanager
 def start_nevisa_job(entry: list[str], audio: Path, server: FakeNevisa, *,
-                     stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, *entry, "transcribe", str(audio), "--provider", "nevisa",
-         "--base-url", server.base_url, "--accounts-url", server.base_url],
-        env=env(DICTATION_NEVISA_USERNAME=USERNAME, DICTATION_NEVISA_PASSWORD=PASSWORD),
-        stdout=stdout, stderr=subprocess.PIPE, encoding="utf-8")
+                     stdout: int = subprocess.PIPE) -> Iterator[subprocess.Popen[str]]:
+    """The CLI transcribing `audio` with the loopback Nevisa; killed if a test leaves it."""
+    with subprocess.Popen(
+            [sys.executable, *entry, "transcribe", str(audio), "--provider", "nevisa",
+             "--base-url", server.base_url, "--accounts-url", server.base_url],
+            env=env(DICTATION_NEVISA_USERNAME=USERNAME, DICTATION_NEVISA_PASSWORD=PASSWORD),
+            stdout=stdout, stderr=subprocess.PIPE, encoding="utf-8") as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def wait_for_request(state: NevisaState, path: str, process: subprocess.Popen[str]) -> None:
@@ -183,13 +191,9 @@ def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path, entry: list[s
     state = NevisaState(hold=True, percents=[30])
     with FakeNevisa(state) as server:
         with start_nevisa_job(entry, audio, server) as process:
-            try:
-                wait_for_request(state, PROGRESS, process)
-                process.send_signal(signal.SIGINT)
-                stdout, stderr = process.communicate(timeout=30)
-            finally:
-                if process.poll() is None:
-                    process.kill()
+            wait_for_request(state, PROGRESS, process)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=30)
         terminations = state.requests_to(TERMINATE)
     assert process.returncode == 130, stderr
     assert len(terminations) == 1
@@ -203,15 +207,11 @@ def test_a_second_ctrl_c_stops_waiting_for_the_remote_cancel(audio: Path, entry:
     state = NevisaState(hold=True, percents=[30])
     state.slow(TERMINATE, 60)  # longer than the CLI waits for it, and than this test
     with FakeNevisa(state) as server, start_nevisa_job(entry, audio, server) as process:
-        try:
-            wait_for_request(state, PROGRESS, process)
-            process.send_signal(signal.SIGINT)
-            wait_for_request(state, TERMINATE, process)
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        wait_for_request(state, PROGRESS, process)
+        process.send_signal(signal.SIGINT)
+        wait_for_request(state, TERMINATE, process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=10)
     assert process.returncode == 130, stderr
     assert "interrupted again" in stderr and "Traceback" not in stderr
     assert stdout == ""
