@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dictation_app.exports import ExportFormat, export
+from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 
 HOURS = 10

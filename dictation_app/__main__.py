@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from dictation_app.cli import main
+from dictation_app.cli.commands import main
 
 sys.exit(main())

@@ -26,7 +26,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from dictation_app import __version__
-from dictation_app.resources import APP_ID, app_icon_files
+from dictation_app.core.resources import APP_ID, app_icon_files
 from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -74,13 +74,13 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
-    from dictation_app.controller import DictationController
+    from dictation_app.controllers.dictation_controller import DictationController
+    from dictation_app.controllers.jobs_controller import JobsController
+    from dictation_app.controllers.monitoring_controller import MonitoringController
+    from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+    from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.jobs.runner import JobRunner
     from dictation_app.jobs.services import ServiceFactory
-    from dictation_app.jobs_controller import JobsController
-    from dictation_app.monitoring_controller import MonitoringController
-    from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-    from dictation_app.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
@@ -144,7 +144,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
 
 def _open_job_store() -> tuple[JobStore, str | None]:
     """The job list; when it cannot be opened, one for this session and the reason why."""
-    from dictation_app.errors import ConfigurationError
+    from dictation_app.core.errors import ConfigurationError
     from dictation_app.jobs.store import JobStore
 
     try:
@@ -161,7 +161,7 @@ def _open_job_store() -> tuple[JobStore, str | None]:
 
 def _instance_name() -> str:
     """One name per user and config dir: a test with its own config dir gets its own."""
-    from dictation_app.settings import config_dir
+    from dictation_app.core.settings import config_dir
 
     digest = hashlib.sha256(str(config_dir()).encode()).hexdigest()[:16]
     return f"dictation-app-{digest}"

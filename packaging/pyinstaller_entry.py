@@ -51,7 +51,7 @@ def _prefer_bundled_libraries() -> None:
 def main() -> int:
     _give_windowed_app_streams()
     _prefer_bundled_libraries()
-    from dictation_app.cli import main as cli_main
+    from dictation_app.cli.commands import main as cli_main
 
     return cli_main()
 

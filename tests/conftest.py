@@ -137,7 +137,7 @@ def memory_keyring() -> Iterator[object]:
     """An in-memory keyring backend in place of the system's for one test."""
     import keyring
 
-    from tests.test_secrets import MemoryKeyring
+    from tests.memory_keyring import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()

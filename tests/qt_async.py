@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from dictation_app.controller import DictationController
+from dictation_app.controllers.dictation_controller import DictationController
 
 
 async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dictation_app.audio.convert import Level, measure_level
-from dictation_app.errors import AudioDeviceError
+from dictation_app.core.errors import AudioDeviceError
 
 if TYPE_CHECKING:
     import sounddevice

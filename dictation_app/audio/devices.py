@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dictation_app.errors import AudioDeviceError
+from dictation_app.core.errors import AudioDeviceError
 
 
 @dataclass(frozen=True)

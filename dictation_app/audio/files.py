@@ -17,7 +17,7 @@ import av
 import numpy as np
 import soundfile
 
-from dictation_app.errors import UnsupportedInput
+from dictation_app.core.errors import UnsupportedInput
 
 SUPPORTED = ("Supported: WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WMA, AMR, AIFF, "
              "and the sound of MP4, MOV, WebM and MKV videos.")

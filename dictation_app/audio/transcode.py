@@ -22,7 +22,7 @@ import soxr
 
 from dictation_app.audio.convert import downmix
 from dictation_app.audio.files import AudioFileInfo, probe, read_blocks
-from dictation_app.errors import DictationError, UnsupportedInput
+from dictation_app.core.errors import DictationError, UnsupportedInput
 
 # Formats we write, with libsndfile's name for each.
 TARGETS = {"flac": "FLAC", "wav": "WAV"}

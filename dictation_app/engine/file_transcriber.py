@@ -26,9 +26,9 @@ from typing import Any
 
 from dictation_app.audio.convert import PcmConverter
 from dictation_app.audio.files import probe, read_blocks
+from dictation_app.core.errors import DictationError
 from dictation_app.engine.recognizer import FinalResult, RecognizerEvent, RecognizerModel
 from dictation_app.engine.server import PARENT_PIPE_ENV, watch_parent_pipe
-from dictation_app.errors import DictationError
 from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
 
 PROVIDER = "local"

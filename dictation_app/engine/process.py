@@ -10,8 +10,8 @@ import sys
 from collections import deque
 from collections.abc import Sequence
 
+from dictation_app.core.errors import ConnectionFailed
 from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.errors import ConnectionFailed
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pocketsphinx
 
-from dictation_app.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2

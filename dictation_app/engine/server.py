@@ -17,13 +17,13 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from dictation_app.core.errors import ConfigurationError, RemoteProtocolError
 from dictation_app.engine.recognizer import (
     FinalResult,
     Recognizer,
     RecognizerEvent,
     RecognizerModel,
 )
-from dictation_app.errors import ConfigurationError, RemoteProtocolError
 from dictation_app.protocols.bahasakita_stream import (
     AudioRequest,
     ConnRequest,

@@ -28,10 +28,10 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dictation_app import errors
+from dictation_app.core import errors
+from dictation_app.core.errors import DictationError, RemoteProtocolError
 from dictation_app.engine.process import app_command, keep_tail
 from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.errors import DictationError, RemoteProtocolError
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
 from dictation_app.protocols.transcript import Transcript, from_store_dict

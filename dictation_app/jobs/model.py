@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from dictation_app.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.protocols.transcript import Transcript
 
 PROVIDERS = ("local", "botlhale", "nevisa", "bahasakita")

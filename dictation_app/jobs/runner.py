@@ -29,11 +29,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dictation_app.errors import DictationError
+from dictation_app.core.errors import DictationError
+from dictation_app.core.redaction import redact, redacting_logger
 from dictation_app.jobs.model import PROVIDER_LABELS, Job, JobOptions, JobState
 from dictation_app.jobs.service import JobService
 from dictation_app.jobs.store import JobStore
-from dictation_app.logredact import redact, redacting_logger
 
 log = redacting_logger(__name__)
 

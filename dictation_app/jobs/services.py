@@ -13,10 +13,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dictation_app.errors import ConfigurationError
-from dictation_app.jobs.model import PROVIDERS
-from dictation_app.jobs.service import JobService
-from dictation_app.secrets import (
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.secrets import (
     BAHASAKITA_TOKEN,
     BAHASAKITA_TOKEN_ENV,
     BOTLHALE_ORG_ID_ENV,
@@ -29,7 +27,9 @@ from dictation_app.secrets import (
     NEVISA_USERNAME_ENV,
     SecretStore,
 )
-from dictation_app.settings import Key, Settings
+from dictation_app.core.settings import Key, Settings
+from dictation_app.jobs.model import PROVIDERS
+from dictation_app.jobs.service import JobService
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,10 @@ from typing import Any
 
 import platformdirs
 
-from dictation_app.errors import ConfigurationError, DictationError
+from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.settings import APP_NAME
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
-from dictation_app.settings import APP_NAME
 
 log = logging.getLogger(__name__)
 

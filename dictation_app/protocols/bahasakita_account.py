@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from dictation_app.errors import RemoteProtocolError
+from dictation_app.core.errors import RemoteProtocolError
 
 SERVICE = "Bahasakita monitoring"
 SIGN_IN_SERVICE = "Bahasakita sign-in"

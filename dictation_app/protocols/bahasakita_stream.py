@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dictation_app.errors import LocalProtocolError, RemoteProtocolError
+from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 
 SERVICE = "Bahasakita streaming"
 SAMPLE_RATE = 16_000

@@ -49,7 +49,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     ConfigurationError,
     LocalProtocolError,
     RemoteProtocolError,

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     ConfigurationError,
     LocalProtocolError,
     UnsupportedInput,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dictation_app.errors import ConfigurationError, ServiceRejected
+from dictation_app.core.errors import ConfigurationError, ServiceRejected
 from dictation_app.protocols.reply_fields import Reply
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short

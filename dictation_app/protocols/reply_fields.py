@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dictation_app.errors import RemoteProtocolError
+from dictation_app.core.errors import RemoteProtocolError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -24,6 +24,7 @@ from dictation_app.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
+from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
 from dictation_app.protocols.bahasakita_account import (
     DEFAULT_BASE_URL,
     MONITORING_PATH,
@@ -36,7 +37,6 @@ from dictation_app.protocols.bahasakita_account import (
     parse_monitoring,
     parse_token_response,
 )
-from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
 from dictation_app.transport.http import check_token
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import httpx
 
 from dictation_app.audio.files import probe
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -36,6 +36,7 @@ from dictation_app.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
+from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
@@ -55,7 +56,6 @@ from dictation_app.protocols.bahasakita_upload import (
     upload_form,
 )
 from dictation_app.protocols.transcript import Transcript, make_extras
-from dictation_app.secrets import BAHASAKITA_TOKEN_ENV
 
 # The account client's check, shared so both refuse a damaged token with the same words.
 from dictation_app.transport.bahasakita_account_client import _checked_token

@@ -38,13 +38,18 @@ import httpx
 
 from dictation_app.audio.files import probe
 from dictation_app.audio.transcode import PreparedAudio, prepare_for_upload
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
     LocalProtocolError,
     RemoteProtocolError,
     ServiceRejected,
+)
+from dictation_app.core.secrets import (
+    BOTLHALE_ORG_ID_ENV,
+    BOTLHALE_REFRESH_TOKEN_ENV,
+    BOTLHALE_TOKEN_ENV,
 )
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
@@ -77,11 +82,6 @@ from dictation_app.protocols.botlhale import (
     upload_request,
 )
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.secrets import (
-    BOTLHALE_ORG_ID_ENV,
-    BOTLHALE_REFRESH_TOKEN_ENV,
-    BOTLHALE_TOKEN_ENV,
-)
 from dictation_app.transport.http import (
     PollPolicy,
     ProgressFile,

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 import tenacity
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -51,7 +51,7 @@ from dictation_app.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.logredact import redact
+from dictation_app.core.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from dictation_app.audio.files import probe
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -34,6 +34,7 @@ from dictation_app.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
+from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols import nevisa
@@ -51,7 +52,6 @@ from dictation_app.protocols.nevisa import (
 )
 from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
     PollPolicy,

@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
     DictationError,
     ServiceRejected,
 )
-from dictation_app.logredact import redacting_logger
+from dictation_app.core.redaction import redacting_logger
 from dictation_app.protocols.bahasakita_stream import (
     SERVICE,
     Event,

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app import __version__
-from dictation_app.resources import app_icon_files
+from dictation_app.core.resources import app_icon_files
 
 APP_NAME = "Dictation"
 APP_LICENCE = "MIT"

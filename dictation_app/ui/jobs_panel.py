@@ -66,7 +66,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dictation_app.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import PROVIDER_LABELS, PROVIDERS, Job, JobOptions, JobState
 from dictation_app.ui.message_line import show_message
 

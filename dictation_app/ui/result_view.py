@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dictation_app.exports import ExportFormat, export
+from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import PROVIDER_LABELS, Job
 from dictation_app.protocols.transcript import Segment, Transcript
 

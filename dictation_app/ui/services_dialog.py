@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dictation_app.settings import MAX_JOBS_AT_ONCE
+from dictation_app.core.settings import MAX_JOBS_AT_ONCE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from dictation_app.audio.files import FFMPEG, LIBSNDFILE, probe, read_blocks
-from dictation_app.errors import UnsupportedInput
+from dictation_app.core.errors import UnsupportedInput
 
 TONE_HZ = 440.0
 TONE_AMPLITUDE = 0.5

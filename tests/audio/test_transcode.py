@@ -15,7 +15,7 @@ from dictation_app.audio.transcode import (
     PreparedAudio,
     prepare_for_upload,
 )
-from dictation_app.errors import DictationError, UnsupportedInput
+from dictation_app.core.errors import DictationError, UnsupportedInput
 from tests.audio.test_files import (
     TONE_HZ,
     TONE_RMS,

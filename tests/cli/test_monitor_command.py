@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from dictation_app import monitor_cli
-from dictation_app.monitor_cli import add_monitor_parser, run_monitor
-from dictation_app.secrets import SecretStore
+from dictation_app.cli import monitor as monitor_cli
+from dictation_app.cli.monitor import add_monitor_parser, run_monitor
+from dictation_app.core.secrets import SecretStore
 from tests.bahasakita_rest_server import (
     GOOD_TOKEN,
     Behaviour,

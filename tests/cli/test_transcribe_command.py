@@ -70,7 +70,7 @@ def refuse(*args):
 
 asyncio.SelectorEventLoop.add_signal_handler = refuse
 asyncio.SelectorEventLoop.remove_signal_handler = refuse
-from dictation_app.cli import main
+from dictation_app.cli.commands import main
 sys.exit(main(sys.argv[1:]))
 """
 ENTRY_POINTS = pytest.mark.parametrize(
@@ -267,8 +267,8 @@ def test_the_offline_engine_transcribes_with_segment_times(tmp_path: Path) -> No
 def test_progress_lines_off_a_terminal_say_each_step_once() -> None:
     import io
 
+    from dictation_app.cli.transcribe import ProgressDisplay
     from dictation_app.jobs.model import JobState
-    from dictation_app.transcribe_cli import ProgressDisplay
 
     stream = io.StringIO()
     display = ProgressDisplay(stream)

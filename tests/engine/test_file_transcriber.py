@@ -13,6 +13,7 @@ import pytest
 import soundfile
 import soxr
 
+from dictation_app.core.errors import ConfigurationError, UnsupportedInput
 from dictation_app.engine.file_transcriber import (
     TranscriptionCancelled,
     run_engine_transcribe,
@@ -20,7 +21,6 @@ from dictation_app.engine.file_transcriber import (
 )
 from dictation_app.engine.recognizer import RecognizerModel
 from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.errors import ConfigurationError, UnsupportedInput
 from dictation_app.protocols.transcript import from_store_dict
 from tests.engine.conftest import SAMPLE_RATE, SENTENCES, Speech
 

@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from dictation_app.audio.convert import ChunkFramer
+from dictation_app.core.errors import ConnectionFailed
 from dictation_app.engine.process import EngineProcess, default_command
-from dictation_app.errors import ConnectionFailed
 from dictation_app.protocols.bahasakita_stream import (
     FinalTranscript,
     SessionOpened,

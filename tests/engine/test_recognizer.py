@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.engine.recognizer import (
     Endpointing,
     FinalResult,
@@ -15,7 +16,6 @@ from dictation_app.engine.recognizer import (
     RecognizerEvent,
     RecognizerModel,
 )
-from dictation_app.errors import ConfigurationError
 from tests.engine.conftest import SENTENCES, Speech
 
 pytestmark = pytest.mark.engine

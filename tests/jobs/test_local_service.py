@@ -15,13 +15,13 @@ import psutil
 import pytest
 import soundfile
 
-from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     ConfigurationError,
     DictationError,
     RemoteProtocolError,
     UnsupportedInput,
 )
+from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.jobs.local_service import (
     Failure,
     LocalFileService,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.errors import ConfigurationError, ServiceRejected
+from dictation_app.core.errors import ConfigurationError, ServiceRejected
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.service import JobContext, JobService

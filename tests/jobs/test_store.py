@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.jobs.store import SCHEMA_VERSION, JobStore
 from dictation_app.protocols.transcript import Segment, Transcript, Word

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dictation_app.errors import RemoteProtocolError
+from dictation_app.core.errors import RemoteProtocolError
 from dictation_app.protocols import bahasakita_account as p
 
 UUID_A = "9b2f7d6e-0c1a-4e5b-8f3d-2a1c0b9e8d7f"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dictation_app.errors import LocalProtocolError, RemoteProtocolError
+from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 from dictation_app.protocols import bahasakita_stream as p
 
 SESS = "0123456789abcdef0123456789abcdef"

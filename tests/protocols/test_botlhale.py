@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     ConfigurationError,
     LocalProtocolError,
     RemoteProtocolError,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dictation_app.errors import ConfigurationError, RemoteProtocolError, ServiceRejected
+from dictation_app.core.errors import ConfigurationError, RemoteProtocolError, ServiceRejected
 from dictation_app.protocols import nevisa as n
 from dictation_app.protocols.nevisa import Credentials, State
 

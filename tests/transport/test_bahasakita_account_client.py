@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,

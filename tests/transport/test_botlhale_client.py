@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,

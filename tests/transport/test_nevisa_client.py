@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dictation_app.errors import (
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -20,9 +20,9 @@ from dictation_app.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
+from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from dictation_app.transport.nevisa_client import NevisaService, PollPolicy
 from tests.job_context import RecordingContext, run_service

@@ -13,7 +13,8 @@ import soundfile
 import soxr
 
 from dictation_app.audio.convert import to_s16le
-from dictation_app.errors import (
+from dictation_app.cli.stream import Pace, stream_file
+from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
@@ -26,7 +27,6 @@ from dictation_app.protocols.bahasakita_stream import (
     PartialTranscript,
     ProtocolVersion,
 )
-from dictation_app.streaming import Pace, stream_file
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.bahasakita_server import Behaviour, FakeBahasakita
 

@@ -21,7 +21,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from dictation_app.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.ui.jobs_panel import DROP_HINT, JOB_ROLE, JobsPanel, parse_language

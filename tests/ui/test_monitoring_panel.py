@@ -23,8 +23,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from dictation_app.errors import AuthenticationFailed, ConnectionFailed
-from dictation_app.monitoring_controller import MonitoringController
+from dictation_app.controllers.monitoring_controller import MonitoringController
+from dictation_app.core.errors import AuthenticationFailed, ConnectionFailed
 from dictation_app.protocols.bahasakita_account import (
     MonitoringSnapshot,
     parse_monitoring,

@@ -14,7 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QComboBox, QFileDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from dictation_app.exports import ExportFormat, export
+from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 from dictation_app.ui.result_view import (

@@ -17,7 +17,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from dictation_app.errors import ConnectionFailed, DictationError
+from dictation_app.core.errors import ConnectionFailed, DictationError
+from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 from dictation_app.protocols.bahasakita_account import (
     COUNTERS,
     DEFAULT_BASE_URL,
@@ -29,7 +30,6 @@ from dictation_app.protocols.bahasakita_account import (
     format_duration,
     newest_first,
 )
-from dictation_app.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 
 EXIT_FAILED = 1
 _NAME_WIDTH = 40  # longer file names are shortened in the table; --json has them whole

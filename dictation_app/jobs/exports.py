@@ -30,7 +30,7 @@ from operator import attrgetter, le, sub
 from pathlib import Path
 from typing import cast
 
-from dictation_app.errors import DictationError
+from dictation_app.core.errors import DictationError
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 
 __all__ = ["ExportFormat", "dialog_filter", "export", "write_export"]

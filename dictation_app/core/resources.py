@@ -11,7 +11,7 @@ APP_ID = "io.github.dictation_app.DictationApp"
 def icons_dir() -> Path | None:
     bundle = getattr(sys, "_MEIPASS", None)
     candidates = [Path(bundle) / "resources" / "icons"] if bundle else []
-    candidates.append(Path(__file__).resolve().parent.parent / "resources" / "icons")
+    candidates.append(Path(__file__).resolve().parents[2] / "resources" / "icons")
     return next((path for path in candidates if path.is_dir()), None)
 
 

@@ -20,17 +20,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dictation_app import __version__
-from dictation_app.errors import ConfigurationError, DictationError
-from dictation_app.logredact import RedactingFilter
-from dictation_app.monitor_cli import add_monitor_parser, run_monitor
+from dictation_app.cli.monitor import add_monitor_parser, run_monitor
+from dictation_app.cli.transcribe import add_transcribe_parser, run_transcribe
+from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.redaction import RedactingFilter
+from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 from dictation_app.protocols.bahasakita_stream import (
     DEFAULT_URLS,
     FinalTranscript,
     PartialTranscript,
     ProtocolVersion,
 )
-from dictation_app.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
-from dictation_app.transcribe_cli import add_transcribe_parser, run_transcribe
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(RedactingFilter())  # whatever logs a URL, its token is masked
     try:
         if args.self_test:
-            from dictation_app.selftest import run_self_test
+            from dictation_app.cli.selftest import run_self_test
 
             return run_self_test()
         if args.command is None:
@@ -157,7 +157,7 @@ def _devices() -> int:
 
 async def _stream(args: argparse.Namespace) -> int:
     from dictation_app.audio.files import probe
-    from dictation_app.streaming import Pace, stream_file
+    from dictation_app.cli.stream import Pace, stream_file
     from dictation_app.transport.stream_connection import StreamConnection
 
     version = ProtocolVersion(args.protocol)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dictation_app.token_expiry import expiry_warning, format_expiry, parse_expiry
+from dictation_app.core.token_expiry import expiry_warning, format_expiry, parse_expiry
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 

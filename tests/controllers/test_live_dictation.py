@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from dictation_app.controller import DictationController, Phase
+from dictation_app.controllers.dictation_controller import DictationController, Phase
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.core.settings import Key, Settings
 from dictation_app.engine.process import EngineProcess
-from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-from dictation_app.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from tests.bahasakita_server import Behaviour, FakeBahasakita
 from tests.engine.conftest import SENTENCES, Speech, grammar_file, speech

@@ -17,9 +17,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from dictation_app.audio.devices import list_input_devices
-from dictation_app.controller import DictationController
-from dictation_app.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, SecretStore
-from dictation_app.settings import Key, Settings
+from dictation_app.controllers.dictation_controller import DictationController
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, SecretStore
+from dictation_app.core.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.settings_dialog import SettingsDialog
 from tests.bahasakita_rest_server import (
@@ -30,8 +30,8 @@ from tests.bahasakita_rest_server import (
     Behaviour,
     FakeBahasakitaRest,
 )
+from tests.memory_keyring import MemoryKeyring
 from tests.qt_async import run, until
-from tests.test_secrets import MemoryKeyring
 
 
 def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:

@@ -20,20 +20,20 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from dictation_app.errors import DictationError
-from dictation_app.exports import ExportFormat, export, write_export
-from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
-from dictation_app.jobs.runner import JobRunner
-from dictation_app.jobs.services import ServiceFactory
-from dictation_app.jobs.store import JobStore
-from dictation_app.logredact import redact, redacting_logger
-from dictation_app.secrets import (
+from dictation_app.core.errors import DictationError
+from dictation_app.core.redaction import redact, redacting_logger
+from dictation_app.core.secrets import (
     BOTLHALE_REFRESH_TOKEN,
     BOTLHALE_TOKEN,
     NEVISA_PASSWORD,
     SecretStore,
 )
-from dictation_app.settings import Key, Settings
+from dictation_app.core.settings import Key, Settings
+from dictation_app.jobs.exports import ExportFormat, export, write_export
+from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
+from dictation_app.jobs.runner import JobRunner
+from dictation_app.jobs.services import ServiceFactory
+from dictation_app.jobs.store import JobStore
 from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel

@@ -68,7 +68,7 @@ def _engine() -> str:
 
 
 def _settings() -> str:
-    from dictation_app.settings import Key, Settings, config_dir
+    from dictation_app.core.settings import Key, Settings, config_dir
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "settings.json"
@@ -79,7 +79,7 @@ def _settings() -> str:
 
 
 def _keyring() -> str:
-    from dictation_app.secrets import SecretStore
+    from dictation_app.core.secrets import SecretStore
 
     store = SecretStore()
     backend = type(store._keyring.get_keyring()).__module__

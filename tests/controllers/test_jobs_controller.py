@@ -17,14 +17,14 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from dictation_app.exports import ExportFormat
+from dictation_app.controllers.jobs_controller import JobsController
+from dictation_app.core.secrets import BOTLHALE_TOKEN, NEVISA_PASSWORD, SecretStore
+from dictation_app.core.settings import Key, Settings
+from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
-from dictation_app.jobs_controller import JobsController
-from dictation_app.secrets import BOTLHALE_TOKEN, NEVISA_PASSWORD, SecretStore
-from dictation_app.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
 from tests.botlhale_server import (
@@ -36,8 +36,8 @@ from tests.botlhale_server import (
     Behaviour,
     FakeBotlhale,
 )
+from tests.memory_keyring import MemoryKeyring
 from tests.qt_async import until
-from tests.test_secrets import MemoryKeyring
 
 
 @pytest.fixture
@@ -252,7 +252,7 @@ def test_a_bahasakita_upload_and_its_queue_entry_lead_to_each_other(app: App,
 
 def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
                                                                    audio: Path) -> None:
-    from dictation_app.secrets import BAHASAKITA_TOKEN
+    from dictation_app.core.secrets import BAHASAKITA_TOKEN
     from dictation_app.ui.monitoring_panel import MonitoringPanel
     from tests.bahasakita_rest_server import GOOD_TOKEN
     from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
@@ -423,7 +423,7 @@ def test_closed_result_views_are_freed_and_the_next_opens_in_the_last_export_fol
 
 
 def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> None:
-    from dictation_app.secrets import BAHASAKITA_TOKEN
+    from dictation_app.core.secrets import BAHASAKITA_TOKEN
     from tests.bahasakita_rest_server import GOOD_TOKEN
     from tests.bahasakita_upload_server import CHANGE_PRIORITY, FakeBahasakitaUpload
     from tests.bahasakita_upload_server import Behaviour as UploadBehaviour

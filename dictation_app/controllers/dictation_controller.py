@@ -25,8 +25,11 @@ from PySide6.QtCore import QObject, Signal
 from dictation_app.audio.capture import Microphone
 from dictation_app.audio.convert import ChunkPipeline, Level
 from dictation_app.audio.devices import InputDevice, list_input_devices
+from dictation_app.core.errors import AudioDeviceError, ConfigurationError, DictationError
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.core.settings import Key, Settings
+from dictation_app.core.token_expiry import expiry_warning, format_expiry, parse_expiry
 from dictation_app.engine.process import EngineProcess
-from dictation_app.errors import AudioDeviceError, ConfigurationError, DictationError
 from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL as ACCOUNT_BASE_URL
 from dictation_app.protocols.bahasakita_account import ServiceToken
 from dictation_app.protocols.bahasakita_stream import (
@@ -35,9 +38,6 @@ from dictation_app.protocols.bahasakita_stream import (
     PartialTranscript,
     ProtocolVersion,
 )
-from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-from dictation_app.settings import Key, Settings
-from dictation_app.token_expiry import expiry_warning, format_expiry, parse_expiry
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.stream_connection import StreamConnection
 from dictation_app.ui.main_window import MainWindow

@@ -2,40 +2,11 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import KeyringLocked
 
-from dictation_app.secrets import BAHASAKITA_TOKEN, SecretStore
-from dictation_app.settings import Settings
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-        self.locked = False  # True: reads and writes fail, as a keyring left locked does
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self._check()
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._check()
-        self.store[(service, username)] = password
-
-    def _check(self) -> None:
-        if self.locked:
-            raise KeyringLocked("the keyring is locked")
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.store:
-            from keyring.errors import PasswordDeleteError
-
-            raise PasswordDeleteError(username)
-        del self.store[(service, username)]
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.core.settings import Settings
+from tests.memory_keyring import MemoryKeyring
 
 
 def test_tokens_go_to_the_keyring(memory_keyring: MemoryKeyring) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject
 
-from dictation_app.errors import AuthenticationFailed, DictationError
+from dictation_app.core.errors import AuthenticationFailed, DictationError
 from dictation_app.protocols.bahasakita_account import SERVICE, MonitoringSnapshot, diff
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.ui.monitoring_panel import MonitoringPanel

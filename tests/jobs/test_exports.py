@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.errors import DictationError
-from dictation_app.exports import ExportFormat, dialog_filter, export, write_export
+from dictation_app.core.errors import DictationError
+from dictation_app.jobs.exports import ExportFormat, dialog_filter, export, write_export
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 
 TXT, SRT, VTT, JSON = ExportFormat.TXT, ExportFormat.SRT, ExportFormat.VTT, ExportFormat.JSON

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.settings import DEFAULTS, Key, Settings
+from dictation_app.core.settings import DEFAULTS, Key, Settings
 
 
 def test_defaults_then_values_persist_across_instances(tmp_path: Path) -> None:

@@ -24,10 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from dictation_app.errors import DictationError
-from dictation_app.jobs.model import PROVIDERS, JobOptions, JobState
-from dictation_app.jobs.service import JobService
-from dictation_app.secrets import (
+from dictation_app.core.errors import DictationError
+from dictation_app.core.secrets import (
     BAHASAKITA_TOKEN_ENV,
     BOTLHALE_ORG_ID_ENV,
     BOTLHALE_REFRESH_TOKEN_ENV,
@@ -35,6 +33,8 @@ from dictation_app.secrets import (
     NEVISA_PASSWORD_ENV,
     NEVISA_USERNAME_ENV,
 )
+from dictation_app.jobs.model import PROVIDERS, JobOptions, JobState
+from dictation_app.jobs.service import JobService
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -69,10 +69,10 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
 
 
 async def run_transcribe(args: argparse.Namespace) -> int:
-    from dictation_app.exports import ExportFormat, export, write_export
+    from dictation_app.core.secrets import SecretStore
+    from dictation_app.core.settings import Key, Settings
+    from dictation_app.jobs.exports import ExportFormat, export, write_export
     from dictation_app.jobs.services import Overrides, ServiceFactory
-    from dictation_app.secrets import SecretStore
-    from dictation_app.settings import Key, Settings
 
     path = Path(args.audio_file)
     settings = Settings()
