@@ -7,10 +7,32 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 OFFSCREEN := QT_QPA_PLATFORM=offscreen
 
-.PHONY: setup run test lint typecheck bench bundle bundle-smoke clean
+.PHONY: setup lock lock-upgrade run test lint typecheck bench bundle bundle-smoke clean
 
 setup:
 	bash scripts/setup.sh
+
+# requirements/lock.txt: every package set-up and the bundle install, at one version,
+# with the sha256 of each of its files. uv rather than pip-tools, because
+# `uv pip compile --universal` writes one lock for every Python from 3.10 and every OS,
+# forking a pin with a marker where a package dropped an old Python (numpy 2.2 on 3.10,
+# 2.4 after), where pip-compile resolves for the interpreter running it only and would
+# need a lock per Python; it is one wheel with no dependencies, and takes seconds.
+# `make lock` keeps the versions already in the lock and only adds, drops or moves what
+# pyproject.toml now asks for; `make lock-upgrade` moves everything to the newest allowed
+# (`make lock LOCK_ARGS='-P numpy'` moves one package). The uv doing it is the locked
+# one in .venv; the set-up after it installs the new lock. If set-up stops because the
+# lock no longer meets pyproject.toml, uv is installed by then, so `make lock` works.
+LOCK_ARGS :=
+lock:
+	[[ -x $(VENV)/bin/uv ]] || bash scripts/setup.sh || [[ -x $(VENV)/bin/uv ]]
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.10 --generate-hashes \
+	    --custom-compile-command 'make lock' --extra dev $(LOCK_ARGS) \
+	    --output-file requirements/lock.txt pyproject.toml requirements/build.in
+	bash scripts/setup.sh
+
+lock-upgrade:
+	$(MAKE) lock LOCK_ARGS=--upgrade
 
 run: setup
 	$(VENV)/bin/dictation-app

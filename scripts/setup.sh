@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine to run, test and benchmark the app:
 # the system packages (Qt, audio, virtual microphone, test speech), then .venv
-# with the package installed editable with its dev extras. Safe to re-run: it
-# installs only what is missing and skips pip while .venv/.setup-stamp is newer
-# than pyproject.toml.
+# with exactly the versions in requirements/lock.txt (every file checked against
+# its sha256) and the package itself installed editable on top, with nothing left
+# for pip to resolve. Safe to re-run: it installs only what is missing and skips
+# pip while .venv/.setup-stamp is newer than both pyproject.toml and the lock.
+# `make lock` refreshes the lock from pyproject.toml.
 #
 #   PYTHON=python3.12 scripts/setup.sh   # choose the interpreter for a new .venv
+#
+# The lock is universal (CPython 3.10 and newer, any OS) and tested on 3.11, the
+# Python of CI (Debian 12) and of the developers' venvs. On 3.10 and 3.12 pip builds
+# pocketsphinx from its locked source (it has wheels for 3.11 and 3.13 only), which
+# needs a C compiler (build-essential).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.setup-stamp"
+LOCK="$ROOT/requirements/lock.txt"
 PYTHON="${PYTHON:-python3}"
 
 PACKAGES=(
@@ -93,14 +101,62 @@ make_venv() {
 }
 
 install_package() {
-    if [[ -f "$STAMP" && "$STAMP" -nt "$ROOT/pyproject.toml" && -x "$VENV/bin/dictation-app" ]]; then
+    [[ -f "$LOCK" ]] || die "$LOCK is missing (make lock writes it from pyproject.toml)"
+    if [[ -f "$STAMP" && "$STAMP" -nt "$ROOT/pyproject.toml" && "$STAMP" -nt "$LOCK" &&
+          -x "$VENV/bin/dictation-app" ]]; then
         say "Python packages: up to date (delete $STAMP to force a reinstall)"
         return
     fi
-    say "Installing dictation-app and its dev dependencies into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet -e '.[dev]')
+    rm -f "$STAMP"
+    local python="$VENV/bin/python" version hint
+    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    say "Installing the locked Python packages into $VENV"
+    # The lock holds pip, setuptools and wheel too: this brings the venv's pip to the
+    # locked one on the way, and the project below is built with the locked setuptools
+    # rather than the newest one fetched into an isolated build environment.
+    if ! "$python" -m pip install --quiet --require-hashes -r "$LOCK"; then
+        hint="see pip's message above"
+        if [[ "$version" != 3.11 ]]; then
+            hint="on Python $version pip may have to build a package from its locked source"
+            hint+=" (pocketsphinx on 3.10 and 3.12): install build-essential, or use"
+            hint+=" PYTHON=python3.11"
+        fi
+        die "pip could not install requirements/lock.txt: $hint"
+    fi
+    (cd "$ROOT" && "$python" -m pip install --quiet --no-deps --no-build-isolation -e .)
+    check_lock_covers_pyproject "$python"
     touch "$STAMP"
+}
+
+# The project went in with --no-deps, so nothing has yet checked that the lock meets
+# pyproject.toml: a dependency added or tightened there without `make lock` would be
+# missing or stale without a word. Check every requirement, the dev extras included.
+check_lock_covers_pyproject() {
+    "$1" - <<'PY' || die "requirements/lock.txt does not meet pyproject.toml: run make lock"
+import sys
+from importlib.metadata import PackageNotFoundError, requires, version
+
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # packaging comes with pytest; pip carries its own copy
+    from pip._vendor.packaging.requirements import Requirement
+
+problems = []
+for line in requires("dictation-app") or []:
+    requirement = Requirement(line)
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": "dev"}):
+        continue
+    try:
+        installed = version(requirement.name)
+    except PackageNotFoundError:
+        problems.append(f"{requirement.name} is not installed (pyproject.toml: {requirement})")
+        continue
+    if not requirement.specifier.contains(installed, prereleases=True):
+        problems.append(f"{requirement.name} {installed} is installed (pyproject.toml: {requirement})")
+for problem in problems:
+    print(f"setup.sh: {problem}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 }
 
 install_system_packages
