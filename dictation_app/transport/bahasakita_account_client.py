@@ -38,10 +38,9 @@ from dictation_app.protocols.bahasakita_account import (
     parse_token_response,
 )
 from dictation_app.transport.http import check_token
+from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class BahasakitaAccountClient:
@@ -78,7 +77,7 @@ class BahasakitaAccountClient:
             follow_redirects=False,
             # A desktop proxy setting (HTTPS_PROXY) must not capture requests to a local
             # server; elsewhere it is honoured, as a browser would.
-            trust_env=parts.hostname not in _LOOPBACK,
+            trust_env=not is_loopback_host(parts.hostname),
         )
 
     @property

@@ -51,11 +51,11 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.redaction import redact
+from dictation_app.core.redaction import RedactingFilter, SecretMask, install_filter, redact
+from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Per request with an upload: ProgressFile's 2 MiB pieces in 120 s need ~140 kbit/s.
 UPLOAD_TIMEOUT = 120.0
 MESSAGE_LIMIT = 200  # characters of a service's words quoted in an error message
@@ -110,6 +110,21 @@ class _Transient(Exception):
         self.error = error
         self.retry_after = retry_after
         self.undelivered = undelivered  # the service certainly did not act on the request
+
+
+_HTTPX_LOG_SECRETS = SecretMask()
+_HTTPX_LOG_FILTER = RedactingFilter(_HTTPX_LOG_SECRETS, urls=False)
+
+
+def httpx_log_secrets() -> SecretMask:
+    """The secrets masked in httpx's own log lines, which quote each request's URL at
+    INFO: add a presigned URL's query while it is in use, discard it after.
+
+    The filter goes on the "httpx" logger at the first call, not at import: an app that
+    never uploads leaves httpx's logging alone.
+    """
+    install_filter("httpx", _HTTPX_LOG_FILTER)
+    return _HTTPX_LOG_SECRETS
 
 
 def check_token(token: str, *, what: str, fix: str) -> str:
@@ -179,22 +194,19 @@ class ServiceHttp:
         self.retry = retry
         self._message = message
         self._embedded_status = embedded_status
-        self._secrets: set[str] = set()
+        self._secrets = SecretMask()  # every credential this client may meet
         self._closed = False
         self._http = httpx.AsyncClient(
             timeout=timeout, transport=transport, follow_redirects=False,
             # A desktop proxy setting must not capture requests to a local server;
             # elsewhere it is honoured, as a browser would.
-            trust_env=urlsplit(self.base_url).hostname not in _LOOPBACK)
+            trust_env=not is_loopback_host(urlsplit(self.base_url).hostname))
 
     def add_secret(self, value: str | None) -> None:
-        if value:
-            self._secrets.add(value)
+        self._secrets.add(value)
 
     def mask(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return self._secrets.mask(text)
 
     def excerpt(self, text: bytes | str, limit: int = MESSAGE_LIMIT) -> str:
         """`text` (a reply body, a service's words) fit for an error message: every
