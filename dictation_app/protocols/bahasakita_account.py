@@ -1,8 +1,10 @@
 """Bahasakita account REST replies (monitoring queues, sign-in token), parsed without I/O.
 
-The transport sends the requests; this module turns the reply bodies into frozen
-dataclasses, or raises `RemoteProtocolError` naming the service, the endpoint and
-the offending field. Nothing here imports httpx, asyncio or Qt.
+Builders return a `Request` (protocols/request.py) carrying its credentials in the
+Authorization header; the transport sends it and hands the decoded JSON reply to a
+parser here, which returns frozen dataclasses or raises `RemoteProtocolError` naming
+the service, the endpoint and the offending field. Nothing here imports httpx,
+asyncio or Qt.
 
 Monitoring (`GET /v2/prod/stt/monitoring`) answers, per the vendor's example::
 
@@ -21,6 +23,7 @@ Sign-in (`GET /v2/prod/getTokenServices`, HTTP Basic) answers
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Mapping
@@ -28,7 +31,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from dictation_app.core.errors import RemoteProtocolError
+from dictation_app.core.errors import ConfigurationError, RemoteProtocolError
+from dictation_app.core.redaction import MASK
+from dictation_app.protocols.request import Request
 
 SERVICE = "Bahasakita monitoring"
 SIGN_IN_SERVICE = "Bahasakita sign-in"
@@ -78,7 +83,7 @@ class ServiceToken:
 
     def __repr__(self) -> str:
         # A token must not reach a log line through a stray repr().
-        return (f"ServiceToken(token='***', expire_date={self.expire_date!r}, "
+        return (f"ServiceToken(token={MASK!r}, expire_date={self.expire_date!r}, "
                 f"quota={self.quota!r}, type={self.type!r})")
 
 
@@ -88,6 +93,30 @@ class ErrorReply:
 
     status: int | None
     message: str | None
+
+
+# --- requests ------------------------------------------------------------------
+
+
+def monitoring_request(token: str) -> Request:
+    """GET the account's job queues with its bearer token."""
+    return Request("GET", MONITORING_PATH, headers={"Authorization": f"Bearer {token}"})
+
+
+def sign_in_request(email: str, password: str) -> Request:
+    """GET a service token with HTTP Basic: the password only ever goes in this header."""
+    if not email.strip() or not password:
+        raise ConfigurationError(f"{SIGN_IN_SERVICE}: enter both an email and a password.")
+    if ":" in email:
+        # HTTP Basic splits at the first colon, so the service would see another user.
+        raise ConfigurationError(f"{SIGN_IN_SERVICE}: an email cannot contain ':'.")
+    return Request("GET", TOKEN_PATH,
+                   headers={"Authorization": f"Basic {basic_credentials(email, password)}"})
+
+
+def basic_credentials(email: str, password: str) -> str:
+    """The base64 `email:password` of an HTTP Basic header: a secret, like the password."""
+    return base64.b64encode(f"{email.strip()}:{password}".encode()).decode("ascii")
 
 
 # --- monitoring ----------------------------------------------------------------

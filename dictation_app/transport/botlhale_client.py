@@ -68,7 +68,6 @@ from dictation_app.protocols.botlhale import (
     ApiVersion,
     JobStatus,
     PresignedPost,
-    Request,
     choose_mode,
     data_request,
     parse_data_reply,
@@ -82,6 +81,7 @@ from dictation_app.protocols.botlhale import (
     token_request,
     upload_request,
 )
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.transport.http import (
     PollPolicy,
@@ -339,10 +339,8 @@ class BotlhaleService:
 
     async def _send(self, request: Request, token: str, files: Mapping[str, Any] | None,
                     idempotent: bool | None) -> httpx.Response:
-        return await self._http.request(
-            request.method, request.path, params=request.params or None,
-            data=request.form or None, files=files, idempotent=idempotent,
-            headers={"Authorization": f"Bearer {token}"})
+        return await self._http.send(request, files=files, idempotent=idempotent,
+                                     headers={"Authorization": f"Bearer {token}"})
 
     async def _bearer(self, *, stale: str | None = None) -> str:
         """The bearer token to send; `stale` is one the service just refused."""
@@ -362,9 +360,7 @@ class BotlhaleService:
     async def _generate(self, refresh_token: str) -> str:
         request = token_request(refresh_token)
         asked = time.monotonic()
-        # A repeat only issues another bearer token.
-        response = await self._http.request(request.method, request.path, data=request.form,
-                                            idempotent=True)
+        response = await self._http.send(request)  # the request says a repeat is harmless
         bearer = parse_token_reply(self._json(response, request))
         self._http.add_secret(bearer.token)
         self._issued = bearer.token

@@ -52,6 +52,7 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.core.redaction import RedactingFilter, SecretMask, install_filter, redact
+from dictation_app.protocols.request import Request
 from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,8 @@ class ServiceHttp:
 
         http = ServiceHttp("Botlhale", "https://api.botlhale.xyz")
         http.add_secret(token)
-        response = await http.request("GET", "/asr/async/status", params=...,
-                                      headers={"Authorization": f"Bearer {token}"})
+        response = await http.send(status_request(...),   # a protocols/ Request
+                                   headers={"Authorization": f"Bearer {token}"})
         ...
         await http.aclose()
     """
@@ -288,6 +289,21 @@ class ServiceHttp:
             error = exc.error
         # Outside the except blocks on purpose: see the module docstring.
         raise error or AssertionError("tenacity ended without an outcome")
+
+    async def send(self, request: Request, *, headers: Mapping[str, str] | None = None,
+                   files: Mapping[str, Any] | None = None, timeout: float | None = None,
+                   retry: RetryPolicy | None = None, operation: str | None = None,
+                   idempotent: bool | None = None) -> httpx.Response:
+        """`request()` for a protocol's `Request`, on this client's base URL.
+
+        `headers` are added to the request's own (a bearer token the caller renews);
+        `idempotent`, if given, overrides the request's.
+        """
+        return await self.request(
+            request.method, request.path, headers={**request.headers, **(headers or {})},
+            params=request.params or None, data=request.form or None, files=files,
+            json_body=request.json, timeout=timeout, retry=retry, operation=operation,
+            idempotent=request.idempotent if idempotent is None else idempotent)
 
     async def aclose(self) -> None:
         self._closed = True

@@ -78,23 +78,29 @@ def rejects(endpoint: str, field: str) -> Any:
 # --- requests ------------------------------------------------------------------
 
 
+def upload_form(**kwargs: Any) -> dict[str, str]:
+    request = u.upload_request(**kwargs)
+    assert (request.method, request.path) == ("POST", "/v2/prod/stt/async/upload")
+    return request.form
+
+
 def test_upload_form_defaults_to_detecting_the_language() -> None:
-    form = u.upload_form(language=None, diarization=False, subtitle=False, priority="reguler")
+    form = upload_form(language=None, diarization=False, subtitle=False, priority="reguler")
     assert form == {"source_language": "detect", "diarization": "False",
                     "subtitle_cc": "False", "priority": "reguler"}
 
 
 def test_upload_form_spells_booleans_as_the_vendor_client_does_and_shortens_bcp47() -> None:
-    form = u.upload_form(language="id-ID", diarization=True, subtitle=True, priority="high",
-                         target_language="EN_us")
+    form = upload_form(language="id-ID", diarization=True, subtitle=True, priority="high",
+                       target_language="EN_us")
     assert form == {"source_language": "id", "target_language": "en", "diarization": "True",
                     "subtitle_cc": "True", "priority": "high"}
 
 
 @pytest.mark.parametrize("language", ["", "  "])
 def test_upload_form_blank_language_is_detect(language: str) -> None:
-    form = u.upload_form(language=language, diarization=False, subtitle=False,
-                         priority="reguler", target_language=" ")
+    form = upload_form(language=language, diarization=False, subtitle=False,
+                       priority="reguler", target_language=" ")
     assert form["source_language"] == "detect"
     assert "target_language" not in form
 
@@ -102,26 +108,32 @@ def test_upload_form_blank_language_is_detect(language: str) -> None:
 @pytest.mark.parametrize("priority", ["regular", "HIGH", "", "low"])
 def test_upload_form_refuses_other_priorities(priority: str) -> None:
     with pytest.raises(ConfigurationError, match="high or reguler"):
-        u.upload_form(language=None, diarization=False, subtitle=False, priority=priority)
+        u.upload_request(language=None, diarization=False, subtitle=False, priority=priority)
 
 
 def test_change_priority_body_is_the_documented_envelope() -> None:
-    assert u.change_priority_body(f" {UUID} ", "high") == {
-        "bk": {"data": {"uuid": UUID, "priority": "high"}}}
+    request = u.change_priority_request(f" {UUID} ", "high")
+    assert (request.method, request.path, request.form) == (
+        "POST", "/v2/prod/stt/changePriority", {})
+    assert request.json == {"bk": {"data": {"uuid": UUID, "priority": "high"}}}
     with pytest.raises(ConfigurationError, match="high or reguler"):
-        u.change_priority_body(UUID, "urgent")
+        u.change_priority_request(UUID, "urgent")
 
 
 @pytest.mark.parametrize("uuid", ["", " ", "../monitoring", "a/b", "a?b=1", "a#b", "a b"])
 def test_a_uuid_that_would_change_the_path_is_refused(uuid: str) -> None:
     with pytest.raises(LocalProtocolError, match="is not a job uuid"):
         u.content_path(uuid)
+    with pytest.raises(LocalProtocolError, match="is not a job uuid"):
+        u.content_request(uuid)
     with pytest.raises(LocalProtocolError):
-        u.change_priority_body(uuid, "high")
+        u.change_priority_request(uuid, "high")
 
 
 def test_content_path() -> None:
     assert u.content_path(UUID) == f"/v2/prod/stt/async/content/{UUID}"
+    assert u.content_request(UUID).path == f"/v2/prod/stt/async/content/{UUID}"
+    assert u.content_request(UUID).method == "GET"
 
 
 # --- upload reply --------------------------------------------------------------
