@@ -251,16 +251,14 @@ def _quota(value: object) -> int | float | str | None:
 # --- errors --------------------------------------------------------------------
 
 
-def parse_error(body: str | bytes) -> ErrorReply:
-    """Find the status and the service's own message in an error body, if it has them.
+def parse_error(message: object) -> ErrorReply:
+    """Find the status and the service's own message in a decoded error body, if it has
+    them.
 
-    Never raises: an error body that is HTML from a proxy, or empty, gives
-    ErrorReply(None, None) and the caller falls back to the HTTP status.
+    Never raises: a body that was not JSON (the transport passes None or its text: HTML
+    from a proxy, say) or is no object gives ErrorReply(None, None), and the caller
+    falls back to the HTTP status.
     """
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return ErrorReply(None, None)
     if not isinstance(message, Mapping):
         return ErrorReply(None, None)
     bk = message.get("bk")

@@ -42,7 +42,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -437,18 +436,6 @@ def _service_message(bk: Mapping[str, Any], data: object) -> str | None:
 
 
 def _envelope(body: object, where: Reply) -> Mapping[str, Any]:
-    if isinstance(body, (bytes, bytearray, str)):
-        problem: str | None = None
-        try:
-            body = json.loads(body)
-        except ValueError as exc:  # UnicodeDecodeError included
-            problem = str(exc)
-        if problem is not None:
-            # The body itself is not quoted: it may echo the token, which only the
-            # transport knows and can mask (before cutting the quote short).
-            raise RemoteProtocolError(
-                f"{SERVICE}: {where.method} {where.path} reply is not JSON ({problem}). "
-                "Try again later; if it keeps happening the service may have changed")
     reply = where.object(body)
     bk = reply.get("bk")
     if not isinstance(bk, Mapping):

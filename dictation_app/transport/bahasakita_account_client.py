@@ -37,7 +37,7 @@ from dictation_app.protocols.bahasakita_account import (
     parse_monitoring,
     parse_token_response,
 )
-from dictation_app.transport.http import check_token
+from dictation_app.transport.http import body_json, check_token
 from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class BahasakitaAccountClient:
                secrets: tuple[str, ...]) -> None:
         status, kind = response.status_code, "HTTP"
         if 200 <= status < 300:
-            embedded = parse_error(response.content).status
+            embedded = parse_error(body_json(response.content)).status
             if embedded is None or embedded < 400:
                 return
             # Some Bahasakita endpoints answer HTTP 200 with the real status in the body.
@@ -210,7 +210,7 @@ def _checked_token(token: str) -> str:
 
 def _said(body: bytes, secrets: tuple[str, ...]) -> str:
     """The service's own message, with any credential it echoed masked."""
-    message = parse_error(body).message or "no message"
+    message = parse_error(body_json(body)).message or "no message"
     for secret in secrets:
         if secret:
             message = message.replace(secret, "***")

@@ -64,6 +64,7 @@ from dictation_app.transport.http import (
     ProgressFile,
     RetryPolicy,
     ServiceHttp,
+    body_json,
 )
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class BahasakitaUploadService:
 
 def _embedded_status(body: bytes) -> int | None:
     """The status some endpoints put in `bk.status` of an HTTP 200 reply, if any."""
-    return parse_error(body).status
+    return parse_error(body_json(body)).status
 
 
 def _with_subtitle(transcript: Transcript, subtitle: bytes | None) -> Transcript:

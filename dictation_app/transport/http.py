@@ -144,6 +144,15 @@ def check_token(token: str, *, what: str, fix: str) -> str:
     return token
 
 
+def body_json(body: bytes) -> object | None:
+    """A body's JSON value, or None if it is not JSON: for the hooks that read error
+    bodies (`message`, `embedded_status`), where anything goes."""
+    try:
+        return json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+
+
 def default_message(body: bytes) -> str | None:
     """A service's own words in an error body: JSON `message`/`error`/`detail`, or text.
 

@@ -219,7 +219,13 @@ def test_token_values_stay_out_of_messages_and_reprs() -> None:
     ("[1]", p.ErrorReply(None, None)),
 ])
 def test_error_bodies(raw: str, expected: p.ErrorReply) -> None:
-    assert p.parse_error(raw) == expected
+    # As the transport hands them over: the JSON value, or None for a body that is not JSON.
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        decoded = None
+    assert p.parse_error(decoded) == expected
+    assert p.parse_error(raw) == p.ErrorReply(None, None)  # text is no error envelope
 
 
 # --- presentation --------------------------------------------------------------
