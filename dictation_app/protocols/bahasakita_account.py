@@ -122,8 +122,8 @@ def basic_credentials(email: str, password: str) -> str:
 # --- monitoring ----------------------------------------------------------------
 
 
-def parse_monitoring(body: str | bytes) -> MonitoringSnapshot:
-    """Parse a monitoring reply body; raise RemoteProtocolError if it breaks the shape."""
+def parse_monitoring(body: object) -> MonitoringSnapshot:
+    """Parse a decoded monitoring reply; raise RemoteProtocolError if it breaks the shape."""
     where = _Where(SERVICE, MONITORING_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
@@ -194,8 +194,8 @@ def _created(value: object, field: str, where: _Where) -> datetime | None:
 # --- sign-in -------------------------------------------------------------------
 
 
-def parse_token_response(body: str | bytes) -> ServiceToken:
-    """Parse a getTokenServices reply; lenient about everything but the token itself."""
+def parse_token_response(body: object) -> ServiceToken:
+    """Parse a decoded getTokenServices reply; lenient about all but the token itself."""
     where = _Where(SIGN_IN_SERVICE, TOKEN_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
@@ -341,16 +341,7 @@ class _Where:
         return RemoteProtocolError(f"{self.service}: GET {self.path} reply: '{field}' {problem}")
 
 
-def _envelope(body: str | bytes, where: _Where) -> Mapping[str, Any]:
-    problem: str | None = None
-    try:
-        message = json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError included
-        problem = str(exc)
-    if problem is not None:
-        # Not chained: the JSON error's `doc` is the whole body, which may echo a token.
-        raise RemoteProtocolError(
-            f"{where.service}: GET {where.path} reply is not JSON ({problem})")
+def _envelope(message: object, where: _Where) -> Mapping[str, Any]:
     if not isinstance(message, Mapping):
         raise where.error("(body)", f"is not a JSON object: {_short(message)}")
     bk = message.get("bk")

@@ -1,7 +1,8 @@
-"""The HTTP edge shared by the file-job services: one request, retried when it may be.
+"""The one HTTP edge of the app's REST clients: one request, retried when it may be.
 
-`ServiceHttp.request()` sends one request with httpx and either returns a 2xx
-response or raises from the app's error tree:
+`ServiceHttp.send()` sends a protocol's `Request` (protocols/request.py), and
+`ServiceHttp.request()` a loose one, with httpx; either returns a 2xx response or
+raises from the app's error tree:
 
 - timeouts, refused or dropped connections, 5xx and 429 are *transient*: retried with
   capped exponential backoff and jitter (honouring `Retry-After`), then reported as
@@ -16,6 +17,9 @@ response or raises from the app's error tree:
 
 A service that puts the real status inside an HTTP 200 body names it with
 `embedded_status`; such a status of 400 or more is then handled as that HTTP status.
+A client chooses its rules by parameter, never by a mapping of its own: how often to
+try (`RetryPolicy`, `NO_RETRY`) and how the messages read (`Wording`). The reply's
+JSON comes from `reply_json()`, decoded once, for the protocol's parsers.
 
 Credentials registered with `add_secret()` are masked in every message this module
 builds, before any text is cut short (`excerpt()`): a cut inside a credential would
@@ -100,6 +104,34 @@ class PollPolicy:
         while True:
             yield delay
             delay = min(delay * self.factor, self.maximum)
+
+
+class Wording:
+    """How a `ServiceHttp` words the failures a person acts on.
+
+    The defaults suit the file-job services. A client whose advice differs (the
+    Bahasakita account's: sign in again, check the base URL) subclasses it and changes a
+    sentence; which failure becomes which error, and whether it is retried, stays in
+    `ServiceHttp`, apart from the class `server_failed()` picks.
+    """
+
+    url = "the service URL"  # the setting a person checks after a redirect or a bad host
+
+    def no_answer(self, service: str, operation: str, url: str, timeout: float,
+                  error: str) -> str:
+        return (f"{service}: no answer to {operation} within {timeout:g} s ({error}). "
+                "Check the network, or try again later.")
+
+    def refused(self, service: str, operation: str, status: str, said: str) -> str:
+        """`status` reads "HTTP 401", or "status 401" for one inside a 200 reply."""
+        # Stripped of its full stop: the sentence goes on after it.
+        return (f"{service} refused the credentials for {operation} ({status}): "
+                f"{said.rstrip('. ')}. Check the account settings.")
+
+    def server_failed(self, service: str, operation: str, status: int, status_text: str,
+                      said: str) -> DictationError:
+        """The error for a 5xx once no attempt is left."""
+        return ServiceRejected(said, service=service, operation=operation, status=status)
 
 
 class _Transient(Exception):
@@ -197,8 +229,10 @@ class ServiceHttp:
                  retry: RetryPolicy = RetryPolicy(),
                  message: Callable[[bytes], str | None] = default_message,
                  embedded_status: Callable[[bytes], int | None] | None = None,
+                 wording: Wording | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.service = service
+        self.wording = wording or Wording()
         self.base_url = check_base_url(service, base_url)
         self.timeout = timeout
         self.retry = retry
@@ -211,6 +245,10 @@ class ServiceHttp:
             # A desktop proxy setting must not capture requests to a local server;
             # elsewhere it is honoured, as a browser would.
             trust_env=not is_loopback_host(urlsplit(self.base_url).hostname))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def add_secret(self, value: str | None) -> None:
         self._secrets.add(value)
@@ -331,15 +369,13 @@ class ServiceHttp:
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TimeoutException as exc:
             # Only a timeout before the request left is sure not to have reached the service.
-            failure = _Transient(ConnectionFailed(
-                f"{self.service}: no answer to {operation} within "
-                f"{timeout or self.timeout:g} s ({type(exc).__name__}). "
-                "Check the network, or try again later."),
+            failure = _Transient(ConnectionFailed(self.wording.no_answer(
+                self.service, operation, url, timeout or self.timeout, type(exc).__name__)),
                 undelivered=isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)))
         except httpx.ConnectError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: cannot connect to {_origin(url)}: {self._reason(exc)}. "
-                "Check the network and the service URL."), undelivered=True)
+                f"Check the network and {self.wording.url}."), undelivered=True)
         except httpx.TransportError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: the connection dropped during {operation}: "
@@ -349,7 +385,7 @@ class ServiceHttp:
             failure = RemoteProtocolError(
                 f"{self.service}: the reply to {operation} could not be decoded "
                 f"({self._reason(exc)}); the service, or a proxy on the way, sent a damaged "
-                "body. Try again later; if it keeps happening, check the service URL.")
+                f"body. Try again later; if it keeps happening, check {self.wording.url}.")
         except httpx.RequestError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: {operation} failed: {self._reason(exc)}. Try again."))
@@ -362,7 +398,7 @@ class ServiceHttp:
         except (httpx.InvalidURL, UnicodeError) as exc:  # the latter: a bad IDNA host name
             failure = ConfigurationError(
                 f"{self.service}: cannot send {operation}: the URL is not valid "
-                f"({self._reason(exc)}); check the service URL.")
+                f"({self._reason(exc)}); check {self.wording.url}.")
         else:
             self._check(response, operation)
             return response
@@ -379,17 +415,18 @@ class ServiceHttp:
             status, kind = embedded, "status"
         said = self.excerpt(self._message(response.content) or "no message")
         if status in (401, 403):
-            # Stripped of its full stop: the sentence goes on after it.
             raise AuthenticationFailed(
-                f"{self.service} refused the credentials for {operation} ({kind} {status}): "
-                f"{said.rstrip('. ')}. Check the account settings.")
+                self.wording.refused(self.service, operation, f"{kind} {status}", said))
         if 300 <= status < 400:
             target = response.headers.get("location", "elsewhere")
             raise RemoteProtocolError(
                 f"{self.service}: {operation} was redirected (HTTP {status}) to "
-                f"{self.mask(redact(target))}; check the service URL.")
-        rejected = ServiceRejected(said, service=self.service, operation=operation,
-                                   status=status)
+                f"{self.mask(redact(target))}; check {self.wording.url}.")
+        rejected: DictationError = ServiceRejected(said, service=self.service,
+                                                   operation=operation, status=status)
+        if status >= 500:
+            rejected = self.wording.server_failed(self.service, operation, status,
+                                                  f"{kind} {status}", said)
         if status == 429 or status >= 500:
             raise _Transient(rejected, _retry_after(response.headers.get("retry-after")),
                              undelivered=status in (429, 503))

@@ -24,8 +24,10 @@ from dictation_app.core.errors import (
 from dictation_app.protocols.bahasakita_upload import parse_upload_reply
 from dictation_app.protocols.request import Request
 from dictation_app.transport.http import (
+    NO_RETRY,
     RetryPolicy,
     ServiceHttp,
+    Wording,
     _retry_after,
     body_json,
     check_token,
@@ -285,3 +287,39 @@ def test_send_keeps_a_post_the_request_marks_idempotent_retried(server: Scripted
 
     assert getattr(asyncio.run(go()), "status_code", None) == 200
     assert len(server.seen) == 3
+
+
+class _Plain(Wording):
+    url = "the server address"
+
+    def refused(self, service: str, operation: str, status: str, said: str) -> str:
+        return f"{service} said no ({status}): {said}"
+
+    def server_failed(self, service: str, operation: str, status: int, status_text: str,
+                      said: str) -> ConnectionFailed:
+        return ConnectionFailed(f"{service} is down ({status_text})")
+
+
+def test_a_wording_changes_the_sentences_and_the_retry_policy_the_attempts(
+        server: Scripted) -> None:
+    async def go(path: str) -> object:
+        http = ServiceHttp("Testsvc", server.base_url, retry=NO_RETRY, wording=_Plain())
+        http.add_secret(SECRET)
+        try:
+            return await http.request("GET", path)
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    server.answer(401, f'{{"message": "bad {SECRET}"}}'.encode())
+    refused = asyncio.run(go("/a"))
+    assert isinstance(refused, AuthenticationFailed)
+    assert str(refused) == "Testsvc said no (HTTP 401): bad ***"
+    server.answer(503)
+    down = asyncio.run(go("/b"))
+    assert isinstance(down, ConnectionFailed) and str(down) == "Testsvc is down (HTTP 503)"
+    server.answer(302, Location="https://elsewhere.example/")
+    moved = asyncio.run(go("/c"))
+    assert isinstance(moved, RemoteProtocolError) and "check the server address" in str(moved)
+    assert server.seen == ["GET /a", "GET /b", "GET /c"]  # one attempt each
