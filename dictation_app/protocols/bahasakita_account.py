@@ -1,8 +1,10 @@
 """Bahasakita account REST replies (monitoring queues, sign-in token), parsed without I/O.
 
-The transport sends the requests; this module turns the reply bodies into frozen
-dataclasses, or raises `RemoteProtocolError` naming the service, the endpoint and
-the offending field. Nothing here imports httpx, asyncio or Qt.
+Builders return a `Request` (protocols/request.py) carrying its credentials in the
+Authorization header; the transport sends it and hands the decoded JSON reply to a
+parser here, which returns frozen dataclasses or raises `RemoteProtocolError` naming
+the service, the endpoint and the offending field. Nothing here imports httpx,
+asyncio or Qt.
 
 Monitoring (`GET /v2/prod/stt/monitoring`) answers, per the vendor's example::
 
@@ -21,6 +23,7 @@ Sign-in (`GET /v2/prod/getTokenServices`, HTTP Basic) answers
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Mapping
@@ -28,7 +31,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from dictation_app.core.errors import RemoteProtocolError
+from dictation_app.core.errors import ConfigurationError, RemoteProtocolError
+from dictation_app.core.redaction import MASK
+from dictation_app.protocols.request import Request
 
 SERVICE = "Bahasakita monitoring"
 SIGN_IN_SERVICE = "Bahasakita sign-in"
@@ -78,7 +83,7 @@ class ServiceToken:
 
     def __repr__(self) -> str:
         # A token must not reach a log line through a stray repr().
-        return (f"ServiceToken(token='***', expire_date={self.expire_date!r}, "
+        return (f"ServiceToken(token={MASK!r}, expire_date={self.expire_date!r}, "
                 f"quota={self.quota!r}, type={self.type!r})")
 
 
@@ -90,11 +95,35 @@ class ErrorReply:
     message: str | None
 
 
+# --- requests ------------------------------------------------------------------
+
+
+def monitoring_request(token: str) -> Request:
+    """GET the account's job queues with its bearer token."""
+    return Request("GET", MONITORING_PATH, headers={"Authorization": f"Bearer {token}"})
+
+
+def sign_in_request(email: str, password: str) -> Request:
+    """GET a service token with HTTP Basic: the password only ever goes in this header."""
+    if not email.strip() or not password:
+        raise ConfigurationError(f"{SIGN_IN_SERVICE}: enter both an email and a password.")
+    if ":" in email:
+        # HTTP Basic splits at the first colon, so the service would see another user.
+        raise ConfigurationError(f"{SIGN_IN_SERVICE}: an email cannot contain ':'.")
+    return Request("GET", TOKEN_PATH,
+                   headers={"Authorization": f"Basic {basic_credentials(email, password)}"})
+
+
+def basic_credentials(email: str, password: str) -> str:
+    """The base64 `email:password` of an HTTP Basic header: a secret, like the password."""
+    return base64.b64encode(f"{email.strip()}:{password}".encode()).decode("ascii")
+
+
 # --- monitoring ----------------------------------------------------------------
 
 
-def parse_monitoring(body: str | bytes) -> MonitoringSnapshot:
-    """Parse a monitoring reply body; raise RemoteProtocolError if it breaks the shape."""
+def parse_monitoring(body: object) -> MonitoringSnapshot:
+    """Parse a decoded monitoring reply; raise RemoteProtocolError if it breaks the shape."""
     where = _Where(SERVICE, MONITORING_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
@@ -165,8 +194,8 @@ def _created(value: object, field: str, where: _Where) -> datetime | None:
 # --- sign-in -------------------------------------------------------------------
 
 
-def parse_token_response(body: str | bytes) -> ServiceToken:
-    """Parse a getTokenServices reply; lenient about everything but the token itself."""
+def parse_token_response(body: object) -> ServiceToken:
+    """Parse a decoded getTokenServices reply; lenient about all but the token itself."""
     where = _Where(SIGN_IN_SERVICE, TOKEN_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
@@ -222,16 +251,14 @@ def _quota(value: object) -> int | float | str | None:
 # --- errors --------------------------------------------------------------------
 
 
-def parse_error(body: str | bytes) -> ErrorReply:
-    """Find the status and the service's own message in an error body, if it has them.
+def parse_error(message: object) -> ErrorReply:
+    """Find the status and the service's own message in a decoded error body, if it has
+    them.
 
-    Never raises: an error body that is HTML from a proxy, or empty, gives
-    ErrorReply(None, None) and the caller falls back to the HTTP status.
+    Never raises: a body that was not JSON (the transport passes None or its text: HTML
+    from a proxy, say) or is no object gives ErrorReply(None, None), and the caller
+    falls back to the HTTP status.
     """
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return ErrorReply(None, None)
     if not isinstance(message, Mapping):
         return ErrorReply(None, None)
     bk = message.get("bk")
@@ -314,16 +341,7 @@ class _Where:
         return RemoteProtocolError(f"{self.service}: GET {self.path} reply: '{field}' {problem}")
 
 
-def _envelope(body: str | bytes, where: _Where) -> Mapping[str, Any]:
-    problem: str | None = None
-    try:
-        message = json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError included
-        problem = str(exc)
-    if problem is not None:
-        # Not chained: the JSON error's `doc` is the whole body, which may echo a token.
-        raise RemoteProtocolError(
-            f"{where.service}: GET {where.path} reply is not JSON ({problem})")
+def _envelope(message: object, where: _Where) -> Mapping[str, Any]:
     if not isinstance(message, Mapping):
         raise where.error("(body)", f"is not a JSON object: {_short(message)}")
     bk = message.get("bk")

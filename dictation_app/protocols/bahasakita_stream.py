@@ -33,6 +33,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 
+# Defined with every other mask in core/redaction.py; re-exported beside with_token().
+from dictation_app.core.redaction import redact_url as redact_url
+
 SERVICE = "Bahasakita streaming"
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2
@@ -122,18 +125,6 @@ def with_token(url: str, token: str | None) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
     query.append(("token", token))
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def redact_url(url: str) -> str:
-    """Return `url` with the value of every credential-like query parameter masked."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (k, "***" if k.lower() in {"token", "access_token", "api_key", "key"} else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 # --- client --------------------------------------------------------------------

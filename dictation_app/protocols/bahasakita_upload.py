@@ -1,14 +1,13 @@
 """Bahasakita file transcription (upload, job content, priority) over REST, without I/O.
 
-The transport sends the requests; this module builds their form and JSON bodies and
-turns the replies into frozen dataclasses, or raises `RemoteProtocolError` naming
-"Bahasakita upload", the endpoint and the offending field. Parsers take the body as
-received (bytes or text, decoded here as JSON) or already decoded; a body that is not
-JSON is not quoted, since it may echo a token that only the transport can mask.
+Builders return a `Request` (protocols/request.py); the transport adds the bearer
+token and the file, and hands the decoded JSON reply to a parser here, which returns
+frozen dataclasses or raises `RemoteProtocolError` naming "Bahasakita upload", the
+endpoint and the offending field.
 
 Flow (vendor docs, API-NOTES "Bahasakita account and monitoring")::
 
-    POST /v2/prod/stt/async/upload            multipart: file + upload_form()
+    POST /v2/prod/stt/async/upload            multipart: file + upload_request().form
         -> {"bk": {"data": {"uuid", "quota", ...}, "message_status"}}
     GET  /v2/prod/stt/async/content/<uuid>    polled until success or failed
         -> {"bk": {"message_status": "inprogress", "progress": 42.5}}
@@ -43,7 +42,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +56,7 @@ from dictation_app.core.errors import (
 from dictation_app.protocols.reply_fields import Reply
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Segment, Transcript, Word, make_extras
 
 SERVICE = "Bahasakita upload"
@@ -115,9 +114,10 @@ _MESSAGE_KEYS = ("message", "error", "detail", "reason", "msg")
 # --- requests ------------------------------------------------------------------
 
 
-def upload_form(*, language: str | None, diarization: bool, subtitle: bool, priority: str,
-                target_language: str | None = None) -> dict[str, str]:
-    """The form fields of POST /v2/prod/stt/async/upload; the transport adds the file.
+def upload_request(*, language: str | None, diarization: bool, subtitle: bool, priority: str,
+                   target_language: str | None = None) -> Request:
+    """POST /v2/prod/stt/async/upload with its form; the transport adds the file
+    (`UPLOAD_FILE_FIELD`) and the bearer token.
 
     Booleans are spelled `True` / `False`, as the vendor's sample client sends them
     (Python's `requests` writes a bool form value with `str()`). A BCP-47 language
@@ -137,7 +137,12 @@ def upload_form(*, language: str | None, diarization: bool, subtitle: bool, prio
     target = _language_code(target_language)
     if target is not None and target != DETECT:
         form["target_language"] = target
-    return form
+    return Request("POST", UPLOAD_PATH, form=form)
+
+
+def content_request(uuid: str) -> Request:
+    """GET one job's content: its state, its progress, once done its transcript."""
+    return Request("GET", content_path(uuid))
 
 
 def content_path(uuid: str) -> str:
@@ -145,12 +150,13 @@ def content_path(uuid: str) -> str:
     return CONTENT_PATH.format(uuid=_checked_uuid(uuid))
 
 
-def change_priority_body(uuid: str, priority: str) -> dict[str, Any]:
-    """The JSON body of POST /v2/prod/stt/changePriority."""
+def change_priority_request(uuid: str, priority: str) -> Request:
+    """POST /v2/prod/stt/changePriority with its JSON body."""
     if priority not in PRIORITIES:
         raise ConfigurationError(
             f"{SERVICE}: priority must be {' or '.join(PRIORITIES)}, not {priority!r}")
-    return {"bk": {"data": {"uuid": _checked_uuid(uuid), "priority": priority}}}
+    body = {"bk": {"data": {"uuid": _checked_uuid(uuid), "priority": priority}}}
+    return Request("POST", CHANGE_PRIORITY_PATH, json=body)
 
 
 def _language_code(language: str | None) -> str | None:
@@ -430,18 +436,6 @@ def _service_message(bk: Mapping[str, Any], data: object) -> str | None:
 
 
 def _envelope(body: object, where: Reply) -> Mapping[str, Any]:
-    if isinstance(body, (bytes, bytearray, str)):
-        problem: str | None = None
-        try:
-            body = json.loads(body)
-        except ValueError as exc:  # UnicodeDecodeError included
-            problem = str(exc)
-        if problem is not None:
-            # The body itself is not quoted: it may echo the token, which only the
-            # transport knows and can mask (before cutting the quote short).
-            raise RemoteProtocolError(
-                f"{SERVICE}: {where.method} {where.path} reply is not JSON ({problem}). "
-                "Try again later; if it keeps happening the service may have changed")
     reply = where.object(body)
     bk = reply.get("bk")
     if not isinstance(bk, Mapping):

@@ -36,6 +36,7 @@ from dictation_app.core.errors import (
 from dictation_app.protocols.reply_fields import Reply
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Segment, Transcript, make_extras
 
 SERVICE = "Botlhale"
@@ -59,10 +60,6 @@ UPLOAD_FILE_FIELD = "file"  # the multipart part of the presigned S3 POST
 UPLOAD_SUCCESS_STATUS = 204  # what S3 answers a presigned POST with
 
 Mode = Literal["sync", "async"]
-
-# Keys whose values are credentials: masked in every repr.
-_SECRET_KEYS = frozenset({"refresh_token", "token", "authorization", "password"})
-
 
 class ApiVersion(enum.IntEnum):
     V1 = 1  # the older async doc
@@ -117,31 +114,15 @@ _STATUS_WORDS = {
 # --- requests ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request to make: the transport adds the base URL, auth and files."""
-
-    method: str
-    path: str
-    params: dict[str, str] = field(default_factory=dict)  # query string
-    form: dict[str, str] = field(default_factory=dict)  # multipart/form fields
-
-    def __repr__(self) -> str:
-        return (f"Request(method={self.method!r}, path={self.path!r}, "
-                f"params={_masked(self.params)!r}, form={_masked(self.form)!r})")
-
-
-def _masked(values: Mapping[str, str]) -> dict[str, str]:
-    return {k: "***" if k.lower() in _SECRET_KEYS else v for k, v in values.items()}
-
-
 def token_request(refresh_token: str) -> Request:
     """POST /auth/generate: trade a refresh token for a bearer token."""
     if not refresh_token or not refresh_token.strip():
         raise ConfigurationError(
             f"{SERVICE}: no refresh token is set; paste one from the Botlhale console "
             "in the settings, or give a bearer token instead")
-    return Request("POST", TOKEN_PATH, form={"refresh_token": refresh_token.strip()})
+    # A repeat only issues another bearer token.
+    return Request("POST", TOKEN_PATH, form={"refresh_token": refresh_token.strip()},
+                   idempotent=True)
 
 
 def sync_request(*, language_code: str | None = None, sample_rate: int | None = None,
@@ -187,7 +168,8 @@ def upload_request(version: ApiVersion, *, org_id: str | None,
             raise LocalProtocolError(
                 f"{SERVICE}: POST {UPLOAD_PATH} has no '{name}' parameter in API v{version.value}")
         form[names[name]] = value
-    return Request("POST", UPLOAD_PATH, form=form)
+    # Asking again only issues another presigned POST: safe to repeat after a 5xx.
+    return Request("POST", UPLOAD_PATH, form=form, idempotent=True)
 
 
 def status_request(version: ApiVersion, *, org_id: str, filename: str) -> Request:

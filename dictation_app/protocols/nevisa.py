@@ -1,6 +1,6 @@
 """Nevisa (PersianSpeech) file recognition over REST, without I/O.
 
-Builders return a `Request` (base URL, method, path, headers, form fields); the
+Builders return a `Request` (protocols/request.py, with the vendor's host); the
 transport adds the file part to `recognize_request()` and hands the decoded JSON reply
 to a parser here. Parsers return frozen dataclasses or raise `RemoteProtocolError`
 naming Nevisa, the endpoint and the offending field.
@@ -21,6 +21,7 @@ from dictation_app.core.errors import ConfigurationError, ServiceRejected
 from dictation_app.protocols.reply_fields import Reply
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 
 SERVICE = "Nevisa"
@@ -34,9 +35,6 @@ TERMINATE_PATH = "/file/terminate-task"
 PROGRESS_PATH = "/celery-progress/{task_id}/"
 
 RECOGNIZE_FILE_FIELD = "file"  # the multipart part of POST /recognize-file
-
-_SECRET_KEYS = frozenset({"password", "auth_token", "api_key", "authorization"})
-
 
 class State(enum.Enum):
     PENDING = "PENDING"
@@ -58,26 +56,6 @@ _STATE_ALIASES = {
 
 
 @dataclass(frozen=True)
-class Request:
-    """One HTTP request to make: the transport adds files, if any."""
-
-    base_url: str
-    method: str
-    path: str
-    headers: dict[str, str] = field(default_factory=dict)
-    form: dict[str, str] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        return (f"Request(base_url={self.base_url!r}, method={self.method!r}, "
-                f"path={self.path!r}, headers={_masked(self.headers)!r}, "
-                f"form={_masked(self.form)!r})")
-
-
-def _masked(values: Mapping[str, str]) -> dict[str, str]:
-    return {k: "***" if k.lower() in _SECRET_KEYS else v for k, v in values.items()}
-
-
-@dataclass(frozen=True)
 class Credentials:
     auth_token: str = field(repr=False)
     api_key: str = field(repr=False)
@@ -88,7 +66,8 @@ def login_request(username_or_phone_or_email: str, password: str) -> Request:
         raise ConfigurationError(
             f"{SERVICE}: the PersianSpeech username (or phone or email) and password must "
             "both be set in the settings")
-    return Request(ACCOUNT_BASE_URL, "POST", LOGIN_PATH, form={
+    # Signing in again is harmless (it only issues a new token).
+    return Request("POST", LOGIN_PATH, base_url=ACCOUNT_BASE_URL, idempotent=True, form={
         "username_or_phone_or_email": username_or_phone_or_email.strip(),
         "password": password,
     })
@@ -96,12 +75,13 @@ def login_request(username_or_phone_or_email: str, password: str) -> Request:
 
 def recognize_request(credentials: Credentials) -> Request:
     """POST /recognize-file form fields; the transport adds `RECOGNIZE_FILE_FIELD`."""
-    return Request(API_BASE_URL, "POST", RECOGNIZE_PATH, form={
+    # Never repeated blindly: a lost reply can hide a started (and billed) task.
+    return Request("POST", RECOGNIZE_PATH, base_url=API_BASE_URL, idempotent=False, form={
         "auth_token": credentials.auth_token, "api_key": credentials.api_key})
 
 
 def progress_request(task_id: str) -> Request:
-    return Request(API_BASE_URL, "GET", progress_path(task_id))
+    return Request("GET", progress_path(task_id), base_url=API_BASE_URL)
 
 
 def progress_path(task_id: str) -> str:
@@ -113,7 +93,7 @@ def progress_path(task_id: str) -> str:
 
 def terminate_request(credentials: Credentials, task_id: str) -> Request:
     progress_path(task_id)  # same validation
-    return Request(API_BASE_URL, "POST", TERMINATE_PATH,
+    return Request("POST", TERMINATE_PATH, base_url=API_BASE_URL, idempotent=True,
                    headers={"Authorization": f"Token {credentials.auth_token}"},
                    form={"auth_token": credentials.auth_token, "api_key": credentials.api_key,
                          "task_id": task_id.strip()})

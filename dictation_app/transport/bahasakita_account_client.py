@@ -1,14 +1,18 @@
-"""The Bahasakita account REST calls over httpx: monitoring queues and sign-in.
+"""The Bahasakita account REST calls: monitoring queues and sign-in, over `ServiceHttp`.
 
-`protocols/bahasakita_account.py` decides what the bodies mean; this module sends
-the requests and turns httpx errors and HTTP statuses into the app's error tree at
-the edge. Credentials travel only in the Authorization header: they never reach a
-URL, a log line or an exception message, and a password is never stored.
+`protocols/bahasakita_account.py` builds the requests and decides what the replies
+mean; `ServiceHttp` (transport/http.py), the one HTTP edge, sends them and turns httpx
+errors and HTTP statuses into the app's error tree. This client only chooses its rules:
+no retries (the panel refreshes on its own; a person waits on a sign-in), a 5xx is a
+connection failure, and the wording of its advice (`_AccountWording`).
+
+Credentials travel only in the Authorization header: they never reach a URL, a log
+line or an exception message, and a password is never stored: a sign-in runs on a
+`ServiceHttp` of its own that knows the password for that one request.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -16,32 +20,28 @@ from urllib.parse import urlsplit
 import httpx
 
 from dictation_app.core.errors import (
-    AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
     DictationError,
     LocalProtocolError,
-    RemoteProtocolError,
-    ServiceRejected,
 )
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
 from dictation_app.protocols.bahasakita_account import (
     DEFAULT_BASE_URL,
-    MONITORING_PATH,
     SERVICE,
     SIGN_IN_SERVICE,
-    TOKEN_PATH,
     MonitoringSnapshot,
     ServiceToken,
+    basic_credentials,
+    monitoring_request,
     parse_error,
     parse_monitoring,
     parse_token_response,
+    sign_in_request,
 )
-from dictation_app.transport.http import check_token
+from dictation_app.transport.http import NO_RETRY, ServiceHttp, Wording, body_json, check_token
 
 log = logging.getLogger(__name__)
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class BahasakitaAccountClient:
@@ -68,18 +68,11 @@ class BahasakitaAccountClient:
             )
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._token = _checked_token(token) if token else None
-        self._closed = False
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            # Redirects would be followed without the Authorization header (httpx drops
-            # it across hosts) and end in a confusing 401; report them instead.
-            follow_redirects=False,
-            # A desktop proxy setting (HTTPS_PROXY) must not capture requests to a local
-            # server; elsewhere it is honoured, as a browser would.
-            trust_env=parts.hostname not in _LOOPBACK,
-        )
+        self._token = check_bahasakita_token(token) if token else None
+        self._transport = transport
+        self._http = self._service_http(SERVICE, _AccountWording(
+            "the token", "Sign in again or paste a new token in Settings."))
+        self._http.add_secret(self._token)
 
     @property
     def has_token(self) -> bool:
@@ -92,11 +85,9 @@ class BahasakitaAccountClient:
                 f"{SERVICE} needs a token: sign in with your Bahasakita email and password, "
                 f"paste a token in Settings, or set {BAHASAKITA_TOKEN_ENV}."
             )
-        token = self._token
-        response = await self._get(MONITORING_PATH, SERVICE, {"Authorization": f"Bearer {token}"},
-                                   secrets=(token,))
-        self._check(response, SERVICE, MONITORING_PATH, (token,))
-        snapshot = parse_monitoring(response.content)
+        request = monitoring_request(self._token)
+        response = await self._http.send(request)
+        snapshot = parse_monitoring(self._http.reply_json(response, request.operation))
         log.debug("monitoring: %s", {k: len(v) for k, v in snapshot.queues.items()})
         return snapshot
 
@@ -105,23 +96,27 @@ class BahasakitaAccountClient:
 
         The password is only encoded into this one request's header.
         """
-        if not email.strip() or not password:
-            raise ConfigurationError(f"{SIGN_IN_SERVICE}: enter both an email and a password.")
-        if ":" in email:
-            # HTTP Basic splits at the first colon, so the service would see another user.
-            raise ConfigurationError(f"{SIGN_IN_SERVICE}: an email cannot contain ':'.")
-        basic = base64.b64encode(f"{email.strip()}:{password}".encode()).decode("ascii")
-        secrets = (password, basic)
-        response = await self._get(TOKEN_PATH, SIGN_IN_SERVICE, {"Authorization": f"Basic {basic}"},
-                                   secrets=secrets)
-        self._check(response, SIGN_IN_SERVICE, TOKEN_PATH, secrets)
-        token = parse_token_response(response.content)
-        self._token = _checked_token(token.token)
+        if self._http.closed:
+            raise LocalProtocolError(f"{SIGN_IN_SERVICE}: the client is closed")
+        request = sign_in_request(email, password)
+        # A client of its own, closed at once: the password is masked in its messages
+        # and forgotten with it.
+        http = self._service_http(SIGN_IN_SERVICE, _AccountWording(
+            "the email or password", "Check them and try again."))
+        http.add_secret(password)
+        http.add_secret(basic_credentials(email, password))
+        try:
+            response = await http.send(request)
+            body = http.reply_json(response, request.operation)
+        finally:
+            await http.aclose()
+        token = parse_token_response(body)
+        self._token = check_bahasakita_token(token.token)
+        self._http.add_secret(self._token)
         log.info("signed in to Bahasakita (token type %s)", token.type or "unknown")
         return token
 
     async def aclose(self) -> None:
-        self._closed = True
         await self._http.aclose()
 
     async def __aenter__(self) -> BahasakitaAccountClient:
@@ -131,96 +126,51 @@ class BahasakitaAccountClient:
                         tb: TracebackType | None) -> None:
         await self.aclose()
 
-    # internals
-
-    async def _get(self, path: str, service: str, headers: dict[str, str], *,
-                   secrets: tuple[str, ...]) -> httpx.Response:
-        if self._closed:
-            raise LocalProtocolError(f"{service}: the client is closed")
-        url = self.base_url + path
-        error: DictationError
-        try:
-            return await self._http.get(url, headers=headers)
-        except httpx.TimeoutException as exc:
-            error = ConnectionFailed(
-                f"{service}: no answer from {self.base_url} within {self.timeout:g} s "
-                f"({type(exc).__name__}). Check the network, or try again later."
-            )
-        except httpx.ConnectError as exc:
-            error = ConnectionFailed(
-                f"{service}: cannot connect to {self.base_url}: {_reason(exc, secrets)}. "
-                "Check the network and the URL."
-            )
-        except httpx.TransportError as exc:
-            error = ConnectionFailed(
-                f"{service}: the connection to {self.base_url} failed during GET {path}: "
-                f"{_reason(exc, secrets)}. Try again."
-            )
-        except httpx.DecodingError as exc:
-            error = RemoteProtocolError(
-                f"{service}: the reply to GET {path} could not be decoded "
-                f"({_reason(exc, secrets)}); the service, or a proxy on the way, sent a "
-                "damaged body. Try again later."
-            )
-        except httpx.RequestError as exc:
-            error = ConnectionFailed(
-                f"{service}: GET {path} failed: {_reason(exc, secrets)}. Try again."
-            )
-        # Raised outside the except block on purpose: the httpx exception holds the
-        # request, whose headers carry the credentials, and chaining would keep it alive
-        # in __context__ for as long as anyone holds our error.
-        raise error
-
-    def _check(self, response: httpx.Response, service: str, path: str,
-               secrets: tuple[str, ...]) -> None:
-        status, kind = response.status_code, "HTTP"
-        if 200 <= status < 300:
-            embedded = parse_error(response.content).status
-            if embedded is None or embedded < 400:
-                return
-            # Some Bahasakita endpoints answer HTTP 200 with the real status in the body.
-            status, kind = embedded, "status"
-        said = _said(response.content, secrets)
-        if status in (401, 403):
-            if service == SIGN_IN_SERVICE:
-                raise AuthenticationFailed(
-                    f"Bahasakita refused the email or password ({kind} {status}): {said}. "
-                    "Check them and try again."
-                )
-            raise AuthenticationFailed(
-                f"Bahasakita refused the token ({kind} {status}): {said}. "
-                "Sign in again or paste a new token in Settings."
-            )
-        if 300 <= status < 400:
-            target = response.headers.get("location", "elsewhere")
-            raise RemoteProtocolError(
-                f"{service}: GET {path} was redirected ({kind} {status}) to {target}; "
-                "check the base URL."
-            )
-        if 400 <= status < 500:
-            raise ServiceRejected(said, service=service, operation=f"GET {path}", status=status)
-        raise ConnectionFailed(
-            f"{service}: the server failed to answer GET {path} ({kind} {status}): {said}. "
-            "Try again later."
-        )
+    def _service_http(self, service: str, wording: Wording) -> ServiceHttp:
+        return ServiceHttp(service, self.base_url, timeout=self.timeout, retry=NO_RETRY,
+                           message=_message, embedded_status=_embedded_status,
+                           wording=wording, transport=self._transport)
 
 
-def _checked_token(token: str) -> str:
+class _AccountWording(Wording):
+    """The account's sentences: what was refused and what to do, and the base URL."""
+
+    url = "the base URL"
+
+    def __init__(self, refused_what: str, advice: str):
+        self.refused_what = refused_what
+        self.advice = advice
+
+    def no_answer(self, service: str, operation: str, url: str, timeout: float,
+                  error: str) -> str:
+        origin = urlsplit(url)._replace(path="", query="", fragment="").geturl()
+        return (f"{service}: no answer from {origin} within {timeout:g} s ({error}). "
+                "Check the network, or try again later.")
+
+    def refused(self, service: str, operation: str, status: str, said: str) -> str:
+        return f"Bahasakita refused {self.refused_what} ({status}): {said}. {self.advice}"
+
+    def server_failed(self, service: str, operation: str, status: int, status_text: str,
+                      said: str) -> DictationError:
+        # Not the request's fault, and nothing a person could change: try again later.
+        return ConnectionFailed(f"{service}: the server failed to answer {operation} "
+                                f"({status_text}): {said}. Try again later.")
+
+
+def check_bahasakita_token(token: str) -> str:
+    """`token` stripped, or ConfigurationError (unechoed) if a header cannot carry it;
+    shared by every Bahasakita client so that all refuse a damaged token alike."""
     return check_token(token, what="Bahasakita token", fix="paste it again in Settings.")
 
 
-def _said(body: bytes, secrets: tuple[str, ...]) -> str:
-    """The service's own message, with any credential it echoed masked."""
-    message = parse_error(body).message or "no message"
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
+# The upload client's import of the same check, until it imports the public name.
+_checked_token = check_bahasakita_token
 
 
-def _reason(exc: Exception, secrets: tuple[str, ...]) -> str:
-    text = str(exc) or type(exc).__name__
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+def _message(body: bytes) -> str | None:
+    return parse_error(body_json(body)).message
+
+
+def _embedded_status(body: bytes) -> int | None:
+    # Some Bahasakita endpoints answer HTTP 200 with the real status in the body.
+    return parse_error(body_json(body)).status

@@ -41,20 +41,19 @@ from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
-    CHANGE_PRIORITY_PATH,
     DEFAULT_BASE_URL,
     PROVIDER,
     SERVICE,
     UPLOAD_FILE_FIELD,
-    UPLOAD_PATH,
     ContentState,
-    change_priority_body,
-    content_path,
+    change_priority_request,
+    content_request,
     parse_change_priority_reply,
     parse_content_reply,
     parse_upload_reply,
-    upload_form,
+    upload_request,
 )
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript, make_extras
 
 # The account client's check, shared so both refuse a damaged token with the same words.
@@ -65,6 +64,7 @@ from dictation_app.transport.http import (
     ProgressFile,
     RetryPolicy,
     ServiceHttp,
+    body_json,
 )
 
 log = logging.getLogger(__name__)
@@ -138,8 +138,7 @@ class BahasakitaUploadService:
         reason, raised as ServiceRejected.
         """
         token = self._required_token()
-        body = change_priority_body(uuid, priority)
-        response = await self._request("POST", CHANGE_PRIORITY_PATH, token, json_body=body)
+        response = await self._request(change_priority_request(uuid, priority), token)
         self._parsed(parse_change_priority_reply, response)
         log.info("Bahasakita: job %s now has %s priority", uuid, priority)
 
@@ -147,8 +146,8 @@ class BahasakitaUploadService:
 
     async def _upload(self, context: JobContext, token: str) -> str:
         options = context.options
-        form = upload_form(language=options.language, diarization=options.diarization,
-                           subtitle=options.subtitle, priority=options.priority)
+        request = upload_request(language=options.language, diarization=options.diarization,
+                                 subtitle=options.subtitle, priority=options.priority)
         name = context.file.name
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         progress = UploadProgress(context)
@@ -156,7 +155,7 @@ class BahasakitaUploadService:
         with context.file.open("rb") as raw:
             upload = ProgressFile(raw, progress)
             response = await self._request(
-                "POST", UPLOAD_PATH, token, data=form,
+                request, token,
                 files={UPLOAD_FILE_FIELD: (name, upload, content_type)},
                 timeout=max(UPLOAD_TIMEOUT, self._http.timeout))
         progress.finish()
@@ -165,12 +164,12 @@ class BahasakitaUploadService:
         return uuid
 
     async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
-        path = content_path(uuid)
+        request = content_request(uuid)
         deadline = time.monotonic() + self._poll.total
         delays = self._poll.delays()
         shown: float | None = None
         while True:
-            response = await self._request("GET", path, token)
+            response = await self._request(request, token)
             status = self._parsed(
                 parse_content_reply, response, uuid=uuid, file=str(context.file),
                 language=context.options.language)
@@ -199,13 +198,12 @@ class BahasakitaUploadService:
 
     # requests
 
-    async def _request(self, method: str, path: str, token: str, **kwargs: Any
-                       ) -> httpx.Response:
+    async def _request(self, request: Request, token: str, **kwargs: Any) -> httpx.Response:
         """One request with the bearer token; an embedded error status raises too."""
         refused: AuthenticationFailed | None = None
         try:
-            return await self._http.request(
-                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            return await self._http.send(
+                request, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except AuthenticationFailed as exc:
             refused = exc
         said = str(refused).removesuffix(" Check the account settings.")
@@ -237,7 +235,7 @@ class BahasakitaUploadService:
 
 def _embedded_status(body: bytes) -> int | None:
     """The status some endpoints put in `bk.status` of an HTTP 200 reply, if any."""
-    return parse_error(body).status
+    return parse_error(body_json(body)).status
 
 
 def _with_subtitle(transcript: Transcript, subtitle: bytes | None) -> Transcript:

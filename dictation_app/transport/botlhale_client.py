@@ -46,6 +46,7 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
+from dictation_app.core.redaction import secret_values
 from dictation_app.core.secrets import (
     BOTLHALE_ORG_ID_ENV,
     BOTLHALE_REFRESH_TOKEN_ENV,
@@ -67,7 +68,6 @@ from dictation_app.protocols.botlhale import (
     ApiVersion,
     JobStatus,
     PresignedPost,
-    Request,
     choose_mode,
     data_request,
     parse_data_reply,
@@ -81,6 +81,7 @@ from dictation_app.protocols.botlhale import (
     token_request,
     upload_request,
 )
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.transport.http import (
     PollPolicy,
@@ -89,6 +90,7 @@ from dictation_app.transport.http import (
     ServiceHttp,
     check_token,
     default_message,
+    httpx_log_secrets,
 )
 
 log = logging.getLogger(__name__)
@@ -250,13 +252,11 @@ class BotlhaleService:
                               message=storage_message, transport=self._transport)
         # Only this job's short-lived client sees the fields, so only it masks them: the
         # long-lived API client would collect every job's fields for as long as it runs.
-        for name, value in post.fields.items():
-            if name.lower() not in _PUBLIC_FIELDS and len(value) >= _MIN_MASKED:
-                storage.add_secret(value)
+        for value in secret_values(post.fields, public=_PUBLIC_FIELDS, min_length=_MIN_MASKED):
+            storage.add_secret(value)
         query = urlsplit(post.url).query
         storage.add_secret(query)
-        _install_httpx_log_mask()
-        _HTTPX_LOG_MASK.secrets.add(query)  # httpx logs each request's URL at INFO
+        httpx_log_secrets().add(query)  # httpx logs each request's URL at INFO
         refusal: str | None = None
         try:
             with prepared.path.open("rb") as raw:
@@ -274,7 +274,7 @@ class BotlhaleService:
             # S3 refuses an expired or mismatched upload policy with 403: not the account.
             refusal = storage.excerpt(errors[-1] if errors else "no message").rstrip(". ")
         finally:
-            _HTTPX_LOG_MASK.secrets.discard(query)
+            httpx_log_secrets().discard(query)
             await storage.aclose()
         if refusal is not None:
             raise ServiceRejected(
@@ -339,10 +339,8 @@ class BotlhaleService:
 
     async def _send(self, request: Request, token: str, files: Mapping[str, Any] | None,
                     idempotent: bool | None) -> httpx.Response:
-        return await self._http.request(
-            request.method, request.path, params=request.params or None,
-            data=request.form or None, files=files, idempotent=idempotent,
-            headers={"Authorization": f"Bearer {token}"})
+        return await self._http.send(request, files=files, idempotent=idempotent,
+                                     headers={"Authorization": f"Bearer {token}"})
 
     async def _bearer(self, *, stale: str | None = None) -> str:
         """The bearer token to send; `stale` is one the service just refused."""
@@ -362,9 +360,7 @@ class BotlhaleService:
     async def _generate(self, refresh_token: str) -> str:
         request = token_request(refresh_token)
         asked = time.monotonic()
-        # A repeat only issues another bearer token.
-        response = await self._http.request(request.method, request.path, data=request.form,
-                                            idempotent=True)
+        response = await self._http.send(request)  # the request says a repeat is harmless
         bearer = parse_token_reply(self._json(response, request))
         self._http.add_secret(bearer.token)
         self._issued = bearer.token
@@ -397,36 +393,6 @@ class BotlhaleService:
 
     def _json(self, response: httpx.Response, request: Request) -> object:
         return self._http.reply_json(response, f"{request.method} {request.path}")
-
-
-
-class _QueryMask(logging.Filter):
-    """Masks the query of presigned URLs in httpx's own log lines while they are in use."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in list(self.secrets):
-                if secret:
-                    masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, None
-        return True
-
-
-_HTTPX_LOG_MASK = _QueryMask()
-
-
-def _install_httpx_log_mask() -> None:
-    logger = logging.getLogger("httpx")
-    if _HTTPX_LOG_MASK not in logger.filters:
-        logger.addFilter(_HTTPX_LOG_MASK)
-
 
 
 

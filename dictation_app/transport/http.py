@@ -1,7 +1,8 @@
-"""The HTTP edge shared by the file-job services: one request, retried when it may be.
+"""The one HTTP edge of the app's REST clients: one request, retried when it may be.
 
-`ServiceHttp.request()` sends one request with httpx and either returns a 2xx
-response or raises from the app's error tree:
+`ServiceHttp.send()` sends a protocol's `Request` (protocols/request.py), and
+`ServiceHttp.request()` a loose one, with httpx; either returns a 2xx response or
+raises from the app's error tree:
 
 - timeouts, refused or dropped connections, 5xx and 429 are *transient*: retried with
   capped exponential backoff and jitter (honouring `Retry-After`), then reported as
@@ -16,6 +17,9 @@ response or raises from the app's error tree:
 
 A service that puts the real status inside an HTTP 200 body names it with
 `embedded_status`; such a status of 400 or more is then handled as that HTTP status.
+A client chooses its rules by parameter, never by a mapping of its own: how often to
+try (`RetryPolicy`, `NO_RETRY`) and how the messages read (`Wording`). The reply's
+JSON comes from `reply_json()`, decoded once, for the protocol's parsers.
 
 Credentials registered with `add_secret()` are masked in every message this module
 builds, before any text is cut short (`excerpt()`): a cut inside a credential would
@@ -51,11 +55,12 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.redaction import redact
+from dictation_app.core.redaction import RedactingFilter, SecretMask, install_filter, redact
+from dictation_app.protocols.request import Request
+from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Per request with an upload: ProgressFile's 2 MiB pieces in 120 s need ~140 kbit/s.
 UPLOAD_TIMEOUT = 120.0
 MESSAGE_LIMIT = 200  # characters of a service's words quoted in an error message
@@ -101,6 +106,34 @@ class PollPolicy:
             delay = min(delay * self.factor, self.maximum)
 
 
+class Wording:
+    """How a `ServiceHttp` words the failures a person acts on.
+
+    The defaults suit the file-job services. A client whose advice differs (the
+    Bahasakita account's: sign in again, check the base URL) subclasses it and changes a
+    sentence; which failure becomes which error, and whether it is retried, stays in
+    `ServiceHttp`, apart from the class `server_failed()` picks.
+    """
+
+    url = "the service URL"  # the setting a person checks after a redirect or a bad host
+
+    def no_answer(self, service: str, operation: str, url: str, timeout: float,
+                  error: str) -> str:
+        return (f"{service}: no answer to {operation} within {timeout:g} s ({error}). "
+                "Check the network, or try again later.")
+
+    def refused(self, service: str, operation: str, status: str, said: str) -> str:
+        """`status` reads "HTTP 401", or "status 401" for one inside a 200 reply."""
+        # Stripped of its full stop: the sentence goes on after it.
+        return (f"{service} refused the credentials for {operation} ({status}): "
+                f"{said.rstrip('. ')}. Check the account settings.")
+
+    def server_failed(self, service: str, operation: str, status: int, status_text: str,
+                      said: str) -> DictationError:
+        """The error for a 5xx once no attempt is left."""
+        return ServiceRejected(said, service=service, operation=operation, status=status)
+
+
 class _Transient(Exception):
     """A failure worth another attempt; carries what to raise if none is left."""
 
@@ -110,6 +143,21 @@ class _Transient(Exception):
         self.error = error
         self.retry_after = retry_after
         self.undelivered = undelivered  # the service certainly did not act on the request
+
+
+_HTTPX_LOG_SECRETS = SecretMask()
+_HTTPX_LOG_FILTER = RedactingFilter(_HTTPX_LOG_SECRETS, urls=False)
+
+
+def httpx_log_secrets() -> SecretMask:
+    """The secrets masked in httpx's own log lines, which quote each request's URL at
+    INFO: add a presigned URL's query while it is in use, discard it after.
+
+    The filter goes on the "httpx" logger at the first call, not at import: an app that
+    never uploads leaves httpx's logging alone.
+    """
+    install_filter("httpx", _HTTPX_LOG_FILTER)
+    return _HTTPX_LOG_SECRETS
 
 
 def check_token(token: str, *, what: str, fix: str) -> str:
@@ -126,6 +174,15 @@ def check_token(token: str, *, what: str, fix: str) -> str:
             f"other than plain ASCII letters, digits and punctuation (a curly quote, say); "
             f"{fix}")
     return token
+
+
+def body_json(body: bytes) -> object | None:
+    """A body's JSON value, or None if it is not JSON: for the hooks that read error
+    bodies (`message`, `embedded_status`), where anything goes."""
+    try:
+        return json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
+        return None
 
 
 def default_message(body: bytes) -> str | None:
@@ -162,8 +219,8 @@ class ServiceHttp:
 
         http = ServiceHttp("Botlhale", "https://api.botlhale.xyz")
         http.add_secret(token)
-        response = await http.request("GET", "/asr/async/status", params=...,
-                                      headers={"Authorization": f"Bearer {token}"})
+        response = await http.send(status_request(...),   # a protocols/ Request
+                                   headers={"Authorization": f"Bearer {token}"})
         ...
         await http.aclose()
     """
@@ -172,29 +229,32 @@ class ServiceHttp:
                  retry: RetryPolicy = RetryPolicy(),
                  message: Callable[[bytes], str | None] = default_message,
                  embedded_status: Callable[[bytes], int | None] | None = None,
+                 wording: Wording | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.service = service
+        self.wording = wording or Wording()
         self.base_url = check_base_url(service, base_url)
         self.timeout = timeout
         self.retry = retry
         self._message = message
         self._embedded_status = embedded_status
-        self._secrets: set[str] = set()
+        self._secrets = SecretMask()  # every credential this client may meet
         self._closed = False
         self._http = httpx.AsyncClient(
             timeout=timeout, transport=transport, follow_redirects=False,
             # A desktop proxy setting must not capture requests to a local server;
             # elsewhere it is honoured, as a browser would.
-            trust_env=urlsplit(self.base_url).hostname not in _LOOPBACK)
+            trust_env=not is_loopback_host(urlsplit(self.base_url).hostname))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def add_secret(self, value: str | None) -> None:
-        if value:
-            self._secrets.add(value)
+        self._secrets.add(value)
 
     def mask(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return self._secrets.mask(text)
 
     def excerpt(self, text: bytes | str, limit: int = MESSAGE_LIMIT) -> str:
         """`text` (a reply body, a service's words) fit for an error message: every
@@ -277,6 +337,21 @@ class ServiceHttp:
         # Outside the except blocks on purpose: see the module docstring.
         raise error or AssertionError("tenacity ended without an outcome")
 
+    async def send(self, request: Request, *, headers: Mapping[str, str] | None = None,
+                   files: Mapping[str, Any] | None = None, timeout: float | None = None,
+                   retry: RetryPolicy | None = None, operation: str | None = None,
+                   idempotent: bool | None = None) -> httpx.Response:
+        """`request()` for a protocol's `Request`, on this client's base URL.
+
+        `headers` are added to the request's own (a bearer token the caller renews);
+        `idempotent`, if given, overrides the request's.
+        """
+        return await self.request(
+            request.method, request.path, headers={**request.headers, **(headers or {})},
+            params=request.params or None, data=request.form or None, files=files,
+            json_body=request.json, timeout=timeout, retry=retry, operation=operation,
+            idempotent=request.idempotent if idempotent is None else idempotent)
+
     async def aclose(self) -> None:
         self._closed = True
         await self._http.aclose()
@@ -294,15 +369,13 @@ class ServiceHttp:
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TimeoutException as exc:
             # Only a timeout before the request left is sure not to have reached the service.
-            failure = _Transient(ConnectionFailed(
-                f"{self.service}: no answer to {operation} within "
-                f"{timeout or self.timeout:g} s ({type(exc).__name__}). "
-                "Check the network, or try again later."),
+            failure = _Transient(ConnectionFailed(self.wording.no_answer(
+                self.service, operation, url, timeout or self.timeout, type(exc).__name__)),
                 undelivered=isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)))
         except httpx.ConnectError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: cannot connect to {_origin(url)}: {self._reason(exc)}. "
-                "Check the network and the service URL."), undelivered=True)
+                f"Check the network and {self.wording.url}."), undelivered=True)
         except httpx.TransportError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: the connection dropped during {operation}: "
@@ -312,7 +385,7 @@ class ServiceHttp:
             failure = RemoteProtocolError(
                 f"{self.service}: the reply to {operation} could not be decoded "
                 f"({self._reason(exc)}); the service, or a proxy on the way, sent a damaged "
-                "body. Try again later; if it keeps happening, check the service URL.")
+                f"body. Try again later; if it keeps happening, check {self.wording.url}.")
         except httpx.RequestError as exc:
             failure = _Transient(ConnectionFailed(
                 f"{self.service}: {operation} failed: {self._reason(exc)}. Try again."))
@@ -325,7 +398,7 @@ class ServiceHttp:
         except (httpx.InvalidURL, UnicodeError) as exc:  # the latter: a bad IDNA host name
             failure = ConfigurationError(
                 f"{self.service}: cannot send {operation}: the URL is not valid "
-                f"({self._reason(exc)}); check the service URL.")
+                f"({self._reason(exc)}); check {self.wording.url}.")
         else:
             self._check(response, operation)
             return response
@@ -342,17 +415,18 @@ class ServiceHttp:
             status, kind = embedded, "status"
         said = self.excerpt(self._message(response.content) or "no message")
         if status in (401, 403):
-            # Stripped of its full stop: the sentence goes on after it.
             raise AuthenticationFailed(
-                f"{self.service} refused the credentials for {operation} ({kind} {status}): "
-                f"{said.rstrip('. ')}. Check the account settings.")
+                self.wording.refused(self.service, operation, f"{kind} {status}", said))
         if 300 <= status < 400:
             target = response.headers.get("location", "elsewhere")
             raise RemoteProtocolError(
                 f"{self.service}: {operation} was redirected (HTTP {status}) to "
-                f"{self.mask(redact(target))}; check the service URL.")
-        rejected = ServiceRejected(said, service=self.service, operation=operation,
-                                   status=status)
+                f"{self.mask(redact(target))}; check {self.wording.url}.")
+        rejected: DictationError = ServiceRejected(said, service=self.service,
+                                                   operation=operation, status=status)
+        if status >= 500:
+            rejected = self.wording.server_failed(self.service, operation, status,
+                                                  f"{kind} {status}", said)
         if status == 429 or status >= 500:
             raise _Transient(rejected, _retry_after(response.headers.get("retry-after")),
                              undelivered=status in (429, 503))

@@ -47,10 +47,10 @@ from dictation_app.protocols.nevisa import (
     RECOGNIZE_FILE_FIELD,
     SERVICE,
     Credentials,
-    Request,
     State,
 )
 from dictation_app.protocols.reply_fields import short
+from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
@@ -275,12 +275,8 @@ class NevisaService:
                     operation: str | None = None,
                     timeout: float | None = None) -> httpx.Response:
         # The request's own base URL is the vendor's: `http` holds the configured one.
-        # Signing in and terminating may be repeated harmlessly; an upload may not (a
-        # lost reply can hide a started task), so only it keeps POST's cautious retries.
-        return await http.request(request.method, request.path, headers=request.headers,
-                                  data=request.form, files=files, operation=operation,
-                                  timeout=timeout,
-                                  idempotent=request.path != nevisa.RECOGNIZE_PATH)
+        # Whether a repeat is harmless the request says (an upload's is not).
+        return await http.send(request, files=files, operation=operation, timeout=timeout)
 
     def _add_secret(self, value: str) -> None:
         self._api.add_secret(value)

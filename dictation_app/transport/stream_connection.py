@@ -23,7 +23,7 @@ from dictation_app.core.errors import (
     DictationError,
     ServiceRejected,
 )
-from dictation_app.core.redaction import redacting_logger
+from dictation_app.core.redaction import redact_url, redacting_logger
 from dictation_app.protocols.bahasakita_stream import (
     SERVICE,
     Event,
@@ -35,17 +35,15 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     State,
     StreamClient,
-    redact_url,
     with_token,
 )
+from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 # websockets logs the request line at DEBUG, and our token travels in its query string.
 _ws_log = redacting_logger("dictation_app.websockets")
 
 TranscriptListener = Callable[[PartialTranscript | FinalTranscript], None]
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class StreamConnection:
@@ -170,7 +168,7 @@ class StreamConnection:
                 self._url,
                 # Base64 PCM barely compresses; deflate would cost CPU and latency per chunk.
                 compression=None,
-                proxy=None if host in _LOOPBACK else True,
+                proxy=None if is_loopback_host(host) else True,
                 open_timeout=None,  # the caller's wait_for bounds the whole open
                 max_queue=None,  # the reader task drains replies as they come
                 logger=_ws_log,

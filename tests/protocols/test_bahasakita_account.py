@@ -37,6 +37,15 @@ def body(data: dict[str, Any], **bk: Any) -> str:
     return json.dumps({"bk": {"data": data, **bk}})
 
 
+def wire(raw: str | bytes) -> object:
+    """A reply body as the transport hands it to a parser: decoded (ServiceHttp.reply_json
+    refuses what is not JSON before any parser sees it), else left as it came."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
 def entry(uuid: str, **fields: Any) -> dict[str, Any]:
     return {uuid: {"filename": "f.wav", "duration": 1.0, "created": "2024-05-01 10:00:00",
                    "filesize": 1, **fields}}
@@ -45,11 +54,11 @@ def entry(uuid: str, **fields: Any) -> dict[str, Any]:
 def snapshot(**queues: list[str]) -> p.MonitoringSnapshot:
     data: dict[str, Any] = {"username": "ayu"}
     data.update({name: [entry(u) for u in uuids] for name, uuids in queues.items()})
-    return p.parse_monitoring(body(data))
+    return p.parse_monitoring(wire(body(data)))
 
 
 def test_the_documented_example() -> None:
-    snap = p.parse_monitoring(EXAMPLE)
+    snap = p.parse_monitoring(wire(EXAMPLE))
     assert snap.username == "ayu"
     assert list(snap.queues) == ["inquery", "process", "failed", "success"]
     assert snap.queues["inquery"] == [p.QueueItem(UUID_A, "rapat.wav", 2530.5,
@@ -60,22 +69,22 @@ def test_the_documented_example() -> None:
 
 
 def test_counters_may_sit_in_data() -> None:
-    snap = p.parse_monitoring(body({"username": "ayu", "msg_in": 7, "msg_out": "3",
-                                    "message_status": "success"}))
+    snap = p.parse_monitoring(wire(body({"username": "ayu", "msg_in": 7, "msg_out": "3",
+                                    "message_status": "success"})))
     assert (snap.msg_in, snap.msg_out, snap.message_status) == (7, 3, "success")
 
 
 def test_missing_queues_and_counters_are_empty() -> None:
-    snap = p.parse_monitoring(body({"username": "ayu", "success": None}))
+    snap = p.parse_monitoring(wire(body({"username": "ayu", "success": None})))
     assert snap.queues == {"inquery": [], "process": [], "failed": [], "success": []}
     assert (snap.msg_in, snap.msg_out, snap.message_status) == (None, None, None)
 
 
 def test_numbers_as_strings_and_empty_optionals() -> None:
-    snap = p.parse_monitoring(body({"username": "ayu", "failed": [
+    snap = p.parse_monitoring(wire(body({"username": "ayu", "failed": [
         entry(UUID_A, duration="61.5", filesize="2", created="2024-05-01T10:00:00"),
         entry(UUID_B, duration="", filesize=None, created="", filename=None),
-    ]}, msg_in="12"))
+    ]}, msg_in="12")))
     first, second = snap.queues["failed"]
     assert (first.duration, first.filesize_mb, first.created) == (
         61.5, 2.0, datetime(2024, 5, 1, 10))
@@ -84,12 +93,14 @@ def test_numbers_as_strings_and_empty_optionals() -> None:
     assert snap.msg_in == 12
 
 
-def test_bytes_bodies_are_accepted() -> None:
-    assert p.parse_monitoring(EXAMPLE.encode()).username == "ayu"
+def test_bytes_bodies_are_decoded_by_the_transport_not_the_parser() -> None:
+    assert p.parse_monitoring(wire(EXAMPLE.encode())).username == "ayu"
+    with pytest.raises(RemoteProtocolError, match="'\\(body\\)' is not a JSON object"):
+        p.parse_monitoring(EXAMPLE.encode())
 
 
 @pytest.mark.parametrize(("raw", "field"), [
-    ("not json", "not JSON"),
+    ("not json", "'(body)'"),  # the transport refuses it first: "reply is not JSON"
     ("[]", "'(body)'"),
     ('{"data": {}}', "'bk'"),
     ('{"bk": {"message_status": "token expired"}}', "'bk.data'"),
@@ -116,7 +127,7 @@ def test_bytes_bodies_are_accepted() -> None:
 ])
 def test_rejections_name_the_service_the_endpoint_and_the_field(raw: str, field: str) -> None:
     with pytest.raises(RemoteProtocolError) as caught:
-        p.parse_monitoring(raw)
+        p.parse_monitoring(wire(raw))
     message = str(caught.value)
     assert message.startswith("Bahasakita monitoring: GET /v2/prod/stt/monitoring reply")
     assert field in message
@@ -124,7 +135,7 @@ def test_rejections_name_the_service_the_endpoint_and_the_field(raw: str, field:
 
 def test_a_reply_without_data_quotes_the_service() -> None:
     with pytest.raises(RemoteProtocolError, match="the service said: 'token expired'"):
-        p.parse_monitoring('{"bk": {"message_status": "token expired"}}')
+        p.parse_monitoring({"bk": {"message_status": "token expired"}})
 
 
 # --- diff ----------------------------------------------------------------------
@@ -157,7 +168,7 @@ def token_reply(**fields: Any) -> str:
 
 
 def test_token_reply() -> None:
-    token = p.parse_token_response(token_reply())
+    token = p.parse_token_response(wire(token_reply()))
     assert token == p.ServiceToken("abc.def", datetime(2025, 12, 31, 23, 59, 59), 600, "prepaid")
 
 
@@ -170,19 +181,19 @@ def test_token_reply() -> None:
     (None, None),
 ])
 def test_token_expiry_is_read_leniently(expire: object, expected: datetime | None) -> None:
-    assert p.parse_token_response(token_reply(expire_date=expire)).expire_date == expected
+    assert p.parse_token_response(wire(token_reply(expire_date=expire))).expire_date == expected
 
 
 @pytest.mark.parametrize(("quota", "expected"), [
     ("600", 600), ("12.5", 12.5), (3, 3), ("unlimited", "unlimited"), (None, None),
 ])
 def test_token_quota_as_given(quota: object, expected: object) -> None:
-    assert p.parse_token_response(token_reply(quota=quota)).quota == expected
+    assert p.parse_token_response(wire(token_reply(quota=quota))).quota == expected
 
 
 def test_token_reply_under_data_is_accepted() -> None:
     reply = json.dumps({"bk": {"data": {"diktein_credits_token": {"token": "xyz"}}}})
-    assert p.parse_token_response(reply) == p.ServiceToken("xyz", None, None, None)
+    assert p.parse_token_response(wire(reply)) == p.ServiceToken("xyz", None, None, None)
 
 
 @pytest.mark.parametrize("raw", [
@@ -194,14 +205,14 @@ def test_token_reply_under_data_is_accepted() -> None:
 def test_token_reply_rejections(raw: str) -> None:
     with pytest.raises(RemoteProtocolError,
                        match="Bahasakita sign-in: GET /v2/prod/getTokenServices"):
-        p.parse_token_response(raw)
+        p.parse_token_response(wire(raw))
 
 
 def test_token_values_stay_out_of_messages_and_reprs() -> None:
     with pytest.raises(RemoteProtocolError) as caught:
-        p.parse_token_response(json.dumps({"bk": {"diktein_credits_token": {"token": 987654}}}))
+        p.parse_token_response({"bk": {"diktein_credits_token": {"token": 987654}}})
     assert "987654" not in str(caught.value)
-    assert "abc.def" not in repr(p.parse_token_response(token_reply()))
+    assert "abc.def" not in repr(p.parse_token_response(wire(token_reply())))
 
 
 # --- error bodies --------------------------------------------------------------
@@ -219,7 +230,13 @@ def test_token_values_stay_out_of_messages_and_reprs() -> None:
     ("[1]", p.ErrorReply(None, None)),
 ])
 def test_error_bodies(raw: str, expected: p.ErrorReply) -> None:
-    assert p.parse_error(raw) == expected
+    # As the transport hands them over: the JSON value, or None for a body that is not JSON.
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        decoded = None
+    assert p.parse_error(decoded) == expected
+    assert p.parse_error(raw) == p.ErrorReply(None, None)  # text is no error envelope
 
 
 # --- presentation --------------------------------------------------------------

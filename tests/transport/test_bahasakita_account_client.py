@@ -260,3 +260,30 @@ def test_sign_in_needs_an_email_and_a_password(server: FakeBahasakitaRest) -> No
     error = failure(server, lambda c: c.sign_in(EMAIL, ""), token=None)
     assert isinstance(error, ConfigurationError)
     assert server.requests == []
+
+
+# --- its rules on the shared HTTP edge -----------------------------------------
+
+
+def test_a_failure_is_never_retried(server: FakeBahasakitaRest) -> None:
+    # The panel refreshes on its own timer and a person waits on a sign-in: one attempt.
+    server.behaviour.status = 503
+    assert isinstance(failure(server), ConnectionFailed)
+    assert len(server.requests) == 1
+
+
+def test_a_closed_client_refuses_to_sign_in(server: FakeBahasakitaRest) -> None:
+    async def scenario() -> None:
+        client = BahasakitaAccountClient(base_url=server.base_url)
+        await client.aclose()
+        await client.sign_in(EMAIL, PASSWORD)
+
+    with pytest.raises(LocalProtocolError, match="Bahasakita sign-in: the client is closed"):
+        asyncio.run(scenario())
+    assert server.requests == []
+
+
+def test_an_email_with_a_colon_is_refused_before_sending(server: FakeBahasakitaRest) -> None:
+    error = failure(server, lambda c: c.sign_in("a:b@example.com", PASSWORD), token=None)
+    assert isinstance(error, ConfigurationError) and "cannot contain ':'" in str(error)
+    assert server.requests == []

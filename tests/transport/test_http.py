@@ -4,12 +4,14 @@ not, and what a person reads when it gives up."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Iterator
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 
+import httpx
 import pytest
 
 from dictation_app.core.errors import (
@@ -19,7 +21,17 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.transport.http import RetryPolicy, ServiceHttp, _retry_after, check_token
+from dictation_app.protocols.bahasakita_upload import parse_upload_reply
+from dictation_app.protocols.request import Request
+from dictation_app.transport.http import (
+    NO_RETRY,
+    RetryPolicy,
+    ServiceHttp,
+    Wording,
+    _retry_after,
+    body_json,
+    check_token,
+)
 from tests.loopback_http import LoopbackHTTPServer, read_body
 from tests.loopback_http import send as send_reply
 
@@ -196,3 +208,118 @@ def test_retry_after_takes_seconds_or_a_date() -> None:
 def test_a_base_url_must_be_http() -> None:
     with pytest.raises(ConfigurationError, match="must start with https://"):
         ServiceHttp("Testsvc", "ftp://example.com")
+
+
+# --- decoding replies: the one place a body becomes a parser's JSON value ----------
+
+UPLOAD = "POST /v2/prod/stt/async/upload"
+
+
+def decoded(body: bytes, operation: str = UPLOAD, *, secret: str | None = None) -> object:
+    """`reply_json()` of a 200 reply with `body`, or the exception it raised."""
+    async def go() -> object:
+        http = ServiceHttp("Bahasakita upload", "https://api.example")
+        http.add_secret(secret)
+        try:
+            return http.reply_json(httpx.Response(200, content=body), operation)
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    return asyncio.run(go())
+
+
+def test_reply_json_hands_the_parser_the_decoded_body() -> None:
+    reply = {"bk": {"data": {"uuid": "c0ffee-1"}, "message_status": "success"}}
+    for body in (json.dumps(reply).encode(), json.dumps(reply).encode("utf-16")):
+        assert parse_upload_reply(decoded(body)) == "c0ffee-1"
+
+
+@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b"{", b"\xff\xfe"])
+def test_a_reply_that_is_not_json_is_a_protocol_error(body: bytes) -> None:
+    error = decoded(body)
+    assert isinstance(error, RemoteProtocolError)
+    assert str(error).startswith(f"Bahasakita upload: {UPLOAD} reply is not JSON")
+    assert error.__context__ is None  # the JSON error holds the whole body
+
+
+def test_a_reply_that_is_not_json_is_quoted_with_the_token_masked_before_the_cut() -> None:
+    # A quote cut short before masking would leave a prefix that no mask matches.
+    token = "fake-token-A1b2C3d4E5f6G7h8"
+    body = f"gateway: token {'x' * 40}{token} rejected".encode()
+    error = decoded(body, "GET /v2/prod/stt/async/content/u", secret=token)
+    assert isinstance(error, RemoteProtocolError)
+    assert "GET /v2/prod/stt/async/content/u reply is not JSON" in str(error)
+    assert token[:8] not in str(error)
+
+
+def test_body_json_reads_error_bodies_leniently() -> None:
+    assert body_json(b'{"bk": {"status": 401}}') == {"bk": {"status": 401}}
+    assert body_json(b"<html>") is None and body_json(b"\xff") is None
+
+
+def test_send_merges_a_request_with_the_callers_headers(server: Scripted) -> None:
+    async def go() -> httpx.Response:
+        http = ServiceHttp("Testsvc", server.base_url, retry=FAST)
+        try:
+            return await http.send(Request("GET", "/thing", params={"a": "1"},
+                                           headers={"Accept": "x"}),
+                                   headers={"Authorization": f"Bearer {SECRET}"})
+        finally:
+            await http.aclose()
+
+    response = asyncio.run(go())
+    assert response.status_code == 200 and server.seen == ["GET /thing?a=1"]
+    assert response.request.headers["Accept"] == "x"
+    assert response.request.headers["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_send_keeps_a_post_the_request_marks_idempotent_retried(server: Scripted) -> None:
+    server.answer(500, times=2)
+
+    async def go() -> object:
+        http = ServiceHttp("Testsvc", server.base_url, retry=FAST)
+        try:
+            return await http.send(Request("POST", "/thing", form={"a": "1"}, idempotent=True))
+        finally:
+            await http.aclose()
+
+    assert getattr(asyncio.run(go()), "status_code", None) == 200
+    assert len(server.seen) == 3
+
+
+class _Plain(Wording):
+    url = "the server address"
+
+    def refused(self, service: str, operation: str, status: str, said: str) -> str:
+        return f"{service} said no ({status}): {said}"
+
+    def server_failed(self, service: str, operation: str, status: int, status_text: str,
+                      said: str) -> ConnectionFailed:
+        return ConnectionFailed(f"{service} is down ({status_text})")
+
+
+def test_a_wording_changes_the_sentences_and_the_retry_policy_the_attempts(
+        server: Scripted) -> None:
+    async def go(path: str) -> object:
+        http = ServiceHttp("Testsvc", server.base_url, retry=NO_RETRY, wording=_Plain())
+        http.add_secret(SECRET)
+        try:
+            return await http.request("GET", path)
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    server.answer(401, f'{{"message": "bad {SECRET}"}}'.encode())
+    refused = asyncio.run(go("/a"))
+    assert isinstance(refused, AuthenticationFailed)
+    assert str(refused) == "Testsvc said no (HTTP 401): bad ***"
+    server.answer(503)
+    down = asyncio.run(go("/b"))
+    assert isinstance(down, ConnectionFailed) and str(down) == "Testsvc is down (HTTP 503)"
+    server.answer(302, Location="https://elsewhere.example/")
+    moved = asyncio.run(go("/c"))
+    assert isinstance(moved, RemoteProtocolError) and "check the server address" in str(moved)
+    assert server.seen == ["GET /a", "GET /b", "GET /c"]  # one attempt each

@@ -45,7 +45,7 @@ AT = datetime(2024, 5, 1, 12, 3, 4)
 
 
 def snapshot_of(body: dict[str, Any]) -> MonitoringSnapshot:
-    return parse_monitoring(json.dumps(body))
+    return parse_monitoring(json.loads(json.dumps(body)))  # as the transport decodes it
 
 
 def moved_to_processing(body: dict[str, Any]) -> dict[str, Any]:
