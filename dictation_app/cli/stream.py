@@ -8,10 +8,8 @@ from pathlib import Path
 
 from dictation_app.audio.convert import ChunkPipeline
 from dictation_app.audio.files import probe, read_blocks
-from dictation_app.protocols.bahasakita_stream import CHUNK_BYTES, SAMPLE_RATE, SAMPLE_WIDTH
+from dictation_app.audio.format import CHUNK_SECONDS
 from dictation_app.transport.stream_connection import StreamConnection
-
-CHUNK_SECONDS = CHUNK_BYTES / (SAMPLE_RATE * SAMPLE_WIDTH)
 
 
 class Pace(str, enum.Enum):

@@ -31,12 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from dictation_app.audio.format import CHUNK_BYTES
 from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 
 SERVICE = "Bahasakita streaming"
-SAMPLE_RATE = 16_000
-SAMPLE_WIDTH = 2
-CHUNK_BYTES = 3200  # 100 ms of 16 kHz mono s16le
 STATUS_OK = 200
 STATUS_FAILED = 400
 
