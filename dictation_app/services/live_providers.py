@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
-from dictation_app.core.settings import Key, Settings
 from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
-from dictation_app.services.live_session import LiveTarget
+from dictation_app.services.live_target import LiveTarget
+
+if TYPE_CHECKING:
+    from dictation_app.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ def _local_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
 
 
 def _bahasakita_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
+    # Imported here for start-up cost: the CLI reads this registry for its choices, and
+    # settings (platformdirs) is only needed once a target is resolved.
+    from dictation_app.core.settings import Key
+
     token = secrets.get(BAHASAKITA_TOKEN)
     if not token:
         raise ConfigurationError(

@@ -26,19 +26,17 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from dictation_app.audio.convert import ChunkPipeline
 from dictation_app.core.errors import DictationError
-from dictation_app.protocols.bahasakita_stream import (
-    FinalTranscript,
-    PartialTranscript,
-    ProtocolVersion,
-)
+from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
+from dictation_app.services.live_target import LiveTarget
 from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
+
+__all__ = ["LiveListener", "LiveSession", "LiveTarget", "Phase", "open_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +48,6 @@ class Phase(enum.IntEnum):
     CONNECTING = 1
     RECORDING = 2
     STOPPING = 3
-
-
-@dataclass(frozen=True)
-class LiveTarget:
-    """Where a take is streamed to, as a live provider resolves it from the settings."""
-
-    url: str | None  # None: the embedded engine's, known once it has started
-    token: str | None
-    version: ProtocolVersion
-    language: str
-    service: str  # the name messages use: "Bahasakita", "Local engine"
 
 
 class LiveListener(Protocol):
