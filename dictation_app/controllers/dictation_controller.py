@@ -9,8 +9,8 @@ queue, connection, phase) is a Qt-free `LiveSession`; its events come back here
 as `on_session_*` calls and become window updates.
 
 The microphone is owned by `MicrophoneController`, the Bahasakita sign-in and
-token expiry by `AccountController`; this object keeps the engine child, which
-the local provider streams to. Everything runs on the qasync event loop: the
+token expiry by `AccountController`, the engine child the local provider streams
+to by `EngineController`. Everything runs on the qasync event loop: the
 audio callback hands blocks over with `call_soon_threadsafe`, network work runs
 in tasks.
 """
@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from dictation_app.audio.capture import Microphone
 from dictation_app.audio.devices import InputDevice, list_input_devices
 from dictation_app.controllers.account_controller import AccountController
+from dictation_app.controllers.engine_controller import EngineController
 from dictation_app.controllers.microphone_controller import (
     NO_MICROPHONE,
     MicrophoneController,
@@ -71,12 +72,11 @@ class DictationController(QObject):
         self.window = window
         self.settings = settings
         self.secrets = secrets
-        self._engine_factory = engine_factory
-        self.engine: EngineProcess | None = None
-        self._engine_task: asyncio.Task[str] | None = None
         self._hold_active = False
         self._recording_shown = False
-        self.session = LiveSession(self, engine_url=self._ensure_engine)
+        self.engines = EngineController(window, on_started=self._on_engine_started,
+                                        engine_factory=engine_factory)
+        self.session = LiveSession(self, engine_url=self.engines.ensure)
         self.microphones = MicrophoneController(
             window, settings, on_block=self.session.feed, on_opened=self._on_microphone_opened,
             on_closed=self.session.clear_pre_roll, on_failed=self._on_microphone_failed,
@@ -108,7 +108,7 @@ class DictationController(QObject):
         self.refresh_devices()
         if live_provider(self.provider).uses_engine:
             # "Ready" arrives when the engine is up; the warning goes up after it.
-            self._ensure_engine().add_done_callback(
+            self.engines.ensure().add_done_callback(
                 lambda task: task.cancelled() or task.exception()
                 or self.account.show_expiry_warning())
         else:
@@ -124,15 +124,7 @@ class DictationController(QObject):
             await asyncio.wait_for(self.session.finished(), 10)
         await self.session.close()
         self.microphones.close()
-        if self._engine_task is not None and not self._engine_task.done():
-            self._engine_task.cancel()
-            # Awaited, so a start cut short has killed and reaped its child before the
-            # loop closes (otherwise the reaping runs on a closed loop).
-            with contextlib.suppress(asyncio.CancelledError, DictationError):
-                await self._engine_task
-        if self.engine is not None:
-            await self.engine.stop()
-            self.engine = None
+        await self.engines.shutdown()
 
     @property
     def provider(self) -> str:
@@ -142,6 +134,10 @@ class DictationController(QObject):
     @property
     def phase(self) -> Phase:
         return self.session.phase
+
+    @property
+    def engine(self) -> EngineProcess | None:
+        return self.engines.engine
 
     @property
     def microphone(self) -> Microphone | None:
@@ -208,31 +204,11 @@ class DictationController(QObject):
         self.refresh_devices()
         self.window.set_status("error", str(error))
 
-    # --- engine --------------------------------------------------------------
+    # --- status ---------------------------------------------------------------
 
-    def _ensure_engine(self) -> asyncio.Task[str]:
-        if self._engine_task is None or (
-            self._engine_task.done()
-            and (self._engine_task.cancelled() or self._engine_task.exception() is not None
-                 or self.engine is None or not self.engine.running)
-        ):
-            self.engine = self._engine_factory()
-            self.window.set_status("starting", "Starting the offline engine…")
-            self._engine_task = asyncio.ensure_future(self._start_engine(self.engine))
-            # A failure is shown in the status bar; mark it seen even if no session awaits it.
-            self._engine_task.add_done_callback(
-                lambda task: task.cancelled() or task.exception())
-        return self._engine_task
-
-    async def _start_engine(self, engine: EngineProcess) -> str:
-        try:
-            url = await engine.start()
-        except DictationError as exc:
-            self.window.set_status("error", f"The offline engine did not start: {exc}")
-            raise
+    def _on_engine_started(self) -> None:
         if self.phase is Phase.IDLE:
             self._show_ready()
-        return url
 
     def _show_ready(self) -> None:
         if self.microphone is None:
@@ -299,7 +275,7 @@ class DictationController(QObject):
             self.stop_take()
         self.settings.set(Key.PROVIDER, provider)
         if live_provider(provider).uses_engine:
-            self._ensure_engine()
+            self.engines.ensure()
         else:
             self._show_ready()
 

@@ -272,3 +272,22 @@ def test_the_session_module_imports_no_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_drain_lets_a_file_source_wait_for_the_socket() -> None:
+    async def scenario(server: FakeBahasakita) -> LiveSession:
+        session = LiveSession(Recorder(), pre_roll_seconds=0)
+        session.set_source(RATE, 1)
+        session.start(target(server))
+        await session.drain()  # nothing queued yet: returns at once
+        session.feed(ramp(RATE * 10))  # 100 chunks in one go
+        await session.drain(5)
+        assert session.chunks_sent >= 95
+        session.stop()
+        await session.finished()
+        await session.drain()  # the take has ended: nothing to wait for
+        return session
+
+    with FakeBahasakita() as server:
+        session = run(scenario(server))
+    assert session.chunks_sent == 100 == len(server.sessions[0].chunk_sizes)
