@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from dictation_app.protocols.bahasakita_stream import CHUNK_BYTES, SAMPLE_RATE
+from dictation_app.audio.format import CHUNK_BYTES, SAMPLE_RATE
 
 _FULL_SCALE = 32768.0
 

@@ -31,6 +31,12 @@ from dictation_app.protocols.bahasakita_stream import (
     PartialTranscript,
     ProtocolVersion,
 )
+from dictation_app.services.live_providers import (
+    BAHASAKITA,
+    DEFAULT_LIVE_PROVIDER,
+    LIVE_PROVIDERS,
+    live_provider,
+)
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -63,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream = commands.add_parser("stream", parents=[common],
                                  help="stream an audio file and print the transcript")
     stream.add_argument("audio_file")
-    stream.add_argument("--provider", choices=["local", "bahasakita"], default="local")
+    stream.add_argument("--provider", choices=list(LIVE_PROVIDERS), default=DEFAULT_LIVE_PROVIDER)
     stream.add_argument("--url", help="WebSocket URL (default: the provider's)")
     stream.add_argument("--token",
                         help=f"Bahasakita token (or ${BAHASAKITA_TOKEN_ENV}, or the keyring)")
@@ -161,11 +167,12 @@ async def _stream(args: argparse.Namespace) -> int:
     from dictation_app.transport.stream_connection import StreamConnection
 
     version = ProtocolVersion(args.protocol)
+    provider = live_provider(args.provider)
     probe(args.audio_file)  # a bad file fails before any engine starts or socket opens
     token = None
     engine = None
     url = args.url
-    if args.provider == "bahasakita":
+    if provider is BAHASAKITA:
         token = args.token or bahasakita_token()
         if not token:
             raise ConfigurationError(
@@ -188,9 +195,8 @@ async def _stream(args: argparse.Namespace) -> int:
         elif isinstance(event, FinalTranscript) and event.text:
             print(event.text, flush=True)
 
-    service = "Local engine" if args.provider == "local" else "Bahasakita"
     connection = StreamConnection(url, token=token, version=version, language=args.language,
-                                  on_transcript=emit, service=service)
+                                  on_transcript=emit, service=provider.service)
     try:
         await stream_file(args.audio_file, connection, pace=Pace(args.pace))
     finally:

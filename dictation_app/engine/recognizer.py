@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import pocketsphinx
 
+from dictation_app.audio.format import SAMPLE_RATE, SAMPLE_WIDTH
 from dictation_app.core.errors import ConfigurationError
-
-SAMPLE_RATE = 16_000
-SAMPLE_WIDTH = 2
 
 # Measured on one core over 1188 words of espeak-ng speech in 4 voices (492 s, fed in
 # 100 ms chunks): capping active HMMs and word exits per frame cuts CPU time by 10-30%

@@ -31,15 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from dictation_app.audio.format import CHUNK_BYTES
 from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 
 # Defined with every other mask in core/redaction.py; re-exported beside with_token().
 from dictation_app.core.redaction import redact_url as redact_url
 
 SERVICE = "Bahasakita streaming"
-SAMPLE_RATE = 16_000
-SAMPLE_WIDTH = 2
-CHUNK_BYTES = 3200  # 100 ms of 16 kHz mono s16le
 STATUS_OK = 200
 STATUS_FAILED = 400
 

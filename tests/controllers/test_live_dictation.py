@@ -113,6 +113,36 @@ def test_push_to_talk_records_while_held(qtbot: QtBot, loop: asyncio.AbstractEve
     assert server.sessions[0].stopped
 
 
+def test_intents_any_source_can_call(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+                                     pulse_mic: Callable[..., object]) -> None:
+    """start/stop/toggle and hold, called directly as a global key or a command would."""
+    mic = pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            mic.write(bytes(16000 * 2 * 6))  # type: ignore[attr-defined]
+            controller.toggle_take()
+            assert controller.phase is Phase.CONNECTING
+            controller.start_take()  # already dictating: no second session
+            await until(lambda: controller.phase is Phase.RECORDING)
+            controller.hold_ended()  # no hold started this take: it goes on
+            assert controller.phase is Phase.RECORDING
+            controller.toggle_take()
+            await until(lambda: controller.phase is Phase.IDLE)
+            controller.hold_started()
+            await until(lambda: len(server.sessions) == 2
+                        and len(server.sessions[1].chunk_sizes) >= 3)
+            controller.hold_ended()
+            await until(lambda: controller.phase is Phase.IDLE)
+            controller.stop_take()  # nothing to stop: nothing happens
+
+        run(loop, controller, scenario())
+    assert [s.stopped for s in server.sessions] == [True, True]
+    assert window.status_kind == "stopped"
+
+
 def test_no_microphone_still_opens_and_says_so(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
                                                no_sound_server: list[str]) -> None:
     if no_sound_server:

@@ -1,0 +1,77 @@
+"""The live providers a take can stream to, one descriptor each, in one registry.
+
+A descriptor says what the window and the CLI show (id, label), the name messages
+use, whether the embedded engine must run, and how to resolve a `LiveTarget` from
+the settings and secrets. The provider list, its labels and the target of a take
+are derived from `LIVE_PROVIDERS`; adding a live provider means adding one here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
+from dictation_app.services.live_target import LiveTarget
+
+if TYPE_CHECKING:
+    from dictation_app.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class LiveProvider:
+    id: str  # stored in Settings (Key.PROVIDER) and given to `stream --provider`
+    label: str  # what the window's provider list shows
+    service: str  # the name status and error messages use
+    uses_engine: bool  # the embedded offline engine must be running to stream to it
+    resolve: Callable[[Settings, SecretStore], LiveTarget]
+
+
+def _local_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
+    # The engine's URL is known once it has started; it speaks protocol v1.
+    return LiveTarget(url=None, token=None, version=ProtocolVersion.V1, language="en",
+                      service=LOCAL.service)
+
+
+def _bahasakita_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
+    # Imported here for start-up cost: the CLI reads this registry for its choices, and
+    # settings (platformdirs) is only needed once a target is resolved.
+    from dictation_app.core.settings import Key
+
+    token = secrets.get(BAHASAKITA_TOKEN)
+    if not token:
+        raise ConfigurationError(
+            "Bahasakita needs a token: open Settings and paste your token, "
+            "or switch to Local (offline).")
+    version = ProtocolVersion(settings.get_str(Key.PROTOCOL_VERSION))
+    url = settings.get_str(Key.BAHASAKITA_URL) or DEFAULT_URLS[version]
+    return LiveTarget(url=url, token=token, version=version,
+                      language=settings.get_str(Key.LANGUAGE), service=BAHASAKITA.service)
+
+
+LOCAL = LiveProvider(id="local", label="Local (offline)", service="Local engine",
+                     uses_engine=True, resolve=_local_target)
+BAHASAKITA = LiveProvider(id="bahasakita", label="Bahasakita (cloud)", service="Bahasakita",
+                          uses_engine=False, resolve=_bahasakita_target)
+
+# In the order the window lists them; the first is the default.
+LIVE_PROVIDERS: Mapping[str, LiveProvider] = {p.id: p for p in (LOCAL, BAHASAKITA)}
+DEFAULT_LIVE_PROVIDER = LOCAL.id
+
+
+def live_provider(provider_id: str) -> LiveProvider:
+    """The descriptor for `provider_id`; a ConfigurationError naming the known ones if none."""
+    try:
+        return LIVE_PROVIDERS[provider_id]
+    except KeyError:
+        known = ", ".join(LIVE_PROVIDERS)
+        raise ConfigurationError(
+            f"unknown live provider {provider_id!r}; expected one of: {known}") from None
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """(id, label) pairs for the window's provider list."""
+    return [(p.id, p.label) for p in LIVE_PROVIDERS.values()]

@@ -1,0 +1,55 @@
+"""The live-provider registry: the window's list, labels and a take's target come from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
+from dictation_app.core.settings import Key, Settings
+from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
+from dictation_app.services.live_providers import (
+    DEFAULT_LIVE_PROVIDER,
+    LIVE_PROVIDERS,
+    live_provider,
+    provider_choices,
+)
+from dictation_app.services.live_session import LiveTarget
+
+
+def test_the_window_list_is_derived_from_the_descriptors() -> None:
+    assert provider_choices() == [("local", "Local (offline)"),
+                                  ("bahasakita", "Bahasakita (cloud)")]
+    assert list(LIVE_PROVIDERS) == ["local", "bahasakita"] and DEFAULT_LIVE_PROVIDER == "local"
+
+
+def test_an_unknown_provider_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigurationError, match="'nope'.*local, bahasakita"):
+        live_provider("nope")
+
+
+def test_the_local_engine_target_waits_for_the_engine() -> None:
+    provider = live_provider("local")
+    assert provider.uses_engine
+    assert provider.resolve(Settings(), SecretStore()) == LiveTarget(
+        url=None, token=None, version=ProtocolVersion.V1, language="en", service="Local engine")
+
+
+def test_bahasakita_without_a_token_says_what_to_do(memory_keyring: object) -> None:
+    with pytest.raises(ConfigurationError, match="Bahasakita needs a token: open Settings"):
+        live_provider("bahasakita").resolve(Settings(), SecretStore())
+
+
+def test_bahasakita_target_follows_the_settings(memory_keyring: object) -> None:
+    settings, secrets = Settings(), SecretStore()
+    secrets.set(BAHASAKITA_TOKEN, "fake-registry-token")
+    settings.set(Key.PROTOCOL_VERSION, "v2")
+    settings.set(Key.LANGUAGE, "en")
+    provider = live_provider("bahasakita")
+    assert not provider.uses_engine
+    target = provider.resolve(settings, secrets)
+    assert target == LiveTarget(url=DEFAULT_URLS[ProtocolVersion.V2],
+                                token="fake-registry-token", version=ProtocolVersion.V2,
+                                language="en", service="Bahasakita")
+    settings.set(Key.BAHASAKITA_URL, "ws://127.0.0.1:9/mine")
+    assert provider.resolve(settings, secrets).url == "ws://127.0.0.1:9/mine"
