@@ -108,6 +108,22 @@ def test_finish_settles_speech_that_has_no_pause_after_it(
     assert isinstance(final, FinalResult) and 0 < final.start < final.end
 
 
+def test_finals_carry_each_words_times_and_confidence(
+        grammar_model: PocketsphinxModel, speech: Speech) -> None:
+    events = flat(decode(grammar_model, speech(0.5, SENTENCES[0], 1.0, SENTENCES[1], 1.0)))
+    settled = [e for e in events if isinstance(e, FinalResult)]
+
+    assert [e.text for e in settled] == [SENTENCES[0], SENTENCES[1]]
+    for final in settled:
+        assert " ".join(word.text for word in final.words) == final.text
+        starts = [word.start for word in final.words]
+        assert starts == sorted(starts)
+        for word in final.words:
+            assert final.start <= word.start < word.end <= final.end + 0.01, (final, word)
+            assert word.confidence is not None and 0 <= word.confidence <= 1
+    assert settled[1].words[0].start > settled[0].words[-1].end
+
+
 def test_silence_gives_no_results_at_all(grammar_model: PocketsphinxModel) -> None:
     assert flat(decode(grammar_model, bytes(16000 * 2 * 3))) == []
 
