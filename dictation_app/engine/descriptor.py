@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from dictation_app.core.errors import ConfigurationError
-from dictation_app.engine.recognizer import RecognizerModel
+
+if TYPE_CHECKING:  # the CLI's parser reads descriptors; it never needs the interface
+    from dictation_app.engine.recognizer import RecognizerModel
 
 VersionLookup = Callable[[str], str]  # importlib.metadata.version's shape
 

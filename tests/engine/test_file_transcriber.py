@@ -193,3 +193,25 @@ def test_engine_transcribe_stops_when_its_parent_closes_stdin(
     assert list(first) == ["progress"] and first["progress"] < 1.0
     assert code == 1
     assert '"result"' not in rest and '{"progress":1.0}' not in rest
+
+
+def test_the_engine_transcribe_child_takes_an_engine(
+        grammar_file: Path, two_sentences: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dictation_app", "engine-transcribe", str(two_sentences),
+         "--engine", "pocketsphinx", "--grammar", str(grammar_file)],
+        capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    transcript = from_store_dict(json.loads(result.stdout.splitlines()[-1])["result"])
+    assert transcript.text == f"{SENTENCES[0]} {SENTENCES[3]}"
+    assert transcript.language == "en"
+
+
+def test_the_engine_transcribe_child_refuses_an_unknown_engine(two_sentences: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dictation_app", "engine-transcribe", str(two_sentences),
+         "--engine", "whisper"], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "invalid choice: 'whisper' (choose from 'pocketsphinx')" in result.stderr
