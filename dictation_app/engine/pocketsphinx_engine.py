@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pocketsphinx
 
@@ -328,3 +328,12 @@ def self_test() -> str:
     started = time.monotonic()
     pocketsphinx.Decoder(loglevel="FATAL")
     return f"pocketsphinx en-US model loads in {time.monotonic() - started:.1f} s"
+
+
+if TYPE_CHECKING:
+    # mypy checks here that this module, and so its PocketsphinxModel, implement the
+    # interface the registry's descriptor expects.
+    from dictation_app.engine import pocketsphinx_engine as _this
+    from dictation_app.engine.descriptor import EngineImplementation
+
+    _implementation: EngineImplementation = _this

@@ -12,7 +12,9 @@ Add an engine
    `create(*, model, language, **options)` (configured, not loaded; refuse what it
    cannot do with a ConfigurationError), `data_files()` (what the bundle must carry)
    and `self_test()`. Import heavy libraries at the top of that module: nothing
-   imports it until the engine is used. engine/pocketsphinx_engine.py is the example.
+   imports it until the engine is used. End it with the `TYPE_CHECKING` block that
+   engine/pocketsphinx_engine.py (the example to copy) ends with, so mypy checks
+   that the module implements the interface.
 2. One registry line: its `EngineDescriptor` in `ENGINES` below. `serve --engine`,
    `engine-transcribe --engine`, About's licence list, `--self-test` and build.spec
    then know it; tests/engine/test_registry.py shows a fake engine served end to end.
