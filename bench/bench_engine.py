@@ -19,12 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dictation_app.engine.recognizer import (
-    TUNED_DECODER_OPTIONS,
-    FinalResult,
-    PartialResult,
-    RecognizerModel,
-)
+from dictation_app.engine.pocketsphinx_engine import TUNED_DECODER_OPTIONS, PocketsphinxModel
+from dictation_app.engine.recognizer import FinalResult, PartialResult, RecognizerModel
 
 CHUNK_BYTES = 3200  # 100 ms, as the streaming protocol sends it
 CHUNK_SECONDS = 0.1
@@ -173,7 +169,7 @@ def main() -> int:
     os.sched_setaffinity(0, {0})
 
     pcm = build_corpus(args.voice, args.pause)
-    configs = [("untuned", RecognizerModel(tuned=False)), ("tuned", RecognizerModel())]
+    configs = [("untuned", PocketsphinxModel(tuned=False)), ("tuned", PocketsphinxModel())]
     # Interleaved, best of N: a shared or throttled core slows whole stretches of time,
     # and must not favour whichever configuration ran in a quiet one.
     runs: dict[str, list[Result]] = {label: [] for label, _ in configs}

@@ -31,6 +31,7 @@ from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
     from dictation_app.jobs.store import JobStore
+    from dictation_app.ui.about_dialog import EngineCredit
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     settings = Settings()
     secrets = SecretStore()
     window = MainWindow()
+    window.set_about_engines(about_engines())
     controller = DictationController(window, settings, secrets)
 
     def account_client() -> BahasakitaAccountClient | None:
@@ -140,6 +142,15 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     if store_problem:
         shutil.rmtree(store.path.parent, ignore_errors=True)
     await controller.shutdown()
+
+
+def about_engines() -> list[EngineCredit]:
+    """Help ▸ About's engine lines and licence rows, one per engine in the registry."""
+    from dictation_app.engine.registry import engines
+    from dictation_app.ui.about_dialog import Bundled, EngineCredit
+
+    return [EngineCredit(e.product, e.model_note, Bundled(e.credit, e.licence, e.distributions))
+            for e in engines()]
 
 
 def _open_job_store() -> tuple[JobStore, str | None]:

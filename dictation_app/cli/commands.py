@@ -25,6 +25,7 @@ from dictation_app.cli.transcribe import add_transcribe_parser, run_transcribe
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.redaction import RedactingFilter
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
+from dictation_app.engine.registry import default_engine, engine_names
 from dictation_app.protocols.bahasakita_stream import (
     DEFAULT_URLS,
     FinalTranscript,
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="run the embedded offline engine (WebSocket)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    _add_engine_argument(serve)
     serve.add_argument("--grammar", help=argparse.SUPPRESS)  # JSGF, for deterministic tests
 
     stream = commands.add_parser("stream", parents=[common],
@@ -84,8 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
     engine_transcribe.add_argument("audio_file")
+    _add_engine_argument(engine_transcribe)
     engine_transcribe.add_argument("--grammar")
     return parser
+
+
+def _add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """`--engine NAME`, its choices and default from the engine registry."""
+    default = default_engine().name
+    parser.add_argument("--engine", choices=engine_names(), default=default,
+                        help=f"offline engine (default {default})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from dictation_app.engine.server import run_serve
 
-            return run_serve(args.host, args.port, grammar=args.grammar)
+            return run_serve(args.host, args.port, engine=args.engine, grammar=args.grammar)
         if args.command == "stream":
             return asyncio.run(_stream(args))
         if args.command == "monitor":
@@ -127,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "engine-transcribe":
             from dictation_app.engine.file_transcriber import run_engine_transcribe
 
-            return run_engine_transcribe(args.audio_file, args.grammar)
+            return run_engine_transcribe(args.audio_file, args.grammar, engine=args.engine)
     except DictationError as exc:
         print(f"dictation-app: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -1,7 +1,8 @@
-"""Transcribe an audio file with the offline engine, block by block, as fast as it decodes.
+"""Transcribe an audio file with an offline engine, block by block, as fast as it decodes.
 
-`transcribe_file()` is the work itself. `run_engine_transcribe()` is the hidden
-`dictation-app engine-transcribe FILE` command that runs it in a child process for
+`transcribe_file()` is the work itself, on any engine of engine/registry.py.
+`run_engine_transcribe()` is the hidden `dictation-app engine-transcribe FILE
+[--engine NAME]` command that runs it in a child process for
 `jobs.local_service.LocalFileService`, speaking one JSON object per line on stdout:
 
     {"progress": 0.42}                         any number of times, rising, 0..1
@@ -28,11 +29,11 @@ from dictation_app.audio.convert import PcmConverter
 from dictation_app.audio.files import probe, read_blocks
 from dictation_app.core.errors import DictationError
 from dictation_app.engine.recognizer import FinalResult, RecognizerEvent, RecognizerModel
+from dictation_app.engine.registry import get_engine
 from dictation_app.engine.server import PARENT_PIPE_ENV, watch_parent_pipe
 from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
 
 PROVIDER = "local"
-LANGUAGE = "en"  # pocketsphinx's bundled model is US English
 BLOCK_SECONDS = 0.5  # of the file's own audio: bounds memory and the delay to notice a cancel
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports, at least
 PROGRESS_STEP = 0.01  # rise between progress reports, at least
@@ -46,23 +47,26 @@ class TranscriptionCancelled(Exception):
 
 
 def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
-                    grammar: str | Path | None = None,
+                    engine: str | None = None, grammar: str | Path | None = None,
                     on_progress: Callable[[float], None] | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Transcript:
-    """Decode `path` with `model` (or a new one built for `grammar`) into a Transcript.
+    """Decode `path` with `model`, or a new one of the registry's `engine` (None: the
+    default; `grammar` is pocketsphinx's JSGF option, for tests), into a Transcript.
 
     One segment per utterance the recognizer settles, with its span in seconds from the
     start of the file. `on_progress(fraction)` gets the share of the audio consumed,
     rising, at most every PROGRESS_INTERVAL and PROGRESS_STEP, and 1.0 at the end.
     `cancelled()` is asked before each block; when it says yes, TranscriptionCancelled
-    is raised. A file that cannot be decoded raises UnsupportedInput; a grammar that
-    cannot be loaded, ConfigurationError. Blocks: run it in a worker thread or process.
+    is raised. A file that cannot be decoded raises UnsupportedInput; an unknown engine
+    or a model (or grammar) that cannot be loaded, ConfigurationError. Blocks: run it in
+    a worker thread or process.
     """
-    if model is not None and grammar is not None:
-        raise ValueError("transcribe_file(): give a model or a grammar, not both")
+    if model is not None and (grammar is not None or engine is not None):
+        raise ValueError("transcribe_file(): give a model, or an engine and its grammar")
     info = probe(path)  # before loading a model: a bad file fails fast
     if model is None:
-        model = RecognizerModel(grammar=grammar)
+        options: dict[str, Any] = {} if grammar is None else {"grammar": grammar}
+        model = get_engine(engine).create(**options)  # loads in session(), below
     converter = PcmConverter(info.samplerate, info.channels)
     progress = _ProgressThrottle(on_progress, info.frames)
     segments: list[Segment] = []
@@ -84,7 +88,7 @@ def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
         collect(recognizer.feed(converter.finish()))
         collect(recognizer.finish())
     progress.done()
-    return Transcript(provider=PROVIDER, file=str(path), language=LANGUAGE,
+    return Transcript(provider=PROVIDER, file=str(path), language=model.language,
                       duration=round(frames_read / info.samplerate, 3),
                       text=" ".join(s.text for s in segments), segments=tuple(segments))
 
@@ -116,8 +120,10 @@ class _ProgressThrottle:
 # --- the hidden `engine-transcribe` command --------------------------------------
 
 
-def run_engine_transcribe(path: str | Path, grammar: str | Path | None = None) -> int:
-    """Transcribe `path`, writing JSON lines (see the module docstring) to stdout.
+def run_engine_transcribe(path: str | Path, grammar: str | Path | None = None, *,
+                          engine: str | None = None) -> int:
+    """Transcribe `path` with `engine` (None: the default), writing JSON lines (see the
+    module docstring) to stdout.
 
     Returns the exit code. When the parent holds our stdin open (PARENT_PIPE_ENV),
     end-of-file on it means the parent died: stop decoding and exit.
@@ -128,7 +134,7 @@ def run_engine_transcribe(path: str | Path, grammar: str | Path | None = None) -
     try:
         try:
             transcript = transcribe_file(
-                path, grammar=grammar, cancelled=parent_gone.is_set,
+                path, engine=engine, grammar=grammar, cancelled=parent_gone.is_set,
                 on_progress=lambda fraction: _emit({"progress": round(fraction, 4)}))
         except TranscriptionCancelled:
             return EXIT_FAILED  # nobody is left to tell

@@ -26,9 +26,10 @@ def app_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dictation_app", *args]
 
 
-def default_command() -> list[str]:
-    """`dictation-app serve` on a free loopback port."""
-    return app_command("serve", "--host", "127.0.0.1", "--port", "0")
+def default_command(engine: str | None = None) -> list[str]:
+    """`dictation-app serve` on a free loopback port, for `engine` (None: the default)."""
+    command = app_command("serve", "--host", "127.0.0.1", "--port", "0")
+    return command if engine is None else [*command, "--engine", engine]
 
 
 async def keep_tail(stream: asyncio.StreamReader, tail: deque[str], label: str) -> None:

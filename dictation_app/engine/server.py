@@ -1,4 +1,8 @@
-"""The embedded offline engine: a WebSocket server speaking Bahasakita streaming v1 on loopback."""
+"""The embedded offline engine: a WebSocket server speaking Bahasakita streaming v1 on loopback.
+
+It serves whichever engine of engine/registry.py it is given by name, through the
+`RecognizerModel`/`Recognizer` interface only.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from dictation_app.engine.recognizer import (
     RecognizerEvent,
     RecognizerModel,
 )
+from dictation_app.engine.registry import get_engine
 from dictation_app.protocols.bahasakita_stream import (
     AudioRequest,
     ConnRequest,
@@ -45,16 +50,26 @@ PARENT_PIPE_ENV = "DICTATION_APP_ENGINE_PARENT_PIPE"
 
 
 async def serve_forever(host: str, port: int, *, ready: Callable[[str], None] | None = None,
-                        **recognizer_options: Any) -> None:
-    """Load the model, listen on host:port, call `ready(url)`, and serve until cancelled.
+                        engine: str | None = None, model: str | None = None,
+                        language: str | None = None, **options: Any) -> None:
+    """Load the engine's model, listen on host:port, call `ready(url)`, and serve until
+    cancelled.
 
-    `recognizer_options` go to `RecognizerModel` (grammar, decoder_options, ...).
-    Raises ConfigurationError if the model cannot load, OSError if the port is taken.
-    With port 0, give one address: a name like "localhost" that resolves to IPv4 and
-    IPv6 gets a different free port for each, and the URL names the first.
+    `engine` is a registry name (None: the default engine); `model`, `language` and
+    `options` (for pocketsphinx: grammar, decoder_options, ...) go to its descriptor's
+    `load()`. Raises ConfigurationError if the engine is unknown or its model cannot
+    load, OSError if the port is taken. With port 0, give one address: a name like
+    "localhost" that resolves to IPv4 and IPv6 gets a different free port for each,
+    and the URL names the first.
     """
-    model = RecognizerModel(**recognizer_options)
-    await asyncio.to_thread(model.load)
+    descriptor = get_engine(engine)
+    recognizer_model = await asyncio.to_thread(descriptor.load, model, language, **options)
+    await serve_model(host, port, recognizer_model, ready=ready)
+
+
+async def serve_model(host: str, port: int, model: RecognizerModel, *,
+                      ready: Callable[[str], None] | None = None) -> None:
+    """Serve an engine's loaded `model` on host:port until cancelled; see serve_forever()."""
 
     async def handler(connection: ServerConnection) -> None:
         await _ConnectionHandler(model, connection).run()
@@ -63,20 +78,23 @@ async def serve_forever(host: str, port: int, *, ready: Callable[[str], None] | 
     async with serve(handler, host, port, compression=None) as server:
         bound = next(iter(server.sockets)).getsockname()[1]
         url = f"ws://{_url_host(host)}:{bound}{PATH}"
-        log.info("offline engine listening on %s", url)
+        log.info("offline engine (%s) listening on %s", model.description, url)
         if ready is not None:
             ready(url)
         await asyncio.Future()
 
 
-def run_serve(host: str, port: int, *, grammar: str | None = None) -> int:
-    """Serve until SIGINT/SIGTERM; print `READY <url>` once listening. Returns an exit code."""
+def run_serve(host: str, port: int, *, engine: str | None = None,
+              grammar: str | None = None) -> int:
+    """Serve `engine` (None: the default) until SIGINT/SIGTERM; print `READY <url>` once
+    listening. `grammar` is pocketsphinx's JSGF option, for tests. Returns an exit code."""
+    options: dict[str, Any] = {} if grammar is None else {"grammar": grammar}
 
     def ready(url: str) -> None:
         print(f"READY {url}", flush=True)
 
     try:
-        asyncio.run(_serve_until_stopped(host, port, ready, grammar))
+        asyncio.run(_serve_until_stopped(host, port, ready, engine, options))
     except ConfigurationError as exc:
         print(f"dictation-app serve: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -91,7 +109,7 @@ def run_serve(host: str, port: int, *, grammar: str | None = None) -> int:
 
 
 async def _serve_until_stopped(host: str, port: int, ready: Callable[[str], None],
-                               grammar: str | None) -> None:
+                               engine: str | None, options: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -99,7 +117,8 @@ async def _serve_until_stopped(host: str, port: int, ready: Callable[[str], None
             loop.add_signal_handler(signum, stop.set)
     if os.environ.get(PARENT_PIPE_ENV):
         _watch_parent(loop, stop)
-    serving = asyncio.create_task(serve_forever(host, port, ready=ready, grammar=grammar))
+    serving = asyncio.create_task(serve_forever(host, port, ready=ready, engine=engine,
+                                                **options))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()

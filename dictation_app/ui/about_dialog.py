@@ -1,14 +1,16 @@
 """Help ▸ About: the app's name, version and engine, and the licences of what ships with it.
 
 Versions are read with ``importlib.metadata`` when the dialog is built; a distribution
-that is missing reads "not installed" rather than breaking the dialog. Show it with
-``show()`` or ``open()``, never ``exec()``: the app runs on a qasync loop.
+that is missing reads "not installed" rather than breaking the dialog. The offline
+engines are passed in as ``EngineCredit``s (the composition root builds them from the
+engine registry; this widget knows no engine). Show it with ``show()`` or ``open()``,
+never ``exec()``: the app runs on a qasync loop.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -50,9 +52,21 @@ class Bundled:
     library: bool = False
 
 
+@dataclass(frozen=True)
+class EngineCredit:
+    """An offline engine as About shows it: ``product`` and ``model_note`` make its line
+    ("CMU PocketSphinx 5.0.4 with its US English model"), ``component`` its licence row,
+    whose first distribution's version the line shows."""
+
+    product: str
+    model_note: str
+    component: Bundled
+
+
+# The licence list: Qt first, then the engines passed in, then the rest.
+QT = Bundled("Qt and Qt for Python (PySide6)", "LGPL-3.0", ("PySide6-Essentials", "PySide6"))
 BUNDLED = (
-    Bundled("Qt and Qt for Python (PySide6)", "LGPL-3.0", ("PySide6-Essentials", "PySide6")),
-    Bundled("PocketSphinx and its US English model", "BSD-2-Clause", ("pocketsphinx",)),
+    QT,
     Bundled("PortAudio", "MIT", ("sounddevice",), library=True),
     Bundled("libsndfile", "LGPL-2.1+", ("soundfile",), library=True),
     Bundled("soxr", "LGPL-2.1+", ("soxr",)),
@@ -86,10 +100,12 @@ def distribution_version(*names: str, version_of: VersionLookup = metadata.versi
     return None
 
 
-def licence_credits(*, version_of: VersionLookup = metadata.version) -> list[Credit]:
-    """The licence list with the versions installed right now."""
+def licence_credits(engines: Sequence[EngineCredit] = (), *,
+                    version_of: VersionLookup = metadata.version) -> list[Credit]:
+    """The licence list, with `engines` after Qt, and the versions installed right now."""
+    components = [QT, *(engine.component for engine in engines), *BUNDLED[1:]]
     rows = []
-    for item in BUNDLED:
+    for item in components:
         found = distribution_version(*item.distributions, version_of=version_of)
         if found is None:
             shown = NOT_INSTALLED
@@ -105,7 +121,11 @@ class AboutDialog(QDialog):
     """Shows what the app is and what it is made of; it only has a Close button."""
 
     def __init__(
-        self, parent: QWidget | None = None, *, version_of: VersionLookup = metadata.version
+        self,
+        parent: QWidget | None = None,
+        *,
+        engines: Sequence[EngineCredit] = (),
+        version_of: VersionLookup = metadata.version,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
@@ -134,14 +154,10 @@ class AboutDialog(QDialog):
         self.description_label = QLabel(DESCRIPTION)
         self.description_label.setWordWrap(True)
 
-        pocketsphinx = distribution_version("pocketsphinx", version_of=version_of)
-        engine = (
-            f"CMU PocketSphinx {pocketsphinx} with its US English model"
-            if pocketsphinx
-            else f"CMU PocketSphinx ({NOT_INSTALLED})"
-        )
         pyside = distribution_version("PySide6-Essentials", "PySide6", version_of=version_of)
-        self.engine_label = _selectable(f"Offline engine: {engine}")
+        lines = [_engine_line(engine, version_of) for engine in engines]
+        title = "Offline engines" if len(lines) > 1 else "Offline engine"
+        self.engine_label = _selectable(f"{title}: {'; '.join(lines) or 'none'}")
         self.engine_label.setObjectName("aboutEngine")
         self.qt_label = _selectable(f"Qt {qVersion()}, PySide6 {pyside or NOT_INSTALLED}")
         self.qt_label.setObjectName("aboutQt")
@@ -149,7 +165,7 @@ class AboutDialog(QDialog):
         self.licence_label.setObjectName("aboutLicence")
         self.licence_label.setWordWrap(True)
 
-        self.credits = licence_credits(version_of=version_of)
+        self.credits = licence_credits(engines, version_of=version_of)
         self.credits_view = QTextBrowser()
         self.credits_view.setObjectName("aboutCredits")
         self.credits_view.setOpenLinks(False)
@@ -186,6 +202,13 @@ class AboutDialog(QDialog):
     def credits_text(self) -> str:
         """The licence list as plain text."""
         return self.credits_view.toPlainText()
+
+
+def _engine_line(engine: EngineCredit, version_of: VersionLookup) -> str:
+    version = distribution_version(*engine.component.distributions, version_of=version_of)
+    if version is None:
+        return f"{engine.product} ({NOT_INSTALLED})"
+    return f"{engine.product} {version} {engine.model_note}"
 
 
 def _credits_html(rows: list[Credit]) -> str:

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.audio.devices import InputDevice
-from dictation_app.ui.about_dialog import AboutDialog
+from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
 from dictation_app.ui.jobs_panel import (
     JobsPanel,
     accept_file_drag,
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self._ptt_down = False
         self._settings_dialog: SettingsDialog | None = None
         self._about_dialog: AboutDialog | None = None
+        self._about_engines: tuple[EngineCredit, ...] = ()
         self._status_kind = "idle"
 
         self._build_actions()
@@ -622,7 +623,7 @@ class MainWindow(QMainWindow):
             self._about_dialog.raise_()
             self._about_dialog.activateWindow()
             return
-        dialog = AboutDialog(self)
+        dialog = AboutDialog(self, engines=self._about_engines)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(self._on_about_dialog_finished)
         self._about_dialog = dialog
@@ -632,6 +633,10 @@ class MainWindow(QMainWindow):
 
     def _on_about_dialog_finished(self) -> None:
         self._about_dialog = None
+
+    def set_about_engines(self, engines: Sequence[EngineCredit]) -> None:
+        """The offline engines Help ▸ About names and credits."""
+        self._about_engines = tuple(engines)
 
     # ------------------------------------------------------------------ helpers
 

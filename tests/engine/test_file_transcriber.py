@@ -19,7 +19,7 @@ from dictation_app.engine.file_transcriber import (
     run_engine_transcribe,
     transcribe_file,
 )
-from dictation_app.engine.recognizer import RecognizerModel
+from dictation_app.engine.pocketsphinx_engine import PocketsphinxModel
 from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.protocols.transcript import from_store_dict
 from tests.engine.conftest import SAMPLE_RATE, SENTENCES, Speech
@@ -37,8 +37,8 @@ def seconds(pcm: bytes) -> float:
 
 
 @pytest.fixture(scope="module")
-def grammar_model(grammar_file: Path) -> RecognizerModel:
-    model = RecognizerModel(grammar=grammar_file)
+def grammar_model(grammar_file: Path) -> PocketsphinxModel:
+    model = PocketsphinxModel(grammar=grammar_file)
     model.load()
     return model
 
@@ -49,7 +49,7 @@ def two_sentences(speech: Speech, tmp_path: Path) -> Path:
 
 
 def test_two_sentences_give_two_segments_in_order_with_their_times(
-        grammar_model: RecognizerModel, speech: Speech, two_sentences: Path) -> None:
+        grammar_model: PocketsphinxModel, speech: Speech, two_sentences: Path) -> None:
     transcript = transcribe_file(two_sentences, model=grammar_model)
 
     first, second = transcript.segments
@@ -86,7 +86,7 @@ def test_progress_rises_in_throttled_steps_to_one(speech: Speech, tmp_path: Path
 
 
 def test_44k1_stereo_gives_what_16k_mono_gives(
-        grammar_model: RecognizerModel, speech: Speech, two_sentences: Path,
+        grammar_model: PocketsphinxModel, speech: Speech, two_sentences: Path,
         tmp_path: Path) -> None:
     mono = np.frombuffer(speech(0.5, SENTENCES[0], 1.0, SENTENCES[3], 0.5),
                          dtype="<i2").astype(np.float32) / 32768
@@ -107,7 +107,7 @@ def test_44k1_stereo_gives_what_16k_mono_gives(
 
 
 def test_a_corrupt_file_raises_unsupported_input(
-        grammar_model: RecognizerModel, tmp_path: Path) -> None:
+        grammar_model: PocketsphinxModel, tmp_path: Path) -> None:
     path = tmp_path / "broken.wav"
     path.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(range(256)) * 8)
 
@@ -121,7 +121,7 @@ def test_a_missing_grammar_is_a_configuration_error(two_sentences: Path, tmp_pat
 
 
 def test_cancelled_stops_at_the_next_block(
-        grammar_model: RecognizerModel, two_sentences: Path) -> None:
+        grammar_model: PocketsphinxModel, two_sentences: Path) -> None:
     asked = 0
     reports: list[float] = []
 
@@ -141,7 +141,7 @@ def test_cancelled_stops_at_the_next_block(
 
 
 def test_engine_transcribe_prints_progress_then_the_result(
-        grammar_file: Path, two_sentences: Path, grammar_model: RecognizerModel,
+        grammar_file: Path, two_sentences: Path, grammar_model: PocketsphinxModel,
         capsys: pytest.CaptureFixture[str]) -> None:
     code = run_engine_transcribe(two_sentences, grammar_file)
 
@@ -193,3 +193,25 @@ def test_engine_transcribe_stops_when_its_parent_closes_stdin(
     assert list(first) == ["progress"] and first["progress"] < 1.0
     assert code == 1
     assert '"result"' not in rest and '{"progress":1.0}' not in rest
+
+
+def test_the_engine_transcribe_child_takes_an_engine(
+        grammar_file: Path, two_sentences: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dictation_app", "engine-transcribe", str(two_sentences),
+         "--engine", "pocketsphinx", "--grammar", str(grammar_file)],
+        capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    transcript = from_store_dict(json.loads(result.stdout.splitlines()[-1])["result"])
+    assert transcript.text == f"{SENTENCES[0]} {SENTENCES[3]}"
+    assert transcript.language == "en"
+
+
+def test_the_engine_transcribe_child_refuses_an_unknown_engine(two_sentences: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dictation_app", "engine-transcribe", str(two_sentences),
+         "--engine", "whisper"], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "invalid choice: 'whisper' (choose from 'pocketsphinx')" in result.stderr

@@ -1,4 +1,8 @@
-"""AboutDialog: name, version, engine, Qt, and a licence line for everything that ships."""
+"""AboutDialog: name, version, engine, Qt, and a licence line for everything that ships.
+
+The engines come from the engine registry through the composition root's
+`about_engines()`, as the app passes them in.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from PySide6.QtCore import Qt, qVersion
 from pytestqt.qtbot import QtBot
 
 from dictation_app import __version__
+from dictation_app.app import about_engines
 from dictation_app.ui import about_dialog
 from dictation_app.ui.about_dialog import (
     BUNDLED,
     NOT_INSTALLED,
     AboutDialog,
+    Bundled,
+    EngineCredit,
     distribution_version,
 )
 
@@ -48,8 +55,9 @@ def only(installed: dict[str, str]) -> about_dialog.VersionLookup:
     return version_of
 
 
-def open_dialog(qtbot: QtBot, **options: about_dialog.VersionLookup) -> AboutDialog:
-    dialog = AboutDialog(**options)
+def open_dialog(qtbot: QtBot, *, engines: list[EngineCredit] | None = None,
+                **options: about_dialog.VersionLookup) -> AboutDialog:
+    dialog = AboutDialog(engines=about_engines() if engines is None else engines, **options)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -95,7 +103,7 @@ def test_missing_distributions_read_not_installed(qtbot: QtBot) -> None:
     versions = {row.name: row.version for row in dialog.credits}
     assert versions.pop("NumPy") == "2.0.0"
     assert set(versions.values()) == {NOT_INSTALLED}
-    assert len(versions) == len(BUNDLED) - 1
+    assert len(versions) == len(BUNDLED) + len(about_engines()) - 1
     assert dialog.engine_label.text() == f"Offline engine: CMU PocketSphinx ({NOT_INSTALLED})"
     assert dialog.qt_label.text() == f"Qt {qVersion()}, PySide6 {NOT_INSTALLED}"
 
@@ -126,3 +134,28 @@ def test_close_button_closes(qtbot: QtBot) -> None:
     with qtbot.waitSignal(dialog.finished):
         qtbot.mouseClick(dialog.buttons.buttons()[0], Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
+
+
+def test_engines_come_from_what_is_passed_in(qtbot: QtBot) -> None:
+    engines = [
+        EngineCredit("CMU PocketSphinx", "with its US English model",
+                     Bundled("PocketSphinx and its US English model", "BSD-2-Clause",
+                             ("pocketsphinx",))),
+        EngineCredit("Echo", "with no model", Bundled("Echo", "MIT", ("echo-engine",))),
+    ]
+    dialog = open_dialog(qtbot, engines=engines,
+                         version_of=only({"pocketsphinx": "5.0.4", "echo-engine": "1.2"}))
+
+    assert dialog.engine_label.text() == (
+        "Offline engines: CMU PocketSphinx 5.0.4 with its US English model; Echo 1.2 with no model")
+    names = [row.name for row in dialog.credits]
+    assert names[:3] == ["Qt and Qt for Python (PySide6)",
+                         "PocketSphinx and its US English model", "Echo"]
+    assert {row.name: row.version for row in dialog.credits}["Echo"] == "1.2"
+
+
+def test_without_engines_the_dialog_says_so(qtbot: QtBot) -> None:
+    dialog = open_dialog(qtbot, engines=[])
+
+    assert dialog.engine_label.text() == "Offline engine: none"
+    assert [row.name for row in dialog.credits] == [item.name for item in BUNDLED]

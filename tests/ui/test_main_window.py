@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from dictation_app import __version__
+from dictation_app.app import about_engines
 from dictation_app.audio.devices import InputDevice
 from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
@@ -430,6 +431,7 @@ def help_menu_about_action(window: MainWindow) -> QAction:
 def test_about_opens_from_the_help_menu_without_blocking_the_window(
     qtbot: QtBot, window: MainWindow
 ) -> None:
+    window.set_about_engines(about_engines())  # as the composition root does
     help_menu_about_action(window).trigger()
     dialog = window.about_dialog
     assert isinstance(dialog, AboutDialog)

@@ -1,0 +1,276 @@
+"""The engine registry: names, the default, refusals, and a second engine through the
+whole seam (server, WebSocket, StreamConnection, file transcriber) without pocketsphinx."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from dictation_app.app import about_engines
+from dictation_app.audio.format import CHUNK_BYTES
+from dictation_app.cli import selftest
+from dictation_app.cli.commands import build_parser
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.engine.descriptor import EngineDescriptor
+from dictation_app.engine.file_transcriber import transcribe_file
+from dictation_app.engine.recognizer import FinalResult, WordTiming
+from dictation_app.engine.registry import (
+    REGISTRY,
+    default_engine,
+    engine_names,
+    engines,
+    get_engine,
+)
+from dictation_app.engine.server import run_serve, serve_forever
+from dictation_app.protocols.bahasakita_stream import (
+    FinalTranscript,
+    PartialTranscript,
+)
+from dictation_app.transport.stream_connection import StreamConnection
+from tests.engine import echo_engine
+
+
+@pytest.fixture
+def echo() -> Iterator[EngineDescriptor]:
+    """The echo engine registered for one test, as its one registry line would."""
+    REGISTRY.register(echo_engine.DESCRIPTOR)
+    try:
+        yield echo_engine.DESCRIPTOR
+    finally:
+        REGISTRY.unregister(echo_engine.NAME)
+
+
+def engine_choices(command: str) -> tuple[list[str], str]:
+    """`--engine`'s choices and default for one subcommand of a freshly built parser."""
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    (engine,) = (a for a in commands.choices[command]._actions if a.dest == "engine")
+    assert engine.choices is not None
+    return list(engine.choices), engine.default
+
+
+def test_the_default_engine_is_pocketsphinx() -> None:
+    assert default_engine().name == "pocketsphinx"
+    assert get_engine() is default_engine() is get_engine("pocketsphinx")
+    assert engine_names() == ("pocketsphinx",)
+    assert [e.name for e in engines()] == ["pocketsphinx"]
+    assert default_engine().languages == ("en",)
+
+
+def test_an_unknown_engine_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        get_engine("whisper")
+
+    assert str(caught.value) == (
+        "Offline engine: no engine named 'whisper'; the known engines are pocketsphinx")
+
+
+def test_an_engine_is_registered_once_and_the_default_stays(echo: EngineDescriptor) -> None:
+    with pytest.raises(ValueError, match="registered already"):
+        REGISTRY.register(echo)
+    with pytest.raises(ValueError, match="cannot be unregistered"):
+        REGISTRY.unregister("pocketsphinx")
+    assert engine_names() == ("pocketsphinx", "echo")
+    assert default_engine().name == "pocketsphinx"
+
+
+@pytest.mark.parametrize("command", ["serve", "engine-transcribe"])
+def test_engine_choices_are_the_registry(command: str, echo: EngineDescriptor) -> None:
+    choices, default = engine_choices(command)
+
+    assert choices == list(engine_names()) == ["pocketsphinx", "echo"]
+    assert default == default_engine().name
+    assert build_parser().parse_args([command, *(["x.wav"] if "transcribe" in command else []),
+                                      "--engine", "echo"]).engine == "echo"
+
+
+def test_without_engine_the_commands_run_the_default() -> None:
+    parser = build_parser()
+
+    assert parser.parse_args(["serve"]).engine == "pocketsphinx"
+    # jobs/local_service.py starts `engine-transcribe FILE [--grammar G]`, no --engine.
+    assert parser.parse_args(["engine-transcribe", "a.wav", "--grammar", "g"]).engine \
+        == "pocketsphinx"
+
+
+def test_run_serve_refuses_an_unknown_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_serve("127.0.0.1", 0, engine="whisper") == 2
+
+    out, errors = capsys.readouterr()
+    assert out == ""
+    assert "no engine named 'whisper'; the known engines are pocketsphinx" in errors
+
+
+def test_an_engine_refuses_options_languages_and_models_it_does_not_have(
+        echo: EngineDescriptor) -> None:
+    with pytest.raises(ConfigurationError,
+                       match=r"echo: unknown option\(s\) grammar \(it takes: bytes_per_final\)"):
+        echo.create(grammar="sentences.gram")
+    pocketsphinx = get_engine("pocketsphinx")
+    with pytest.raises(ConfigurationError, match="no model for language 'fa'; it knows: en"):
+        pocketsphinx.create(language="fa")
+    with pytest.raises(ConfigurationError, match="unknown model 'large'; it has one: en-us"):
+        pocketsphinx.create(model="large")
+    assert pocketsphinx.create(language="en-US").language == "en"
+
+
+def test_load_returns_a_loaded_model(echo: EngineDescriptor) -> None:
+    model = echo.load(bytes_per_final=10)
+
+    assert isinstance(model, echo_engine.EchoModel)
+    assert model.loads == 1 and model.bytes_per_final == 10
+
+
+def test_versions_come_from_the_first_installed_distribution() -> None:
+    def version_of(name: str) -> str:
+        from importlib import metadata
+
+        if name != "pocketsphinx":
+            raise metadata.PackageNotFoundError(name)
+        return "5.0.4"
+
+    assert default_engine().version(version_of=version_of) == "5.0.4"
+    assert echo_engine.DESCRIPTOR.version() is None  # not installed
+
+
+def test_pocketsphinx_bundles_its_model_where_it_looks_for_it() -> None:
+    datas = default_engine().data_files()
+
+    assert datas and all(Path(source).is_file() for source, _ in datas)
+    found = {Path(source).name: dest.replace("\\", "/") for source, dest in datas}
+    assert found["en-us.lm.bin"] == "pocketsphinx/model/en-us"
+    assert found["cmudict-en-us.dict"] == "pocketsphinx/model/en-us"
+    assert "CMakeLists.txt" not in found
+
+
+def test_self_test_checks_each_registered_engine(echo: EngineDescriptor) -> None:
+    names = [name for name, _ in selftest.checks()]
+    engine_checks = [check for name, check in selftest.checks() if name == "engine"]
+
+    assert names == ["qt", "audio", "codecs", "engine", "engine", "settings", "keyring"]
+    assert len(engine_checks) == len(engine_names()) == 2
+    assert engine_checks[1]() == "echo needs no model"
+
+
+def test_a_failing_engine_check_names_the_engine(
+        echo: EngineDescriptor, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> str:
+        raise OSError("model.bin: no such file")
+
+    monkeypatch.setattr(echo_engine, "self_test", broken)
+    check = [check for name, check in selftest.checks() if name == "engine"][1]
+
+    with pytest.raises(RuntimeError, match=r"^echo: model.bin: no such file$"):
+        check()
+
+
+def test_about_lists_each_registered_engine(echo: EngineDescriptor) -> None:
+    credits = about_engines()
+
+    assert [c.product for c in credits] == ["CMU PocketSphinx", "Echo"]
+    assert credits[0].component.name == "PocketSphinx and its US English model"
+    assert credits[0].component.licence == "BSD-2-Clause"
+    assert credits[1].component.distributions == ("echo-engine-for-tests",)
+
+
+def test_a_final_has_no_words_unless_the_engine_gives_them() -> None:
+    assert FinalResult("hello", 0.0, 1.0).words == ()
+
+
+# --- the echo engine through the whole seam --------------------------------------------
+
+
+@pytest.fixture
+def echo_url(echo: EngineDescriptor) -> Iterator[str]:
+    """engine/server.py serving the echo engine on its own loop in a thread, as in the app."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    urls: list[str] = []
+    failure: list[BaseException] = []
+
+    def on_ready(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    task = loop.create_task(serve_forever("127.0.0.1", 0, ready=on_ready, engine="echo",
+                                          bytes_per_final=3 * CHUNK_BYTES))
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            ready.set()
+
+    thread = threading.Thread(target=run, name="echo-engine-server")
+    thread.start()
+    ready.wait(30)
+    if not urls:
+        thread.join()
+        pytest.fail(f"the echo engine did not start: {failure}")
+    yield urls[0]
+    loop.call_soon_threadsafe(task.cancel)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert not failure, failure
+
+
+def test_a_second_engine_is_served_and_streamed_to_end_to_end(echo_url: str) -> None:
+    transcripts: list[PartialTranscript | FinalTranscript] = []
+
+    async def stream() -> None:
+        connection = StreamConnection(echo_url, on_transcript=transcripts.append,
+                                      service="Local engine")
+        await connection.open()
+        for _ in range(10):
+            await connection.send_audio(bytes(CHUNK_BYTES))
+        await connection.stop()
+
+    asyncio.run(asyncio.wait_for(stream(), 30))
+
+    finals = [t.text for t in transcripts if isinstance(t, FinalTranscript)]
+    assert finals == ["utterance 1", "utterance 2", "utterance 3", "utterance 4"]
+    partials = [t.text for t in transcripts if isinstance(t, PartialTranscript)]
+    assert partials[:2] == [f"heard {CHUNK_BYTES} bytes", f"heard {2 * CHUNK_BYTES} bytes"]
+    assert isinstance(transcripts[0], PartialTranscript)
+    assert transcripts[2] == FinalTranscript("utterance 1")
+
+
+def test_the_file_transcriber_runs_a_second_engine(echo: EngineDescriptor,
+                                                   tmp_path: Path) -> None:
+    path = tmp_path / "two-and-a-half-seconds.wav"
+    soundfile.write(str(path), np.zeros(40_000, dtype=np.int16), 16_000, subtype="PCM_16")
+
+    transcript = transcribe_file(path, engine="echo")
+
+    assert transcript.language == "zu"
+    assert transcript.text == "utterance 1 utterance 2 utterance 3"
+    assert [(s.start, s.end) for s in transcript.segments] == [(0.0, 1.0), (1.0, 2.0),
+                                                                (2.0, 2.5)]
+
+
+def test_the_file_transcriber_refuses_an_unknown_engine(tmp_path: Path) -> None:
+    path = tmp_path / "short.wav"
+    soundfile.write(str(path), np.zeros(1600, dtype=np.int16), 16_000, subtype="PCM_16")
+
+    with pytest.raises(ConfigurationError, match="no engine named 'whisper'"):
+        transcribe_file(path, engine="whisper")
+
+
+def test_the_echo_words_fit_the_word_shape() -> None:
+    events = echo_engine.EchoModel(bytes_per_final=4).recognizer().feed(bytes(4))
+    (final,) = events
+    assert isinstance(final, FinalResult)
+    assert final.words[0] == WordTiming("utterance", 0.0, final.end / 2, 1.0)
