@@ -80,7 +80,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.jobs.runner import JobRunner
-    from dictation_app.jobs.services import ServiceFactory
+    from dictation_app.services.factory import ServiceFactory
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel

@@ -72,7 +72,7 @@ async def run_transcribe(args: argparse.Namespace) -> int:
     from dictation_app.core.secrets import SecretStore
     from dictation_app.core.settings import Key, Settings
     from dictation_app.jobs.exports import ExportFormat, export, write_export
-    from dictation_app.jobs.services import Overrides, ServiceFactory
+    from dictation_app.services.factory import Overrides, ServiceFactory
 
     path = Path(args.audio_file)
     settings = Settings()

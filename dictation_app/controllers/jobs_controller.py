@@ -32,8 +32,9 @@ from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat, export, write_export
 from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
-from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
+from dictation_app.services.bahasakita_upload import BahasakitaUploadService
+from dictation_app.services.factory import ServiceFactory
 from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
@@ -345,8 +346,6 @@ class JobsController(QObject):
         self.services_dialog = None
 
     async def _change_priority(self, job_id: int, priority: str) -> None:
-        from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService
-
         job = self.store.get(job_id)
         uuid = _uuid(job) if job is not None else None
         if job is None or uuid is None:

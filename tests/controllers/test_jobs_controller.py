@@ -23,8 +23,8 @@ from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
-from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
+from dictation_app.services.factory import ServiceFactory
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
 from tests.botlhale_server import (

@@ -26,7 +26,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.transport.botlhale_client import BotlhaleService
+from dictation_app.services.botlhale import BotlhaleService
 from dictation_app.transport.http import PollPolicy, RetryPolicy
 from tests.botlhale_server import (
     BEARER_TOKEN,

@@ -23,8 +23,8 @@ from dictation_app.core.errors import (
 from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services.nevisa import NevisaService, PollPolicy
 from dictation_app.transport.http import ProgressFile, RetryPolicy
-from dictation_app.transport.nevisa_client import NevisaService, PollPolicy
 from tests.job_context import RecordingContext, run_service
 from tests.nevisa_server import (
     ACCOUNTS,

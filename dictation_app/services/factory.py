@@ -30,6 +30,11 @@ from dictation_app.core.secrets import (
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.model import PROVIDERS
 from dictation_app.jobs.service import JobService
+from dictation_app.protocols import bahasakita_upload, botlhale, nevisa
+from dictation_app.services.bahasakita_upload import BahasakitaUploadService
+from dictation_app.services.botlhale import BotlhaleService
+from dictation_app.services.local import LocalFileService
+from dictation_app.services.nevisa import NevisaService
 
 
 @dataclass(frozen=True)
@@ -75,39 +80,28 @@ class ServiceFactory:
     # builders
 
     def _local(self) -> JobService:
-        from dictation_app.jobs.local_service import LocalFileService
-
         return LocalFileService()
 
     def _botlhale(self) -> JobService:
-        from dictation_app.protocols.botlhale import DEFAULT_BASE_URL
-        from dictation_app.transport.botlhale_client import BotlhaleService
-
         return BotlhaleService(
-            base_url=self._url(Key.BOTLHALE_URL, DEFAULT_BASE_URL),
+            base_url=self._url(Key.BOTLHALE_URL, botlhale.DEFAULT_BASE_URL),
             token=self._secret(BOTLHALE_TOKEN_ENV, BOTLHALE_TOKEN),
             refresh_token=self._secret(BOTLHALE_REFRESH_TOKEN_ENV, BOTLHALE_REFRESH_TOKEN),
             org_id=self._environ.get(BOTLHALE_ORG_ID_ENV)
             or self._settings.get_str(Key.BOTLHALE_ORG_ID) or None)
 
     def _nevisa(self) -> JobService:
-        from dictation_app.protocols.nevisa import ACCOUNT_BASE_URL, API_BASE_URL
-        from dictation_app.transport.nevisa_client import NevisaService
-
         accounts = (self._overrides.accounts_url
-                    or self._settings.get_str(Key.NEVISA_ACCOUNTS_URL) or ACCOUNT_BASE_URL)
+                    or self._settings.get_str(Key.NEVISA_ACCOUNTS_URL) or nevisa.ACCOUNT_BASE_URL)
         return NevisaService(
-            api_url=self._url(Key.NEVISA_API_URL, API_BASE_URL), accounts_url=accounts,
+            api_url=self._url(Key.NEVISA_API_URL, nevisa.API_BASE_URL), accounts_url=accounts,
             username=self._environ.get(NEVISA_USERNAME_ENV)
             or self._settings.get_str(Key.NEVISA_USERNAME) or None,
             password=self._secret(NEVISA_PASSWORD_ENV, NEVISA_PASSWORD))
 
     def _bahasakita(self) -> JobService:
-        from dictation_app.protocols.bahasakita_upload import DEFAULT_BASE_URL
-        from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService
-
         return BahasakitaUploadService(
-            base_url=self._url(Key.BAHASAKITA_UPLOAD_URL, DEFAULT_BASE_URL),
+            base_url=self._url(Key.BAHASAKITA_UPLOAD_URL, bahasakita_upload.DEFAULT_BASE_URL),
             token=self._secret(BAHASAKITA_TOKEN_ENV, BAHASAKITA_TOKEN))
 
     def _url(self, key: Key, default: str) -> str:

@@ -23,8 +23,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript, Word
+from dictation_app.services.bahasakita_upload import BahasakitaUploadService, PollPolicy
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
-from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService, PollPolicy
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from tests.bahasakita_rest_server import GOOD_TOKEN
 from tests.bahasakita_upload_server import (
