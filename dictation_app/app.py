@@ -80,6 +80,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.jobs.runner import JobRunner
+    from dictation_app.services import registry
     from dictation_app.services.factory import ServiceFactory
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
@@ -112,7 +113,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     store, store_problem = _open_job_store()
     factory = ServiceFactory(settings, secrets)
     at_once = min(MAX_JOBS_AT_ONCE, max(1, int(settings.get(Key.JOBS_AT_ONCE))))
-    runner = JobRunner(store, factory, at_once=at_once)
+    runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(jobs.account_token_changed)
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)

@@ -25,16 +25,9 @@ from types import FrameType
 from typing import Any, TextIO
 
 from dictation_app.core.errors import DictationError
-from dictation_app.core.secrets import (
-    BAHASAKITA_TOKEN_ENV,
-    BOTLHALE_ORG_ID_ENV,
-    BOTLHALE_REFRESH_TOKEN_ENV,
-    BOTLHALE_TOKEN_ENV,
-    NEVISA_PASSWORD_ENV,
-    NEVISA_USERNAME_ENV,
-)
-from dictation_app.jobs.model import PROVIDERS, JobOptions, JobState
+from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.jobs.service import JobService
+from dictation_app.services import botlhale, registry
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -42,8 +35,7 @@ CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote can
 
 
 def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
-    envs = ", ".join((BOTLHALE_TOKEN_ENV, BOTLHALE_REFRESH_TOKEN_ENV, BOTLHALE_ORG_ID_ENV,
-                      NEVISA_USERNAME_ENV, NEVISA_PASSWORD_ENV, BAHASAKITA_TOKEN_ENV))
+    envs = ", ".join(registry.environment_variables())
     parser = commands.add_parser(
         "transcribe", help="transcribe an audio file with a service or the offline engine",
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
@@ -51,7 +43,8 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log to stderr")
     parser.add_argument("audio_file")
-    parser.add_argument("--provider", choices=PROVIDERS, default="local")
+    parser.add_argument("--provider", choices=registry.PROVIDERS,
+                        default=registry.DEFAULT_PROVIDER)
     parser.add_argument("--base-url", help="service API address (Nevisa: the API host)")
     parser.add_argument("--accounts-url", help="Nevisa login host")
     parser.add_argument("--language", help="BCP-47 language code (default: automatic)")
@@ -70,13 +63,13 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
 
 async def run_transcribe(args: argparse.Namespace) -> int:
     from dictation_app.core.secrets import SecretStore
-    from dictation_app.core.settings import Key, Settings
+    from dictation_app.core.settings import Settings
     from dictation_app.jobs.exports import ExportFormat, export, write_export
     from dictation_app.services.factory import Overrides, ServiceFactory
 
     path = Path(args.audio_file)
     settings = Settings()
-    api_version = args.api_version or int(settings.get(Key.BOTLHALE_API_VERSION))
+    api_version = args.api_version or int(settings.get(botlhale.API_VERSION))
     options = JobOptions(language=args.language or None, diarization=args.diarization,
                          mode=args.mode, api_version=api_version, priority=args.priority)
     factory = ServiceFactory(settings, SecretStore(),

@@ -22,24 +22,26 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
-from dictation_app.core.secrets import (
-    BOTLHALE_REFRESH_TOKEN,
-    BOTLHALE_TOKEN,
-    NEVISA_PASSWORD,
-    SecretStore,
-)
+from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat, export, write_export
-from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
+from dictation_app.jobs.model import Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
+from dictation_app.services import botlhale, registry
 from dictation_app.services.bahasakita_upload import BahasakitaUploadService
+from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
 from dictation_app.services.factory import ServiceFactory
 from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView
-from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues
+from dictation_app.ui.services_dialog import (
+    FieldSpec,
+    SectionSpec,
+    ServicesDialog,
+    ServicesValues,
+)
 
 log = redacting_logger(__name__)
 
@@ -49,8 +51,11 @@ AUDIO_FILTER = ("Audio and video files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.
 
 class JobsController(QObject):
     def __init__(self, window: MainWindow, runner: JobRunner, store: JobStore,
-                 settings: Settings, secrets: SecretStore, factory: ServiceFactory):
+                 settings: Settings, secrets: SecretStore, factory: ServiceFactory, *,
+                 descriptors: tuple[ServiceDescriptor, ...] = registry.DESCRIPTORS):
         super().__init__()
+        self.descriptors = descriptors
+        self.labels = {d.id: d.label for d in descriptors}
         self.window = window
         self.panel = window.jobs_panel
         self.runner = runner
@@ -66,6 +71,7 @@ class JobsController(QObject):
         self._monitoring: MonitoringPanel | None = None
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
+        self.panel.set_providers(registry.choices(descriptors))
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
 
@@ -97,12 +103,13 @@ class JobsController(QObject):
 
     def start(self) -> None:
         provider = self.settings.get_str(Key.JOB_PROVIDER)
-        self.panel.set_provider(provider if provider in PROVIDERS else "local")
+        self.panel.set_provider(provider if provider in self.labels
+                                else registry.DEFAULT_PROVIDER)
         self.panel.set_options(JobOptions(
             language=self.settings.get_str(Key.JOB_LANGUAGE) or None,
             diarization=self.settings.get_bool(Key.JOB_DIARIZATION),
             mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
-            api_version=_one_of(int(self.settings.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
+            api_version=_one_of(int(self.settings.get(botlhale.API_VERSION)), (1, 2)),
             priority=_one_of(self.settings.get_str(Key.JOB_PRIORITY), ("high", "reguler")),
             subtitle=self.settings.get_bool(Key.JOB_SUBTITLES),
         ))
@@ -181,7 +188,8 @@ class JobsController(QObject):
         if job is None or job.result is None:
             self.panel.show_message("This job has no result to show.", error=True)
             return None
-        view = ResultView.for_job(job, self.window)
+        view = ResultView.for_job(job, self.window,
+                                  service_label=self.labels.get(job.provider))
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         view.export_directory = self._export_directory()
         view.export_requested.connect(
@@ -198,22 +206,12 @@ class JobsController(QObject):
         if self.services_dialog is not None:
             self.services_dialog.raise_()
             return self.services_dialog
-        s, secrets = self.settings, self.secrets
         values = ServicesValues(
-            botlhale_url=s.get_str(Key.BOTLHALE_URL),
-            botlhale_token=secrets.get(BOTLHALE_TOKEN) or "",
-            botlhale_refresh_token=secrets.get(BOTLHALE_REFRESH_TOKEN) or "",
-            botlhale_org_id=s.get_str(Key.BOTLHALE_ORG_ID),
-            botlhale_api_version=_one_of(int(s.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
-            nevisa_api_url=s.get_str(Key.NEVISA_API_URL),
-            nevisa_accounts_url=s.get_str(Key.NEVISA_ACCOUNTS_URL),
-            nevisa_username=s.get_str(Key.NEVISA_USERNAME),
-            nevisa_password=secrets.get(NEVISA_PASSWORD) or "",
-            bahasakita_upload_url=s.get_str(Key.BAHASAKITA_UPLOAD_URL),
-            jobs_at_once=int(s.get(Key.JOBS_AT_ONCE)),
-        )
+            {f.id: self._stored(f) for f in self._fields()},
+            jobs_at_once=int(self.settings.get(Key.JOBS_AT_ONCE)),
+            secrets=frozenset(f.id for f in self._fields() if f.secret is not None))
         self._services_opened_with = values
-        dialog = ServicesDialog(values, self.window)
+        dialog = ServicesDialog(service_sections(self.descriptors), values, self.window)
         dialog.services_saved.connect(self.save_services)
         dialog.finished.connect(self._on_services_dialog_finished)
         self.services_dialog = dialog
@@ -221,29 +219,23 @@ class JobsController(QObject):
         return dialog
 
     def save_services(self, values: ServicesValues) -> None:
-        s = self.settings
-        s.set(Key.BOTLHALE_URL, values.botlhale_url)
-        s.set(Key.BOTLHALE_ORG_ID, values.botlhale_org_id)
-        s.set(Key.BOTLHALE_API_VERSION, values.botlhale_api_version)
-        s.set(Key.NEVISA_API_URL, values.nevisa_api_url)
-        s.set(Key.NEVISA_ACCOUNTS_URL, values.nevisa_accounts_url)
-        s.set(Key.NEVISA_USERNAME, values.nevisa_username)
-        s.set(Key.BAHASAKITA_UPLOAD_URL, values.bahasakita_upload_url)
-        s.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
+        secret_fields = []
+        for f in self._fields():
+            if f.id not in values.fields:
+                continue
+            if f.setting is not None:
+                self.settings.set(f.setting, values.fields[f.id])
+            else:
+                secret_fields.append(f)
+        self.settings.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
         # Only what the person changed: a keyring that could not be read opened the dialog
         # with empty fields, and saving those would delete the stored secrets.
         before = self._services_opened_with
         kept = [
-            self.secrets.set(name, new)
-            for name, new, old in (
-                (BOTLHALE_TOKEN, values.botlhale_token,
-                 before.botlhale_token if before else None),
-                (BOTLHALE_REFRESH_TOKEN, values.botlhale_refresh_token,
-                 before.botlhale_refresh_token if before else None),
-                (NEVISA_PASSWORD, values.nevisa_password,
-                 before.nevisa_password if before else None),
-            )
-            if new != old
+            self.secrets.set(f.secret, values.fields[f.id])
+            for f in secret_fields
+            if f.secret is not None
+            and values.fields[f.id] != (before.fields.get(f.id) if before else None)
         ]
         self._services_opened_with = values
         try:
@@ -252,7 +244,8 @@ class JobsController(QObject):
             options = JobOptions()
         self.panel.set_options(JobOptions(
             language=options.language, diarization=options.diarization, mode=options.mode,
-            api_version=values.botlhale_api_version, priority=options.priority,
+            api_version=int(values.get("botlhale_api_version", options.api_version)),
+            priority=options.priority,
             subtitle=options.subtitle))
         self.runner.set_at_once(values.jobs_at_once)
         # Jobs already running keep the service they started with; new ones see the change.
@@ -265,6 +258,20 @@ class JobsController(QObject):
             self.panel.show_message(
                 "The keyring refused to store a password or token: it is kept for this "
                 "session only.", error=True)
+
+    def _fields(self) -> list[Field]:
+        """The fields the services dialog edits, in the registry's order."""
+        return [f for d in self.descriptors for f in d.fields if f.shown]
+
+    def _stored(self, f: Field) -> Any:
+        if f.secret is not None:
+            return self.secrets.get(f.secret) or ""
+        assert f.setting is not None
+        value = self.settings.get(f.setting)
+        if f.kind is FieldKind.CHOICE:
+            allowed = tuple(choice for choice, _label in f.choices)
+            return value if value in allowed else f.setting.default
+        return value
 
     def account_token_changed(self) -> None:
         """The Bahasakita token changed in Settings: new uploads use the new one."""
@@ -403,6 +410,16 @@ class JobsController(QObject):
         elif exc is not None:
             log.error("jobs: internal error", exc_info=exc)
             self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
+
+
+def service_sections(descriptors: Sequence[ServiceDescriptor]) -> list[SectionSpec]:
+    """The services dialog's groups: one per vendor with fields to show."""
+    return [SectionSpec(d.group_title, tuple(_spec(f) for f in d.fields if f.shown), d.note)
+            for d in descriptors if any(f.shown for f in d.fields) or d.note]
+
+
+def _spec(f: Field) -> FieldSpec:
+    return FieldSpec(f.id, f.label, f.kind.value, f.placeholder, f.choices, f.strip)
 
 
 def _files(count: int) -> str:

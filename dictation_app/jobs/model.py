@@ -22,9 +22,6 @@ from typing import Any
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.protocols.transcript import Transcript
 
-PROVIDERS = ("local", "botlhale", "nevisa", "bahasakita")
-PROVIDER_LABELS = {"local": "Offline engine", "botlhale": "Botlhale", "nevisa": "Nevisa",
-                   "bahasakita": "Bahasakita"}
 PREVIEW_LENGTH = 200  # characters of a transcript a listed job carries
 _WORD = re.compile(r"\S+")
 

@@ -23,11 +23,11 @@ import mimetypes
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from dictation_app.audio.files import probe
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -36,7 +36,8 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
+from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
@@ -58,6 +59,13 @@ from dictation_app.protocols.bahasakita_upload import (
 from dictation_app.protocols.transcript import Transcript, make_extras
 
 # The account client's check, shared so both refuse a damaged token with the same words.
+from dictation_app.services.descriptor import (
+    Config,
+    Field,
+    FieldKind,
+    Override,
+    ServiceDescriptor,
+)
 from dictation_app.transport.bahasakita_account_client import _checked_token
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
@@ -67,7 +75,12 @@ from dictation_app.transport.http import (
     ServiceHttp,
 )
 
+if TYPE_CHECKING:
+    from dictation_app.audio.files import AudioFileInfo
+
 log = logging.getLogger(__name__)
+
+UPLOAD_URL = Setting("bahasakita_upload_url", "")  # empty: the protocol's default host
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
@@ -110,7 +123,7 @@ class BahasakitaUploadService:
             # The file already went up; the job may even be done while the file is gone.
             log.info("Bahasakita: resuming job %s at the polling step", uuid)
         else:
-            await asyncio.to_thread(probe, context.file)  # a corrupt file goes nowhere
+            await asyncio.to_thread(_probe, context.file)  # a corrupt file goes nowhere
             uuid = await self._upload(context, token)
             # Stored before polling: a crash from here on resumes instead of uploading.
             await context.remember(uuid=uuid)
@@ -259,3 +272,29 @@ def _span(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
+
+
+def _build(config: Config) -> BahasakitaUploadService:
+    return BahasakitaUploadService(
+        base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
+        token=config.text("bahasakita_token"))
+
+
+DESCRIPTOR = ServiceDescriptor(
+    id=PROVIDER, label="Bahasakita", build=_build,
+    fields=(
+        Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
+              setting=UPLOAD_URL, override=Override.BASE_URL),
+        # Entered (or signed in for) in Settings: live dictation and monitoring share it.
+        Field("bahasakita_token", "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
+              env=BAHASAKITA_TOKEN_ENV, shown=False),
+    ),
+    note="The Bahasakita token is the one in Settings, shared with live dictation.")
+
+
+def _probe(path: Path) -> AudioFileInfo:
+    # Imported on first use for start-up cost: numpy and PyAV take some 80 ms, and every
+    # command line reads the registry that lists this module.
+    from dictation_app.audio.files import probe
+
+    return probe(path)

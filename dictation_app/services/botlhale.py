@@ -30,14 +30,12 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
 
-from dictation_app.audio.files import probe
-from dictation_app.audio.transcode import PreparedAudio, prepare_for_upload
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -46,11 +44,7 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.secrets import (
-    BOTLHALE_ORG_ID_ENV,
-    BOTLHALE_REFRESH_TOKEN_ENV,
-    BOTLHALE_TOKEN_ENV,
-)
+from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.botlhale import (
@@ -82,6 +76,13 @@ from dictation_app.protocols.botlhale import (
     upload_request,
 )
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services.descriptor import (
+    Config,
+    Field,
+    FieldKind,
+    Override,
+    ServiceDescriptor,
+)
 from dictation_app.transport.http import (
     PollPolicy,
     ProgressFile,
@@ -91,8 +92,20 @@ from dictation_app.transport.http import (
     default_message,
 )
 
+if TYPE_CHECKING:
+    from dictation_app.audio.files import AudioFileInfo
+    from dictation_app.audio.transcode import PreparedAudio
+
 log = logging.getLogger(__name__)
 
+BOTLHALE_TOKEN = "botlhale-token"  # keyring entries
+BOTLHALE_REFRESH_TOKEN = "botlhale-refresh-token"
+BOTLHALE_TOKEN_ENV = "DICTATION_BOTLHALE_TOKEN"
+BOTLHALE_REFRESH_TOKEN_ENV = "DICTATION_BOTLHALE_REFRESH_TOKEN"
+BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"  # not secret; set beside the tokens
+URL = Setting("botlhale_url", "")  # empty: https://api.botlhale.xyz
+ORG_ID = Setting("botlhale_org_id", "")
+API_VERSION = Setting("botlhale_api_version", 2)
 STORAGE = "Botlhale storage"  # the presigned S3 POST, in messages
 DEFAULT_TIMEOUT = 120.0  # a sync reply comes once the whole clip is transcribed
 RENEW_MARGIN = 60.0  # renew an issued bearer token when fewer seconds than this remain
@@ -148,7 +161,7 @@ class BotlhaleService:
         self._check_credentials()
         if context.remote.get("key"):
             return await self._resume(context)
-        info = await asyncio.to_thread(probe, context.file)
+        info = await asyncio.to_thread(_probe, context.file)
         mode = choose_mode(info.duration, context.options.mode)
         version = self._version(context)
         org_id = self._required_org_id() if mode == "async" else None
@@ -180,6 +193,9 @@ class BotlhaleService:
     # steps
 
     async def _prepare(self, source: Path, work_dir: Path) -> PreparedAudio:
+        # Imported on first use, like _probe's.
+        from dictation_app.audio.transcode import prepare_for_upload
+
         stop = threading.Event()
         try:
             return await asyncio.to_thread(
@@ -472,3 +488,35 @@ def _storage_message(body: bytes) -> str | None:
         return f"{message} ({code})"
     return message or code or None
 
+
+def _build(config: Config) -> BotlhaleService:
+    return BotlhaleService(
+        base_url=config.text("botlhale_url") or DEFAULT_BASE_URL,
+        token=config.text("botlhale_token"),
+        refresh_token=config.text("botlhale_refresh_token"),
+        org_id=config.text("botlhale_org_id"))
+
+
+DESCRIPTOR = ServiceDescriptor(
+    id=PROVIDER, label="Botlhale", build=_build,
+    fields=(
+        Field("botlhale_url", "Address:", FieldKind.URL, DEFAULT_BASE_URL, setting=URL,
+              override=Override.BASE_URL),
+        Field("botlhale_token", "Token:", FieldKind.SECRET, "Bearer token",
+              secret=BOTLHALE_TOKEN, env=BOTLHALE_TOKEN_ENV),
+        Field("botlhale_refresh_token", "Refresh token:", FieldKind.SECRET,
+              "or a refresh token, renewed automatically", secret=BOTLHALE_REFRESH_TOKEN,
+              env=BOTLHALE_REFRESH_TOKEN_ENV),
+        Field("botlhale_org_id", "Organisation ID:", FieldKind.TEXT,
+              "Organisation ID, for long files", setting=ORG_ID, env=BOTLHALE_ORG_ID_ENV),
+        Field("botlhale_api_version", "API:", FieldKind.CHOICE, setting=API_VERSION,
+              choices=((2, "Current API (v2)"), (1, "Older async API (v1)"))),
+    ))
+
+
+def _probe(path: Path) -> AudioFileInfo:
+    # Imported on first use for start-up cost: numpy and PyAV take some 80 ms, and every
+    # command line reads the registry that lists this module.
+    from dictation_app.audio.files import probe
+
+    return probe(path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -67,7 +67,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.core.errors import ConfigurationError
-from dictation_app.jobs.model import PROVIDER_LABELS, PROVIDERS, Job, JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.ui.message_line import show_message
 
 AUTOMATIC = "Automatic"
@@ -205,8 +205,11 @@ class JobListModel(QAbstractListModel):
     """Jobs newest first. Changing a job emits dataChanged for its row and nothing else.
     Rows keep a job's preview, never its transcript (which can run to megabytes)."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *,
+                 labels: Mapping[str, str] | None = None):
         super().__init__(parent)
+        # provider -> name, else the id; the panel shares its own, filled by set_providers
+        self.labels: Mapping[str, str] = {} if labels is None else labels
         self._jobs: list[Job] = []
         self._keys: list[tuple[float, int]] = []  # _key() of each row, ascending
         self._by_id: dict[int, Job] = {}
@@ -228,9 +231,9 @@ class JobListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return job.label
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(job)
+            return _tooltip(job, self.labels)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            parts = [job.label, PROVIDER_LABELS.get(job.provider, job.provider), _state_text(job)]
+            parts = [job.label, self.labels.get(job.provider, job.provider), _state_text(job)]
             if job.error and job.state is JobState.FAILED:
                 parts.append(job.error)
             return ", ".join(parts)
@@ -329,8 +332,8 @@ class JobListModel(QAbstractListModel):
             self._busy.discard(job.id)
 
 
-def _tooltip(job: Job) -> str:
-    lines = [str(job.file), f"Service: {PROVIDER_LABELS.get(job.provider, job.provider)}",
+def _tooltip(job: Job, labels: Mapping[str, str]) -> str:
+    lines = [str(job.file), f"Service: {labels.get(job.provider, job.provider)}",
              f"State: {_state_text(job)}",
              f"Added: {datetime.fromtimestamp(job.created):%Y-%m-%d %H:%M:%S}"]
     if job.state.finished:
@@ -354,9 +357,11 @@ class _JobDelegate(QStyledItemDelegate):
 
     _PADDING = 5
 
-    def __init__(self, clock: Callable[[], float], parent: QWidget | None = None):
+    def __init__(self, clock: Callable[[], float], labels: Mapping[str, str],
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self._clock = clock
+        self._labels = labels  # the panel's: filled by set_providers
 
     def sizeHint(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
@@ -415,7 +420,7 @@ class _JobDelegate(QStyledItemDelegate):
         line = QRect(rect.left(), y, rect.width(), small_metrics.height())
         painter.setFont(small)
         painter.setPen(secondary)
-        details = [PROVIDER_LABELS.get(job.provider, job.provider),
+        details = [self._labels.get(job.provider, job.provider),
                    _short_created(job.created, now)]
         if job.state.finished:
             details.append(f"took {format_elapsed(job.updated - job.created)}")
@@ -524,9 +529,8 @@ class JobsPanel(QWidget):
         self.setAcceptDrops(True)
         self._options = JobOptions()  # keeps the fields this panel does not show
 
+        self._labels: dict[str, str] = {}  # provider -> name, shared with the list's rows
         self.provider_combo = QComboBox()
-        for provider in PROVIDERS:
-            self.provider_combo.addItem(PROVIDER_LABELS[provider], provider)
         self.provider_combo.setToolTip("The service that turns the files into text")
         self.provider_combo.currentIndexChanged.connect(self._on_provider_combo_changed)
 
@@ -571,10 +575,10 @@ class JobsPanel(QWidget):
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setVisible(False)
 
-        self.model = JobListModel(self)
+        self.model = JobListModel(self, labels=self._labels)
         self.list_view = QListView()
         self.list_view.setModel(self.model)
-        self.list_view.setItemDelegate(_JobDelegate(clock, self.list_view))
+        self.list_view.setItemDelegate(_JobDelegate(clock, self._labels, self.list_view))
         self.list_view.setUniformItemSizes(True)  # thousands of rows lay out instantly
         self.list_view.setAlternatingRowColors(True)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -693,12 +697,25 @@ class JobsPanel(QWidget):
         show_message(self.message_label, text, error=error)
         self.message_label.setToolTip(text)
 
+    def set_providers(self, choices: Sequence[tuple[str, str]]) -> None:
+        """The services to offer, as (id, label), in order; the list shows the labels.
+        Emits nothing: the first becomes the current one until set_provider()."""
+        self._labels.clear()
+        self._labels.update(choices)
+        self.provider_combo.blockSignals(True)
+        self.provider_combo.clear()
+        for provider, label in choices:
+            self.provider_combo.addItem(label, provider)
+        self.provider_combo.blockSignals(False)
+        self._show_provider_controls()
+        self.list_view.viewport().update()
+
     def set_provider(self, provider: str) -> None:
         """Select a service without emitting provider_changed."""
         position = self.provider_combo.findData(provider)
         if position < 0:
             raise ValueError(f"unknown provider {provider!r}; expected one of "
-                             f"{', '.join(PROVIDERS)}")
+                             f"{', '.join(self._labels)}")
         self.provider_combo.blockSignals(True)
         self.provider_combo.setCurrentIndex(position)
         self.provider_combo.blockSignals(False)

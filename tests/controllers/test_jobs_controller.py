@@ -18,13 +18,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controllers.jobs_controller import JobsController
-from dictation_app.core.secrets import BOTLHALE_TOKEN, NEVISA_PASSWORD, SecretStore
+from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
+from dictation_app.services import bahasakita_upload, botlhale
+from dictation_app.services.botlhale import BOTLHALE_TOKEN
 from dictation_app.services.factory import ServiceFactory
+from dictation_app.services.nevisa import NEVISA_PASSWORD
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
 from tests.botlhale_server import (
@@ -58,8 +61,8 @@ class App:
     def __init__(self, qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale):
         self.loop = loop
         self.settings = Settings()
-        self.settings.set(Key.BOTLHALE_URL, server.base_url)
-        self.settings.set(Key.BOTLHALE_ORG_ID, ORG_ID)
+        self.settings.set(botlhale.URL, server.base_url)
+        self.settings.set(botlhale.ORG_ID, ORG_ID)
         self.secrets = SecretStore()
         self.secrets.set(BOTLHALE_TOKEN, BEARER_TOKEN)
         self.window = MainWindow()
@@ -196,12 +199,15 @@ def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settin
     async def scenario() -> None:
         app.jobs.start()
         dialog = app.jobs.open_services_dialog()
-        assert dialog.botlhale_token.text() == BEARER_TOKEN
+        assert dialog.edits["botlhale_token"].text() == BEARER_TOKEN
         assert BEARER_TOKEN not in repr(dialog.values())
         app.jobs.save_services(ServicesValues(
-            botlhale_url=server.base_url, botlhale_token="new-token-1234",
-            botlhale_org_id="Org7", botlhale_api_version=1, nevisa_username="sara",
-            nevisa_password="nevisa-pass-5678", jobs_at_once=3))
+            {"botlhale_url": server.base_url, "botlhale_token": "new-token-1234",
+             "botlhale_refresh_token": "", "botlhale_org_id": "Org7",
+             "botlhale_api_version": 1, "nevisa_api_url": "", "nevisa_accounts_url": "",
+             "nevisa_username": "sara", "nevisa_password": "nevisa-pass-5678",
+             "bahasakita_upload_url": ""},
+            jobs_at_once=3, secrets=frozenset({"botlhale_token", "nevisa_password"})))
         dialog.close()
 
     app.run(scenario())
@@ -262,7 +268,7 @@ def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
     app.jobs.link_monitoring(MonitoringPanel(), refresh=lambda: refreshes.append(1))
     app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
     with FakeBahasakitaUpload(UploadBehaviour(queued_polls=0, progress=[])) as server:
-        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+        app.settings.set(bahasakita_upload.UPLOAD_URL, server.base_url)
 
         async def scenario() -> None:
             app.jobs.start()
@@ -366,7 +372,7 @@ def test_a_keyring_that_cannot_be_read_does_not_lose_the_stored_secrets(
         app.jobs.start()
         memory_keyring.locked = True  # the unlock prompt was dismissed
         dialog = app.jobs.open_services_dialog()
-        assert dialog.botlhale_token.text() == ""
+        assert dialog.edits["botlhale_token"].text() == ""
         dialog.jobs_at_once.setValue(4)  # the one thing the person changed
         app.jobs.save_services(dialog.values())
         dialog.close()
@@ -382,7 +388,7 @@ def test_a_token_the_keyring_refuses_to_store_is_reported(
     async def scenario() -> None:
         app.jobs.start()
         dialog = app.jobs.open_services_dialog()
-        dialog.botlhale_token.setText("new-token-1234")
+        dialog.edits["botlhale_token"].setText("new-token-1234")
         memory_keyring.locked = True
         app.jobs.save_services(dialog.values())
         dialog.close()
@@ -430,7 +436,7 @@ def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> No
 
     app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
     with FakeBahasakitaUpload(UploadBehaviour(queued_polls=10**6)) as server:
-        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+        app.settings.set(bahasakita_upload.UPLOAD_URL, server.base_url)
 
         async def scenario() -> None:
             app.jobs.start()

@@ -20,10 +20,14 @@ from dictation_app.core.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
-from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.services.nevisa import NevisaService, PollPolicy
+from dictation_app.services.nevisa import (
+    NEVISA_PASSWORD_ENV,
+    NEVISA_USERNAME_ENV,
+    NevisaService,
+    PollPolicy,
+)
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from tests.job_context import RecordingContext, run_service
 from tests.nevisa_server import (

@@ -24,6 +24,7 @@ from pytestqt.qtbot import QtBot
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services import registry
 from dictation_app.ui.jobs_panel import DROP_HINT, JOB_ROLE, JobsPanel, parse_language
 from dictation_app.ui.main_window import MainWindow
 
@@ -51,6 +52,7 @@ def job(job_id: int, state: JobState = JobState.QUEUED, *, created: float | None
 @pytest.fixture
 def panel(qtbot: QtBot) -> JobsPanel:
     widget = JobsPanel(clock=lambda: NOW)
+    widget.set_providers(registry.choices())  # as the jobs controller does
     qtbot.addWidget(widget)
     widget.resize(320, 600)
     return widget
