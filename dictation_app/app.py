@@ -147,14 +147,16 @@ def _open_job_store() -> tuple[JobStore, str | None]:
     """The job list; when it cannot be opened, one for this session and the reason why."""
     from dictation_app.core.errors import ConfigurationError
     from dictation_app.jobs.store import JobStore
+    from dictation_app.services import registry
 
+    types = registry.options_types()  # each vendor's options come back typed
     try:
-        return JobStore(), None
+        return JobStore(options_types=types), None
     except ConfigurationError as exc:
         log.error("job list unavailable: %s", exc)
         session = Path(tempfile.mkdtemp(prefix="dictation-jobs-")) / "jobs.sqlite3"
-        return JobStore(session), (f"{exc} Until then, new jobs are kept for this "
-                                   "session only.")
+        return JobStore(session, options_types=types), (
+            f"{exc} Until then, new jobs are kept for this session only.")
 
 
 # --- single instance -----------------------------------------------------------

@@ -25,9 +25,11 @@ from types import FrameType
 from typing import Any, TextIO
 
 from dictation_app.core.errors import DictationError
+from dictation_app.core.settings import Settings
 from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
-from dictation_app.services import botlhale, registry
+from dictation_app.services import registry
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -49,12 +51,8 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--accounts-url", help="Nevisa login host")
     parser.add_argument("--language", help="BCP-47 language code (default: automatic)")
     parser.add_argument("--diarization", action="store_true", help="label speakers")
-    parser.add_argument("--mode", choices=["auto", "sync", "async"], default="auto",
-                        help="Botlhale: sync (up to 60 s) or async (default: by duration)")
-    parser.add_argument("--api-version", type=int, choices=[1, 2], default=None,
-                        help="Botlhale API generation (default: the app's setting)")
-    parser.add_argument("--priority", choices=["reguler", "high"], default="reguler",
-                        help="Bahasakita queue priority")
+    for spec in _flagged_options():
+        _add_option_flag(parser, spec)
     parser.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt")
     parser.add_argument("--timestamps", action="store_true", help="TXT: time of each segment")
     parser.add_argument("--speakers", action="store_true", help="TXT: speaker labels")
@@ -63,15 +61,13 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
 
 async def run_transcribe(args: argparse.Namespace) -> int:
     from dictation_app.core.secrets import SecretStore
-    from dictation_app.core.settings import Settings
     from dictation_app.jobs.exports import ExportFormat, export, write_export
     from dictation_app.services.factory import Overrides, ServiceFactory
 
     path = Path(args.audio_file)
     settings = Settings()
-    api_version = args.api_version or int(settings.get(botlhale.API_VERSION))
     options = JobOptions(language=args.language or None, diarization=args.diarization,
-                         mode=args.mode, api_version=api_version, priority=args.priority)
+                         vendor=_vendor_options(args, settings))
     factory = ServiceFactory(settings, SecretStore(),
                              overrides=Overrides(args.base_url, args.accounts_url))
     service = factory(args.provider)
@@ -109,6 +105,43 @@ async def run_transcribe(args: argparse.Namespace) -> int:
         write_export(Path(args.output), text)
         return 0
     return _print_result(text if text.endswith("\n") or not text else text + "\n")
+
+
+def _flagged_options() -> list[OptionSpec]:
+    """Every vendor option with a flag, once per flag, in the registry's order."""
+    seen: dict[str, OptionSpec] = {}
+    for descriptor in registry.DESCRIPTORS:
+        for spec in descriptor.options:
+            if spec.flag and spec.flag not in seen:
+                seen[spec.flag] = spec
+    return list(seen.values())
+
+
+def _add_option_flag(parser: argparse.ArgumentParser, spec: OptionSpec) -> None:
+    assert spec.flag is not None
+    if spec.kind is OptionKind.BOOL:
+        parser.add_argument(spec.flag, dest=spec.name, action="store_true", help=spec.help)
+        return
+    values = [value for value, _label in spec.choices]
+    # A flag whose default is the app's setting defaults to None here, read at run time.
+    parser.add_argument(spec.flag, dest=spec.name, type=type(spec.default), choices=values,
+                        default=None if spec.cli_default_from_setting else spec.default,
+                        help=spec.help)
+
+
+def _vendor_options(args: argparse.Namespace, settings: Settings) -> VendorOptions | None:
+    """The chosen vendor's options from its flags; the others' flags are ignored."""
+    kind = registry.descriptor(args.provider).options_type
+    if kind is None:
+        return None
+    values: dict[str, Any] = {}
+    for spec in kind.SPECS:
+        value = getattr(args, spec.name, None) if spec.flag else None
+        if value is None and spec.cli_default_from_setting and spec.setting is not None:
+            value = settings.get(spec.setting)
+        if value is not None:
+            values[spec.name] = value
+    return kind.from_dict(values)
 
 
 def _print_result(text: str) -> int:

@@ -28,11 +28,11 @@ from dictation_app.jobs.exports import ExportFormat, export, write_export
 from dictation_app.jobs.model import Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
-from dictation_app.services import botlhale, registry
+from dictation_app.services import bahasakita_upload, registry
 from dictation_app.services.bahasakita_upload import BahasakitaUploadService
 from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
 from dictation_app.services.factory import ServiceFactory
-from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
+from dictation_app.ui.jobs_panel import JobActions
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView
@@ -71,7 +71,9 @@ class JobsController(QObject):
         self._monitoring: MonitoringPanel | None = None
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
-        self.panel.set_providers(registry.choices(descriptors))
+        self.panel.set_providers(registry.choices(descriptors),
+                                 registry.options_types(descriptors))
+        self.panel.set_job_actions(vendor_job_actions())
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
 
@@ -105,17 +107,13 @@ class JobsController(QObject):
         provider = self.settings.get_str(Key.JOB_PROVIDER)
         self.panel.set_provider(provider if provider in self.labels
                                 else registry.DEFAULT_PROVIDER)
+        self._show_remembered_options()
         self.panel.set_options(JobOptions(
             language=self.settings.get_str(Key.JOB_LANGUAGE) or None,
-            diarization=self.settings.get_bool(Key.JOB_DIARIZATION),
-            mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
-            api_version=_one_of(int(self.settings.get(botlhale.API_VERSION)), (1, 2)),
-            priority=_one_of(self.settings.get_str(Key.JOB_PRIORITY), ("high", "reguler")),
-            subtitle=self.settings.get_bool(Key.JOB_SUBTITLES),
-        ))
+            diarization=self.settings.get_bool(Key.JOB_DIARIZATION)))
         jobs = self.store.list()
         self.panel.set_jobs(jobs)
-        self._uploads = {uuid: job for job in jobs if (uuid := _uuid(job))}
+        self._uploads = {uuid: job for job in jobs if (uuid := bahasakita_upload.remote_id(job))}
         if self._monitoring is not None:
             self._monitoring.set_local_jobs(self._upload_names())
         if self.store.recovered_from is not None:
@@ -161,9 +159,11 @@ class JobsController(QObject):
             self.settings.set(Key.JOB_PROVIDER, provider)
             self.settings.set(Key.JOB_LANGUAGE, options.language or "")
             self.settings.set(Key.JOB_DIARIZATION, options.diarization)
-            self.settings.set(Key.JOB_MODE, options.mode)
-            self.settings.set(Key.JOB_PRIORITY, options.priority)
-            self.settings.set(Key.JOB_SUBTITLES, options.subtitle)
+            values = self.panel.option_values()
+            for d in self.descriptors:
+                for spec in d.options:
+                    if spec.setting is not None and spec.in_panel and d.id in values:
+                        self.settings.set(spec.setting, values[d.id][spec.name])
         except OSError as exc:  # the jobs still run; only the next start's defaults suffer
             log.warning("jobs: could not remember the job options: %s", exc)
 
@@ -238,15 +238,7 @@ class JobsController(QObject):
             and values.fields[f.id] != (before.fields.get(f.id) if before else None)
         ]
         self._services_opened_with = values
-        try:
-            options = self.panel.options()
-        except DictationError:
-            options = JobOptions()
-        self.panel.set_options(JobOptions(
-            language=options.language, diarization=options.diarization, mode=options.mode,
-            api_version=int(values.get("botlhale_api_version", options.api_version)),
-            priority=options.priority,
-            subtitle=options.subtitle))
+        self._show_remembered_options(set_elsewhere_only=True)  # the API version
         self.runner.set_at_once(values.jobs_at_once)
         # Jobs already running keep the service they started with; new ones see the change.
         self.factory.forget()
@@ -258,6 +250,22 @@ class JobsController(QObject):
             self.panel.show_message(
                 "The keyring refused to store a password or token: it is kept for this "
                 "session only.", error=True)
+
+    def _show_remembered_options(self, *, set_elsewhere_only: bool = False) -> None:
+        """Each vendor's options as the settings remember them, in the panel; an ill or
+        unknown stored value shows the option's default."""
+        for d in self.descriptors:
+            values = {}
+            for spec in d.options:
+                if spec.setting is None or (set_elsewhere_only and spec.in_panel):
+                    continue
+                value = self.settings.get(spec.setting)
+                try:
+                    spec.check(value)
+                except DictationError:
+                    value = spec.default
+                values[spec.name] = value
+            self.panel.set_option_values(d.id, values)
 
     def _fields(self) -> list[Field]:
         """The fields the services dialog edits, in the registry's order."""
@@ -275,7 +283,7 @@ class JobsController(QObject):
 
     def account_token_changed(self) -> None:
         """The Bahasakita token changed in Settings: new uploads use the new one."""
-        self.factory.forget("bahasakita")
+        self.factory.forget(bahasakita_upload.PROVIDER)
 
     async def shutdown(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -324,7 +332,7 @@ class JobsController(QObject):
         before = self._upload_names()
         if removed is not None:
             self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
-        elif job is not None and (uuid := _uuid(job)):
+        elif job is not None and (uuid := bahasakita_upload.remote_id(job)):
             self._uploads[uuid] = job.without_result()  # a completion notice carries it
         after = self._upload_names()
         if self._monitoring is not None and after != before:
@@ -354,14 +362,14 @@ class JobsController(QObject):
 
     async def _change_priority(self, job_id: int, priority: str) -> None:
         job = self.store.get(job_id)
-        uuid = _uuid(job) if job is not None else None
+        uuid = bahasakita_upload.remote_id(job) if job is not None else None
         if job is None or uuid is None:
             return
-        service = self.factory("bahasakita")
+        service = self.factory(bahasakita_upload.PROVIDER)
         assert isinstance(service, BahasakitaUploadService)
         await service.change_priority(uuid, priority)
         try:
-            changed = self.store.update(job_id, remote={BAHASAKITA_PRIORITY: priority})
+            changed = self.store.update(job_id, remote={bahasakita_upload.PRIORITY_KEY: priority})
         except KeyError:
             return  # removed meanwhile
         self.panel.update_job(changed)
@@ -412,6 +420,15 @@ class JobsController(QObject):
             self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
 
 
+def vendor_job_actions() -> JobActions:
+    """What the Files panel asks a job's vendor: only Bahasakita has ids worth showing
+    (they match its account's queues) and a queue whose priority can change."""
+    return JobActions(
+        remote_id=bahasakita_upload.remote_id,
+        offers_priority=lambda job: job.provider == bahasakita_upload.PROVIDER,
+        can_prioritise=bahasakita_upload.can_raise_priority)
+
+
 def service_sections(descriptors: Sequence[ServiceDescriptor]) -> list[SectionSpec]:
     """The services dialog's groups: one per vendor with fields to show."""
     return [SectionSpec(d.group_title, tuple(_spec(f) for f in d.fields if f.shown), d.note)
@@ -424,10 +441,6 @@ def _spec(f: Field) -> FieldSpec:
 
 def _files(count: int) -> str:
     return "1 file" if count == 1 else f"{count} files"
-
-
-def _uuid(job: Job) -> str | None:
-    return job.remote.get(BAHASAKITA_UUID) if job.provider == "bahasakita" else None
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:

@@ -42,9 +42,6 @@ class Key(str, enum.Enum):
     JOB_PROVIDER = "job_provider"
     JOB_LANGUAGE = "job_language"  # empty: automatic
     JOB_DIARIZATION = "job_diarization"
-    JOB_MODE = "job_mode"
-    JOB_PRIORITY = "job_priority"
-    JOB_SUBTITLES = "job_subtitles"
     JOBS_AT_ONCE = "jobs_at_once"
     LAST_EXPORT_DIR = "last_export_dir"
 
@@ -65,9 +62,6 @@ DEFAULTS: dict[Key, Any] = {
     Key.JOB_PROVIDER: "local",
     Key.JOB_LANGUAGE: "",
     Key.JOB_DIARIZATION: False,
-    Key.JOB_MODE: "auto",
-    Key.JOB_PRIORITY: "reguler",
-    Key.JOB_SUBTITLES: False,
     Key.JOBS_AT_ONCE: 2,
     Key.LAST_EXPORT_DIR: "",
 }

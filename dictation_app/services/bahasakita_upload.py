@@ -22,9 +22,9 @@ import logging
 import mimetypes
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
@@ -38,7 +38,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
 from dictation_app.core.settings import Setting
-from dictation_app.jobs.model import JobState
+from dictation_app.jobs.model import Job, JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
@@ -80,7 +81,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UUID_KEY = "uuid"  # the remote key the job's id is remembered under
+# Remembered beside it once the service moved the job to high priority after its upload.
+PRIORITY_KEY = "priority"
 UPLOAD_URL = Setting("bahasakita_upload_url", "")  # empty: the protocol's default host
+PRIORITY_OPTION = OptionSpec(
+    "priority", "Priority", OptionKind.CHOICE, "reguler",
+    choices=(("reguler", "Regular"), ("high", "High")),  # the service's spelling
+    setting=Setting("job_priority", "reguler"), flag="--priority",
+    help="Bahasakita queue priority",
+    tooltip="High priority jobs are processed first, at a higher price")
+SUBTITLE_OPTION = OptionSpec(
+    "subtitle", "Subtitles from the service", OptionKind.BOOL, False,
+    setting=Setting("job_subtitles", False),
+    tooltip="Ask Bahasakita for its own subtitle file too; the result view can save it")
+
+
+@dataclass(frozen=True)
+class BahasakitaUploadOptions(VendorOptions):
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (PRIORITY_OPTION, SUBTITLE_OPTION)
+
+    priority: str = "reguler"  # high | reguler
+    subtitle: bool = False  # ask for a subtitle file too
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
@@ -118,7 +140,7 @@ class BahasakitaUploadService:
 
     async def run(self, context: JobContext) -> Transcript:
         token = self._required_token()
-        uuid = (context.remote.get("uuid") or "").strip()
+        uuid = (context.remote.get(UUID_KEY) or "").strip()
         if uuid:
             # The file already went up; the job may even be done while the file is gone.
             log.info("Bahasakita: resuming job %s at the polling step", uuid)
@@ -126,7 +148,7 @@ class BahasakitaUploadService:
             await asyncio.to_thread(_probe, context.file)  # a corrupt file goes nowhere
             uuid = await self._upload(context, token)
             # Stored before polling: a crash from here on resumes instead of uploading.
-            await context.remember(uuid=uuid)
+            await context.remember(**{UUID_KEY: uuid})
         context.report(JobState.PROCESSING, None)
         return await self._wait(context, uuid, token)
 
@@ -137,7 +159,7 @@ class BahasakitaUploadService:
         side (and counts it against the quota) and the result is never fetched.
         """
         log.debug("Bahasakita has no cancel endpoint; job %s left to finish remotely",
-                  remote.get("uuid", "(not uploaded)"))
+                  remote.get(UUID_KEY, "(not uploaded)"))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -160,8 +182,9 @@ class BahasakitaUploadService:
 
     async def _upload(self, context: JobContext, token: str) -> str:
         options = context.options
+        own = BahasakitaUploadOptions.of(options.vendor)
         form = upload_form(language=options.language, diarization=options.diarization,
-                           subtitle=options.subtitle, priority=options.priority)
+                           subtitle=own.subtitle, priority=own.priority)
         name = context.file.name
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         progress = UploadProgress(context)
@@ -174,7 +197,7 @@ class BahasakitaUploadService:
                 timeout=max(UPLOAD_TIMEOUT, self._http.timeout))
         progress.finish()
         uuid = self._parsed(parse_upload_reply, response)
-        log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, options.priority)
+        log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, own.priority)
         return uuid
 
     async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
@@ -274,6 +297,19 @@ def _span(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
+def remote_id(job: Job) -> str | None:
+    """The Bahasakita job id of an upload: it names the job in the account's queues."""
+    return job.remote.get(UUID_KEY) if job.provider == PROVIDER else None
+
+
+def can_raise_priority(job: Job) -> bool:
+    """An upload the service holds but has not finished, not yet at high priority: its
+    place in the queue can change."""
+    return (remote_id(job) is not None and job.state is JobState.PROCESSING
+            and BahasakitaUploadOptions.of(job.options.vendor).priority != "high"
+            and job.remote.get(PRIORITY_KEY) != "high")
+
+
 def _build(config: Config) -> BahasakitaUploadService:
     return BahasakitaUploadService(
         base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
@@ -281,7 +317,7 @@ def _build(config: Config) -> BahasakitaUploadService:
 
 
 DESCRIPTOR = ServiceDescriptor(
-    id=PROVIDER, label="Bahasakita", build=_build,
+    id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
     fields=(
         Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
               setting=UPLOAD_URL, override=Override.BASE_URL),

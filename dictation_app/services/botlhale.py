@@ -29,8 +29,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -46,6 +47,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.botlhale import (
     DEFAULT_BASE_URL,
@@ -106,6 +108,30 @@ BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"  # not secret; set beside the 
 URL = Setting("botlhale_url", "")  # empty: https://api.botlhale.xyz
 ORG_ID = Setting("botlhale_org_id", "")
 API_VERSION = Setting("botlhale_api_version", 2)
+MODE_OPTION = OptionSpec(
+    "mode", "Mode", OptionKind.CHOICE, "auto",
+    choices=(("auto", "Automatic"), ("sync", "Direct (up to 60 s)"),
+             ("async", "Queued (long files)")),
+    setting=Setting("job_mode", "auto"), flag="--mode",
+    help="Botlhale: sync (up to 60 s) or async (default: by duration)",
+    tooltip="Direct sends files of up to a minute in one request; queued uploads longer "
+            "files and waits for the result")
+API_VERSION_OPTION = OptionSpec(
+    "api_version", "API", OptionKind.CHOICE, 2,
+    choices=((1, "Older async API (v1)"), (2, "Current API (v2)")), setting=API_VERSION,
+    flag="--api-version", help="Botlhale API generation (default: the app's setting)",
+    what="API version", in_panel=False,  # chosen in the services dialog
+    cli_default_from_setting=True)
+
+
+@dataclass(frozen=True)
+class BotlhaleOptions(VendorOptions):
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (MODE_OPTION, API_VERSION_OPTION)
+
+    mode: str = "auto"  # auto | sync | async
+    api_version: int = 2  # the API generation
+
+
 STORAGE = "Botlhale storage"  # the presigned S3 POST, in messages
 DEFAULT_TIMEOUT = 120.0  # a sync reply comes once the whole clip is transcribed
 RENEW_MARGIN = 60.0  # renew an issued bearer token when fewer seconds than this remain
@@ -162,7 +188,7 @@ class BotlhaleService:
         if context.remote.get("key"):
             return await self._resume(context)
         info = await asyncio.to_thread(_probe, context.file)
-        mode = choose_mode(info.duration, context.options.mode)
+        mode = choose_mode(info.duration, BotlhaleOptions.of(context.options.vendor).mode)
         version = self._version(context)
         org_id = self._required_org_id() if mode == "async" else None
         # Converted copies go in a folder of our own, removed even if a conversion
@@ -409,7 +435,7 @@ class BotlhaleService:
     def _version(self, context: JobContext) -> ApiVersion:
         if self._api_version is not None:
             return self._api_version
-        return ApiVersion(context.options.api_version)
+        return ApiVersion(BotlhaleOptions.of(context.options.vendor).api_version)
 
     def _json(self, response: httpx.Response, request: Request) -> object:
         return self._http.reply_json(response, f"{request.method} {request.path}")
@@ -498,7 +524,7 @@ def _build(config: Config) -> BotlhaleService:
 
 
 DESCRIPTOR = ServiceDescriptor(
-    id=PROVIDER, label="Botlhale", build=_build,
+    id=PROVIDER, label="Botlhale", build=_build, options_type=BotlhaleOptions,
     fields=(
         Field("botlhale_url", "Address:", FieldKind.URL, DEFAULT_BASE_URL, setting=URL,
               override=Override.BASE_URL),

@@ -7,7 +7,9 @@ derived, so a vendor is described once, beside its code.
 
 A `Field` is one thing the person configures for a vendor: kept in the settings file
 (`setting`) or, for a secret, in the keyring (`secret`); either may also come from an
-environment variable (`env`), which wins, for headless use.
+environment variable (`env`), which wins, for headless use. A vendor's job options (a
+Botlhale mode, a Bahasakita priority) are its `options_type`, whose `SPECS` declare
+them (jobs/options.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dictation_app.core.settings import Setting
+from dictation_app.jobs.options import OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
 
 
@@ -73,6 +76,12 @@ class ServiceDescriptor:
     title: str = ""  # the services dialog's group title; empty: the label
     fields: tuple[Field, ...] = ()
     note: str = ""  # a line under the vendor's fields in the services dialog
+    options_type: type[VendorOptions] | None = None  # its job options; None: it has none
+
+    @property
+    def options(self) -> tuple[OptionSpec, ...]:
+        """The job options this vendor honours, each declared once."""
+        return self.options_type.SPECS if self.options_type is not None else ()
 
     @property
     def envs(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from the descriptors (tests/services/test_registry.py checks that they are).
 from __future__ import annotations
 
 from dictation_app.core.errors import ConfigurationError
+from dictation_app.jobs.options import VendorOptions
 from dictation_app.services import bahasakita_upload, botlhale, local, nevisa
 from dictation_app.services.descriptor import ServiceDescriptor
 
@@ -43,6 +44,12 @@ def descriptor(provider: str,
     raise ConfigurationError(
         f"{provider!r} is not a transcription service; choose one of "
         f"{', '.join(d.id for d in descriptors)}")
+
+
+def options_types(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
+                  ) -> dict[str, type[VendorOptions]]:
+    """provider -> the type of its job options, for the job store and the Files panel."""
+    return {d.id: d.options_type for d in descriptors if d.options_type is not None}
 
 
 def choices(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS

@@ -15,7 +15,7 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ from PySide6.QtWidgets import (
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.ui.message_line import show_message
 
 AUTOMATIC = "Automatic"
@@ -78,12 +79,7 @@ LANGUAGES = (
     ("ss", "siSwati"), ("ve", "Tshivenda"), ("nr", "isiNdebele"), ("id", "Indonesian"),
     ("ms", "Malay"), ("jv", "Javanese"), ("su", "Sundanese"), ("fa", "Persian"),
 )
-MODES = (("auto", "Automatic"), ("sync", "Direct (up to 60 s)"), ("async", "Queued (long files)"))
-PRIORITIES = (("reguler", "Regular"), ("high", "High"))
 DROP_HINT = "Drop audio files here or click Add files…"
-BAHASAKITA_UUID = "uuid"  # the key the Bahasakita service remembers its job id under
-# Remembered beside it once the service moved the job to high priority after its upload.
-BAHASAKITA_PRIORITY = "priority"
 
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1
 _RUNNING = (JobState.UPLOADING, JobState.PROCESSING)
@@ -194,8 +190,25 @@ def _state_text(job: Job) -> str:
     return job.state.label
 
 
-def _remote_id(job: Job) -> str | None:
-    return job.remote.get(BAHASAKITA_UUID) if job.provider == "bahasakita" else None
+def _no_remote_id(job: Job) -> str | None:
+    return None
+
+
+def _never(job: Job) -> bool:
+    return False
+
+
+@dataclass
+class JobActions:
+    """What the panel asks about a job that only its vendor knows; set by the controller.
+
+    `remote_id`: the vendor's id of the job, shown to match the account's own lists;
+    `offers_priority`: the job's vendor has queues; `can_prioritise`: it can move up now.
+    """
+
+    remote_id: Callable[[Job], str | None] = _no_remote_id
+    offers_priority: Callable[[Job], bool] = _never
+    can_prioritise: Callable[[Job], bool] = _never
 
 
 # --- the model ----------------------------------------------------------------------
@@ -206,8 +219,9 @@ class JobListModel(QAbstractListModel):
     Rows keep a job's preview, never its transcript (which can run to megabytes)."""
 
     def __init__(self, parent: QWidget | None = None, *,
-                 labels: Mapping[str, str] | None = None):
+                 labels: Mapping[str, str] | None = None, vendor: JobActions | None = None):
         super().__init__(parent)
+        self.vendor = vendor or JobActions()
         # provider -> name, else the id; the panel shares its own, filled by set_providers
         self.labels: Mapping[str, str] = {} if labels is None else labels
         self._jobs: list[Job] = []
@@ -231,7 +245,7 @@ class JobListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return job.label
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(job, self.labels)
+            return _tooltip(job, self.labels, self.vendor)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             parts = [job.label, self.labels.get(job.provider, job.provider), _state_text(job)]
             if job.error and job.state is JobState.FAILED:
@@ -332,7 +346,7 @@ class JobListModel(QAbstractListModel):
             self._busy.discard(job.id)
 
 
-def _tooltip(job: Job, labels: Mapping[str, str]) -> str:
+def _tooltip(job: Job, labels: Mapping[str, str], vendor: JobActions) -> str:
     lines = [str(job.file), f"Service: {labels.get(job.provider, job.provider)}",
              f"State: {_state_text(job)}",
              f"Added: {datetime.fromtimestamp(job.created):%Y-%m-%d %H:%M:%S}"]
@@ -340,9 +354,9 @@ def _tooltip(job: Job, labels: Mapping[str, str]) -> str:
         lines.append(f"Finished: {datetime.fromtimestamp(job.updated):%Y-%m-%d %H:%M:%S}")
     if job.options.language:
         lines.append(f"Language: {job.options.language}")
-    remote_id = _remote_id(job)
+    remote_id = vendor.remote_id(job)
     if remote_id:
-        lines.append(f"Bahasakita job ID: {remote_id}")
+        lines.append(f"{labels.get(job.provider, job.provider)} job ID: {remote_id}")
     if job.error and job.state is JobState.FAILED:
         lines.append("")
         lines.append(job.error)
@@ -358,9 +372,10 @@ class _JobDelegate(QStyledItemDelegate):
     _PADDING = 5
 
     def __init__(self, clock: Callable[[], float], labels: Mapping[str, str],
-                 parent: QWidget | None = None):
+                 vendor: JobActions, parent: QWidget | None = None):
         super().__init__(parent)
         self._clock = clock
+        self._vendor = vendor
         self._labels = labels  # the panel's: filled by set_providers
 
     def sizeHint(self, option: QStyleOptionViewItem,
@@ -426,7 +441,7 @@ class _JobDelegate(QStyledItemDelegate):
             details.append(f"took {format_elapsed(job.updated - job.created)}")
         else:
             details.append(format_elapsed(now - job.created))
-        remote_id = _remote_id(job)
+        remote_id = self._vendor.remote_id(job)
         id_width = 0
         if remote_id:
             shown = f"ID {remote_id[:8]}"
@@ -527,7 +542,6 @@ class JobsPanel(QWidget):
                  clock: Callable[[], float] = time.time):
         super().__init__(parent)
         self.setAcceptDrops(True)
-        self._options = JobOptions()  # keeps the fields this panel does not show
 
         self._labels: dict[str, str] = {}  # provider -> name, shared with the list's rows
         self.provider_combo = QComboBox()
@@ -549,19 +563,10 @@ class JobsPanel(QWidget):
             line_edit.setAcceptDrops(False)  # a dropped file is a job, not a language
         self.language_combo.editTextChanged.connect(self._on_language_combo_text_changed)
 
-        self.mode_combo = QComboBox()
-        for mode, label in MODES:
-            self.mode_combo.addItem(label, mode)
-        self.mode_combo.setToolTip("Direct sends files of up to a minute in one request; "
-                                   "queued uploads longer files and waits for the result")
-        self.priority_combo = QComboBox()
-        for priority, label in PRIORITIES:
-            self.priority_combo.addItem(label, priority)
-        self.priority_combo.setToolTip("High priority jobs are processed first, at a higher "
-                                       "price")
-        self.subtitle_box = QCheckBox("Subtitles from the service")
-        self.subtitle_box.setToolTip("Ask Bahasakita for its own subtitle file too; the result "
-                                     "view can save it")
+        # The chosen vendor's own options: built by set_providers from their declarations.
+        self.option_controls: dict[tuple[str, str], QComboBox | QCheckBox] = {}
+        self._option_types: dict[str, type[VendorOptions]] = {}
+        self._option_values: dict[str, dict[str, Any]] = {}  # provider -> name -> value
         self.speakers_box = QCheckBox("Tell speakers apart")
         self.speakers_box.setToolTip("Label who speaks when (diarization), where the service "
                                      "can")
@@ -575,10 +580,12 @@ class JobsPanel(QWidget):
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setVisible(False)
 
-        self.model = JobListModel(self, labels=self._labels)
+        self._vendor = JobActions()  # shared with the list's rows: set_job_actions fills it
+        self.model = JobListModel(self, labels=self._labels, vendor=self._vendor)
         self.list_view = QListView()
         self.list_view.setModel(self.model)
-        self.list_view.setItemDelegate(_JobDelegate(clock, self._labels, self.list_view))
+        self.list_view.setItemDelegate(
+            _JobDelegate(clock, self._labels, self._vendor, self.list_view))
         self.list_view.setUniformItemSizes(True)  # thousands of rows lay out instantly
         self.list_view.setAlternatingRowColors(True)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -618,9 +625,6 @@ class JobsPanel(QWidget):
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._form.addRow("Transcribe with", self.provider_combo)
         self._form.addRow("Language", self.language_combo)
-        self._form.addRow("Mode", self.mode_combo)
-        self._form.addRow("Priority", self.priority_combo)
-        self._form.addRow(self.subtitle_box)
         self._form.addRow(self.speakers_box)
 
         layout = QVBoxLayout(self)
@@ -697,9 +701,12 @@ class JobsPanel(QWidget):
         show_message(self.message_label, text, error=error)
         self.message_label.setToolTip(text)
 
-    def set_providers(self, choices: Sequence[tuple[str, str]]) -> None:
+    def set_providers(self, choices: Sequence[tuple[str, str]],
+                      option_types: Mapping[str, type[VendorOptions]] | None = None) -> None:
         """The services to offer, as (id, label), in order; the list shows the labels.
-        Emits nothing: the first becomes the current one until set_provider()."""
+        `option_types` gives each vendor's options: a control for each option its SPECS
+        show in the panel, visible while that vendor is chosen. Emits nothing: the first
+        service becomes the current one until set_provider()."""
         self._labels.clear()
         self._labels.update(choices)
         self.provider_combo.blockSignals(True)
@@ -707,8 +714,34 @@ class JobsPanel(QWidget):
         for provider, label in choices:
             self.provider_combo.addItem(label, provider)
         self.provider_combo.blockSignals(False)
+        for control in self.option_controls.values():
+            self._form.removeRow(control)
+        self.option_controls.clear()
+        self._option_types = dict(option_types or {})
+        self._option_values = {}
+        row = 2  # after the service and the language
+        for provider, kind in self._option_types.items():
+            self._option_values[provider] = {spec.name: spec.default for spec in kind.SPECS}
+            for spec in kind.SPECS:
+                if not spec.in_panel:
+                    continue
+                control = _option_control(spec)
+                self.option_controls[(provider, spec.name)] = control
+                if isinstance(control, QCheckBox):
+                    self._form.insertRow(row, control)
+                else:
+                    self._form.insertRow(row, spec.label, control)
+                row += 1
         self._show_provider_controls()
         self.list_view.viewport().update()
+
+    def set_job_actions(self, actions: JobActions) -> None:
+        """How to ask a job's vendor for its remote id and its queue priority."""
+        self._vendor.remote_id = actions.remote_id
+        self._vendor.offers_priority = actions.offers_priority
+        self._vendor.can_prioritise = actions.can_prioritise
+        self.list_view.viewport().update()
+        self._update_actions()
 
     def set_provider(self, provider: str) -> None:
         """Select a service without emitting provider_changed."""
@@ -725,8 +758,8 @@ class JobsPanel(QWidget):
         return str(self.provider_combo.currentData())
 
     def set_options(self, options: JobOptions) -> None:
-        """Show these options; fields the panel has no control for are kept as given."""
-        self._options = options
+        """Show these options; the vendor's go to the vendor whose type they have (or the
+        current one), and values the panel has no control for are kept as given."""
         if options.language is None:
             self.language_combo.setCurrentIndex(0)
         else:
@@ -736,19 +769,43 @@ class JobsPanel(QWidget):
             else:
                 self.language_combo.setEditText(options.language)
         self.speakers_box.setChecked(options.diarization)
-        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(options.mode)))
-        self.priority_combo.setCurrentIndex(
-            max(0, self.priority_combo.findData(options.priority)))
-        self.subtitle_box.setChecked(options.subtitle)
+        if options.vendor is not None:
+            owner = next((p for p, kind in self._option_types.items()
+                          if isinstance(options.vendor, kind)), self.provider())
+            self.set_option_values(owner, options.vendor.to_dict())
+
+    def set_option_values(self, provider: str, values: Mapping[str, Any]) -> None:
+        """Show (and keep) these values of `provider`'s options; unknown names are ignored."""
+        kept = self._option_values.get(provider)
+        if kept is None:
+            return
+        for name, value in values.items():
+            if name not in kept:
+                continue
+            kept[name] = value
+            control = self.option_controls.get((provider, name))
+            if isinstance(control, QCheckBox):
+                control.setChecked(bool(value))
+            elif control is not None:
+                control.setCurrentIndex(max(0, control.findData(value)))
+
+    def option_values(self) -> dict[str, dict[str, Any]]:
+        """Every vendor's options as the controls say: provider -> name -> value."""
+        values = {provider: dict(kept) for provider, kept in self._option_values.items()}
+        for (provider, name), control in self.option_controls.items():
+            values[provider][name] = (control.isChecked() if isinstance(control, QCheckBox)
+                                      else control.currentData())
+        return values
 
     def options(self) -> JobOptions:
-        """What the controls say; raises ConfigurationError when the language is not a code."""
-        return replace(self._options,
-                       language=parse_language(self.language_combo.currentText()),
-                       diarization=self.speakers_box.isChecked(),
-                       mode=str(self.mode_combo.currentData()),
-                       priority=str(self.priority_combo.currentData()),
-                       subtitle=self.subtitle_box.isChecked())
+        """What the controls say, with the chosen vendor's options typed; raises
+        ConfigurationError when the language is not a code."""
+        language = parse_language(self.language_combo.currentText())
+        kind = self._option_types.get(self.provider())
+        vendor = (kind.from_dict(self.option_values()[self.provider()])
+                  if kind is not None else None)
+        return JobOptions(language=language, diarization=self.speakers_box.isChecked(),
+                          vendor=vendor)
 
     def select_job(self, job_id: int) -> bool:
         """Select and scroll to a job (e.g. one just added); False when it is not listed."""
@@ -843,7 +900,7 @@ class JobsPanel(QWidget):
 
     def _on_priority_action(self) -> None:
         for job in self.selected_jobs():
-            if _can_prioritise(job):
+            if self._vendor.can_prioritise(job):
                 self.priority_requested.emit(job.id, "high")
 
     def _on_remove_action(self) -> None:
@@ -868,14 +925,13 @@ class JobsPanel(QWidget):
         self.retry_action.setEnabled(any(job.state in _RETRYABLE for job in jobs))
         self.cancel_action.setEnabled(any(not job.state.finished for job in jobs))
         self.remove_action.setEnabled(any(job.state.finished for job in jobs))
-        self.priority_action.setEnabled(any(_can_prioritise(job) for job in jobs))
-        self.priority_action.setVisible(any(job.provider == "bahasakita" for job in jobs))
+        self.priority_action.setEnabled(any(self._vendor.can_prioritise(job) for job in jobs))
+        self.priority_action.setVisible(any(self._vendor.offers_priority(job) for job in jobs))
 
     def _show_provider_controls(self) -> None:
         provider = self.provider()
-        self._form.setRowVisible(self.mode_combo, provider == "botlhale")
-        self._form.setRowVisible(self.priority_combo, provider == "bahasakita")
-        self._form.setRowVisible(self.subtitle_box, provider == "bahasakita")
+        for (owner, _name), control in self.option_controls.items():
+            self._form.setRowVisible(control, owner == provider)
 
     def _sync_view(self) -> None:
         empty = self.model.rowCount() == 0
@@ -887,6 +943,20 @@ class JobsPanel(QWidget):
         interval = _BUSY_TICK_MS if self.model.busy_count else _ELAPSED_TICK_MS
         if not self._tick.isActive() or self._tick.interval() != interval:
             self._tick.start(interval)
+
+
+def _option_control(spec: OptionSpec) -> QComboBox | QCheckBox:
+    control: QComboBox | QCheckBox
+    if spec.kind is OptionKind.BOOL:
+        control = QCheckBox(spec.label)
+        control.setChecked(bool(spec.default))
+    else:
+        control = QComboBox()
+        for value, label in spec.choices:
+            control.addItem(label, value)
+        control.setCurrentIndex(max(0, control.findData(spec.default)))
+    control.setToolTip(spec.tooltip)
+    return control
 
 
 def accept_file_drag(event: QDragMoveEvent) -> None:
@@ -908,10 +978,3 @@ def take_file_drop(event: QDropEvent, say: Callable[[str], object]) -> list[Path
     if skipped:
         say(skipped_text(skipped))
     return files
-
-
-def _can_prioritise(job: Job) -> bool:
-    """A Bahasakita upload the service holds but has not finished: its queue can change."""
-    return (job.provider == "bahasakita" and BAHASAKITA_UUID in job.remote
-            and job.state is JobState.PROCESSING and job.options.priority != "high"
-            and job.remote.get(BAHASAKITA_PRIORITY) != "high")

@@ -25,7 +25,7 @@ from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
 from dictation_app.services import bahasakita_upload, botlhale
-from dictation_app.services.botlhale import BOTLHALE_TOKEN
+from dictation_app.services.botlhale import BOTLHALE_TOKEN, BotlhaleOptions
 from dictation_app.services.factory import ServiceFactory
 from dictation_app.services.nevisa import NEVISA_PASSWORD
 from dictation_app.ui.main_window import MainWindow
@@ -149,7 +149,7 @@ def test_cancelling_a_processing_job_marks_it_cancelled_and_the_panel_follows(
         app.jobs.start()
         app.panel.set_provider("botlhale")
         options = app.panel.options()
-        app.panel.set_options(type(options)(mode="async"))
+        app.panel.set_options(type(options)(vendor=BotlhaleOptions(mode="async")))
         [job] = app.jobs.add_files([audio])
         await until(lambda: app.state(job.id) is JobState.PROCESSING)
         app.panel.cancel_requested.emit(job.id)
@@ -217,7 +217,7 @@ def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settin
     assert "new-token-1234" not in stored and "nevisa-pass-5678" not in stored
     assert json.loads(stored)["nevisa_username"] == "sara"
     assert app.runner.at_once == 3
-    assert app.panel.options().api_version == 1
+    assert app.panel.option_values()["botlhale"]["api_version"] == 1
 
 
 def test_a_bahasakita_upload_and_its_queue_entry_lead_to_each_other(app: App,
@@ -314,8 +314,10 @@ def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
 def test_the_chosen_service_and_options_are_there_at_the_next_start(
         app: App, qtbot: QtBot, audio: Path) -> None:
     from dictation_app.jobs.model import JobOptions
+    from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
 
-    chosen = JobOptions(language="id", diarization=True, priority="high", subtitle=True)
+    chosen = JobOptions(language="id", diarization=True,
+                        vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
 
     async def scenario() -> None:
         app.jobs.start()

@@ -23,7 +23,11 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript, Word
-from dictation_app.services.bahasakita_upload import BahasakitaUploadService, PollPolicy
+from dictation_app.services.bahasakita_upload import (
+    BahasakitaUploadOptions,
+    BahasakitaUploadService,
+    PollPolicy,
+)
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from tests.bahasakita_rest_server import GOOD_TOKEN
@@ -109,7 +113,8 @@ def failure(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService
 
 def test_upload_poll_and_transcript_with_speakers_words_and_subtitle(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    options = JobOptions(language="id-ID", diarization=True, subtitle=True, priority="high")
+    options = JobOptions(language="id-ID", diarization=True,
+                         vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
     context = context_for(server, audio, options=options)
     transcript = run_job(server, context)
 

@@ -130,3 +130,20 @@ def test_a_service_is_built_once_until_forgotten(tmp_path: Path,
     assert factory("botlhale") is first
     factory.forget("botlhale")
     assert factory("botlhale") is not first
+
+
+def test_the_cli_vendor_flags_come_from_the_option_declarations() -> None:
+    transcribe = _subcommand("transcribe")
+    by_flag = {flag: action for action in transcribe._actions for flag in action.option_strings}
+    declared = [spec for d in registry.DESCRIPTORS for spec in d.options if spec.flag]
+    assert [spec.flag for spec in declared] == ["--mode", "--api-version", "--priority"]
+    for spec in declared:
+        action = by_flag[spec.flag or ""]
+        assert list(action.choices or ()) == [value for value, _label in spec.choices]
+        assert action.help == spec.help
+    # The README's contract: the same defaults as ever.
+    assert by_flag["--mode"].default == "auto" and by_flag["--priority"].default == "reguler"
+    assert by_flag["--api-version"].default is None  # then the app's setting
+    args = build_parser().parse_args(["transcribe", "a.wav", "--provider", "botlhale",
+                                      "--mode", "sync", "--api-version", "1"])
+    assert (args.mode, args.api_version) == ("sync", 1)
