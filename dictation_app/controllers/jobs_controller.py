@@ -32,7 +32,7 @@ from dictation_app.services import bahasakita_upload, registry
 from dictation_app.services.bahasakita_upload import BahasakitaUploadService
 from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
 from dictation_app.services.factory import ServiceFactory
-from dictation_app.ui.jobs_panel import JobActions
+from dictation_app.ui.job_list import JobActions
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView

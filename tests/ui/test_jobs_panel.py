@@ -28,7 +28,8 @@ from dictation_app.protocols.transcript import Transcript
 from dictation_app.services import registry
 from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
 from dictation_app.services.botlhale import BotlhaleOptions
-from dictation_app.ui.jobs_panel import DROP_HINT, JOB_ROLE, JobsPanel, parse_language
+from dictation_app.ui.job_list import JOB_ROLE
+from dictation_app.ui.jobs_panel import DROP_HINT, JobsPanel
 from dictation_app.ui.main_window import MainWindow
 
 NOW = 1_714_550_400.0  # 2024-05-01 08:00 UTC
@@ -456,20 +457,6 @@ def test_a_typed_language_is_checked(qtbot: QtBot, panel: JobsPanel) -> None:
     panel.language_combo.setEditText("Automatic")
     assert panel.options().language is None
     assert "not a language code" not in panel.language_combo.toolTip()
-
-
-@pytest.mark.parametrize(("text", "code"), [
-    ("", None), ("automatic", None), ("xh", "xh"), ("NSO", "nso"), ("isiZulu (zu)", "zu"),
-    ("sr-latn-rs", "sr-Latn-RS"), ("es-419", "es-419"),
-])
-def test_parse_language(text: str, code: str | None) -> None:
-    assert parse_language(text) == code
-
-
-@pytest.mark.parametrize("text", ["e", "english", "en_US", "en-", "12", "en-toolongsubtag"])
-def test_parse_language_refuses_what_is_not_a_code(text: str) -> None:
-    with pytest.raises(ConfigurationError, match="Transcription options"):
-        parse_language(text)
 
 
 def test_add_files_button_asks_for_files(qtbot: QtBot, panel: JobsPanel) -> None:
