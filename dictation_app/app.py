@@ -75,7 +75,7 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controllers.dictation_controller import DictationController
-    from dictation_app.controllers.jobs_controller import JobsController
+    from dictation_app.controllers.jobs_controller import JobsController, window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
@@ -113,7 +113,8 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     store, store_problem = _open_job_store()
     factory = ServiceFactory(settings, secrets)
     at_once = min(MAX_JOBS_AT_ONCE, max(1, int(settings.get(Key.JOBS_AT_ONCE))))
-    runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS)
+    runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS,
+                       explain=window_message)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(jobs.account_token_changed)
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)

@@ -48,10 +48,12 @@ RemovalListener = Callable[[int], None]  # called with the id of a removed job
 
 class JobRunner:
     def __init__(self, store: JobStore, services: Callable[[str], JobService], *,
-                 at_once: int = 2, labels: Mapping[str, str] | None = None):
+                 at_once: int = 2, labels: Mapping[str, str] | None = None,
+                 explain: Callable[[DictationError], str] = str):
         self._store = store
         self._services = services
         self._labels = dict(labels or {})  # provider -> name in messages; else the id
+        self._explain = explain  # a failure as the person reads it: where to fix it, too
         self._at_once = _positive(at_once)
         self._waiting: deque[int] = deque()
         self._running: dict[int, asyncio.Task[None]] = {}
@@ -269,7 +271,7 @@ class JobRunner:
         except DictationError as exc:
             if job_id not in self._cancelling:
                 settled = self._settle(context, state=JobState.FAILED,
-                                       error=str(exc) or type(exc).__name__)
+                                       error=self._explain(exc) or type(exc).__name__)
                 log.warning("job failed: %s: %s", settled.summary() if settled else job_id, exc)
         except Exception as exc:
             if job_id not in self._cancelling:

@@ -265,9 +265,8 @@ class BahasakitaUploadService:
 
     def _required_token(self) -> str:
         if self._token is None:
-            raise ConfigurationError(
-                f"{SERVICE} needs a Bahasakita token: sign in with your Bahasakita email and "
-                f"password in Settings, paste a token there, or set {BAHASAKITA_TOKEN_ENV}.")
+            raise ConfigurationError(f"{SERVICE} needs a Bahasakita token.",
+                                     service=PROVIDER, fields=("bahasakita_token",))
         return self._token
 
 
@@ -323,7 +322,9 @@ DESCRIPTOR = ServiceDescriptor(
               setting=UPLOAD_URL, override=Override.BASE_URL),
         # Entered (or signed in for) in Settings: live dictation and monitoring share it.
         Field("bahasakita_token", "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
-              env=BAHASAKITA_TOKEN_ENV, shown=False),
+              env=BAHASAKITA_TOKEN_ENV, shown=False,
+              place="sign in with your Bahasakita email and password in Settings, paste "
+                    "a token there"),
     ),
     note="The Bahasakita token is the one in Settings, shared with live dictation.")
 

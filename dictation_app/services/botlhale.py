@@ -164,9 +164,9 @@ class BotlhaleService:
                  retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = DEFAULT_TIMEOUT):
-        self._token = _checked_token(token, "bearer token", BOTLHALE_TOKEN_ENV)
+        self._token = _checked_token(token, "bearer token", "botlhale_token")
         self._refresh_token = _checked_token(refresh_token, "refresh token",
-                                             BOTLHALE_REFRESH_TOKEN_ENV)
+                                             "botlhale_refresh_token")
         self._org_id = (org_id or "").strip() or None
         self._api_version = ApiVersion(api_version) if api_version is not None else None
         self._retry = retry
@@ -420,16 +420,14 @@ class BotlhaleService:
     def _check_credentials(self) -> None:
         if self._token is None and self._refresh_token is None:
             raise ConfigurationError(
-                f"{SERVICE} needs a bearer token or a refresh token: paste one in the "
-                f"Botlhale settings, or set {BOTLHALE_TOKEN_ENV} or "
-                f"{BOTLHALE_REFRESH_TOKEN_ENV}")
+                f"{SERVICE} needs a bearer token or a refresh token.", service=PROVIDER,
+                fields=("botlhale_token", "botlhale_refresh_token"))
 
     def _required_org_id(self) -> str:
         if self._org_id is None:
             raise ConfigurationError(
                 f"{SERVICE}: files longer than a minute are transcribed as async jobs, which "
-                "need your organisation ID: enter it in File → File transcription services "
-                f"(Botlhale), or set {BOTLHALE_ORG_ID_ENV}")
+                "need your organisation ID.", service=PROVIDER, fields=("botlhale_org_id",))
         return self._org_id
 
     def _version(self, context: JobContext) -> ApiVersion:
@@ -472,11 +470,13 @@ def _install_httpx_log_mask() -> None:
 
 
 
-def _checked_token(value: str | None, what: str, env: str) -> str | None:
+def _checked_token(value: str | None, what: str, field_id: str) -> str | None:
     if value is None or not value.strip():
         return None
-    return check_token(value, what=f"Botlhale {what}", fix=(
-        f"paste it again in File → File transcription services (Botlhale) or fix {env}"))
+    try:
+        return check_token(value, what=f"Botlhale {what}", fix="paste it again.")
+    except ConfigurationError as exc:  # the same words, and which field is at fault
+        raise ConfigurationError(str(exc), service=PROVIDER, fields=(field_id,)) from None
 
 
 def _upload_name(source: Path, prepared: PreparedAudio) -> str:

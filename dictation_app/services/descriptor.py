@@ -51,6 +51,7 @@ class Field:
     choices: tuple[tuple[int | str, str], ...] = ()  # (value, label) for CHOICE
     shown: bool = True  # False: configured elsewhere (the shared Bahasakita token)
     strip: bool = True  # False: leading and trailing spaces count (a password)
+    place: str = ""  # where the window has it, for a field the services dialog does not show
 
     def __post_init__(self) -> None:
         if (self.setting is None) == (self.secret is None):

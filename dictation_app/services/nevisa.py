@@ -82,8 +82,6 @@ API_URL = Setting("nevisa_api_url", "")  # empty: https://api.persianspeech.com
 ACCOUNTS_URL = Setting("nevisa_accounts_url", "")  # empty: https://accounting.persianspeech.com
 USERNAME = Setting("nevisa_username", "")
 
-# Where the person enters the account (ui/services_dialog.py).
-_SETTINGS_PLACE = "File → File transcription services, under Nevisa (PersianSpeech)"
 _DEFAULT_RETRY = RetryPolicy()
 DEFAULT_POLL = PollPolicy(initial=2.0, maximum=20.0, total=6 * 3600.0)
 
@@ -108,11 +106,11 @@ class NevisaService:
             ("username (or phone or email)", username and username.strip()),
             ("password", password)) if not value]
         if missing:
+            # Both fields are named: the account is the pair, wherever it is entered.
             raise ConfigurationError(
                 f"{SERVICE}: the PersianSpeech {' and '.join(missing)} "
-                f"{'is not set. Enter it' if len(missing) == 1 else 'are not set. Enter them'} in "
-                f"{_SETTINGS_PLACE}, or set the environment variables {NEVISA_USERNAME_ENV} "
-                f"and {NEVISA_PASSWORD_ENV}.")
+                f"{'is' if len(missing) == 1 else 'are'} not set.",
+                service=PROVIDER, fields=("nevisa_username", "nevisa_password"))
         assert username is not None and password is not None  # for mypy: checked above
         self._username = username.strip()
         self._password = password

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.options import VendorOptions
 from dictation_app.services import bahasakita_upload, botlhale, local, nevisa
-from dictation_app.services.descriptor import ServiceDescriptor
+from dictation_app.services.descriptor import Field, ServiceDescriptor
 
 DESCRIPTORS: tuple[ServiceDescriptor, ...] = (
     local.DESCRIPTOR,
@@ -50,6 +50,21 @@ def options_types(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
                   ) -> dict[str, type[VendorOptions]]:
     """provider -> the type of its job options, for the job store and the Files panel."""
     return {d.id: d.options_type for d in descriptors if d.options_type is not None}
+
+
+def fields_at_fault(exc: BaseException,
+                    descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
+                    ) -> tuple[ServiceDescriptor, list[Field]] | None:
+    """The vendor and fields a ConfigurationError names, for the window and the command
+    line to say where to fix them; None when it names none this registry knows."""
+    if not isinstance(exc, ConfigurationError) or exc.service is None or not exc.fields:
+        return None
+    try:
+        owner = descriptor(exc.service, descriptors)
+    except ConfigurationError:
+        return None
+    fields = [f for f in owner.fields if f.id in exc.fields]
+    return (owner, fields) if fields else None
 
 
 def choices(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -223,8 +225,10 @@ def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio:
                                             token: str | None) -> None:
     error = failure(server, lambda s: s.run(context_for(server, audio)), ConfigurationError,
                     token=token)
-    assert "Settings" in str(error)
-    assert "DICTATION_BAHASAKITA_TOKEN" in str(error)
+    assert "Settings" in window_message(error)
+    assert "Settings" not in cli_message(error)  # the command line has no dialogs
+    assert "DICTATION_BAHASAKITA_TOKEN" in window_message(error)
+    assert "DICTATION_BAHASAKITA_TOKEN" in cli_message(error)
     error = failure(server, lambda s: s.change_priority("abc", "high"), ConfigurationError,
                     token=token)
     assert server.requests == []

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -447,10 +449,15 @@ def test_a_refused_refresh_token_says_so(server: FakeBotlhale, short_wav: Path) 
 def test_missing_credentials_name_the_settings(server: FakeBotlhale, short_wav: Path) -> None:
     error = failure(server, RecordingContext(short_wav), token=None)
     assert isinstance(error, ConfigurationError)
-    assert "DICTATION_BOTLHALE_TOKEN" in str(error)
-    assert "DICTATION_BOTLHALE_REFRESH_TOKEN" in str(error)
+    for message in (window_message(error), cli_message(error)):
+        assert "DICTATION_BOTLHALE_TOKEN" in message
+        assert "DICTATION_BOTLHALE_REFRESH_TOKEN" in message
+    assert "File → File transcription services, under Botlhale" in window_message(error)
+    assert "File →" not in cli_message(error)
     error = failure(server, async_context(short_wav), org_id=None)
-    assert isinstance(error, ConfigurationError) and "DICTATION_BOTLHALE_ORG_ID" in str(error)
+    assert isinstance(error, ConfigurationError) and error.fields == ("botlhale_org_id",)
+    assert "DICTATION_BOTLHALE_ORG_ID" in cli_message(error)
+    assert "DICTATION_BOTLHALE_ORG_ID" in window_message(error)
     assert server.requests == []
 
 

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -130,10 +132,13 @@ def test_missing_credentials_say_where_to_set_them(username: str | None, passwor
                                                    missing: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         NevisaService(username=username, password=password)
-    message = str(caught.value)
-    assert message.startswith(f"Nevisa: the PersianSpeech {missing}")
-    assert "Nevisa (PersianSpeech)" in message
-    assert NEVISA_USERNAME_ENV in message and NEVISA_PASSWORD_ENV in message
+    assert caught.value.fields == ("nevisa_username", "nevisa_password")
+    for message in (window_message(caught.value), cli_message(caught.value)):
+        assert message.startswith(f"Nevisa: the PersianSpeech {missing}")
+        assert NEVISA_USERNAME_ENV in message and NEVISA_PASSWORD_ENV in message
+    assert "Nevisa (PersianSpeech)" in window_message(caught.value)
+    assert "File → File transcription services" in window_message(caught.value)
+    assert "File →" not in cli_message(caught.value)  # the command line has no menus
 
 
 def test_the_service_says_what_it_is_without_the_password() -> None:
