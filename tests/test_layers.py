@@ -10,7 +10,7 @@ its row lists, nothing else):
     audio        core, protocols       devices, files, conversion (protocols only for the
                                        stream's audio format, until it moves to audio/)
     engine       core, audio, protocols           the offline recognizer and its child
-    transport    core, audio, protocols           bytes over sockets, nothing else
+    transport    core, protocols                  bytes over sockets, nothing else
     jobs         core, protocols                  job model, store, runner, exports; its
                                                   services are injected, never imported
     services     core, audio, protocols, engine, transport, jobs
@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "protocols": {"core"},
     "audio": {"core", "protocols"},
     "engine": {"core", "audio", "protocols"},
-    "transport": {"core", "audio", "protocols"},
+    "transport": {"core", "protocols"},
     "jobs": {"core", "protocols"},
     "services": BELOW_SERVICES,
     "ui": {"core", "audio", "protocols", "jobs"},

@@ -471,8 +471,3 @@ def _spec(f: Field) -> FieldSpec:
 
 def _files(count: int) -> str:
     return "1 file" if count == 1 else f"{count} files"
-
-
-def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
-    """`value` if the settings file holds an allowed one, else the default (the last)."""
-    return value if value in allowed else allowed[-1]

@@ -147,3 +147,32 @@ def test_the_cli_vendor_flags_come_from_the_option_declarations() -> None:
     args = build_parser().parse_args(["transcribe", "a.wav", "--provider", "botlhale",
                                       "--mode", "sync", "--api-version", "1"])
     assert (args.mode, args.api_version) == ("sync", 1)
+
+
+def test_a_new_vendors_options_get_panel_controls_from_its_declarations(qtbot: QtBot) -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from dictation_app.jobs.model import JobOptions
+    from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
+    from dictation_app.ui.jobs_panel import JobsPanel
+
+    speed_spec = OptionSpec("speed", "Speed", OptionKind.CHOICE, "normal",
+                            choices=(("normal", "Normal"), ("fast", "Fast")))
+
+    @dataclass(frozen=True)
+    class AcmeOptions(VendorOptions):
+        SPECS: ClassVar[tuple[OptionSpec, ...]] = (speed_spec,)
+        speed: str = "normal"
+
+    panel = JobsPanel()
+    qtbot.addWidget(panel)
+    panel.set_providers([*registry.choices(), ("acme", "Acme")],
+                        {**registry.options_types(), "acme": AcmeOptions})
+    panel.set_provider("acme")
+    combo = panel.option_controls[("acme", "speed")]
+    assert not combo.isHidden()
+    panel.set_option_values("acme", {"speed": "fast"})
+    assert panel.options() == JobOptions(vendor=AcmeOptions(speed="fast"))
+    with pytest.raises(ConfigurationError, match="speed must be normal or fast"):
+        AcmeOptions(speed="warp")
