@@ -76,12 +76,13 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controllers.dictation_controller import DictationController
-    from dictation_app.controllers.jobs_controller import JobsController
+    from dictation_app.controllers.jobs_controller import JobsController, window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.jobs.runner import JobRunner
-    from dictation_app.jobs.services import ServiceFactory
+    from dictation_app.services import registry
+    from dictation_app.services.factory import ServiceFactory
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
@@ -114,7 +115,8 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     store, store_problem = _open_job_store()
     factory = ServiceFactory(settings, secrets)
     at_once = min(MAX_JOBS_AT_ONCE, max(1, int(settings.get(Key.JOBS_AT_ONCE))))
-    runner = JobRunner(store, factory, at_once=at_once)
+    runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS,
+                       explain=window_message)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(jobs.account_token_changed)
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
@@ -157,14 +159,16 @@ def _open_job_store() -> tuple[JobStore, str | None]:
     """The job list; when it cannot be opened, one for this session and the reason why."""
     from dictation_app.core.errors import ConfigurationError
     from dictation_app.jobs.store import JobStore
+    from dictation_app.services import registry
 
+    types = registry.options_types()  # each vendor's options come back typed
     try:
-        return JobStore(), None
+        return JobStore(options_types=types), None
     except ConfigurationError as exc:
         log.error("job list unavailable: %s", exc)
         session = Path(tempfile.mkdtemp(prefix="dictation-jobs-")) / "jobs.sqlite3"
-        return JobStore(session), (f"{exc} Until then, new jobs are kept for this "
-                                   "session only.")
+        return JobStore(session, options_types=types), (
+            f"{exc} Until then, new jobs are kept for this session only.")
 
 
 # --- single instance -----------------------------------------------------------

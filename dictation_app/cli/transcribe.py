@@ -24,17 +24,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from dictation_app.core.errors import DictationError
-from dictation_app.core.secrets import (
-    BAHASAKITA_TOKEN_ENV,
-    BOTLHALE_ORG_ID_ENV,
-    BOTLHALE_REFRESH_TOKEN_ENV,
-    BOTLHALE_TOKEN_ENV,
-    NEVISA_PASSWORD_ENV,
-    NEVISA_USERNAME_ENV,
-)
-from dictation_app.jobs.model import PROVIDERS, JobOptions, JobState
+from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.settings import Settings
+from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
+from dictation_app.services import registry
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -42,8 +37,7 @@ CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote can
 
 
 def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
-    envs = ", ".join((BOTLHALE_TOKEN_ENV, BOTLHALE_REFRESH_TOKEN_ENV, BOTLHALE_ORG_ID_ENV,
-                      NEVISA_USERNAME_ENV, NEVISA_PASSWORD_ENV, BAHASAKITA_TOKEN_ENV))
+    envs = ", ".join(registry.environment_variables())
     parser = commands.add_parser(
         "transcribe", help="transcribe an audio file with a service or the offline engine",
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
@@ -51,17 +45,14 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log to stderr")
     parser.add_argument("audio_file")
-    parser.add_argument("--provider", choices=PROVIDERS, default="local")
+    parser.add_argument("--provider", choices=registry.PROVIDERS,
+                        default=registry.DEFAULT_PROVIDER)
     parser.add_argument("--base-url", help="service API address (Nevisa: the API host)")
     parser.add_argument("--accounts-url", help="Nevisa login host")
     parser.add_argument("--language", help="BCP-47 language code (default: automatic)")
     parser.add_argument("--diarization", action="store_true", help="label speakers")
-    parser.add_argument("--mode", choices=["auto", "sync", "async"], default="auto",
-                        help="Botlhale: sync (up to 60 s) or async (default: by duration)")
-    parser.add_argument("--api-version", type=int, choices=[1, 2], default=None,
-                        help="Botlhale API generation (default: the app's setting)")
-    parser.add_argument("--priority", choices=["reguler", "high"], default="reguler",
-                        help="Bahasakita queue priority")
+    for spec in _flagged_options():
+        _add_option_flag(parser, spec)
     parser.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt")
     parser.add_argument("--timestamps", action="store_true", help="TXT: time of each segment")
     parser.add_argument("--speakers", action="store_true", help="TXT: speaker labels")
@@ -70,18 +61,19 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
 
 async def run_transcribe(args: argparse.Namespace) -> int:
     from dictation_app.core.secrets import SecretStore
-    from dictation_app.core.settings import Key, Settings
     from dictation_app.jobs.exports import ExportFormat, export, write_export
-    from dictation_app.jobs.services import Overrides, ServiceFactory
+    from dictation_app.services.factory import Overrides, ServiceFactory
 
     path = Path(args.audio_file)
     settings = Settings()
-    api_version = args.api_version or int(settings.get(Key.BOTLHALE_API_VERSION))
     options = JobOptions(language=args.language or None, diarization=args.diarization,
-                         mode=args.mode, api_version=api_version, priority=args.priority)
+                         vendor=_vendor_options(args, settings))
     factory = ServiceFactory(settings, SecretStore(),
                              overrides=Overrides(args.base_url, args.accounts_url))
-    service = factory(args.provider)
+    try:
+        service = factory(args.provider)
+    except ConfigurationError as exc:
+        raise ConfigurationError(cli_message(exc)) from exc
     progress = ProgressDisplay(sys.stderr)
     context = CliContext(file=path.resolve(), options=options, display=progress)
     interrupts = _Interrupts()
@@ -103,6 +95,9 @@ async def run_transcribe(args: argparse.Namespace) -> int:
             print("dictation-app: interrupted again; the service may still finish the job",
                   file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ConfigurationError as exc:
+        progress.done()
+        raise ConfigurationError(cli_message(exc)) from exc
     except DictationError:
         progress.done()
         raise
@@ -116,6 +111,65 @@ async def run_transcribe(args: argparse.Namespace) -> int:
         write_export(Path(args.output), text)
         return 0
     return _print_result(text if text.endswith("\n") or not text else text + "\n")
+
+
+def cli_message(exc: BaseException) -> str:
+    """An error as the command line says it: a service's configuration error gains where
+    to fix it here (an environment variable or a flag; the app's dialogs fill the same
+    keyring and settings)."""
+    text = str(exc)
+    at_fault = registry.fields_at_fault(exc)
+    if at_fault is None:
+        return text
+    _owner, fields = at_fault
+    envs = [f.env for f in fields if f.env]
+    flags = [f"--{f.override.value.replace('_', '-')}" for f in fields if f.override]
+    ways = []
+    if envs:
+        ways.append(f"set {envs[0]}" if len(envs) == 1 else
+                    f"set the environment variables {', '.join(envs[:-1])} and {envs[-1]}")
+    if flags:
+        ways.append(f"pass {' and '.join(flags)}")
+    ways.append(f"enter {'it' if len(fields) == 1 else 'them'} in the app")
+    hint = ", or ".join(ways)
+    return f"{text} {hint[:1].upper()}{hint[1:]}."
+
+
+def _flagged_options() -> list[OptionSpec]:
+    """Every vendor option with a flag, once per flag, in the registry's order."""
+    seen: dict[str, OptionSpec] = {}
+    for descriptor in registry.DESCRIPTORS:
+        for spec in descriptor.options:
+            if spec.flag and spec.flag not in seen:
+                seen[spec.flag] = spec
+    return list(seen.values())
+
+
+def _add_option_flag(parser: argparse.ArgumentParser, spec: OptionSpec) -> None:
+    assert spec.flag is not None
+    if spec.kind is OptionKind.BOOL:
+        parser.add_argument(spec.flag, dest=spec.name, action="store_true", help=spec.help)
+        return
+    values = [value for value, _label in spec.choices]
+    # A flag whose default is the app's setting defaults to None here, read at run time.
+    parser.add_argument(spec.flag, dest=spec.name, type=type(spec.default), choices=values,
+                        default=None if spec.cli_default_from_setting else spec.default,
+                        help=spec.help)
+
+
+def _vendor_options(args: argparse.Namespace, settings: Settings) -> VendorOptions | None:
+    """The chosen vendor's options from its flags; the others' flags are ignored."""
+    kind = registry.descriptor(args.provider).options_type
+    if kind is None:
+        return None
+    values: dict[str, Any] = {}
+    for spec in kind.SPECS:
+        value = getattr(args, spec.name, None) if spec.flag else None
+        if value is None and spec.cli_default_from_setting and spec.setting is not None:
+            value = settings.get(spec.setting)
+        if value is not None:
+            values[spec.name] = value
+    return kind.from_dict(values)
 
 
 def _print_result(text: str) -> int:

@@ -22,23 +22,26 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
-from dictation_app.core.secrets import (
-    BOTLHALE_REFRESH_TOKEN,
-    BOTLHALE_TOKEN,
-    NEVISA_PASSWORD,
-    SecretStore,
-)
+from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat, export, write_export
-from dictation_app.jobs.model import PROVIDERS, Job, JobOptions
+from dictation_app.jobs.model import Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
-from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
-from dictation_app.ui.jobs_panel import BAHASAKITA_PRIORITY, BAHASAKITA_UUID
+from dictation_app.services import bahasakita_upload, registry
+from dictation_app.services.bahasakita_upload import BahasakitaUploadService
+from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
+from dictation_app.services.factory import ServiceFactory
+from dictation_app.ui.job_list import JobActions
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from dictation_app.ui.result_view import ResultView
-from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues
+from dictation_app.ui.services_dialog import (
+    FieldSpec,
+    SectionSpec,
+    ServicesDialog,
+    ServicesValues,
+)
 
 log = redacting_logger(__name__)
 
@@ -48,8 +51,11 @@ AUDIO_FILTER = ("Audio and video files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.
 
 class JobsController(QObject):
     def __init__(self, window: MainWindow, runner: JobRunner, store: JobStore,
-                 settings: Settings, secrets: SecretStore, factory: ServiceFactory):
+                 settings: Settings, secrets: SecretStore, factory: ServiceFactory, *,
+                 descriptors: tuple[ServiceDescriptor, ...] = registry.DESCRIPTORS):
         super().__init__()
+        self.descriptors = descriptors
+        self.labels = {d.id: d.label for d in descriptors}
         self.window = window
         self.panel = window.jobs_panel
         self.runner = runner
@@ -65,6 +71,9 @@ class JobsController(QObject):
         self._monitoring: MonitoringPanel | None = None
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
+        self.panel.set_providers(registry.choices(descriptors),
+                                 registry.options_types(descriptors))
+        self.panel.set_job_actions(vendor_job_actions())
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
 
@@ -96,18 +105,15 @@ class JobsController(QObject):
 
     def start(self) -> None:
         provider = self.settings.get_str(Key.JOB_PROVIDER)
-        self.panel.set_provider(provider if provider in PROVIDERS else "local")
+        self.panel.set_provider(provider if provider in self.labels
+                                else registry.DEFAULT_PROVIDER)
+        self._show_remembered_options()
         self.panel.set_options(JobOptions(
             language=self.settings.get_str(Key.JOB_LANGUAGE) or None,
-            diarization=self.settings.get_bool(Key.JOB_DIARIZATION),
-            mode=_one_of(self.settings.get_str(Key.JOB_MODE), ("sync", "async", "auto")),
-            api_version=_one_of(int(self.settings.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
-            priority=_one_of(self.settings.get_str(Key.JOB_PRIORITY), ("high", "reguler")),
-            subtitle=self.settings.get_bool(Key.JOB_SUBTITLES),
-        ))
+            diarization=self.settings.get_bool(Key.JOB_DIARIZATION)))
         jobs = self.store.list()
         self.panel.set_jobs(jobs)
-        self._uploads = {uuid: job for job in jobs if (uuid := _uuid(job))}
+        self._uploads = {uuid: job for job in jobs if (uuid := bahasakita_upload.remote_id(job))}
         if self._monitoring is not None:
             self._monitoring.set_local_jobs(self._upload_names())
         if self.store.recovered_from is not None:
@@ -153,9 +159,11 @@ class JobsController(QObject):
             self.settings.set(Key.JOB_PROVIDER, provider)
             self.settings.set(Key.JOB_LANGUAGE, options.language or "")
             self.settings.set(Key.JOB_DIARIZATION, options.diarization)
-            self.settings.set(Key.JOB_MODE, options.mode)
-            self.settings.set(Key.JOB_PRIORITY, options.priority)
-            self.settings.set(Key.JOB_SUBTITLES, options.subtitle)
+            values = self.panel.option_values()
+            for d in self.descriptors:
+                for spec in d.options:
+                    if spec.setting is not None and spec.in_panel and d.id in values:
+                        self.settings.set(spec.setting, values[d.id][spec.name])
         except OSError as exc:  # the jobs still run; only the next start's defaults suffer
             log.warning("jobs: could not remember the job options: %s", exc)
 
@@ -180,7 +188,8 @@ class JobsController(QObject):
         if job is None or job.result is None:
             self.panel.show_message("This job has no result to show.", error=True)
             return None
-        view = ResultView.for_job(job, self.window)
+        view = ResultView.for_job(job, self.window,
+                                  service_label=self.labels.get(job.provider))
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         view.export_directory = self._export_directory()
         view.export_requested.connect(
@@ -197,22 +206,12 @@ class JobsController(QObject):
         if self.services_dialog is not None:
             self.services_dialog.raise_()
             return self.services_dialog
-        s, secrets = self.settings, self.secrets
         values = ServicesValues(
-            botlhale_url=s.get_str(Key.BOTLHALE_URL),
-            botlhale_token=secrets.get(BOTLHALE_TOKEN) or "",
-            botlhale_refresh_token=secrets.get(BOTLHALE_REFRESH_TOKEN) or "",
-            botlhale_org_id=s.get_str(Key.BOTLHALE_ORG_ID),
-            botlhale_api_version=_one_of(int(s.get(Key.BOTLHALE_API_VERSION)), (1, 2)),
-            nevisa_api_url=s.get_str(Key.NEVISA_API_URL),
-            nevisa_accounts_url=s.get_str(Key.NEVISA_ACCOUNTS_URL),
-            nevisa_username=s.get_str(Key.NEVISA_USERNAME),
-            nevisa_password=secrets.get(NEVISA_PASSWORD) or "",
-            bahasakita_upload_url=s.get_str(Key.BAHASAKITA_UPLOAD_URL),
-            jobs_at_once=int(s.get(Key.JOBS_AT_ONCE)),
-        )
+            {f.id: self._stored(f) for f in self._fields()},
+            jobs_at_once=int(self.settings.get(Key.JOBS_AT_ONCE)),
+            secrets=frozenset(f.id for f in self._fields() if f.secret is not None))
         self._services_opened_with = values
-        dialog = ServicesDialog(values, self.window)
+        dialog = ServicesDialog(service_sections(self.descriptors), values, self.window)
         dialog.services_saved.connect(self.save_services)
         dialog.finished.connect(self._on_services_dialog_finished)
         self.services_dialog = dialog
@@ -220,39 +219,26 @@ class JobsController(QObject):
         return dialog
 
     def save_services(self, values: ServicesValues) -> None:
-        s = self.settings
-        s.set(Key.BOTLHALE_URL, values.botlhale_url)
-        s.set(Key.BOTLHALE_ORG_ID, values.botlhale_org_id)
-        s.set(Key.BOTLHALE_API_VERSION, values.botlhale_api_version)
-        s.set(Key.NEVISA_API_URL, values.nevisa_api_url)
-        s.set(Key.NEVISA_ACCOUNTS_URL, values.nevisa_accounts_url)
-        s.set(Key.NEVISA_USERNAME, values.nevisa_username)
-        s.set(Key.BAHASAKITA_UPLOAD_URL, values.bahasakita_upload_url)
-        s.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
+        secret_fields = []
+        for f in self._fields():
+            if f.id not in values.fields:
+                continue
+            if f.setting is not None:
+                self.settings.set(f.setting, values.fields[f.id])
+            else:
+                secret_fields.append(f)
+        self.settings.set(Key.JOBS_AT_ONCE, values.jobs_at_once)
         # Only what the person changed: a keyring that could not be read opened the dialog
         # with empty fields, and saving those would delete the stored secrets.
         before = self._services_opened_with
         kept = [
-            self.secrets.set(name, new)
-            for name, new, old in (
-                (BOTLHALE_TOKEN, values.botlhale_token,
-                 before.botlhale_token if before else None),
-                (BOTLHALE_REFRESH_TOKEN, values.botlhale_refresh_token,
-                 before.botlhale_refresh_token if before else None),
-                (NEVISA_PASSWORD, values.nevisa_password,
-                 before.nevisa_password if before else None),
-            )
-            if new != old
+            self.secrets.set(f.secret, values.fields[f.id])
+            for f in secret_fields
+            if f.secret is not None
+            and values.fields[f.id] != (before.fields.get(f.id) if before else None)
         ]
         self._services_opened_with = values
-        try:
-            options = self.panel.options()
-        except DictationError:
-            options = JobOptions()
-        self.panel.set_options(JobOptions(
-            language=options.language, diarization=options.diarization, mode=options.mode,
-            api_version=values.botlhale_api_version, priority=options.priority,
-            subtitle=options.subtitle))
+        self._show_remembered_options(set_elsewhere_only=True)  # the API version
         self.runner.set_at_once(values.jobs_at_once)
         # Jobs already running keep the service they started with; new ones see the change.
         self.factory.forget()
@@ -265,9 +251,39 @@ class JobsController(QObject):
                 "The keyring refused to store a password or token: it is kept for this "
                 "session only.", error=True)
 
+    def _show_remembered_options(self, *, set_elsewhere_only: bool = False) -> None:
+        """Each vendor's options as the settings remember them, in the panel; an ill or
+        unknown stored value shows the option's default."""
+        for d in self.descriptors:
+            values = {}
+            for spec in d.options:
+                if spec.setting is None or (set_elsewhere_only and spec.in_panel):
+                    continue
+                value = self.settings.get(spec.setting)
+                try:
+                    spec.check(value)
+                except DictationError:
+                    value = spec.default
+                values[spec.name] = value
+            self.panel.set_option_values(d.id, values)
+
+    def _fields(self) -> list[Field]:
+        """The fields the services dialog edits, in the registry's order."""
+        return [f for d in self.descriptors for f in d.fields if f.shown]
+
+    def _stored(self, f: Field) -> Any:
+        if f.secret is not None:
+            return self.secrets.get(f.secret) or ""
+        assert f.setting is not None
+        value = self.settings.get(f.setting)
+        if f.kind is FieldKind.CHOICE:
+            allowed = tuple(choice for choice, _label in f.choices)
+            return value if value in allowed else f.setting.default
+        return value
+
     def account_token_changed(self) -> None:
         """The Bahasakita token changed in Settings: new uploads use the new one."""
-        self.factory.forget("bahasakita")
+        self.factory.forget(bahasakita_upload.PROVIDER)
 
     async def shutdown(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -316,7 +332,7 @@ class JobsController(QObject):
         before = self._upload_names()
         if removed is not None:
             self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
-        elif job is not None and (uuid := _uuid(job)):
+        elif job is not None and (uuid := bahasakita_upload.remote_id(job)):
             self._uploads[uuid] = job.without_result()  # a completion notice carries it
         after = self._upload_names()
         if self._monitoring is not None and after != before:
@@ -345,17 +361,15 @@ class JobsController(QObject):
         self.services_dialog = None
 
     async def _change_priority(self, job_id: int, priority: str) -> None:
-        from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService
-
         job = self.store.get(job_id)
-        uuid = _uuid(job) if job is not None else None
+        uuid = bahasakita_upload.remote_id(job) if job is not None else None
         if job is None or uuid is None:
             return
-        service = self.factory("bahasakita")
+        service = self.factory(bahasakita_upload.PROVIDER)
         assert isinstance(service, BahasakitaUploadService)
         await service.change_priority(uuid, priority)
         try:
-            changed = self.store.update(job_id, remote={BAHASAKITA_PRIORITY: priority})
+            changed = self.store.update(job_id, remote={bahasakita_upload.PRIORITY_KEY: priority})
         except KeyError:
             return  # removed meanwhile
         self.panel.update_job(changed)
@@ -400,20 +414,60 @@ class JobsController(QObject):
             return
         exc = task.exception()
         if isinstance(exc, DictationError):
-            self.panel.show_message(str(exc), error=True)
+            self.panel.show_message(window_message(exc), error=True)
         elif exc is not None:
             log.error("jobs: internal error", exc_info=exc)
             self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
 
 
+SERVICES_DIALOG = "File → File transcription services"
+
+
+def window_message(exc: BaseException) -> str:
+    """An error as the window says it: a service's configuration error gains where to
+    fix it here (the services dialog, or Settings for the shared Bahasakita token)."""
+    text = str(exc)
+    at_fault = registry.fields_at_fault(exc)
+    if at_fault is None:
+        return text
+    owner, fields = at_fault
+    hints = []
+    shown = [f for f in fields if f.shown]
+    if shown:
+        hints.append(f"enter {'it' if len(shown) == 1 else 'them'} in {SERVICES_DIALOG}, "
+                     f"under {owner.group_title}")
+    hints += [f.place for f in fields if not f.shown and f.place]
+    envs = [f.env for f in fields if f.env]
+    if envs:
+        hints.append(f"set {_listed(envs)}")
+    hint = ", or ".join(hints)
+    return f"{text} {hint[:1].upper()}{hint[1:]}." if hint else text
+
+
+def _listed(envs: Sequence[str]) -> str:
+    if len(envs) == 1:
+        return envs[0]
+    return f"the environment variables {', '.join(envs[:-1])} and {envs[-1]}"
+
+
+def vendor_job_actions() -> JobActions:
+    """What the Files panel asks a job's vendor: only Bahasakita has ids worth showing
+    (they match its account's queues) and a queue whose priority can change."""
+    return JobActions(
+        remote_id=bahasakita_upload.remote_id,
+        offers_priority=lambda job: job.provider == bahasakita_upload.PROVIDER,
+        can_prioritise=bahasakita_upload.can_raise_priority)
+
+
+def service_sections(descriptors: Sequence[ServiceDescriptor]) -> list[SectionSpec]:
+    """The services dialog's groups: one per vendor with fields to show."""
+    return [SectionSpec(d.group_title, tuple(_spec(f) for f in d.fields if f.shown), d.note)
+            for d in descriptors if any(f.shown for f in d.fields) or d.note]
+
+
+def _spec(f: Field) -> FieldSpec:
+    return FieldSpec(f.id, f.label, f.kind.value, f.placeholder, f.choices, f.strip)
+
+
 def _files(count: int) -> str:
     return "1 file" if count == 1 else f"{count} files"
-
-
-def _uuid(job: Job) -> str | None:
-    return job.remote.get(BAHASAKITA_UUID) if job.provider == "bahasakita" else None
-
-
-def _one_of(value: Any, allowed: tuple[Any, ...]) -> Any:
-    """`value` if the settings file holds an allowed one, else the default (the last)."""
-    return value if value in allowed else allowed[-1]

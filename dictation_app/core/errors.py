@@ -63,4 +63,15 @@ class UnsupportedInput(DictationError):
 
 
 class ConfigurationError(DictationError):
-    """A setting is missing or invalid."""
+    """A setting is missing or invalid.
+
+    Raised by a service, it says which: `service` (the vendor's id) and `fields` (the ids
+    of its descriptor's fields at fault). The message says what is wrong; the window and
+    the command line each add where to fix it (a dialog, an environment variable).
+    """
+
+    def __init__(self, *args: object, service: str | None = None,
+                 fields: tuple[str, ...] = ()):
+        super().__init__(*args)
+        self.service = service
+        self.fields = fields

@@ -13,17 +13,10 @@ import os
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "dictation-app"
+# Shared by live dictation, monitoring and uploads. The file vendors' own entries are
+# declared in their descriptors (services/<vendor>.py).
 BAHASAKITA_TOKEN = "bahasakita-token"
 BAHASAKITA_TOKEN_ENV = "DICTATION_BAHASAKITA_TOKEN"
-BOTLHALE_TOKEN = "botlhale-token"
-BOTLHALE_TOKEN_ENV = "DICTATION_BOTLHALE_TOKEN"
-BOTLHALE_REFRESH_TOKEN = "botlhale-refresh-token"
-BOTLHALE_REFRESH_TOKEN_ENV = "DICTATION_BOTLHALE_REFRESH_TOKEN"
-NEVISA_PASSWORD = "nevisa-password"
-NEVISA_PASSWORD_ENV = "DICTATION_NEVISA_PASSWORD"
-# Not secret, but set beside the secrets when the app runs headless.
-BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"
-NEVISA_USERNAME_ENV = "DICTATION_NEVISA_USERNAME"
 
 
 class SecretStore:

@@ -2,7 +2,8 @@
 
 The file is JSON, written atomically (temp file + rename) so a crash mid-write never
 leaves a half-written settings file. Unknown or ill-typed values fall back to their
-defaults instead of breaking start-up.
+defaults instead of breaking start-up. Keys are the app's own `Key`s plus the `Setting`s
+each file vendor declares in its descriptor (services/<vendor>.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +39,9 @@ class Key(str, enum.Enum):
     # "token" so the secret guard in Settings.set stays a blunt substring check.
     BAHASAKITA_TOKEN_EXPIRES = "bahasakita_sign_in_expires"
     BAHASAKITA_TOKEN_QUOTA = "bahasakita_sign_in_quota"
-    BAHASAKITA_UPLOAD_URL = "bahasakita_upload_url"
-    BOTLHALE_URL = "botlhale_url"
-    BOTLHALE_ORG_ID = "botlhale_org_id"
-    BOTLHALE_API_VERSION = "botlhale_api_version"
-    NEVISA_API_URL = "nevisa_api_url"
-    NEVISA_ACCOUNTS_URL = "nevisa_accounts_url"
-    NEVISA_USERNAME = "nevisa_username"
     JOB_PROVIDER = "job_provider"
     JOB_LANGUAGE = "job_language"  # empty: automatic
     JOB_DIARIZATION = "job_diarization"
-    JOB_MODE = "job_mode"
-    JOB_PRIORITY = "job_priority"
-    JOB_SUBTITLES = "job_subtitles"
     JOBS_AT_ONCE = "jobs_at_once"
     LAST_EXPORT_DIR = "last_export_dir"
 
@@ -67,19 +59,9 @@ DEFAULTS: dict[Key, Any] = {
     Key.BAHASAKITA_ACCOUNT_URL: "",  # empty: the account client's default base URL
     Key.BAHASAKITA_TOKEN_EXPIRES: "",  # ISO 8601 as the service gave it; empty: unknown
     Key.BAHASAKITA_TOKEN_QUOTA: "",  # as the service gave it, e.g. "600" or "unlimited"
-    Key.BAHASAKITA_UPLOAD_URL: "",  # empty: the upload client's default base URL
-    Key.BOTLHALE_URL: "",  # empty: https://api.botlhale.xyz
-    Key.BOTLHALE_ORG_ID: "",
-    Key.BOTLHALE_API_VERSION: 2,
-    Key.NEVISA_API_URL: "",  # empty: https://api.persianspeech.com
-    Key.NEVISA_ACCOUNTS_URL: "",  # empty: https://accounting.persianspeech.com
-    Key.NEVISA_USERNAME: "",
     Key.JOB_PROVIDER: "local",
     Key.JOB_LANGUAGE: "",
     Key.JOB_DIARIZATION: False,
-    Key.JOB_MODE: "auto",
-    Key.JOB_PRIORITY: "reguler",
-    Key.JOB_SUBTITLES: False,
     Key.JOBS_AT_ONCE: 2,
     Key.LAST_EXPORT_DIR: "",
 }
@@ -87,6 +69,19 @@ MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 
 # Secrets must never land in the settings file, whatever a caller passes.
 _FORBIDDEN = ("token", "password", "secret", "api_key")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting declared outside this module, by a vendor's descriptor: the name it has
+    in the file and its default, whose type every stored value must have."""
+
+    value: str
+    default: Any
+
+
+def _default(key: Key | Setting) -> Any:
+    return DEFAULTS[key] if isinstance(key, Key) else key.default
 
 
 def config_dir() -> Path:
@@ -99,22 +94,23 @@ class Settings:
         self._values: dict[str, Any] = {}
         self._load()
 
-    def get(self, key: Key) -> Any:
-        default = DEFAULTS[key]
+    def get(self, key: Key | Setting) -> Any:
+        default = _default(key)
         value = self._values.get(key.value, default)
         return value if isinstance(value, type(default)) else default
 
-    def get_str(self, key: Key) -> str:
+    def get_str(self, key: Key | Setting) -> str:
         return str(self.get(key))
 
-    def get_bool(self, key: Key) -> bool:
+    def get_bool(self, key: Key | Setting) -> bool:
         return bool(self.get(key))
 
-    def set(self, key: Key, value: Any) -> None:
+    def set(self, key: Key | Setting, value: Any) -> None:
         if any(word in key.value for word in _FORBIDDEN):
             raise ValueError(f"{key.value} looks like a secret; store it with SecretStore")
-        if not isinstance(value, type(DEFAULTS[key])):
-            raise TypeError(f"{key.value} takes {type(DEFAULTS[key]).__name__}, got {value!r}")
+        default = _default(key)
+        if not isinstance(value, type(default)):
+            raise TypeError(f"{key.value} takes {type(default).__name__}, got {value!r}")
         self._values[key.value] = value
         self._save()
 
@@ -127,7 +123,8 @@ class Settings:
             log.warning("ignoring unreadable settings file %s: %s", self.path, exc)
             return
         if isinstance(raw, dict):
-            self._values = {k: v for k, v in raw.items() if k in {key.value for key in Key}}
+            # Names Key does not list are kept: a vendor's descriptor declares its own.
+            self._values = {k: v for k, v in raw.items() if isinstance(k, str)}
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

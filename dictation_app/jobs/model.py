@@ -15,16 +15,13 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dictation_app.core.errors import ConfigurationError
+from dictation_app.jobs.options import StoredOptions, VendorOptions
 from dictation_app.protocols.transcript import Transcript
 
-PROVIDERS = ("local", "botlhale", "nevisa", "bahasakita")
-PROVIDER_LABELS = {"local": "Offline engine", "botlhale": "Botlhale", "nevisa": "Nevisa",
-                   "bahasakita": "Bahasakita"}
 PREVIEW_LENGTH = 200  # characters of a transcript a listed job carries
 _WORD = re.compile(r"\S+")
 
@@ -48,32 +45,43 @@ class JobState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class JobOptions:
-    """What the person chose for one job. Fields a service does not use are ignored."""
+    """What the person chose for one job: what every service understands, and the
+    chosen vendor's own options (jobs/options.py), typed as that vendor declares them."""
 
     language: str | None = None  # BCP-47 code; None lets the service detect it
     diarization: bool = False
-    mode: str = "auto"  # Botlhale: auto | sync | async
-    api_version: int = 2  # Botlhale API generation
-    priority: str = "reguler"  # Bahasakita: high | reguler (the service's spelling)
-    subtitle: bool = False  # Bahasakita: ask for a subtitle file too
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("auto", "sync", "async"):
-            raise ConfigurationError(f"mode must be auto, sync or async, not {self.mode!r}")
-        if self.api_version not in (1, 2):
-            raise ConfigurationError(f"API version must be 1 or 2, not {self.api_version!r}")
-        if self.priority not in ("high", "reguler"):
-            raise ConfigurationError(f"priority must be high or reguler, not {self.priority!r}")
+    vendor: VendorOptions | None = None  # None: the vendor's defaults
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        vendor = self.vendor.to_dict() if self.vendor is not None else {}
+        return json.dumps({"language": self.language, "diarization": self.diarization,
+                           "vendor": vendor}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> JobOptions:
+    def from_json(cls, text: str, vendor_type: type[VendorOptions] | None = None
+                  ) -> JobOptions:
+        """Options as stored; `vendor_type` types the vendor's part (else StoredOptions).
+
+        Reads the older flat shape too, where every vendor's options sat beside the shared
+        ones: {"language", "diarization", "mode", "api_version", "priority", "subtitle"}.
+        """
         data = json.loads(text) if text else {}
-        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict):
+            raise ValueError(f"job options must be an object, not {type(data).__name__}")
+        if isinstance(data.get("vendor"), dict):
+            values = data["vendor"]
+        else:
+            values = {k: v for k, v in data.items() if k not in _SHARED}
+        vendor: VendorOptions | None = None
+        if vendor_type is not None:
+            vendor = vendor_type.from_dict(values)
+        elif values:
+            vendor = StoredOptions(values)
         # Options written by a newer version are dropped rather than refused.
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _SHARED}, vendor=vendor)
+
+
+_SHARED = ("language", "diarization")  # the JobOptions fields besides `vendor`
 
 
 @dataclass(frozen=True)

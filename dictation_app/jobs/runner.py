@@ -31,7 +31,7 @@ from typing import Any
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
-from dictation_app.jobs.model import PROVIDER_LABELS, Job, JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.service import JobService
 from dictation_app.jobs.store import JobStore
 
@@ -48,9 +48,12 @@ RemovalListener = Callable[[int], None]  # called with the id of a removed job
 
 class JobRunner:
     def __init__(self, store: JobStore, services: Callable[[str], JobService], *,
-                 at_once: int = 2):
+                 at_once: int = 2, labels: Mapping[str, str] | None = None,
+                 explain: Callable[[DictationError], str] = str):
         self._store = store
         self._services = services
+        self._labels = dict(labels or {})  # provider -> name in messages; else the id
+        self._explain = explain  # a failure as the person reads it: where to fix it, too
         self._at_once = _positive(at_once)
         self._waiting: deque[int] = deque()
         self._running: dict[int, asyncio.Task[None]] = {}
@@ -268,7 +271,7 @@ class JobRunner:
         except DictationError as exc:
             if job_id not in self._cancelling:
                 settled = self._settle(context, state=JobState.FAILED,
-                                       error=str(exc) or type(exc).__name__)
+                                       error=self._explain(exc) or type(exc).__name__)
                 log.warning("job failed: %s: %s", settled.summary() if settled else job_id, exc)
         except Exception as exc:
             if job_id not in self._cancelling:
@@ -313,7 +316,7 @@ class JobRunner:
 
     async def _cancel_remote(self, job: Job) -> str | None:
         """None when the service stopped the remote job; otherwise a note for the person."""
-        label = PROVIDER_LABELS.get(job.provider, job.provider)
+        label = self._labels.get(job.provider, job.provider)
         try:
             service = self._service(job.provider)  # the one the job ran on: it is cached
             await asyncio.wait_for(service.cancel(job.remote), CANCEL_TIMEOUT)

@@ -48,7 +48,7 @@ class JobContext(Protocol):
 
 
 class JobService(Protocol):
-    provider: str  # one of jobs.model.PROVIDERS
+    provider: str  # its descriptor's id (services/registry.py)
 
     async def run(self, context: JobContext) -> Transcript:
         """Transcribe `context.file`; resume from `context.remote` where it can."""

@@ -45,6 +45,7 @@ import platformdirs
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import APP_NAME
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
+from dictation_app.jobs.options import VendorOptions
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,12 @@ def default_path() -> Path:
 
 
 class JobStore:
-    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT):
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT,
+                 options_types: Mapping[str, type[VendorOptions]] | None = None):
         self.path = path or default_path()
+        # provider -> its options' type, to read them back typed; without one they come
+        # back as StoredOptions, which each service reads all the same.
+        self._options_types = dict(options_types or {})
         self._busy_timeout = busy_timeout
         self.recovered_from: Path | None = None  # where a damaged file was moved, if one was
         self._synchronous: str | None = None
@@ -201,20 +206,20 @@ class JobStore:
         when only its state or ids matter)."""
         query = "SELECT * FROM jobs" if with_result else _LISTED
         row = self._db().execute(f"{query} WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row, with_result=with_result)
+        return None if row is None else _job(row, self._options_types, with_result=with_result)
 
     def list(self, limit: int | None = None) -> builtins.list[Job]:
         """Newest first; at most `limit` jobs; without their results (get() has those)."""
         rows = self._db().execute(f"{_LISTED} ORDER BY created DESC, id DESC LIMIT ?",
                                   (-1 if limit is None else limit,))
-        return [_job(row, with_result=False) for row in rows]
+        return [_job(row, self._options_types, with_result=False) for row in rows]
 
     def unfinished(self) -> builtins.list[Job]:
         """Queued, uploading or processing jobs, oldest first: what to resume."""
         marks = ", ".join("?" * len(_UNFINISHED))
         rows = self._db().execute(
             f"{_LISTED} WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
-        return [_job(row, with_result=False) for row in rows]
+        return [_job(row, self._options_types, with_result=False) for row in rows]
 
     # --- writing ----------------------------------------------------------------------
 
@@ -226,7 +231,7 @@ class JobStore:
                 " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
                 (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
             row = db.execute(f"{_LISTED} WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return _job(row, with_result=False)
+        return _job(row, self._options_types, with_result=False)
 
     def update(self, job_id: int, *, state: JobState | None = None,
                progress: float | _Unset | None = UNSET, error: str | _Unset | None = UNSET,
@@ -272,7 +277,7 @@ class JobStore:
             if row is None:
                 raise KeyError(f"job {job_id} is not in the job list")
             # Damaged options read as the defaults; writing those back lets the job run.
-            values["options"] = _job(row, with_result=False).options.to_json()
+            values["options"] = _job(row, self._options_types, with_result=False).options.to_json()
             return self._write(db, job_id, values)
 
     def delete(self, job_id: int) -> None:
@@ -298,15 +303,14 @@ class JobStore:
             raise sqlite3.ProgrammingError("the job store is closed")
         return self._conn
 
-    @staticmethod
-    def _write(db: sqlite3.Connection, job_id: int, values: dict[str, Any]) -> Job:
+    def _write(self, db: sqlite3.Connection, job_id: int, values: dict[str, Any]) -> Job:
         assignments = ", ".join(f"{name} = ?" for name in values)
         cursor = db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",
                             (*values.values(), job_id))
         if cursor.rowcount == 0:
             raise KeyError(f"job {job_id} is not in the job list")
         row = db.execute(f"{_LISTED} WHERE id = ?", (job_id,)).fetchone()
-        return _job(row, with_result=False)
+        return _job(row, self._options_types, with_result=False)
 
     @contextmanager
     def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
@@ -462,14 +466,15 @@ def _remote(text: str) -> dict[str, str]:
     return data
 
 
-def _job(row: sqlite3.Row, *, with_result: bool) -> Job:
+def _job(row: sqlite3.Row, options_types: Mapping[str, type[VendorOptions]], *,
+         with_result: bool) -> Job:
     """The snapshot of one row; a damaged field makes the job FAILED instead of raising.
     Without `with_result` the transcript is dropped once its preview is known; the row
     holds one only if an older version of the app stored it without a preview."""
     damaged: list[str] = []
     options = JobOptions()
     try:
-        options = JobOptions.from_json(row["options"])
+        options = JobOptions.from_json(row["options"], options_types.get(row["provider"]))
     except (ValueError, TypeError, AttributeError, DictationError):
         damaged.append("options")
     state = JobState.FAILED

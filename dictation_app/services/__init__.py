@@ -1,0 +1,1 @@
+"""Each vendor's job service on top of transport/, its descriptor, the registry and the factory."""

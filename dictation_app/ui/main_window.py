@@ -46,12 +46,8 @@ from PySide6.QtWidgets import (
 
 from dictation_app.audio.devices import InputDevice
 from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
-from dictation_app.ui.jobs_panel import (
-    JobsPanel,
-    accept_file_drag,
-    has_local_urls,
-    take_file_drop,
-)
+from dictation_app.ui.file_drops import accept_file_drag, has_local_urls, take_file_drop
+from dictation_app.ui.jobs_panel import JobsPanel
 from dictation_app.ui.level_meter import LevelMeter
 from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView

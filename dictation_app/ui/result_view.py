@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.jobs.exports import ExportFormat, export
-from dictation_app.jobs.model import PROVIDER_LABELS, Job
+from dictation_app.jobs.model import Job
 from dictation_app.protocols.transcript import Segment, Transcript
 
 LOW_CONFIDENCE = 0.5  # words the service was less sure of than this are marked
@@ -217,9 +217,12 @@ class ResultView(QDialog):
     subtitles_export_requested = Signal(object)
 
     def __init__(self, transcript: Transcript, parent: QWidget | None = None, *,
-                 file: Path | None = None, job_id: int | None = None):
+                 file: Path | None = None, job_id: int | None = None,
+                 service_label: str | None = None):
         super().__init__(parent)
         self.setModal(False)
+        # The service's name as lists show it; the controller knows it, else the id.
+        self._service_label = service_label or transcript.provider
         self.setSizeGripEnabled(True)
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self._transcript = transcript
@@ -338,10 +341,12 @@ class ResultView(QDialog):
         self._update_count()
 
     @classmethod
-    def for_job(cls, job: Job, parent: QWidget | None = None) -> ResultView:
+    def for_job(cls, job: Job, parent: QWidget | None = None, *,
+                service_label: str | None = None) -> ResultView:
         if job.result is None:
             raise ValueError(f"job {job.id} ({job.label}) has no transcript to show")
-        return cls(job.result, parent, file=job.file, job_id=job.id)
+        return cls(job.result, parent, file=job.file, job_id=job.id,
+                   service_label=service_label)
 
     @property
     def transcript(self) -> Transcript:
@@ -487,7 +492,7 @@ class ResultView(QDialog):
 
     def _details(self) -> str:
         transcript = self._transcript
-        parts = [PROVIDER_LABELS.get(transcript.provider, transcript.provider)]
+        parts = [self._service_label]
         parts.append(f"language {transcript.language}" if transcript.language
                      else "language not given")
         if transcript.duration is not None:

@@ -1,13 +1,17 @@
-"""The file-services dialog: accounts for Botlhale and Nevisa, and how many jobs run at once.
+"""The file-services dialog: each service's account and addresses, and how many jobs run at once.
 
 Like the settings dialog it edits a value object and emits it on OK; it stores nothing.
-Secret fields are masked and left out of every repr. The Bahasakita account (token,
-sign-in) stays in Settings: live dictation, monitoring and uploads share it.
+Which sections and fields it shows is not its business: the controller passes them in
+as `SectionSpec`s (derived from the vendors' descriptors). Secret fields are masked and
+left out of every repr. The Bahasakita account (token, sign-in) stays in Settings:
+live dictation, monitoring and uploads share it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -27,20 +31,38 @@ from PySide6.QtWidgets import (
 
 from dictation_app.core.settings import MAX_JOBS_AT_ONCE
 
+URL, TEXT, SECRET, CHOICE = "url", "text", "secret", "choice"  # FieldSpec.kind
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    id: str  # the key of its value in ServicesValues.fields
+    label: str
+    kind: str = TEXT  # URL (validated; empty = `placeholder`), TEXT, SECRET or CHOICE
+    placeholder: str = ""
+    choices: tuple[tuple[Any, str], ...] = ()  # (value, label) of a CHOICE
+    strip: bool = True  # False: spaces count (a password)
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    title: str
+    fields: tuple[FieldSpec, ...] = ()
+    note: str = ""
+
 
 @dataclass(frozen=True)
 class ServicesValues:
-    botlhale_url: str = ""
-    botlhale_token: str = field(default="", repr=False)
-    botlhale_refresh_token: str = field(default="", repr=False)
-    botlhale_org_id: str = ""
-    botlhale_api_version: int = 2
-    nevisa_api_url: str = ""
-    nevisa_accounts_url: str = ""
-    nevisa_username: str = ""
-    nevisa_password: str = field(default="", repr=False)
-    bahasakita_upload_url: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)  # FieldSpec.id -> value
     jobs_at_once: int = 2
+    secrets: frozenset[str] = frozenset()  # ids in `fields` that a repr must not show
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in self.secrets else v) for k, v in self.fields.items()}
+        return f"ServicesValues(fields={shown!r}, jobs_at_once={self.jobs_at_once!r})"
+
+    def get(self, field_id: str, default: Any = "") -> Any:
+        return self.fields.get(field_id, default)
 
 
 def http_url_problem(url: str) -> str | None:
@@ -61,52 +83,29 @@ class ServicesDialog(QDialog):
 
     services_saved = Signal(object)
 
-    def __init__(self, values: ServicesValues, parent: QWidget | None = None) -> None:
+    def __init__(self, sections: Sequence[SectionSpec], values: ServicesValues,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("servicesDialog")
         self.setWindowTitle("File transcription services")
         self.setMinimumWidth(520)
 
-        self.botlhale_url = _url_edit(values.botlhale_url, "https://api.botlhale.xyz")
-        self.botlhale_token = _secret_edit(values.botlhale_token, "Bearer token")
-        self.botlhale_refresh_token = _secret_edit(
-            values.botlhale_refresh_token, "or a refresh token, renewed automatically")
-        self.botlhale_org_id = QLineEdit(values.botlhale_org_id)
-        self.botlhale_org_id.setPlaceholderText("Organisation ID, for long files")
-        self.botlhale_api = QComboBox()
-        self.botlhale_api.addItem("Current API (v2)", 2)
-        self.botlhale_api.addItem("Older async API (v1)", 1)
-        self.botlhale_api.setCurrentIndex(max(0, self.botlhale_api.findData(
-            values.botlhale_api_version)))
-        botlhale = QGroupBox("Botlhale")
-        form = QFormLayout(botlhale)
-        form.addRow("Address:", self.botlhale_url)
-        form.addRow("Token:", self.botlhale_token)
-        form.addRow("Refresh token:", self.botlhale_refresh_token)
-        form.addRow("Organisation ID:", self.botlhale_org_id)
-        form.addRow("API:", self.botlhale_api)
-
-        self.nevisa_api_url = _url_edit(values.nevisa_api_url, "https://api.persianspeech.com")
-        self.nevisa_accounts_url = _url_edit(values.nevisa_accounts_url,
-                                             "https://accounting.persianspeech.com")
-        self.nevisa_username = QLineEdit(values.nevisa_username)
-        self.nevisa_username.setPlaceholderText("Username, phone or email")
-        self.nevisa_password = _secret_edit(values.nevisa_password, "Password")
-        nevisa = QGroupBox("Nevisa (PersianSpeech)")
-        form = QFormLayout(nevisa)
-        form.addRow("API address:", self.nevisa_api_url)
-        form.addRow("Login address:", self.nevisa_accounts_url)
-        form.addRow("Username:", self.nevisa_username)
-        form.addRow("Password:", self.nevisa_password)
-
-        self.bahasakita_upload_url = _url_edit(values.bahasakita_upload_url,
-                                               "https://api.bahasakita.co.id")
-        bahasakita = QGroupBox("Bahasakita")
-        form = QFormLayout(bahasakita)
-        form.addRow("Upload address:", self.bahasakita_upload_url)
-        note = QLabel("The Bahasakita token is the one in Settings, shared with live dictation.")
-        note.setWordWrap(True)
-        form.addRow(note)
+        self.edits: dict[str, QLineEdit | QComboBox] = {}  # FieldSpec.id -> its control
+        self._specs: dict[str, FieldSpec] = {}
+        groups = []
+        for section in sections:
+            group = QGroupBox(section.title)
+            form = QFormLayout(group)
+            for spec in section.fields:
+                control = _control(spec, values.get(spec.id, ""))
+                self.edits[spec.id] = control
+                self._specs[spec.id] = spec
+                form.addRow(spec.label, control)
+            if section.note:
+                note = QLabel(section.note)
+                note.setWordWrap(True)
+                form.addRow(note)
+            groups.append(group)
 
         self.jobs_at_once = QSpinBox()
         self.jobs_at_once.setRange(1, MAX_JOBS_AT_ONCE)
@@ -127,13 +126,12 @@ class ServicesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self._ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        for edit in (self.botlhale_url, self.nevisa_api_url, self.nevisa_accounts_url,
-                     self.bahasakita_upload_url):
+        for edit in self._url_edits():
             edit.textChanged.connect(self._validate)
 
         layout = QVBoxLayout(self)
-        for part in (botlhale, nevisa, bahasakita):
-            layout.addWidget(part)
+        for group in groups:
+            layout.addWidget(group)
         layout.addLayout(general)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -143,19 +141,16 @@ class ServicesDialog(QDialog):
         return self._ok
 
     def values(self) -> ServicesValues:
-        return ServicesValues(
-            botlhale_url=self.botlhale_url.text().strip(),
-            botlhale_token=self.botlhale_token.text().strip(),
-            botlhale_refresh_token=self.botlhale_refresh_token.text().strip(),
-            botlhale_org_id=self.botlhale_org_id.text().strip(),
-            botlhale_api_version=int(self.botlhale_api.currentData()),
-            nevisa_api_url=self.nevisa_api_url.text().strip(),
-            nevisa_accounts_url=self.nevisa_accounts_url.text().strip(),
-            nevisa_username=self.nevisa_username.text().strip(),
-            nevisa_password=self.nevisa_password.text(),
-            bahasakita_upload_url=self.bahasakita_upload_url.text().strip(),
-            jobs_at_once=self.jobs_at_once.value(),
-        )
+        fields: dict[str, Any] = {}
+        for field_id, control in self.edits.items():
+            if isinstance(control, QComboBox):
+                fields[field_id] = control.currentData()
+            else:
+                text = control.text()
+                fields[field_id] = text.strip() if self._specs[field_id].strip else text
+        return ServicesValues(fields, jobs_at_once=self.jobs_at_once.value(),
+                              secrets=frozenset(i for i, spec in self._specs.items()
+                                                if spec.kind == SECRET))
 
     def accept(self) -> None:
         if not self._validate():
@@ -163,14 +158,32 @@ class ServicesDialog(QDialog):
         self.services_saved.emit(self.values())
         super().accept()
 
+    def _url_edits(self) -> list[QLineEdit]:
+        return [edit for field_id, edit in self.edits.items()
+                if self._specs[field_id].kind == URL and isinstance(edit, QLineEdit)]
+
     def _validate(self) -> bool:
-        problems = [p for edit in (self.botlhale_url, self.nevisa_api_url,
-                                   self.nevisa_accounts_url, self.bahasakita_upload_url)
-                    if (p := http_url_problem(edit.text()))]
+        problems = [p for edit in self._url_edits() if (p := http_url_problem(edit.text()))]
         self.error.setText("\n".join(problems))
         self.error.setVisible(bool(problems))
         self._ok.setEnabled(not problems)
         return not problems
+
+
+def _control(spec: FieldSpec, value: Any) -> QLineEdit | QComboBox:
+    if spec.kind == CHOICE:
+        combo = QComboBox()
+        for choice, label in spec.choices:
+            combo.addItem(label, choice)
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+        return combo
+    if spec.kind == URL:
+        return _url_edit(str(value), spec.placeholder)
+    if spec.kind == SECRET:
+        return _secret_edit(str(value), spec.placeholder)
+    edit = QLineEdit(str(value))
+    edit.setPlaceholderText(spec.placeholder)
+    return edit
 
 
 def _url_edit(value: str, default: str) -> QLineEdit:

@@ -18,13 +18,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controllers.jobs_controller import JobsController
-from dictation_app.core.secrets import BOTLHALE_TOKEN, NEVISA_PASSWORD, SecretStore
+from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
-from dictation_app.jobs.services import ServiceFactory
 from dictation_app.jobs.store import JobStore
+from dictation_app.services import bahasakita_upload, botlhale
+from dictation_app.services.botlhale import BOTLHALE_TOKEN, BotlhaleOptions
+from dictation_app.services.factory import ServiceFactory
+from dictation_app.services.nevisa import NEVISA_PASSWORD
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
 from tests.botlhale_server import (
@@ -58,8 +61,8 @@ class App:
     def __init__(self, qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale):
         self.loop = loop
         self.settings = Settings()
-        self.settings.set(Key.BOTLHALE_URL, server.base_url)
-        self.settings.set(Key.BOTLHALE_ORG_ID, ORG_ID)
+        self.settings.set(botlhale.URL, server.base_url)
+        self.settings.set(botlhale.ORG_ID, ORG_ID)
         self.secrets = SecretStore()
         self.secrets.set(BOTLHALE_TOKEN, BEARER_TOKEN)
         self.window = MainWindow()
@@ -146,7 +149,7 @@ def test_cancelling_a_processing_job_marks_it_cancelled_and_the_panel_follows(
         app.jobs.start()
         app.panel.set_provider("botlhale")
         options = app.panel.options()
-        app.panel.set_options(type(options)(mode="async"))
+        app.panel.set_options(type(options)(vendor=BotlhaleOptions(mode="async")))
         [job] = app.jobs.add_files([audio])
         await until(lambda: app.state(job.id) is JobState.PROCESSING)
         app.panel.cancel_requested.emit(job.id)
@@ -196,12 +199,15 @@ def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settin
     async def scenario() -> None:
         app.jobs.start()
         dialog = app.jobs.open_services_dialog()
-        assert dialog.botlhale_token.text() == BEARER_TOKEN
+        assert dialog.edits["botlhale_token"].text() == BEARER_TOKEN
         assert BEARER_TOKEN not in repr(dialog.values())
         app.jobs.save_services(ServicesValues(
-            botlhale_url=server.base_url, botlhale_token="new-token-1234",
-            botlhale_org_id="Org7", botlhale_api_version=1, nevisa_username="sara",
-            nevisa_password="nevisa-pass-5678", jobs_at_once=3))
+            {"botlhale_url": server.base_url, "botlhale_token": "new-token-1234",
+             "botlhale_refresh_token": "", "botlhale_org_id": "Org7",
+             "botlhale_api_version": 1, "nevisa_api_url": "", "nevisa_accounts_url": "",
+             "nevisa_username": "sara", "nevisa_password": "nevisa-pass-5678",
+             "bahasakita_upload_url": ""},
+            jobs_at_once=3, secrets=frozenset({"botlhale_token", "nevisa_password"})))
         dialog.close()
 
     app.run(scenario())
@@ -211,7 +217,7 @@ def test_the_services_dialog_keeps_secrets_in_the_keyring_and_the_rest_in_settin
     assert "new-token-1234" not in stored and "nevisa-pass-5678" not in stored
     assert json.loads(stored)["nevisa_username"] == "sara"
     assert app.runner.at_once == 3
-    assert app.panel.options().api_version == 1
+    assert app.panel.option_values()["botlhale"]["api_version"] == 1
 
 
 def test_a_bahasakita_upload_and_its_queue_entry_lead_to_each_other(app: App,
@@ -262,7 +268,7 @@ def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
     app.jobs.link_monitoring(MonitoringPanel(), refresh=lambda: refreshes.append(1))
     app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
     with FakeBahasakitaUpload(UploadBehaviour(queued_polls=0, progress=[])) as server:
-        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+        app.settings.set(bahasakita_upload.UPLOAD_URL, server.base_url)
 
         async def scenario() -> None:
             app.jobs.start()
@@ -308,8 +314,10 @@ def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
 def test_the_chosen_service_and_options_are_there_at_the_next_start(
         app: App, qtbot: QtBot, audio: Path) -> None:
     from dictation_app.jobs.model import JobOptions
+    from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
 
-    chosen = JobOptions(language="id", diarization=True, priority="high", subtitle=True)
+    chosen = JobOptions(language="id", diarization=True,
+                        vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
 
     async def scenario() -> None:
         app.jobs.start()
@@ -366,7 +374,7 @@ def test_a_keyring_that_cannot_be_read_does_not_lose_the_stored_secrets(
         app.jobs.start()
         memory_keyring.locked = True  # the unlock prompt was dismissed
         dialog = app.jobs.open_services_dialog()
-        assert dialog.botlhale_token.text() == ""
+        assert dialog.edits["botlhale_token"].text() == ""
         dialog.jobs_at_once.setValue(4)  # the one thing the person changed
         app.jobs.save_services(dialog.values())
         dialog.close()
@@ -382,7 +390,7 @@ def test_a_token_the_keyring_refuses_to_store_is_reported(
     async def scenario() -> None:
         app.jobs.start()
         dialog = app.jobs.open_services_dialog()
-        dialog.botlhale_token.setText("new-token-1234")
+        dialog.edits["botlhale_token"].setText("new-token-1234")
         memory_keyring.locked = True
         app.jobs.save_services(dialog.values())
         dialog.close()
@@ -430,7 +438,7 @@ def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> No
 
     app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
     with FakeBahasakitaUpload(UploadBehaviour(queued_polls=10**6)) as server:
-        app.settings.set(Key.BAHASAKITA_UPLOAD_URL, server.base_url)
+        app.settings.set(bahasakita_upload.UPLOAD_URL, server.base_url)
 
         async def scenario() -> None:
             app.jobs.start()

@@ -41,3 +41,18 @@ def test_corrupt_or_ill_typed_file_falls_back_to_defaults(tmp_path: Path) -> Non
 def test_wrong_types_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="provider takes str"):
         Settings(tmp_path / "s.json").set(Key.PROVIDER, 3)
+
+
+def test_a_declared_setting_is_typed_kept_and_guarded(tmp_path: Path) -> None:
+    from dictation_app.core.settings import Setting
+
+    url = Setting("acme_url", "")
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"acme_url": "https://acme.test", "acme_level": "high"}))
+    settings = Settings(path)
+    assert settings.get(url) == "https://acme.test"  # a name Key does not list is kept
+    assert settings.get(Setting("acme_level", 1)) == 1  # ill-typed: the default
+    with pytest.raises(TypeError, match="acme_url takes str"):
+        settings.set(url, 3)
+    with pytest.raises(ValueError, match="looks like a secret"):
+        settings.set(Setting("acme_token", ""), "x")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -15,10 +16,16 @@ import pytest
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.options import StoredOptions
 from dictation_app.jobs.store import SCHEMA_VERSION, JobStore
 from dictation_app.protocols.transcript import Segment, Transcript, Word
+from dictation_app.services import registry
+from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
+from dictation_app.services.botlhale import BotlhaleOptions
 
-OPTIONS = JobOptions(language="id", diarization=True, mode="async", priority="high")
+# Read back without the registry's types, a vendor's options come back as plain values.
+OPTIONS = JobOptions(language="id", diarization=True,
+                     vendor=StoredOptions({"mode": "async", "priority": "high"}))
 TRANSCRIPT = Transcript(
     provider="botlhale", file="/audio/talk.wav", language="en", duration=12.5,
     text="hello there",
@@ -524,3 +531,58 @@ def test_the_app_runs_on_a_session_job_list_when_its_own_cannot_be_opened(
         store.close()
         shutil.rmtree(store.path.parent, ignore_errors=True)
     assert blocker.read_text() == "a file where the data folder should be"
+
+
+def test_vendor_options_come_back_typed_by_the_registry(path: Path) -> None:
+    chosen = JobOptions(language="zu", vendor=BotlhaleOptions(mode="sync", api_version=1))
+    with JobStore(path, options_types=registry.options_types()) as store:
+        job = store.add(Path("/a.wav"), "botlhale", chosen)
+        assert job.options == chosen
+        local = store.add(Path("/b.wav"), "local", JobOptions(diarization=True))
+        assert local.options == JobOptions(diarization=True)
+    with JobStore(path) as untyped:
+        plain = untyped.get(job.id)
+    assert plain is not None
+    assert plain.options.vendor == StoredOptions({"mode": "sync", "api_version": 1})
+    assert BotlhaleOptions.of(plain.options.vendor) == chosen.vendor  # as services read it
+
+
+def test_options_in_the_old_flat_shape_still_load(path: Path) -> None:
+    """Rows written before vendor options had their own types kept every vendor's
+    options beside the shared ones."""
+    with JobStore(path) as store:
+        botlhale_job = store.add(Path("/a.wav"), "botlhale", JobOptions())
+        bahasakita_job = store.add(Path("/b.wav"), "bahasakita", JobOptions())
+    old = json.dumps({"language": "id", "diarization": True, "mode": "async",
+                      "api_version": 1, "priority": "high", "subtitle": True})
+    db = raw(path)
+    db.execute("UPDATE jobs SET options = ?", (old,))
+    db.close()
+    with JobStore(path, options_types=registry.options_types()) as store:
+        botlhale = store.get(botlhale_job.id)
+        bahasakita = store.get(bahasakita_job.id)
+        assert botlhale is not None and bahasakita is not None
+        assert botlhale.options == JobOptions(
+            language="id", diarization=True, vendor=BotlhaleOptions(mode="async", api_version=1))
+        assert bahasakita.options == JobOptions(
+            language="id", diarization=True,
+            vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
+        assert botlhale.state is JobState.QUEUED and botlhale.error is None
+    with JobStore(path) as untyped:  # the CLI's and older tests' way: values, then of()
+        again = untyped.get(bahasakita_job.id)
+    assert again is not None
+    assert BahasakitaUploadOptions.of(again.options.vendor) == BahasakitaUploadOptions(
+        priority="high", subtitle=True)
+    assert json.loads(again.options.to_json())["vendor"]["priority"] == "high"
+
+
+def test_an_ill_vendor_option_marks_the_options_damaged(path: Path) -> None:
+    with JobStore(path) as store:
+        job = store.add(Path("/a.wav"), "botlhale", JobOptions())
+    db = raw(path)
+    db.execute("UPDATE jobs SET options = ?", (json.dumps({"vendor": {"mode": "fast"}}),))
+    db.close()
+    with JobStore(path, options_types=registry.options_types()) as store:
+        damaged = store.get(job.id)
+    assert damaged is not None and damaged.state is JobState.FAILED
+    assert damaged.error is not None and "options" in damaged.error

@@ -18,13 +18,18 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QMenu, QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from dictation_app.controllers.jobs_controller import vendor_job_actions
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.ui.jobs_panel import DROP_HINT, JOB_ROLE, JobsPanel, parse_language
+from dictation_app.services import registry
+from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
+from dictation_app.services.botlhale import BotlhaleOptions
+from dictation_app.ui.job_list import JOB_ROLE
+from dictation_app.ui.jobs_panel import DROP_HINT, JobsPanel
 from dictation_app.ui.main_window import MainWindow
 
 NOW = 1_714_550_400.0  # 2024-05-01 08:00 UTC
@@ -51,6 +56,9 @@ def job(job_id: int, state: JobState = JobState.QUEUED, *, created: float | None
 @pytest.fixture
 def panel(qtbot: QtBot) -> JobsPanel:
     widget = JobsPanel(clock=lambda: NOW)
+    # As the jobs controller does:
+    widget.set_providers(registry.choices(), registry.options_types())
+    widget.set_job_actions(vendor_job_actions())
     qtbot.addWidget(widget)
     widget.resize(320, 600)
     return widget
@@ -362,18 +370,21 @@ def test_a_queued_bahasakita_upload_can_be_moved_to_high_priority(qtbot: QtBot,
 
 
 def test_service_specific_controls_show_only_for_their_service(panel: JobsPanel) -> None:
+    mode_combo = panel.option_controls[("botlhale", "mode")]
+    priority_combo = panel.option_controls[("bahasakita", "priority")]
+    subtitle_box = panel.option_controls[("bahasakita", "subtitle")]
     changes = recorder(panel.provider_changed)
     panel.set_provider("local")
-    assert panel.mode_combo.isHidden() and panel.priority_combo.isHidden()
+    assert mode_combo.isHidden() and priority_combo.isHidden()
     assert changes == []  # set_provider is an update, not a choice
 
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("botlhale"))
-    assert not panel.mode_combo.isHidden() and panel.priority_combo.isHidden()
+    assert not mode_combo.isHidden() and priority_combo.isHidden()
     panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("bahasakita"))
-    assert panel.mode_combo.isHidden() and not panel.priority_combo.isHidden()
-    assert not panel.subtitle_box.isHidden()
+    assert mode_combo.isHidden() and not priority_combo.isHidden()
+    assert not subtitle_box.isHidden()
     panel.set_provider("nevisa")
-    assert panel.subtitle_box.isHidden()
+    assert subtitle_box.isHidden()
     panel.set_provider("bahasakita")
 
     assert changes == ["botlhale", "bahasakita"] and panel.provider() == "bahasakita"
@@ -381,27 +392,57 @@ def test_service_specific_controls_show_only_for_their_service(panel: JobsPanel)
         panel.set_provider("whisper")
 
 
+def test_the_vendor_controls_come_from_the_option_declarations(panel: JobsPanel) -> None:
+    shown = {(d.id, spec.name) for d in registry.DESCRIPTORS for spec in d.options
+             if spec.in_panel}
+    assert set(panel.option_controls) == shown
+    mode_combo = panel.option_controls[("botlhale", "mode")]
+    assert isinstance(mode_combo, QComboBox)
+    assert [mode_combo.itemText(i) for i in range(mode_combo.count())] == [
+        "Automatic", "Direct (up to 60 s)", "Queued (long files)"]
+    subtitle_box = panel.option_controls[("bahasakita", "subtitle")]
+    assert isinstance(subtitle_box, QCheckBox)
+    assert subtitle_box.text() == "Subtitles from the service"
+
+
 def test_options_reflect_the_controls(panel: JobsPanel) -> None:
+    mode_combo = panel.option_controls[("botlhale", "mode")]
+    priority_combo = panel.option_controls[("bahasakita", "priority")]
+    subtitle_box = panel.option_controls[("bahasakita", "subtitle")]
+    assert isinstance(mode_combo, QComboBox) and isinstance(priority_combo, QComboBox)
+    assert isinstance(subtitle_box, QCheckBox)
+    panel.set_provider("local")
     assert panel.options() == JobOptions()
     panel.language_combo.setCurrentIndex(panel.language_combo.findData("zu"))
     panel.speakers_box.setChecked(True)
-    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("async"))
-    panel.priority_combo.setCurrentIndex(panel.priority_combo.findData("high"))
-    panel.subtitle_box.setChecked(True)
+    mode_combo.setCurrentIndex(mode_combo.findData("async"))
+    priority_combo.setCurrentIndex(priority_combo.findData("high"))
+    subtitle_box.setChecked(True)
 
-    assert panel.options() == JobOptions(language="zu", diarization=True, mode="async",
-                                         priority="high", subtitle=True)
+    assert panel.options() == JobOptions(language="zu", diarization=True)
+    panel.set_provider("botlhale")
+    assert panel.options() == JobOptions(language="zu", diarization=True,
+                                         vendor=BotlhaleOptions(mode="async"))
+    panel.set_provider("bahasakita")
+    assert panel.options() == JobOptions(
+        language="zu", diarization=True,
+        vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
 
 
 def test_set_options_round_trips_and_keeps_fields_without_controls(panel: JobsPanel) -> None:
-    chosen = JobOptions(language="pt-BR", diarization=True, mode="sync", api_version=1,
-                        priority="high", subtitle=True)
+    panel.set_provider("botlhale")
+    chosen = JobOptions(language="pt-BR", diarization=True,
+                        vendor=BotlhaleOptions(mode="sync", api_version=1))
     panel.set_options(chosen)
     assert panel.language_combo.currentText() == "pt-BR"
     assert panel.options() == chosen
     panel.set_options(replace(chosen, language="fa"))
     assert panel.language_combo.currentText() == "Persian (fa)"
     assert panel.options().language == "fa"
+    bahasakita = BahasakitaUploadOptions(priority="high", subtitle=True)
+    panel.set_options(JobOptions(vendor=bahasakita))  # goes to its vendor, not the current
+    assert panel.options().vendor == BotlhaleOptions(mode="sync", api_version=1)
+    assert panel.option_values()["bahasakita"] == bahasakita.to_dict()
 
 
 def test_a_typed_language_is_checked(qtbot: QtBot, panel: JobsPanel) -> None:
@@ -416,20 +457,6 @@ def test_a_typed_language_is_checked(qtbot: QtBot, panel: JobsPanel) -> None:
     panel.language_combo.setEditText("Automatic")
     assert panel.options().language is None
     assert "not a language code" not in panel.language_combo.toolTip()
-
-
-@pytest.mark.parametrize(("text", "code"), [
-    ("", None), ("automatic", None), ("xh", "xh"), ("NSO", "nso"), ("isiZulu (zu)", "zu"),
-    ("sr-latn-rs", "sr-Latn-RS"), ("es-419", "es-419"),
-])
-def test_parse_language(text: str, code: str | None) -> None:
-    assert parse_language(text) == code
-
-
-@pytest.mark.parametrize("text", ["e", "english", "en_US", "en-", "12", "en-toolongsubtag"])
-def test_parse_language_refuses_what_is_not_a_code(text: str) -> None:
-    with pytest.raises(ConfigurationError, match="Transcription options"):
-        parse_language(text)
 
 
 def test_add_files_button_asks_for_files(qtbot: QtBot, panel: JobsPanel) -> None:

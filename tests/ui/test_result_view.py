@@ -42,7 +42,8 @@ TRANSCRIPT = Transcript(
 
 @pytest.fixture
 def view(qtbot: QtBot) -> ResultView:
-    dialog = ResultView(TRANSCRIPT, file=Path("/audio/meeting.wav"), job_id=12)
+    dialog = ResultView(TRANSCRIPT, file=Path("/audio/meeting.wav"), job_id=12,
+                        service_label="Botlhale")
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -229,7 +230,8 @@ def test_ten_thousand_segments_are_model_rows(qtbot: QtBot) -> None:
 
 
 def test_a_text_only_transcript_gets_one_row() -> None:
-    view = ResultView(Transcript("botlhale", None, None, None, "Short memo."))
+    view = ResultView(Transcript("botlhale", None, None, None, "Short memo."),
+                      service_label="Botlhale")
     try:
         assert view.visible_rows() == 1
         assert view.segment_at(0).text == "Short memo."

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -20,11 +22,15 @@ from dictation_app.core.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
-from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services.nevisa import (
+    NEVISA_PASSWORD_ENV,
+    NEVISA_USERNAME_ENV,
+    NevisaService,
+    PollPolicy,
+)
 from dictation_app.transport.http import ProgressFile, RetryPolicy
-from dictation_app.transport.nevisa_client import NevisaService, PollPolicy
 from tests.job_context import RecordingContext, run_service
 from tests.nevisa_server import (
     ACCOUNTS,
@@ -126,10 +132,13 @@ def test_missing_credentials_say_where_to_set_them(username: str | None, passwor
                                                    missing: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         NevisaService(username=username, password=password)
-    message = str(caught.value)
-    assert message.startswith(f"Nevisa: the PersianSpeech {missing}")
-    assert "Nevisa (PersianSpeech)" in message
-    assert NEVISA_USERNAME_ENV in message and NEVISA_PASSWORD_ENV in message
+    assert caught.value.fields == ("nevisa_username", "nevisa_password")
+    for message in (window_message(caught.value), cli_message(caught.value)):
+        assert message.startswith(f"Nevisa: the PersianSpeech {missing}")
+        assert NEVISA_USERNAME_ENV in message and NEVISA_PASSWORD_ENV in message
+    assert "Nevisa (PersianSpeech)" in window_message(caught.value)
+    assert "File → File transcription services" in window_message(caught.value)
+    assert "File →" not in cli_message(caught.value)  # the command line has no menus
 
 
 def test_the_service_says_what_it_is_without_the_password() -> None:

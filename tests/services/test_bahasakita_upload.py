@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -23,8 +25,12 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript, Word
+from dictation_app.services.bahasakita_upload import (
+    BahasakitaUploadOptions,
+    BahasakitaUploadService,
+    PollPolicy,
+)
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
-from dictation_app.transport.bahasakita_upload_client import BahasakitaUploadService, PollPolicy
 from dictation_app.transport.http import ProgressFile, RetryPolicy
 from tests.bahasakita_rest_server import GOOD_TOKEN
 from tests.bahasakita_upload_server import (
@@ -109,7 +115,8 @@ def failure(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService
 
 def test_upload_poll_and_transcript_with_speakers_words_and_subtitle(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    options = JobOptions(language="id-ID", diarization=True, subtitle=True, priority="high")
+    options = JobOptions(language="id-ID", diarization=True,
+                         vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
     context = context_for(server, audio, options=options)
     transcript = run_job(server, context)
 
@@ -218,8 +225,10 @@ def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio:
                                             token: str | None) -> None:
     error = failure(server, lambda s: s.run(context_for(server, audio)), ConfigurationError,
                     token=token)
-    assert "Settings" in str(error)
-    assert "DICTATION_BAHASAKITA_TOKEN" in str(error)
+    assert "Settings" in window_message(error)
+    assert "Settings" not in cli_message(error)  # the command line has no dialogs
+    assert "DICTATION_BAHASAKITA_TOKEN" in window_message(error)
+    assert "DICTATION_BAHASAKITA_TOKEN" in cli_message(error)
     error = failure(server, lambda s: s.change_priority("abc", "high"), ConfigurationError,
                     token=token)
     assert server.requests == []

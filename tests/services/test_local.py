@@ -22,7 +22,9 @@ from dictation_app.core.errors import (
     UnsupportedInput,
 )
 from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.jobs.local_service import (
+from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
+from dictation_app.services.local import (
     Failure,
     LocalFileService,
     Progress,
@@ -30,8 +32,6 @@ from dictation_app.jobs.local_service import (
     default_command,
     parse_line,
 )
-from dictation_app.jobs.model import JobOptions, JobState
-from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
 from tests.engine import conftest as engine_fixtures
 from tests.engine.conftest import SAMPLE_RATE, SENTENCES, Speech
 

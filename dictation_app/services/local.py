@@ -30,11 +30,10 @@ from dataclasses import dataclass
 
 from dictation_app.core import errors
 from dictation_app.core.errors import DictationError, RemoteProtocolError
-from dictation_app.engine.process import app_command, keep_tail
-from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
 from dictation_app.protocols.transcript import Transcript, from_store_dict
+from dictation_app.services.descriptor import Config, ServiceDescriptor
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,15 @@ LINE_LIMIT = 64 * 1024 * 1024
 EXIT_GRACE = 5.0  # seconds a child that has answered gets to exit before it is killed
 
 
+PROVIDER = "local"
+
+
 def default_command() -> list[str]:
     """`dictation-app engine-transcribe`, for a source install or a frozen bundle."""
+    # The engine's modules are imported on first use, for start-up cost: they pull in the
+    # recognizer (numpy, pocketsphinx), and every command line reads the registry.
+    from dictation_app.engine.process import app_command
+
     return app_command(SUBCOMMAND)
 
 
@@ -133,7 +139,7 @@ class LocalFileService:
     the general model (exact on synthetic speech, for tests).
     """
 
-    provider = "local"
+    provider = PROVIDER
 
     def __init__(self, *, command: Sequence[str] | None = None, grammar: str | None = None,
                  max_children: int | None = None, stderr_lines: int = 40):
@@ -195,6 +201,8 @@ class _Child:
     """One `engine-transcribe` process: its stdout read line by line, its stderr's tail kept."""
 
     def __init__(self, process: asyncio.subprocess.Process, stderr_lines: int):
+        from dictation_app.engine.process import keep_tail  # on first use: see default_command
+
         assert process.stdout is not None and process.stderr is not None
         self._process = process
         self._stdout = process.stdout
@@ -205,6 +213,8 @@ class _Child:
 
     @classmethod
     async def spawn(cls, argv: Sequence[str], stderr_lines: int) -> _Child:
+        from dictation_app.engine.server import PARENT_PIPE_ENV  # on first use: as above
+
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -254,3 +264,8 @@ class _Child:
         return code
 
 
+def _build(config: Config) -> LocalFileService:
+    return LocalFileService()
+
+
+DESCRIPTOR = ServiceDescriptor(id=PROVIDER, label="Offline engine", build=_build)

@@ -22,12 +22,12 @@ import logging
 import mimetypes
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
-from dictation_app.audio.files import probe
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -36,8 +36,10 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
-from dictation_app.jobs.model import JobState
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
+from dictation_app.core.settings import Setting
+from dictation_app.jobs.model import Job, JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
@@ -57,6 +59,13 @@ from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript, make_extras
 
 # The account client's check, shared so both refuse a damaged token with the same words.
+from dictation_app.services.descriptor import (
+    Config,
+    Field,
+    FieldKind,
+    Override,
+    ServiceDescriptor,
+)
 from dictation_app.transport.bahasakita_account_client import _checked_token
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
@@ -67,7 +76,33 @@ from dictation_app.transport.http import (
     body_json,
 )
 
+if TYPE_CHECKING:
+    from dictation_app.audio.files import AudioFileInfo
+
 log = logging.getLogger(__name__)
+
+UUID_KEY = "uuid"  # the remote key the job's id is remembered under
+# Remembered beside it once the service moved the job to high priority after its upload.
+PRIORITY_KEY = "priority"
+UPLOAD_URL = Setting("bahasakita_upload_url", "")  # empty: the protocol's default host
+PRIORITY_OPTION = OptionSpec(
+    "priority", "Priority", OptionKind.CHOICE, "reguler",
+    choices=(("reguler", "Regular"), ("high", "High")),  # the service's spelling
+    setting=Setting("job_priority", "reguler"), flag="--priority",
+    help="Bahasakita queue priority",
+    tooltip="High priority jobs are processed first, at a higher price")
+SUBTITLE_OPTION = OptionSpec(
+    "subtitle", "Subtitles from the service", OptionKind.BOOL, False,
+    setting=Setting("job_subtitles", False),
+    tooltip="Ask Bahasakita for its own subtitle file too; the result view can save it")
+
+
+@dataclass(frozen=True)
+class BahasakitaUploadOptions(VendorOptions):
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (PRIORITY_OPTION, SUBTITLE_OPTION)
+
+    priority: str = "reguler"  # high | reguler
+    subtitle: bool = False  # ask for a subtitle file too
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
@@ -105,15 +140,15 @@ class BahasakitaUploadService:
 
     async def run(self, context: JobContext) -> Transcript:
         token = self._required_token()
-        uuid = (context.remote.get("uuid") or "").strip()
+        uuid = (context.remote.get(UUID_KEY) or "").strip()
         if uuid:
             # The file already went up; the job may even be done while the file is gone.
             log.info("Bahasakita: resuming job %s at the polling step", uuid)
         else:
-            await asyncio.to_thread(probe, context.file)  # a corrupt file goes nowhere
+            await asyncio.to_thread(_probe, context.file)  # a corrupt file goes nowhere
             uuid = await self._upload(context, token)
             # Stored before polling: a crash from here on resumes instead of uploading.
-            await context.remember(uuid=uuid)
+            await context.remember(**{UUID_KEY: uuid})
         context.report(JobState.PROCESSING, None)
         return await self._wait(context, uuid, token)
 
@@ -124,7 +159,7 @@ class BahasakitaUploadService:
         side (and counts it against the quota) and the result is never fetched.
         """
         log.debug("Bahasakita has no cancel endpoint; job %s left to finish remotely",
-                  remote.get("uuid", "(not uploaded)"))
+                  remote.get(UUID_KEY, "(not uploaded)"))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -146,8 +181,9 @@ class BahasakitaUploadService:
 
     async def _upload(self, context: JobContext, token: str) -> str:
         options = context.options
+        own = BahasakitaUploadOptions.of(options.vendor)
         request = upload_request(language=options.language, diarization=options.diarization,
-                                 subtitle=options.subtitle, priority=options.priority)
+                                 subtitle=own.subtitle, priority=own.priority)
         name = context.file.name
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         progress = UploadProgress(context)
@@ -160,7 +196,7 @@ class BahasakitaUploadService:
                 timeout=max(UPLOAD_TIMEOUT, self._http.timeout))
         progress.finish()
         uuid = self._parsed(parse_upload_reply, response)
-        log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, options.priority)
+        log.info("Bahasakita: uploaded %s as job %s (%s priority)", name, uuid, own.priority)
         return uuid
 
     async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
@@ -227,9 +263,8 @@ class BahasakitaUploadService:
 
     def _required_token(self) -> str:
         if self._token is None:
-            raise ConfigurationError(
-                f"{SERVICE} needs a Bahasakita token: sign in with your Bahasakita email and "
-                f"password in Settings, paste a token there, or set {BAHASAKITA_TOKEN_ENV}.")
+            raise ConfigurationError(f"{SERVICE} needs a Bahasakita token.",
+                                     service=PROVIDER, fields=("bahasakita_token",))
         return self._token
 
 
@@ -257,3 +292,44 @@ def _span(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
+
+
+def remote_id(job: Job) -> str | None:
+    """The Bahasakita job id of an upload: it names the job in the account's queues."""
+    return job.remote.get(UUID_KEY) if job.provider == PROVIDER else None
+
+
+def can_raise_priority(job: Job) -> bool:
+    """An upload the service holds but has not finished, not yet at high priority: its
+    place in the queue can change."""
+    return (remote_id(job) is not None and job.state is JobState.PROCESSING
+            and BahasakitaUploadOptions.of(job.options.vendor).priority != "high"
+            and job.remote.get(PRIORITY_KEY) != "high")
+
+
+def _build(config: Config) -> BahasakitaUploadService:
+    return BahasakitaUploadService(
+        base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
+        token=config.text("bahasakita_token"))
+
+
+DESCRIPTOR = ServiceDescriptor(
+    id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
+    fields=(
+        Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
+              setting=UPLOAD_URL, override=Override.BASE_URL),
+        # Entered (or signed in for) in Settings: live dictation and monitoring share it.
+        Field("bahasakita_token", "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
+              env=BAHASAKITA_TOKEN_ENV, shown=False,
+              place="sign in with your Bahasakita email and password in Settings, paste "
+                    "a token there"),
+    ),
+    note="The Bahasakita token is the one in Settings, shared with live dictation.")
+
+
+def _probe(path: Path) -> AudioFileInfo:
+    # Imported on first use for start-up cost: numpy and PyAV take some 80 ms, and every
+    # command line reads the registry that lists this module.
+    from dictation_app.audio.files import probe
+
+    return probe(path)

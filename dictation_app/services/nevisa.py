@@ -19,12 +19,12 @@ import json
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from dictation_app.audio.files import probe
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -34,7 +34,7 @@ from dictation_app.core.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
-from dictation_app.core.secrets import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
+from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols import nevisa
@@ -52,6 +52,13 @@ from dictation_app.protocols.nevisa import (
 from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services.descriptor import (
+    Config,
+    Field,
+    FieldKind,
+    Override,
+    ServiceDescriptor,
+)
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
     PollPolicy,
@@ -61,12 +68,20 @@ from dictation_app.transport.http import (
     default_message,
 )
 
+if TYPE_CHECKING:
+    from dictation_app.audio.files import AudioFileInfo
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Where the person enters the account (ui/services_dialog.py).
-_SETTINGS_PLACE = "File → File transcription services, under Nevisa (PersianSpeech)"
+NEVISA_PASSWORD = "nevisa-password"  # the keyring entry
+NEVISA_PASSWORD_ENV = "DICTATION_NEVISA_PASSWORD"
+NEVISA_USERNAME_ENV = "DICTATION_NEVISA_USERNAME"  # not secret; set beside the password
+API_URL = Setting("nevisa_api_url", "")  # empty: https://api.persianspeech.com
+ACCOUNTS_URL = Setting("nevisa_accounts_url", "")  # empty: https://accounting.persianspeech.com
+USERNAME = Setting("nevisa_username", "")
+
 _DEFAULT_RETRY = RetryPolicy()
 DEFAULT_POLL = PollPolicy(initial=2.0, maximum=20.0, total=6 * 3600.0)
 
@@ -91,11 +106,11 @@ class NevisaService:
             ("username (or phone or email)", username and username.strip()),
             ("password", password)) if not value]
         if missing:
+            # Both fields are named: the account is the pair, wherever it is entered.
             raise ConfigurationError(
                 f"{SERVICE}: the PersianSpeech {' and '.join(missing)} "
-                f"{'is not set. Enter it' if len(missing) == 1 else 'are not set. Enter them'} in "
-                f"{_SETTINGS_PLACE}, or set the environment variables {NEVISA_USERNAME_ENV} "
-                f"and {NEVISA_PASSWORD_ENV}.")
+                f"{'is' if len(missing) == 1 else 'are'} not set.",
+                service=PROVIDER, fields=("nevisa_username", "nevisa_password"))
         assert username is not None and password is not None  # for mypy: checked above
         self._username = username.strip()
         self._password = password
@@ -151,7 +166,7 @@ class NevisaService:
         path = context.file
         # Nevisa takes the file as it is; probing only makes a damaged file fail here,
         # with a useful message, before anything is sent.
-        await asyncio.to_thread(probe, path)
+        await asyncio.to_thread(_probe, path)
         context.report(JobState.UPLOADING, 0.0)
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below, after every attempt
@@ -296,3 +311,31 @@ def _error_message(body: bytes) -> str | None:
         return default_message(body)  # text, or nothing for an HTML error page
     return nevisa.parse_error_reply(data)
 
+
+def _build(config: Config) -> NevisaService:
+    return NevisaService(
+        api_url=config.text("nevisa_api_url") or API_BASE_URL,
+        accounts_url=config.text("nevisa_accounts_url") or ACCOUNT_BASE_URL,
+        username=config.text("nevisa_username"), password=config.text("nevisa_password"))
+
+
+DESCRIPTOR = ServiceDescriptor(
+    id=PROVIDER, label="Nevisa", title="Nevisa (PersianSpeech)", build=_build,
+    fields=(
+        Field("nevisa_api_url", "API address:", FieldKind.URL, API_BASE_URL, setting=API_URL,
+              override=Override.BASE_URL),
+        Field("nevisa_accounts_url", "Login address:", FieldKind.URL, ACCOUNT_BASE_URL,
+              setting=ACCOUNTS_URL, override=Override.ACCOUNTS_URL),
+        Field("nevisa_username", "Username:", FieldKind.TEXT, "Username, phone or email",
+              setting=USERNAME, env=NEVISA_USERNAME_ENV),
+        Field("nevisa_password", "Password:", FieldKind.SECRET, "Password",
+              secret=NEVISA_PASSWORD, env=NEVISA_PASSWORD_ENV, strip=False),
+    ))
+
+
+def _probe(path: Path) -> AudioFileInfo:
+    # Imported on first use for start-up cost: numpy and PyAV take some 80 ms, and every
+    # command line reads the registry that lists this module.
+    from dictation_app.audio.files import probe
+
+    return probe(path)

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from dictation_app.cli.transcribe import cli_message
+from dictation_app.controllers.jobs_controller import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -26,7 +28,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.transport.botlhale_client import BotlhaleService
+from dictation_app.services.botlhale import BotlhaleOptions, BotlhaleService
 from dictation_app.transport.http import PollPolicy, RetryPolicy
 from tests.botlhale_server import (
     BEARER_TOKEN,
@@ -115,7 +117,8 @@ def failure(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> D
 
 
 def async_context(path: Path, version: int = 2, **options: Any) -> RecordingContext:
-    return RecordingContext(path, JobOptions(mode="async", api_version=version, **options))
+    return RecordingContext(path, JobOptions(
+        vendor=BotlhaleOptions(mode="async", api_version=version), **options))
 
 
 def check_rising_to_one(reports: list[tuple[JobState, float | None]]) -> list[float]:
@@ -132,7 +135,8 @@ def check_rising_to_one(reports: list[tuple[JobState, float | None]]) -> list[fl
 @pytest.mark.parametrize("version", [1, 2])
 def test_sync_posts_the_file_as_speech_file(server: FakeBotlhale, short_wav: Path,
                                             version: int) -> None:
-    context = RecordingContext(short_wav, JobOptions(language="en-ZA", api_version=version))
+    context = RecordingContext(
+        short_wav, JobOptions(language="en-ZA", vendor=BotlhaleOptions(api_version=version)))
     transcript = run(server, context)
 
     assert transcript.provider == "botlhale" and transcript.file == str(short_wav)
@@ -155,7 +159,8 @@ def test_sync_posts_the_file_as_speech_file(server: FakeBotlhale, short_wav: Pat
 
 
 def test_sync_mode_refuses_a_file_over_a_minute(server: FakeBotlhale, long_wav: Path) -> None:
-    error = failure(server, RecordingContext(long_wav, JobOptions(mode="sync")))
+    error = failure(server, RecordingContext(
+        long_wav, JobOptions(vendor=BotlhaleOptions(mode="sync"))))
     assert isinstance(error, ConfigurationError) and "at most 60 s" in str(error)
     assert server.requests == []
 
@@ -315,9 +320,10 @@ def test_a_stored_key_resumes_at_polling(server: FakeBotlhale, tmp_path: Path) -
     key = "asr_resumed0001_zu-ZA_16000_19y3NDgP76m4.wav"
     server.add_job(key)
     # The job remembers v1 and its organisation; the job options and settings say otherwise.
-    context = RecordingContext(tmp_path / "gone-since.wav", JobOptions(api_version=2),
-                          remote={"mode": "async", "key": key, "api_version": "1",
-                                  "org_id": ORG_ID})
+    context = RecordingContext(tmp_path / "gone-since.wav",
+                               JobOptions(vendor=BotlhaleOptions(api_version=2)),
+                               remote={"mode": "async", "key": key, "api_version": "1",
+                                       "org_id": ORG_ID})
     transcript = run(server, context, org_id="SomeOtherOrg")
     assert server.paths() == [STATUS_PATH, STATUS_PATH, DATA_V1_PATH]
     assert server.requests[0].query == {"OrgID": ORG_ID, "FileName": key}
@@ -443,10 +449,15 @@ def test_a_refused_refresh_token_says_so(server: FakeBotlhale, short_wav: Path) 
 def test_missing_credentials_name_the_settings(server: FakeBotlhale, short_wav: Path) -> None:
     error = failure(server, RecordingContext(short_wav), token=None)
     assert isinstance(error, ConfigurationError)
-    assert "DICTATION_BOTLHALE_TOKEN" in str(error)
-    assert "DICTATION_BOTLHALE_REFRESH_TOKEN" in str(error)
+    for message in (window_message(error), cli_message(error)):
+        assert "DICTATION_BOTLHALE_TOKEN" in message
+        assert "DICTATION_BOTLHALE_REFRESH_TOKEN" in message
+    assert "File → File transcription services, under Botlhale" in window_message(error)
+    assert "File →" not in cli_message(error)
     error = failure(server, async_context(short_wav), org_id=None)
-    assert isinstance(error, ConfigurationError) and "DICTATION_BOTLHALE_ORG_ID" in str(error)
+    assert isinstance(error, ConfigurationError) and error.fields == ("botlhale_org_id",)
+    assert "DICTATION_BOTLHALE_ORG_ID" in cli_message(error)
+    assert "DICTATION_BOTLHALE_ORG_ID" in window_message(error)
     assert server.requests == []
 
 
@@ -575,7 +586,8 @@ def test_a_wrong_shape_names_the_field(server: FakeBotlhale, short_wav: Path, pa
                                        body: Any, expected: str) -> None:
     server.fail(path, 200, body)
     mode = "sync" if path == SYNC_PATH else "async"
-    error = failure(server, RecordingContext(short_wav, JobOptions(mode=mode)))
+    error = failure(server, RecordingContext(
+        short_wav, JobOptions(vendor=BotlhaleOptions(mode=mode))))
     assert isinstance(error, RemoteProtocolError) and expected in str(error)
 
 
@@ -624,7 +636,7 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
         soundfile.write(source, tone(rate, 2.0), rate, format="MP3", subtype="MPEG_LAYER_III")
     else:
         soundfile.write(source, tone(rate, 2.0), rate)
-    run(server, RecordingContext(source, JobOptions(mode=mode)))
+    run(server, RecordingContext(source, JobOptions(vendor=BotlhaleOptions(mode=mode))))
 
     request = server.to(SYNC_PATH if mode == "sync" else BUCKET_PATH)[0]
     (part,) = request.files

@@ -29,15 +29,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
 
-from dictation_app.audio.files import probe
-from dictation_app.audio.transcode import PreparedAudio, prepare_for_upload
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -47,12 +46,9 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.core.redaction import secret_values
-from dictation_app.core.secrets import (
-    BOTLHALE_ORG_ID_ENV,
-    BOTLHALE_REFRESH_TOKEN_ENV,
-    BOTLHALE_TOKEN_ENV,
-)
+from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.botlhale import (
     DEFAULT_BASE_URL,
@@ -83,6 +79,13 @@ from dictation_app.protocols.botlhale import (
 )
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
+from dictation_app.services.descriptor import (
+    Config,
+    Field,
+    FieldKind,
+    Override,
+    ServiceDescriptor,
+)
 from dictation_app.transport.http import (
     PollPolicy,
     ProgressFile,
@@ -93,7 +96,43 @@ from dictation_app.transport.http import (
     httpx_log_secrets,
 )
 
+if TYPE_CHECKING:
+    from dictation_app.audio.files import AudioFileInfo
+    from dictation_app.audio.transcode import PreparedAudio
+
 log = logging.getLogger(__name__)
+
+BOTLHALE_TOKEN = "botlhale-token"  # keyring entries
+BOTLHALE_REFRESH_TOKEN = "botlhale-refresh-token"
+BOTLHALE_TOKEN_ENV = "DICTATION_BOTLHALE_TOKEN"
+BOTLHALE_REFRESH_TOKEN_ENV = "DICTATION_BOTLHALE_REFRESH_TOKEN"
+BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"  # not secret; set beside the tokens
+URL = Setting("botlhale_url", "")  # empty: https://api.botlhale.xyz
+ORG_ID = Setting("botlhale_org_id", "")
+API_VERSION = Setting("botlhale_api_version", 2)
+MODE_OPTION = OptionSpec(
+    "mode", "Mode", OptionKind.CHOICE, "auto",
+    choices=(("auto", "Automatic"), ("sync", "Direct (up to 60 s)"),
+             ("async", "Queued (long files)")),
+    setting=Setting("job_mode", "auto"), flag="--mode",
+    help="Botlhale: sync (up to 60 s) or async (default: by duration)",
+    tooltip="Direct sends files of up to a minute in one request; queued uploads longer "
+            "files and waits for the result")
+API_VERSION_OPTION = OptionSpec(
+    "api_version", "API", OptionKind.CHOICE, 2,
+    choices=((1, "Older async API (v1)"), (2, "Current API (v2)")), setting=API_VERSION,
+    flag="--api-version", help="Botlhale API generation (default: the app's setting)",
+    what="API version", in_panel=False,  # chosen in the services dialog
+    cli_default_from_setting=True)
+
+
+@dataclass(frozen=True)
+class BotlhaleOptions(VendorOptions):
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (MODE_OPTION, API_VERSION_OPTION)
+
+    mode: str = "auto"  # auto | sync | async
+    api_version: int = 2  # the API generation
+
 
 STORAGE = "Botlhale storage"  # the presigned S3 POST, in messages
 DEFAULT_TIMEOUT = 120.0  # a sync reply comes once the whole clip is transcribed
@@ -127,9 +166,9 @@ class BotlhaleService:
                  retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = DEFAULT_TIMEOUT):
-        self._token = _checked_token(token, "bearer token", BOTLHALE_TOKEN_ENV)
+        self._token = _checked_token(token, "bearer token", "botlhale_token")
         self._refresh_token = _checked_token(refresh_token, "refresh token",
-                                             BOTLHALE_REFRESH_TOKEN_ENV)
+                                             "botlhale_refresh_token")
         self._org_id = (org_id or "").strip() or None
         self._api_version = ApiVersion(api_version) if api_version is not None else None
         self._retry = retry
@@ -150,8 +189,8 @@ class BotlhaleService:
         self._check_credentials()
         if context.remote.get("key"):
             return await self._resume(context)
-        info = await asyncio.to_thread(probe, context.file)
-        mode = choose_mode(info.duration, context.options.mode)
+        info = await asyncio.to_thread(_probe, context.file)
+        mode = choose_mode(info.duration, BotlhaleOptions.of(context.options.vendor).mode)
         version = self._version(context)
         org_id = self._required_org_id() if mode == "async" else None
         # Converted copies go in a folder of our own, removed even if a conversion
@@ -182,6 +221,9 @@ class BotlhaleService:
     # steps
 
     async def _prepare(self, source: Path, work_dir: Path) -> PreparedAudio:
+        # Imported on first use, like _probe's.
+        from dictation_app.audio.transcode import prepare_for_upload
+
         stop = threading.Event()
         try:
             return await asyncio.to_thread(
@@ -374,33 +416,33 @@ class BotlhaleService:
     def _check_credentials(self) -> None:
         if self._token is None and self._refresh_token is None:
             raise ConfigurationError(
-                f"{SERVICE} needs a bearer token or a refresh token: paste one in the "
-                f"Botlhale settings, or set {BOTLHALE_TOKEN_ENV} or "
-                f"{BOTLHALE_REFRESH_TOKEN_ENV}")
+                f"{SERVICE} needs a bearer token or a refresh token.", service=PROVIDER,
+                fields=("botlhale_token", "botlhale_refresh_token"))
 
     def _required_org_id(self) -> str:
         if self._org_id is None:
             raise ConfigurationError(
                 f"{SERVICE}: files longer than a minute are transcribed as async jobs, which "
-                "need your organisation ID: enter it in File → File transcription services "
-                f"(Botlhale), or set {BOTLHALE_ORG_ID_ENV}")
+                "need your organisation ID.", service=PROVIDER, fields=("botlhale_org_id",))
         return self._org_id
 
     def _version(self, context: JobContext) -> ApiVersion:
         if self._api_version is not None:
             return self._api_version
-        return ApiVersion(context.options.api_version)
+        return ApiVersion(BotlhaleOptions.of(context.options.vendor).api_version)
 
     def _json(self, response: httpx.Response, request: Request) -> object:
         return self._http.reply_json(response, f"{request.method} {request.path}")
 
 
 
-def _checked_token(value: str | None, what: str, env: str) -> str | None:
+def _checked_token(value: str | None, what: str, field_id: str) -> str | None:
     if value is None or not value.strip():
         return None
-    return check_token(value, what=f"Botlhale {what}", fix=(
-        f"paste it again in File → File transcription services (Botlhale) or fix {env}"))
+    try:
+        return check_token(value, what=f"Botlhale {what}", fix="paste it again.")
+    except ConfigurationError as exc:  # the same words, and which field is at fault
+        raise ConfigurationError(str(exc), service=PROVIDER, fields=(field_id,)) from None
 
 
 def _upload_name(source: Path, prepared: PreparedAudio) -> str:
@@ -438,3 +480,35 @@ def _storage_message(body: bytes) -> str | None:
         return f"{message} ({code})"
     return message or code or None
 
+
+def _build(config: Config) -> BotlhaleService:
+    return BotlhaleService(
+        base_url=config.text("botlhale_url") or DEFAULT_BASE_URL,
+        token=config.text("botlhale_token"),
+        refresh_token=config.text("botlhale_refresh_token"),
+        org_id=config.text("botlhale_org_id"))
+
+
+DESCRIPTOR = ServiceDescriptor(
+    id=PROVIDER, label="Botlhale", build=_build, options_type=BotlhaleOptions,
+    fields=(
+        Field("botlhale_url", "Address:", FieldKind.URL, DEFAULT_BASE_URL, setting=URL,
+              override=Override.BASE_URL),
+        Field("botlhale_token", "Token:", FieldKind.SECRET, "Bearer token",
+              secret=BOTLHALE_TOKEN, env=BOTLHALE_TOKEN_ENV),
+        Field("botlhale_refresh_token", "Refresh token:", FieldKind.SECRET,
+              "or a refresh token, renewed automatically", secret=BOTLHALE_REFRESH_TOKEN,
+              env=BOTLHALE_REFRESH_TOKEN_ENV),
+        Field("botlhale_org_id", "Organisation ID:", FieldKind.TEXT,
+              "Organisation ID, for long files", setting=ORG_ID, env=BOTLHALE_ORG_ID_ENV),
+        Field("botlhale_api_version", "API:", FieldKind.CHOICE, setting=API_VERSION,
+              choices=((2, "Current API (v2)"), (1, "Older async API (v1)"))),
+    ))
+
+
+def _probe(path: Path) -> AudioFileInfo:
+    # Imported on first use for start-up cost: numpy and PyAV take some 80 ms, and every
+    # command line reads the registry that lists this module.
+    from dictation_app.audio.files import probe
+
+    return probe(path)
