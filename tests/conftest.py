@@ -16,7 +16,7 @@ import pytest
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.pulse import (
+from tests.support.pulse import (
     PulseMic,
     PulseUnavailable,
     SavedEnvironment,
@@ -137,7 +137,7 @@ def memory_keyring() -> Iterator[object]:
     """An in-memory keyring backend in place of the system's for one test."""
     import keyring
 
-    from tests.memory_keyring import MemoryKeyring
+    from tests.support.memory_keyring import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()

@@ -32,15 +32,15 @@ from dictation_app.services.bahasakita_upload import (
 )
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.http import ProgressFile, RetryPolicy
-from tests.bahasakita_rest_server import GOOD_TOKEN
-from tests.bahasakita_upload_server import (
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+from tests.servers.bahasakita_upload_server import (
     CHANGE_PRIORITY,
     CONTENT,
     SUBTITLE,
     UPLOAD,
     FakeBahasakitaUpload,
 )
-from tests.job_context import RecordingContext, run_service
+from tests.support.job_context import RecordingContext, run_service
 
 T = TypeVar("T")
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)

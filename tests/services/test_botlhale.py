@@ -30,7 +30,7 @@ from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.services.botlhale import BotlhaleOptions, BotlhaleService
 from dictation_app.transport.http import PollPolicy, RetryPolicy
-from tests.botlhale_server import (
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
     DATA_V1_PATH,
@@ -46,7 +46,7 @@ from tests.botlhale_server import (
     UPLOAD_PATH,
     FakeBotlhale,
 )
-from tests.job_context import RecordingContext, run_service
+from tests.support.job_context import RecordingContext, run_service
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)

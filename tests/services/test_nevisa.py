@@ -31,8 +31,7 @@ from dictation_app.services.nevisa import (
     PollPolicy,
 )
 from dictation_app.transport.http import ProgressFile, RetryPolicy
-from tests.job_context import RecordingContext, run_service
-from tests.nevisa_server import (
+from tests.servers.nevisa_server import (
     ACCOUNTS,
     API,
     API_KEY,
@@ -50,6 +49,7 @@ from tests.nevisa_server import (
     FakeNevisa,
     NevisaState,
 )
+from tests.support.job_context import RecordingContext, run_service
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.protocols.bahasakita_account import MonitoringSnapshot, ServiceToken
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     EMAIL,
     GOOD_TOKEN,
     ISSUED_TOKEN,

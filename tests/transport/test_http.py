@@ -32,8 +32,8 @@ from dictation_app.transport.http import (
     body_json,
     check_token,
 )
-from tests.loopback_http import LoopbackHTTPServer, read_body
-from tests.loopback_http import send as send_reply
+from tests.servers.loopback_http import LoopbackHTTPServer, read_body
+from tests.servers.loopback_http import send as send_reply
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0)
 SECRET = "sekret-token-8842"

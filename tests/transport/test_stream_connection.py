@@ -28,7 +28,7 @@ from dictation_app.protocols.bahasakita_stream import (
     ProtocolVersion,
 )
 from dictation_app.transport.stream_connection import StreamConnection
-from tests.bahasakita_server import Behaviour, FakeBahasakita
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 
 TOKEN = "fake-token-for-tests"
 

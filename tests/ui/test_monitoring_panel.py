@@ -33,7 +33,7 @@ from dictation_app.transport.bahasakita_account_client import (
     BahasakitaAccountClient,
 )
 from dictation_app.ui.monitoring_panel import MonitoringPanel
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     GOOD_TOKEN,
     FakeBahasakitaRest,
     example_body,

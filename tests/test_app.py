@@ -23,7 +23,7 @@ import soundfile
 
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.store import JobStore
-from tests.botlhale_server import (
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
     ORG_ID,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.bahasakita_server import Behaviour, FakeBahasakita
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 
 TOKEN = "fake-cli-token-value"
 

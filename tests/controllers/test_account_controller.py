@@ -22,7 +22,7 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, Secret
 from dictation_app.core.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.settings_dialog import SettingsDialog
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     EMAIL,
     ISSUED_TOKEN,
     PASSWORD,
@@ -30,8 +30,8 @@ from tests.bahasakita_rest_server import (
     Behaviour,
     FakeBahasakitaRest,
 )
-from tests.memory_keyring import MemoryKeyring
-from tests.qt_async import run, until
+from tests.support.memory_keyring import MemoryKeyring
+from tests.support.qt_async import run, until
 
 
 def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:

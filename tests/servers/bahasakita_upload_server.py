@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.bahasakita_rest_server import GOOD_TOKEN, MONITORING, queue_entry
-from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN, MONITORING, queue_entry
+from tests.servers.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
 
 UPLOAD = "/v2/prod/stt/async/upload"
 CONTENT = "/v2/prod/stt/async/content/"  # + uuid

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
+from tests.servers.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
 
 ACCOUNTS = "accounts"
 API = "api"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.loopback_http import LoopbackHTTPServer, send_json
+from tests.servers.loopback_http import LoopbackHTTPServer, send_json
 
 MONITORING = "/v2/prod/stt/monitoring"
 TOKEN = "/v2/prod/getTokenServices"

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.loopback_http import (
+from tests.servers.loopback_http import (
     LoopbackHTTPServer,
     parse_multipart,
     read_body,

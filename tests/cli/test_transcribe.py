@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.bahasakita_rest_server import GOOD_TOKEN
-from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
-from tests.bahasakita_upload_server import FakeBahasakitaUpload
-from tests.botlhale_server import (
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+from tests.servers.bahasakita_upload_server import Behaviour as UploadBehaviour
+from tests.servers.bahasakita_upload_server import FakeBahasakitaUpload
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     ORG_ID,
     Behaviour,
     FakeBotlhale,
 )
-from tests.nevisa_server import (
+from tests.servers.nevisa_server import (
     API_KEY,
     PASSWORD,
     PROGRESS,

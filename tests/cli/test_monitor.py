@@ -20,7 +20,7 @@ import pytest
 from dictation_app.cli import monitor as monitor_cli
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
 from dictation_app.core.secrets import SecretStore
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     GOOD_TOKEN,
     Behaviour,
     FakeBahasakitaRest,
