@@ -1,4 +1,5 @@
-"""Fixtures every test folder can use: isolated user dirs and a virtual microphone."""
+"""Fixtures every test folder can use: isolated user dirs, a virtual microphone, the app's
+event loop, an in-memory keyring, espeak-ng speech and the engine tests' grammar."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from tests.support.audio import Speech, speech_maker, write_grammar
 from tests.support.pulse import (
     PulseMic,
     PulseUnavailable,
@@ -144,3 +146,16 @@ def memory_keyring() -> Iterator[object]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """`speech("some text", 1.0, "more text")`: espeak-ng speech in the app's audio format,
+    numbers are silences (tests.support.audio)."""
+    return speech_maker(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="session")
+def grammar_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JSGF grammar of tests.support.audio.SENTENCES: exact results from pocketsphinx."""
+    return write_grammar(tmp_path_factory.mktemp("grammar") / "sentences.gram")

@@ -1,18 +1,30 @@
-"""`dictation-app stream` as a script would run it: a real process, a real loopback server."""
+"""`dictation-app stream` as a script would run it (a real process, a real loopback server),
+and `stream_file` in process: what a file of any rate and channels becomes on the wire,
+and at what pace."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+import soxr
 
+from dictation_app.audio.convert import to_s16le
+from dictation_app.cli.stream import Pace, stream_file
+from dictation_app.core.errors import UnsupportedInput
+from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
+from dictation_app.transport.stream_connection import StreamConnection
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
+from tests.support.audio import noise, write_audio
+from tests.support.streaming import run, stream_to
 
 TOKEN = "fake-cli-token-value"
 
@@ -27,10 +39,8 @@ def cli(*args: str, env: dict[str, str] | None = None,
 
 @pytest.fixture
 def audio(tmp_path: Path) -> Path:
-    path = tmp_path / "speech.ogg"
-    rng = np.random.default_rng(3)
-    soundfile.write(str(path), rng.uniform(-0.3, 0.3, (44100 * 3, 2)).astype(np.float32), 44100)
-    return path
+    return write_audio(tmp_path / "speech.ogg", noise(3.0, 44100, 2, seed=3, amplitude=0.3),
+                       44100)
 
 
 def test_finals_go_to_stdout_one_per_line(audio: Path) -> None:
@@ -118,3 +128,69 @@ def test_bahasakita_without_a_token_says_how_to_give_one(audio: Path) -> None:
 def test_usage_errors_exit_2() -> None:
     result = cli("stream")
     assert result.returncode == 2 and "audio_file" in result.stderr
+
+
+# --- stream_file, in process ---------------------------------------------------------
+
+
+def stream(server: FakeBahasakita, path: Path, **kwargs: object) -> list[object]:
+    return stream_to(server, path, token=TOKEN, **kwargs)
+
+
+def test_16k_mono_file_arrives_bit_exact_in_3200_byte_chunks(tmp_path: Path) -> None:
+    data = noise(2.53, 16000, 1)
+    path = write_audio(tmp_path / "in.wav", data, 16000)
+    with FakeBahasakita() as server:
+        events = stream(server, path)
+    [session] = server.sessions
+    assert set(session.chunk_sizes) == {3200}
+    with wave.open(str(path)) as w:
+        original = w.readframes(w.getnframes())
+    assert len(session.audio) % 3200 == 0
+    assert bytes(session.audio[: len(original)]) == original
+    assert not any(session.audio[len(original):])  # zero padding of the last chunk
+    assert session.stopped and "token=" + TOKEN in session.path
+    assert events[-1] == FinalTranscript(f"last {len(session.chunk_sizes)}")
+    assert PartialTranscript("partial 5") in events and FinalTranscript("final 20") in events
+
+
+@pytest.mark.parametrize("rate, channels", [(48000, 2), (44100, 1), (8000, 1), (22050, 2)])
+def test_any_rate_and_channels_arrive_as_16k_mono(tmp_path: Path, rate: int,
+                                                   channels: int) -> None:
+    data = noise(1.7, rate, channels)
+    path = write_audio(tmp_path / "in.flac", data, rate)
+    decoded, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    expected = np.frombuffer(to_s16le(soxr.resample(decoded.mean(axis=1), rate, 16000,
+                                                    quality="HQ")), "<i2")
+    with FakeBahasakita() as server:
+        stream(server, path)
+    [session] = server.sessions
+    assert set(session.chunk_sizes) == {3200}
+    received = np.frombuffer(bytes(session.audio), "<i2")
+    assert len(received) - len(expected) in range(0, 1600)  # padding only
+    assert np.abs(received[: len(expected)].astype(int) - expected).max() <= 1
+    assert not received[len(expected):].any()
+
+
+def test_bad_file_fails_before_connecting(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    with FakeBahasakita() as server:
+        conn = StreamConnection(server.url, token=TOKEN)
+        with pytest.raises(UnsupportedInput, match="bad.wav: cannot decode"):
+            run(stream_file(bad, conn))
+    assert server.sessions == []
+
+
+def test_realtime_pace_sends_about_ten_chunks_a_second(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "in.wav", noise(0.8, 16000, 1), 16000)
+
+    async def timed() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with FakeBahasakita() as server:
+            await stream_file(path, StreamConnection(server.url), pace=Pace.REALTIME)
+        return loop.time() - start
+
+    # 8 chunks at 100 ms: the last is sent 0.7 s after the first.
+    assert run(timed()) >= 0.7

@@ -9,10 +9,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import shiboken6
-import soundfile
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -39,6 +37,7 @@ from tests.servers.botlhale_server import (
     Behaviour,
     FakeBotlhale,
 )
+from tests.support.audio import tone, write_audio
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.qt_async import until
 
@@ -51,10 +50,7 @@ def server() -> Iterator[FakeBotlhale]:
 
 @pytest.fixture
 def audio(tmp_path: Path) -> Path:
-    path = tmp_path / "memo.wav"
-    tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000 * 3) / 16_000)
-    soundfile.write(path, tone.astype(np.float32), 16_000)
-    return path
+    return write_audio(tmp_path / "memo.wav", tone(3.0, hz=300, amplitude=0.2))
 
 
 class App:

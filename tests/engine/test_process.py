@@ -19,7 +19,7 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     StreamClient,
 )
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech
 
 SERVE = [sys.executable, "-c",
          "import sys; from dictation_app.engine.server import run_serve; "

@@ -9,9 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 
 from dictation_app.app import about_engines
 from dictation_app.audio.format import CHUNK_BYTES
@@ -35,6 +33,7 @@ from dictation_app.protocols.bahasakita_stream import (
 )
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.engine import echo_engine
+from tests.support.audio import silence, write_pcm
 
 
 @pytest.fixture
@@ -251,7 +250,7 @@ def test_a_second_engine_is_served_and_streamed_to_end_to_end(echo_url: str) -> 
 def test_the_file_transcriber_runs_a_second_engine(echo: EngineDescriptor,
                                                    tmp_path: Path) -> None:
     path = tmp_path / "two-and-a-half-seconds.wav"
-    soundfile.write(str(path), np.zeros(40_000, dtype=np.int16), 16_000, subtype="PCM_16")
+    write_pcm(path, silence(2.5))
 
     transcript = transcribe_file(path, engine="echo")
 
@@ -263,7 +262,7 @@ def test_the_file_transcriber_runs_a_second_engine(echo: EngineDescriptor,
 
 def test_the_file_transcriber_refuses_an_unknown_engine(tmp_path: Path) -> None:
     path = tmp_path / "short.wav"
-    soundfile.write(str(path), np.zeros(1600, dtype=np.int16), 16_000, subtype="PCM_16")
+    write_pcm(path, silence(0.1))
 
     with pytest.raises(ConfigurationError, match="no engine named 'whisper'"):
         transcribe_file(path, engine="whisper")

@@ -13,7 +13,7 @@ import pytest
 import soundfile
 import soxr
 
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech
 
 pytestmark = pytest.mark.engine
 

@@ -29,7 +29,7 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     StreamClient,
 )
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech
 
 pytestmark = pytest.mark.engine
 

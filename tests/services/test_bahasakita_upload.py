@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import wave
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from tests.servers.bahasakita_upload_server import (
     UPLOAD,
     FakeBahasakitaUpload,
 )
+from tests.support.audio import SAMPLE_RATE, write_pcm
 from tests.support.job_context import RecordingContext, run_service
 
 T = TypeVar("T")
@@ -64,12 +64,7 @@ def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 def noise_wav(path: Path, seconds: float) -> Path:
     """Noise as 16 kHz mono WAV: the bytes differ on every run."""
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(os.urandom(int(seconds * 16_000) * 2))
-    return path
+    return write_pcm(path, os.urandom(int(seconds * SAMPLE_RATE) * 2))
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 
 import av
 import httpx
-import numpy as np
 import pytest
 import soundfile
 
@@ -46,6 +45,7 @@ from tests.servers.botlhale_server import (
     UPLOAD_PATH,
     FakeBotlhale,
 )
+from tests.support.audio import tone
 from tests.support.job_context import RecordingContext, run_service
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
@@ -74,16 +74,10 @@ def tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def tone(rate: int, seconds: float, channels: int = 1) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    mono = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    return np.repeat(mono[:, None], channels, axis=1) if channels > 1 else mono
-
-
 @pytest.fixture
 def short_wav(tmp_path: Path) -> Path:
     path = tmp_path / "greeting.wav"
-    soundfile.write(path, tone(16_000, 3.0), 16_000, subtype="PCM_16")
+    soundfile.write(path, tone(3.0, 16_000, amplitude=0.3), 16_000, subtype="PCM_16")
     return path
 
 
@@ -91,7 +85,7 @@ def short_wav(tmp_path: Path) -> Path:
 def long_wav(tmp_path: Path) -> Path:
     """61 s: over the sync limit; 11.7 MB, so the upload takes several 2 MiB reads."""
     path = tmp_path / "meeting.wav"
-    soundfile.write(path, tone(48_000, 61.0, channels=2), 48_000, subtype="PCM_16")
+    soundfile.write(path, tone(61.0, 48_000, 2, amplitude=0.3), 48_000, subtype="PCM_16")
     return path
 
 
@@ -343,7 +337,7 @@ def test_polling_gives_up_after_the_total_wait(server: FakeBotlhale, short_wav: 
 def test_cancelling_while_polling_leaves_no_converted_copy(server: FakeBotlhale,
                                                            tmp_path: Path, tmp_dir: Path) -> None:
     source = tmp_path / "loud.wav"
-    soundfile.write(source, tone(96_000, 1.0), 96_000)  # over 48 kHz: converted
+    soundfile.write(source, tone(1.0, 96_000, amplitude=0.3), 96_000)  # over 48 kHz: converted
     server.behaviour.running_polls = 10**9
 
     async def scenario() -> None:
@@ -608,7 +602,7 @@ def test_an_unreadable_file_fails_before_any_request(server: FakeBotlhale, tmp_p
 
 
 def write_m4a(path: Path, rate: int, seconds: float) -> None:
-    samples = tone(rate, seconds)
+    samples = tone(seconds, rate, amplitude=0.3)[:, 0]
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=rate, layout="mono")
         for start in range(0, len(samples), 1024):
@@ -633,9 +627,10 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
     if name.endswith(".m4a"):
         write_m4a(source, rate, 2.0)
     elif name.endswith(".mp3"):
-        soundfile.write(source, tone(rate, 2.0), rate, format="MP3", subtype="MPEG_LAYER_III")
+        soundfile.write(source, tone(2.0, rate, amplitude=0.3), rate, format="MP3",
+                        subtype="MPEG_LAYER_III")
     else:
-        soundfile.write(source, tone(rate, 2.0), rate)
+        soundfile.write(source, tone(2.0, rate, amplitude=0.3), rate)
     run(server, RecordingContext(source, JobOptions(vendor=BotlhaleOptions(mode=mode))))
 
     request = server.to(SYNC_PATH if mode == "sync" else BUCKET_PATH)[0]
@@ -651,7 +646,8 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
 def test_a_converted_copy_is_deleted_when_the_job_fails(server: FakeBotlhale, tmp_path: Path,
                                                         tmp_dir: Path) -> None:
     source = tmp_path / "memo.mp3"
-    soundfile.write(source, tone(22_050, 2.0), 22_050, format="MP3", subtype="MPEG_LAYER_III")
+    soundfile.write(source, tone(2.0, 22_050, amplitude=0.3), 22_050, format="MP3",
+                    subtype="MPEG_LAYER_III")
     server.fail(SYNC_PATH, 400, {"message": "Unsupported language"})
     error = failure(server, RecordingContext(source))
     assert isinstance(error, ServiceRejected) and "Unsupported language" in str(error)

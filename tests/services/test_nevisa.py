@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import wave
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +48,7 @@ from tests.servers.nevisa_server import (
     FakeNevisa,
     NevisaState,
 )
+from tests.support.audio import write_pcm
 from tests.support.job_context import RecordingContext, run_service
 
 T = TypeVar("T")
@@ -59,13 +59,7 @@ FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.01, total=10.0)
 
 def write_wav(path: Path, seconds: float = 10.0, rate: int = 8000) -> Path:
     """A 16-bit mono WAV, big enough (160 kB) to go out in several chunks."""
-    frames = int(seconds * rate)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(range(256)) * (frames * 2 // 256))
-    return path
+    return write_pcm(path, bytes(range(256)) * (int(seconds * rate) * 2 // 256), rate)
 
 
 @pytest.fixture
