@@ -203,7 +203,7 @@ def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path, entry: list[s
 def test_a_second_ctrl_c_stops_waiting_for_the_remote_cancel(audio: Path, entry: list[str]
                                                              ) -> None:
     state = NevisaState(hold=True, percents=[30])
-    state.slow(TERMINATE, 60)  # longer than the CLI waits for it, and than this test
+    state.script.delays[TERMINATE] = 60  # longer than the CLI waits for it, and than this test
     with FakeNevisa(state) as server, start_nevisa_job(entry, audio, server) as process:
         wait_for_request(state, PROGRESS, process)
         process.send_signal(signal.SIGINT)

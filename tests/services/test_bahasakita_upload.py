@@ -38,7 +38,9 @@ from tests.servers.bahasakita_upload_server import (
     SUBTITLE,
     UPLOAD,
     FakeBahasakitaUpload,
+    busy_body,
 )
+from tests.servers.loopback_http import EVERY_PATH
 from tests.support.audio import SAMPLE_RATE, write_pcm
 from tests.support.job_context import RecordingContext, run_service
 
@@ -280,8 +282,8 @@ def test_error_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audi
 @pytest.mark.parametrize(("burst", "path"), [([429, 503], UPLOAD), ([502, 500], CONTENT)])
 def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
                                   burst: list[int], path: str) -> None:
-    server.behaviour.burst = burst
-    server.behaviour.burst_path = path
+    for status in burst:
+        server.fail(f"{path}*", status)
     transcript = run_job(server, context_for(server, audio))
     assert transcript.segments
     assert len(server.jobs) == 1
@@ -291,9 +293,8 @@ def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
 def test_busy_status_inside_an_http_200_poll_is_retried(server: FakeBahasakitaUpload,
                                                         audio: Path) -> None:
     # As an HTTP 503 would be: the module docstring promises the same treatment.
-    server.behaviour.burst = [503, 502]
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    for status in (503, 502):
+        server.fail(f"{CONTENT}*", 200, busy_body(status))
     transcript = run_job(server, context_for(server, audio))
     assert transcript.segments
     assert server.content_polls() == 2 + 1 + 3 + 1  # the busy ones, queued, progress, done
@@ -301,9 +302,7 @@ def test_busy_status_inside_an_http_200_poll_is_retried(server: FakeBahasakitaUp
 
 def test_busy_status_inside_an_http_200_poll_until_attempts_run_out(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [503] * FAST_RETRY.attempts
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    server.fail(f"{CONTENT}*", 200, busy_body(503), times=FAST_RETRY.attempts)
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 503
     assert "Server busy" in str(error)
@@ -312,9 +311,7 @@ def test_busy_status_inside_an_http_200_poll_until_attempts_run_out(
 
 def test_client_error_status_inside_an_http_200_poll_fails_at_once(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [404]
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    server.fail(f"{CONTENT}*", 200, busy_body(404))
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 404
     assert "Server busy" in str(error)  # the service's own words
@@ -322,7 +319,7 @@ def test_client_error_status_inside_an_http_200_poll_fails_at_once(
 
 
 def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [503, 503, 503]
+    server.fail(EVERY_PATH, 503, times=3)
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 503
     assert "Server busy" in str(error)
@@ -330,7 +327,7 @@ def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) 
 
 
 def test_slow_service_times_out(server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.delay = 5.0
+    server.delays[EVERY_PATH] = 5.0
     error = failure(server, lambda s: s.run(context_for(server, audio)), ConnectionFailed,
                     timeout=0.2, retry=RetryPolicy(attempts=1))
     assert "no answer" in str(error)

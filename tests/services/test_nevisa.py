@@ -288,7 +288,7 @@ def test_an_invalidated_token_signs_in_again_once(server: FakeNevisa, tmp_path: 
 
 def test_a_token_refused_twice_is_an_authentication_failure(server: FakeNevisa,
                                                             audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 401, count=5, message="Invalid token.")
+    server.fail(RECOGNIZE, 401, {"message": "Invalid token."}, times=5)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, AuthenticationFailed)
     assert "Nevisa refused the credentials for POST /recognize-file (HTTP 401): Invalid token." \
@@ -300,9 +300,9 @@ def test_a_token_refused_twice_is_an_authentication_failure(server: FakeNevisa,
 
 
 def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 503, count=2, message="Service Unavailable")
-    server.state.fail(PROGRESS, 429, retry_after="0", message="Too many requests")
-    server.state.fail(LOGIN, 502, message="Bad gateway")
+    server.fail(RECOGNIZE, 503, {"message": "Service Unavailable"}, times=2)
+    server.fail(f"{PROGRESS}*", 429, {"message": "Too many requests"}, headers={"Retry-After": "0"})
+    server.fail(LOGIN, 502, {"message": "Bad gateway"})
     context = RecordingContext(audio)
     assert transcribe(server, context).text == TEXT
     uploads = server.state.requests_to(RECOGNIZE)
@@ -313,7 +313,7 @@ def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
 
 
 def test_retries_run_out_with_the_service_message(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(LOGIN, 502, count=10, message="Upstream is down")
+    server.fail(LOGIN, 502, {"message": "Upstream is down"}, times=10)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected sign-in (status 502): Upstream is down"
@@ -324,7 +324,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
                                                          audio: Path) -> None:
     # The task may have started before the server failed: a second upload could start
     # (and bill) a second one. 503 and 429 (not processed) are retried, as above.
-    server.state.fail(RECOGNIZE, 502, count=10, message="Upstream is down")
+    server.fail(RECOGNIZE, 502, {"message": "Upstream is down"}, times=10)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected POST /recognize-file (status 502): Upstream is down"
@@ -332,7 +332,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
 
 
 def test_a_slow_reply_times_out(server: FakeNevisa, audio: Path) -> None:
-    server.state.slow(PROGRESS, 30)  # cut short when the server stops
+    server.delays[f"{PROGRESS}*"] = 30  # cut short when the server stops
     context = RecordingContext(audio)
     error = run_failure(server, context, timeout=0.3, retry=RetryPolicy(attempts=1))
     assert isinstance(error, ConnectionFailed)
@@ -344,7 +344,7 @@ def test_the_upload_has_the_upload_timeout_not_the_short_one(server: FakeNevisa,
                                                               audio: Path) -> None:
     # Each 2 MiB piece of the file may take up to UPLOAD_TIMEOUT on a slow link; the
     # 30 s that suit the other requests would cut such an upload off.
-    server.state.slow(RECOGNIZE, 0.6)
+    server.delays[RECOGNIZE] = 0.6
     transcript = transcribe(server, RecordingContext(audio), timeout=0.3,
                             retry=RetryPolicy(attempts=1))
     assert transcript.text
@@ -363,7 +363,7 @@ def test_a_task_that_never_ends_is_given_up_on(server: FakeNevisa, audio: Path) 
 
 
 def test_error_bodies_that_echo_secrets_are_masked(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 400, message=f"api key {API_KEY} is not valid for {PASSWORD}")
+    server.fail(RECOGNIZE, 400, {"message": f"api key {API_KEY} is not valid for {PASSWORD}"})
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 400
     assert "api key *** is not valid for ***" in str(error)
@@ -467,7 +467,7 @@ def test_cancel_without_a_task_sends_nothing(server: FakeNevisa) -> None:
 def test_malformed_replies_name_nevisa_and_the_endpoint(server: FakeNevisa, audio: Path,
                                                         path: str, body: Any,
                                                         expected: str) -> None:
-    server.state.reply(path, body)
+    server.reply(f"{path}*", 200, body)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, RemoteProtocolError)
     assert expected in str(error)

@@ -31,9 +31,11 @@ from tests.servers.bahasakita_rest_server import (
     FakeBahasakitaRest,
     counters_in_data_body,
     empty_body,
+    error_body,
     missing_queues_body,
     wrong_shape_body,
 )
+from tests.servers.loopback_http import EVERY_PATH
 
 T = TypeVar("T")
 SECRETS = (GOOD_TOKEN, PASSWORD, ISSUED_TOKEN, base64.b64encode(f"{EMAIL}:{PASSWORD}".encode())
@@ -126,7 +128,7 @@ def test_status_401_inside_a_200_body_is_an_authentication_failure(
 
 
 def test_other_4xx_is_rejected_with_the_service_message(server: FakeBahasakitaRest) -> None:
-    server.behaviour.status, server.behaviour.status_message = 429, "Too many requests, slow down"
+    server.fail(EVERY_PATH, 429, error_body(429, "Too many requests, slow down"))
     error = failure(server)
     assert isinstance(error, ServiceRejected) and error.status == 429
     assert str(error) == ("Bahasakita monitoring rejected GET /v2/prod/stt/monitoring "
@@ -134,14 +136,14 @@ def test_other_4xx_is_rejected_with_the_service_message(server: FakeBahasakitaRe
 
 
 def test_5xx_is_a_connection_failure(server: FakeBahasakitaRest) -> None:
-    server.behaviour.status = 503
+    server.fail(EVERY_PATH, 503)
     error = failure(server)
     assert isinstance(error, ConnectionFailed)
     assert "(HTTP 503): Internal server error. Try again later." in str(error)
 
 
 def test_a_slow_reply_times_out(server: FakeBahasakitaRest) -> None:
-    server.behaviour.delay = 30  # cut short when the server stops
+    server.delays[EVERY_PATH] = 30  # cut short when the server stops
     error = failure(server, timeout=0.3)
     assert isinstance(error, ConnectionFailed)
     assert "no answer from http://127.0.0.1" in str(error) and "within 0.3 s" in str(error)
@@ -242,7 +244,7 @@ def test_a_wrong_password_never_shows_the_password(server: FakeBahasakitaRest) -
 
 
 def test_sign_in_timeout_keeps_no_reference_to_the_request(server: FakeBahasakitaRest) -> None:
-    server.behaviour.delay = 30
+    server.delays[EVERY_PATH] = 30
     error = failure(server, lambda c: c.sign_in(EMAIL, PASSWORD), token=None, timeout=0.3)
     assert isinstance(error, ConnectionFailed)
     # The httpx exception holds the request and its Basic header; ours must not chain it.
@@ -267,7 +269,7 @@ def test_sign_in_needs_an_email_and_a_password(server: FakeBahasakitaRest) -> No
 
 def test_a_failure_is_never_retried(server: FakeBahasakitaRest) -> None:
     # The panel refreshes on its own timer and a person waits on a sign-in: one attempt.
-    server.behaviour.status = 503
+    server.fail(EVERY_PATH, 503, times=2)  # a retry would meet a second 503
     assert isinstance(failure(server), ConnectionFailed)
     assert len(server.requests) == 1
 

@@ -35,7 +35,9 @@ from dictation_app.transport.bahasakita_account_client import (
 from dictation_app.ui.monitoring_panel import MonitoringPanel
 from tests.servers.bahasakita_rest_server import (
     GOOD_TOKEN,
+    MONITORING,
     FakeBahasakitaRest,
+    error_body,
     example_body,
 )
 
@@ -222,7 +224,7 @@ def test_a_failed_refresh_keeps_the_data_with_the_service_message(
         panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
     async def scenario(controller: MonitoringController) -> None:
         await controller.refresh()
-        server.behaviour.status, server.behaviour.status_message = 503, "Maintenance until 13:00"
+        server.fail(MONITORING, 503, error_body(503, "Maintenance until 13:00"))
         await controller.refresh()
 
     controlled(panel, real_client(server), scenario)
