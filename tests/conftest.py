@@ -26,6 +26,7 @@ from tests.support.pulse import (
     private_environment,
     reinitialize_portaudio,
 )
+from tests.support.secrets import SecretWatch
 
 # qasync's DEBUG records carry its socket notifiers as arguments; captured by caplog
 # they outlive their loop and crash Qt when collected during a later test.
@@ -159,3 +160,13 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
 def grammar_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A JSGF grammar of tests.support.audio.SENTENCES: exact results from pocketsphinx."""
     return write_grammar(tmp_path_factory.mktemp("grammar") / "sentences.gram")
+
+
+@pytest.fixture
+def no_secret_logged(caplog: pytest.LogCaptureFixture) -> Iterator[SecretWatch]:
+    """Every logger at DEBUG; when the test ends, it fails if a secret given to
+    `no_secret_logged.add(...)` (by the test or a fixture's teardown) reached any log
+    record. `tests.support.secrets.assert_no_secret_logged` checks in the middle."""
+    watch = SecretWatch(caplog)
+    yield watch
+    watch.check()

@@ -4,7 +4,6 @@ written here: each run follows a script the test controls through asyncio events
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -19,6 +18,7 @@ from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.service import JobContext, JobService
 from dictation_app.jobs.store import JobStore
 from dictation_app.protocols.transcript import Segment, Transcript
+from tests.support.secrets import SecretWatch
 
 SECRET = "s3cr3t-token-value"
 Script = Callable[[JobContext], Awaitable[Transcript]]
@@ -128,10 +128,8 @@ def store(path: Path) -> Iterator[JobStore]:
 
 
 @pytest.fixture(autouse=True)
-def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert SECRET not in caplog.text
+def _no_secret_in_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(SECRET)
 
 
 class Recorder:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -43,6 +42,7 @@ from tests.servers.bahasakita_upload_server import (
 from tests.servers.loopback_http import EVERY_PATH
 from tests.support.audio import SAMPLE_RATE, write_pcm
 from tests.support.job_context import RecordingContext, run_service
+from tests.support.secrets import SecretWatch
 
 T = TypeVar("T")
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)
@@ -56,12 +56,8 @@ def server() -> Iterator[FakeBahasakitaUpload]:
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert GOOD_TOKEN not in caplog.text
-    assert "wrong-token-0005" not in caplog.text
+def _debug_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(GOOD_TOKEN, "wrong-token-0005")
 
 
 def noise_wav(path: Path, seconds: float) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from tests.servers.botlhale_server import (
 )
 from tests.support.audio import tone
 from tests.support.job_context import RecordingContext, run_service
+from tests.support.secrets import SecretWatch
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)
@@ -54,13 +54,10 @@ SECRETS = (BEARER_TOKEN, REFRESH_TOKEN, *FIELD_SECRETS)
 
 
 @pytest.fixture
-def server(caplog: pytest.LogCaptureFixture) -> Iterator[FakeBotlhale]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
+def server(no_secret_logged: SecretWatch) -> Iterator[FakeBotlhale]:
     with FakeBotlhale() as running:
         yield running
-    for secret in (*SECRETS, *running.issued_tokens):
-        assert secret not in caplog.text
+    no_secret_logged.add(*SECRETS, *running.issued_tokens)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +49,7 @@ from tests.servers.nevisa_server import (
 )
 from tests.support.audio import write_pcm
 from tests.support.job_context import RecordingContext, run_service
+from tests.support.secrets import SecretWatch, assert_no_secret_logged
 
 T = TypeVar("T")
 
@@ -68,13 +68,10 @@ def audio(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(caplog: pytest.LogCaptureFixture) -> Iterator[FakeNevisa]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
+def server(no_secret_logged: SecretWatch) -> Iterator[FakeNevisa]:
     with FakeNevisa() as running:
         yield running
-    for secret in running.state.secret_values:
-        assert secret not in caplog.text
+    no_secret_logged.add(*running.state.secret_values)
 
 
 def make_service(server: FakeNevisa, **kwargs: Any) -> NevisaService:
@@ -147,8 +144,8 @@ def test_the_service_says_what_it_is_without_the_password() -> None:
 
 def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
                                                    caplog: pytest.LogCaptureFixture,
+                                                   no_secret_logged: SecretWatch,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    caplog.set_level(logging.DEBUG)
     # Reads as small as httpx asks for, so a small file still shows steps between 0 and 1.
     monkeypatch.setattr(ProgressFile, "READ_SIZE", 0)
     state = NevisaState()
@@ -189,8 +186,7 @@ def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
                                    "progress_url": f"/celery-progress/{task_id}/"}]
     # Remembered once the task existed and before its progress was first asked for.
     assert context.seen_at_remember == [[LOGIN, RECOGNIZE]]
-    for secret in state.secret_values:
-        assert secret not in caplog.text
+    assert_no_secret_logged(caplog, *state.secret_values)
 
 
 @pytest.mark.parametrize("who", [USERNAME, PHONE, EMAIL])

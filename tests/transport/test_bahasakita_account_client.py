@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ from tests.servers.bahasakita_rest_server import (
     wrong_shape_body,
 )
 from tests.servers.loopback_http import EVERY_PATH
+from tests.support.secrets import SecretWatch
 
 T = TypeVar("T")
 SECRETS = (GOOD_TOKEN, PASSWORD, ISSUED_TOKEN, base64.b64encode(f"{EMAIL}:{PASSWORD}".encode())
@@ -49,12 +49,8 @@ def server() -> Iterator[FakeBahasakitaRest]:
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
+def _debug_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(*SECRETS)
 
 
 def run(make: Callable[[BahasakitaAccountClient], Awaitable[T]], base_url: str, *,
