@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from dictation_app.engine.registry import (
     engines,
     get_engine,
 )
-from dictation_app.engine.server import run_serve, serve_forever
+from dictation_app.engine.server import run_serve
 from dictation_app.protocols.bahasakita_stream import (
     FinalTranscript,
     PartialTranscript,
@@ -34,6 +33,7 @@ from dictation_app.protocols.bahasakita_stream import (
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.engine import echo_engine
 from tests.support.audio import silence, write_pcm
+from tests.support.engine_server import served_engine
 
 
 @pytest.fixture
@@ -189,41 +189,9 @@ def test_a_final_has_no_words_unless_the_engine_gives_them() -> None:
 @pytest.fixture
 def echo_url(echo: EngineDescriptor) -> Iterator[str]:
     """engine/server.py serving the echo engine on its own loop in a thread, as in the app."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    failure: list[BaseException] = []
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    task = loop.create_task(serve_forever("127.0.0.1", 0, ready=on_ready, engine="echo",
-                                          bytes_per_final=3 * CHUNK_BYTES))
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-            ready.set()
-
-    thread = threading.Thread(target=run, name="echo-engine-server")
-    thread.start()
-    ready.wait(30)
-    if not urls:
-        thread.join()
-        pytest.fail(f"the echo engine did not start: {failure}")
-    yield urls[0]
-    loop.call_soon_threadsafe(task.cancel)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with served_engine(name="echo engine", engine="echo",
+                       bytes_per_final=3 * CHUNK_BYTES) as url:
+        yield url
 
 
 def test_a_second_engine_is_served_and_streamed_to_end_to_end(echo_url: str) -> None:

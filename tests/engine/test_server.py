@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from dictation_app.audio.convert import ChunkFramer
-from dictation_app.engine.server import PARENT_PIPE_ENV, serve_forever
+from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.protocols.bahasakita_stream import (
     Event,
     FinalTranscript,
@@ -30,6 +29,7 @@ from dictation_app.protocols.bahasakita_stream import (
     StreamClient,
 )
 from tests.support.audio import SENTENCES, Speech
+from tests.support.engine_server import served_engine
 
 pytestmark = pytest.mark.engine
 
@@ -37,41 +37,8 @@ pytestmark = pytest.mark.engine
 @pytest.fixture(scope="module")
 def engine_url(grammar_file: Path) -> Iterator[str]:
     """A server on its own loop in a thread, as in the app, loading the model once."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    failure: list[BaseException] = []
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    task = loop.create_task(serve_forever("127.0.0.1", 0, ready=on_ready,
-                                          grammar=str(grammar_file)))
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-            ready.set()
-
-    thread = threading.Thread(target=run, name="engine-server")
-    thread.start()
-    ready.wait(60)
-    if not urls:
-        thread.join()
-        pytest.fail(f"the engine did not start: {failure}")
-    yield urls[0]
-    loop.call_soon_threadsafe(task.cancel)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with served_engine(name="engine", start_timeout=60, grammar=str(grammar_file)) as url:
+        yield url
 
 
 def run(coro: Any) -> Any:

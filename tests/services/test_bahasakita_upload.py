@@ -41,12 +41,11 @@ from tests.servers.bahasakita_upload_server import (
 )
 from tests.servers.loopback_http import EVERY_PATH
 from tests.support.audio import SAMPLE_RATE, write_pcm
-from tests.support.job_context import RecordingContext, run_service
-from tests.support.secrets import SecretWatch
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides
 
 T = TypeVar("T")
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
 
 @pytest.fixture
@@ -95,12 +94,9 @@ def run_job(server: FakeBahasakitaUpload, context: RecordingContext, **kwargs: A
 def failure(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService],
             Awaitable[Any]], expected: type[DictationError] = DictationError,
             **kwargs: Any) -> DictationError:
-    with pytest.raises(expected) as caught:
-        using(server, act, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        assert GOOD_TOKEN not in text
-        assert "wrong-token-0005" not in text
-    return caught.value
+    error = service_error(lambda: service_for(server, **kwargs), act, expected)
+    assert_error_hides(error, GOOD_TOKEN, "wrong-token-0005")
+    return error
 
 
 # --- a job from upload to transcript -------------------------------------------

@@ -45,10 +45,9 @@ from tests.servers.botlhale_server import (
     FakeBotlhale,
 )
 from tests.support.audio import tone
-from tests.support.job_context import RecordingContext, run_service
-from tests.support.secrets import SecretWatch
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides
 
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)
 SECRETS = (BEARER_TOKEN, REFRESH_TOKEN, *FIELD_SECRETS)
 
@@ -99,12 +98,9 @@ def run(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> Trans
 
 
 def failure(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> DictationError:
-    with pytest.raises(DictationError) as caught:
-        run(server, context, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        for secret in (*SECRETS, *server.issued_tokens):
-            assert secret not in text
-    return caught.value
+    error = service_error(lambda: make_service(server, **kwargs), lambda s: s.run(context))
+    assert_error_hides(error, *SECRETS, *server.issued_tokens)
+    return error
 
 
 def async_context(path: Path, version: int = 2, **options: Any) -> RecordingContext:

@@ -48,12 +48,11 @@ from tests.servers.nevisa_server import (
     NevisaState,
 )
 from tests.support.audio import write_pcm
-from tests.support.job_context import RecordingContext, run_service
-from tests.support.secrets import SecretWatch, assert_no_secret_logged
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides, assert_no_secret_logged
 
 T = TypeVar("T")
 
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.01, total=10.0)
 
 
@@ -93,12 +92,9 @@ def transcribe(server: FakeNevisa, context: RecordingContext, **kwargs: Any) -> 
 
 def failure(server: FakeNevisa, use: Callable[[NevisaService], Awaitable[Any]],
             **kwargs: Any) -> DictationError:
-    with pytest.raises(DictationError) as caught:
-        with_service(server, use, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        for secret in server.state.secret_values:
-            assert secret not in text
-    return caught.value
+    error = service_error(lambda: make_service(server, **kwargs), use)
+    assert_error_hides(error, *server.state.secret_values)
+    return error
 
 
 def run_failure(server: FakeNevisa, context: RecordingContext, **kwargs: Any

@@ -45,3 +45,10 @@ class SecretWatch:
 
     def check(self) -> None:
         assert_no_secret_logged(self._caplog, *self.secrets)
+
+
+def assert_error_hides(error: BaseException, *secrets: str) -> None:
+    """Fail if any of `secrets` is in what a person or a log would see of `error`."""
+    for text in (str(error), repr(error)):
+        leaked = [secret for secret in secrets if secret and secret in text]
+        assert not leaked, f"secrets in {type(error).__name__}: {leaked}"
