@@ -23,7 +23,7 @@ from dictation_app.core.errors import UnsupportedInput
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
-from tests.support.audio import noise, write_audio
+from tests.support.audio import SENTENCES, Speech, noise, write_audio, write_speech
 from tests.support.streaming import run, stream_to
 
 TOKEN = "fake-cli-token-value"
@@ -128,6 +128,20 @@ def test_bahasakita_without_a_token_says_how_to_give_one(audio: Path) -> None:
 def test_usage_errors_exit_2() -> None:
     result = cli("stream")
     assert result.returncode == 2 and "audio_file" in result.stderr
+
+
+@pytest.mark.engine
+def test_provider_local_starts_the_engine_itself(tmp_path: Path, speech: Speech) -> None:
+    # The product's general model, not the test grammar: assert the path, not the words.
+    path = write_speech(tmp_path / "speech.ogg", speech(0.3, SENTENCES[3], 0.8), 22050, 1)
+    result = cli("stream", str(path), "--provider", "local", "--pace", "fast", "--jsonl",
+                 timeout=180)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    finals = [e["text"] for e in events if e["type"] == "final"]
+    assert finals and all(finals), events
+    heard = set(" ".join(finals).split())
+    assert len(heard & set(SENTENCES[3].split())) >= 3, finals
 
 
 # --- stream_file, in process ---------------------------------------------------------

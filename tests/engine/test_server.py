@@ -28,7 +28,7 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     StreamClient,
 )
-from tests.support.audio import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech, write_speech
 from tests.support.engine_server import served_engine
 
 pytestmark = pytest.mark.engine
@@ -258,3 +258,44 @@ def test_run_serve_reports_a_port_it_cannot_bind() -> None:
     assert child.returncode not in (0, None)
     assert out == ""
     assert "cannot listen on 127.0.0.1" in errors
+
+
+# --- `dictation-app serve`, streamed to by `dictation-app stream` -------------------
+
+
+def app(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dictation_app", *args]
+
+
+@pytest.fixture
+def served(grammar_file: Path) -> Iterator[str]:
+    server = subprocess.Popen(app("serve", "--port", "0", "--grammar", str(grammar_file)),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    assert line.startswith("READY ws://127.0.0.1:"), server.stderr.read() if server.stderr else ""
+    yield line.split()[1]
+    server.terminate()
+    _, errors = server.communicate(timeout=20)  # closes the pipes too
+    assert server.returncode == 0, errors
+
+
+def test_two_sentences_come_back_as_two_finals(tmp_path: Path, speech: Speech,
+                                                served: str) -> None:
+    pcm = speech(0.5, SENTENCES[0], 1.5, SENTENCES[2], 1.0)
+    path = write_speech(tmp_path / "speech.wav", pcm, 44100, 2)
+    result = subprocess.run(app("stream", str(path), "--url", served, "--pace", "fast"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [SENTENCES[0], SENTENCES[2]]
+
+
+def test_partials_come_before_each_final(tmp_path: Path, speech: Speech, served: str) -> None:
+    path = write_speech(tmp_path / "speech.flac", speech(0.3, SENTENCES[1], 0.8), 16000, 1)
+    result = subprocess.run(app("stream", str(path), "--url", served, "--pace", "fast",
+                                "--jsonl"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[-1] == {"type": "final", "text": SENTENCES[1]}
+    assert events[0]["type"] == "partial" and len(events) > 2

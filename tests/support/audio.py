@@ -18,6 +18,7 @@ import av
 import numpy as np
 import pytest
 import soundfile
+import soxr
 
 from dictation_app.audio.format import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
 
@@ -110,6 +111,17 @@ def write_audio(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE,
     """`samples` (float or int, (frames,) or (frames, channels)) written by libsndfile in
     the format the name says; `soundfile_args` as for `soundfile.write` (subtype, format)."""
     soundfile.write(str(path), samples, rate, **soundfile_args)
+    return path
+
+
+def write_speech(path: Path, pcm: bytes, rate: int, channels: int) -> Path:
+    """`speech` (s16le in the app's format) as a file at another rate and channel count,
+    in the format its name says (Ogg as Vorbis, the rest as 16-bit PCM)."""
+    mono = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
+    resampled = soxr.resample(mono, SAMPLE_RATE, rate) if rate != SAMPLE_RATE else mono
+    subtype = "VORBIS" if path.suffix == ".ogg" else "PCM_16"
+    soundfile.write(str(path), np.repeat(resampled[:, None], channels, axis=1), rate,
+                    subtype=subtype)
     return path
 
 
