@@ -31,7 +31,7 @@ from dictation_app.protocols.bahasakita_stream import (
     PartialTranscript,
 )
 from dictation_app.transport.stream_connection import StreamConnection
-from tests.engine import echo_engine
+from tests.support import echo_engine
 from tests.support.audio import silence, write_pcm
 from tests.support.engine_server import served_engine
 
