@@ -28,7 +28,7 @@ PEER = "vendor-style peer, 16 kHz mono PCM"
 SERVER = """
 import sys, threading
 sys.path.insert(0, {root!r})
-from tests.bahasakita_server import Behaviour, FakeBahasakita
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 with FakeBahasakita(Behaviour(partial_every=5, final_every=50)) as server:
     print(server.url, flush=True)
     sys.stdin.read()

@@ -120,7 +120,8 @@ from pathlib import Path
 import psutil
 from dictation_app.jobs.model import JobOptions
 from dictation_app.transport.progress_file import ProgressFile
-from dictation_app.transport.botlhale_client import BotlhaleService, PollPolicy
+from dictation_app.services.botlhale import BotlhaleService
+from dictation_app.services.poll_policy import PollPolicy
 if len(sys.argv) > 4:  # the read size to compare with (0: httpx's own 64 KiB)
     ProgressFile.READ_SIZE = int(sys.argv[4])
 

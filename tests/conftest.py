@@ -1,4 +1,5 @@
-"""Fixtures every test folder can use: isolated user dirs and a virtual microphone."""
+"""Fixtures every test folder can use: isolated user dirs, a virtual microphone, the app's
+event loop, an in-memory keyring, espeak-ng speech and the engine tests' grammar."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.pulse import (
+from tests.support.audio import Speech, speech_maker, write_grammar
+from tests.support.pulse import (
     PulseMic,
     PulseUnavailable,
     SavedEnvironment,
@@ -24,6 +26,7 @@ from tests.pulse import (
     private_environment,
     reinitialize_portaudio,
 )
+from tests.support.secrets import SecretWatch
 
 # qasync's DEBUG records carry its socket notifiers as arguments; captured by caplog
 # they outlive their loop and crash Qt when collected during a later test.
@@ -137,10 +140,33 @@ def memory_keyring() -> Iterator[object]:
     """An in-memory keyring backend in place of the system's for one test."""
     import keyring
 
-    from tests.memory_keyring import MemoryKeyring
+    from tests.support.memory_keyring import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    """`speech("some text", 1.0, "more text")`: espeak-ng speech in the app's audio format,
+    numbers are silences (tests.support.audio)."""
+    return speech_maker(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="session")
+def grammar_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JSGF grammar of tests.support.audio.SENTENCES: exact results from pocketsphinx."""
+    return write_grammar(tmp_path_factory.mktemp("grammar") / "sentences.gram")
+
+
+@pytest.fixture
+def no_secret_logged(caplog: pytest.LogCaptureFixture) -> Iterator[SecretWatch]:
+    """Every logger at DEBUG; when the test ends, it fails if a secret given to
+    `no_secret_logged.add(...)` (by the test or a fixture's teardown) reached any log
+    record. `tests.support.secrets.assert_no_secret_logged` checks in the middle."""
+    watch = SecretWatch(caplog)
+    yield watch
+    watch.check()

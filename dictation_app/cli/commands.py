@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_monitor_parser(commands)
     add_transcribe_parser(commands)
-    # Internal: the offline engine's file-job child (jobs/local_service.py). No help=,
+    # Internal: the offline engine's file-job child (services/local.py). No help=,
     # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
     engine_transcribe.add_argument("audio_file")

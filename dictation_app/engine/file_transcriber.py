@@ -3,7 +3,7 @@
 `transcribe_file()` is the work itself, on any engine of engine/registry.py.
 `run_engine_transcribe()` is the hidden `dictation-app engine-transcribe FILE
 [--engine NAME]` command that runs it in a child process for
-`jobs.local_service.LocalFileService`, speaking one JSON object per line on stdout:
+`services.local.LocalFileService`, speaking one JSON object per line on stdout:
 
     {"progress": 0.42}                         any number of times, rising, 0..1
     {"result": <transcript.to_store_dict()>}   once, exit code 0

@@ -21,7 +21,7 @@ import soxr
 from dictation_app.audio.capture import Microphone
 from dictation_app.audio.convert import ChunkFramer, Level, PcmConverter, downmix
 from dictation_app.core.errors import AudioDeviceError
-from tests.pulse import PulseMic
+from tests.support.pulse import PulseMic
 
 WAIT_S = 20.0  # generous: the writer plays in real time, tests wait on conditions
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from dictation_app.audio.devices import InputDevice, list_input_devices
-from tests.pulse import PulseMic
+from tests.support.pulse import PulseMic
 
 
 def test_without_a_sound_server_lists_only_real_devices(no_sound_server: list[str]) -> None:

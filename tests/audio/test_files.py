@@ -6,7 +6,7 @@ import logging
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import av
 import numpy as np
@@ -15,61 +15,15 @@ import soundfile
 
 from dictation_app.audio.files import FFMPEG, LIBSNDFILE, probe, read_blocks
 from dictation_app.core.errors import UnsupportedInput
-
-TONE_HZ = 440.0
-TONE_AMPLITUDE = 0.5
-TONE_RMS = TONE_AMPLITUDE / np.sqrt(2)
-
-
-def tone(seconds: float, rate: int, channels: int = 1) -> np.ndarray:
-    """A (frames, channels) float32 sine at TONE_HZ on every channel."""
-    t = np.arange(int(seconds * rate)) / rate
-    mono = (TONE_AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
-    return np.repeat(mono[:, None], channels, axis=1)
-
-
-class _Unseekable:
-    """A write-only file: the muxer cannot go back to fill in the duration."""
-
-    def __init__(self, file: BinaryIO):
-        self._file = file
-
-    def write(self, data: bytes) -> int:
-        return self._file.write(data)
-
-
-def encode(path: Path, *, fmt: str, codec: str, rate: int, channels: int, seconds: float = 2.0,
-           video: bool = False, video_seconds: float | None = None,
-           bit_rate: int | None = None, seekable: bool = True,
-           options: dict[str, str] | None = None) -> Path:
-    """Write a TONE_HZ sine with FFmpeg (through PyAV), optionally next to a black video
-    (as long as the sound unless `video_seconds` says otherwise)."""
-    layout = "mono" if channels == 1 else "stereo"
-    with open(path, "wb") as file:
-        target: Any = file if seekable else _Unseekable(file)
-        with av.open(target, "w", format=fmt, options=options or {}) as out:
-            picture = None
-            if video:
-                picture = out.add_stream("mpeg4", rate=25)
-                picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
-            sound = out.add_stream(codec, rate=rate, layout=layout)
-            if bit_rate:
-                sound.codec_context.bit_rate = bit_rate
-            planar = np.ascontiguousarray(tone(seconds, rate, channels).T)
-            frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
-            frame.sample_rate = rate
-            # Encoders take fixed-size frames in their own sample format.
-            fit = av.AudioResampler(format=sound.codec_context.format.name, layout=layout,
-                                    rate=rate, frame_size=1024)
-            for piece in [*fit.resample(frame), *fit.resample(None)]:
-                out.mux(sound.encode(piece))
-            out.mux(sound.encode(None))
-            if picture is not None:
-                black = np.zeros((48, 64, 3), np.uint8)
-                for _ in range(int(25 * (video_seconds or seconds))):
-                    out.mux(picture.encode(av.VideoFrame.from_ndarray(black, format="rgb24")))
-                out.mux(picture.encode(None))
-    return path
+from tests.support.audio import (
+    TONE_HZ,
+    TONE_RMS,
+    dominant_frequency,
+    encode,
+    middle,
+    rms,
+    tone,
+)
 
 
 def video_only(path: Path) -> Path:
@@ -81,20 +35,6 @@ def video_only(path: Path) -> Path:
             out.mux(picture.encode(av.VideoFrame.from_ndarray(black, format="rgb24")))
         out.mux(picture.encode(None))
     return path
-
-
-def dominant_frequency(samples: np.ndarray, rate: int) -> float:
-    spectrum = np.abs(np.fft.rfft(samples))
-    return float(np.argmax(spectrum) * rate / len(samples))
-
-
-def rms(samples: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-
-
-def middle(samples: np.ndarray) -> np.ndarray:
-    """The central half: away from codec priming at the start and fades at the end."""
-    return samples[len(samples) // 4: 3 * len(samples) // 4]
 
 
 # (file name, muxer, encoder, rate, channels, extra encode arguments, expected container)

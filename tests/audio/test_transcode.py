@@ -16,7 +16,7 @@ from dictation_app.audio.transcode import (
     prepare_for_upload,
 )
 from dictation_app.core.errors import DictationError, UnsupportedInput
-from tests.audio.test_files import (
+from tests.support.audio import (
     TONE_HZ,
     TONE_RMS,
     dominant_frequency,
@@ -24,6 +24,7 @@ from tests.audio.test_files import (
     middle,
     rms,
     tone,
+    write_audio,
 )
 
 SERVICE_FORMATS = frozenset({"wav", "amr", "flac", "ogg"})
@@ -38,11 +39,6 @@ def leftovers(work_dir: Path) -> list[str]:
     return sorted(p.name for p in work_dir.iterdir()) if work_dir.exists() else []
 
 
-def write(path: Path, samples: np.ndarray, rate: int) -> Path:
-    soundfile.write(str(path), samples, rate, subtype="PCM_16")
-    return path
-
-
 def read_back(prepared: PreparedAudio) -> tuple[np.ndarray, Any]:
     info = soundfile.info(str(prepared.path))
     samples, _ = soundfile.read(str(prepared.path), dtype="float32", always_2d=True)
@@ -53,7 +49,7 @@ def read_back(prepared: PreparedAudio) -> tuple[np.ndarray, Any]:
 
 
 def test_an_accepted_file_is_passed_through_untouched(tmp_path: Path, work_dir: Path) -> None:
-    source = write(tmp_path / "take.flac", tone(1.0, 16000, 2), 16000)
+    source = write_audio(tmp_path / "take.flac", tone(1.0, 16000, 2), 16000, subtype="PCM_16")
     before = source.read_bytes()
     progress: list[float] = []
     prepared = prepare_for_upload(source, formats=SERVICE_FORMATS, min_rate=8000,
@@ -105,7 +101,7 @@ def test_m4a_becomes_a_flac_that_keeps_rate_length_and_sound(tmp_path: Path,
 def test_rates_out_of_range_are_resampled(tmp_path: Path, work_dir: Path, rate: int,
                                           low: int | None, high: int | None,
                                           expected: int) -> None:
-    source = write(tmp_path / "in.wav", tone(0.5, rate), rate)
+    source = write_audio(tmp_path / "in.wav", tone(0.5, rate), rate, subtype="PCM_16")
     with prepare_for_upload(source, formats={"flac"}, min_rate=low, max_rate=high,
                             work_dir=work_dir) as prepared:
         samples, info = read_back(prepared)
@@ -120,7 +116,7 @@ def test_rates_out_of_range_are_resampled(tmp_path: Path, work_dir: Path, rate: 
 def test_mono_downmixes_even_an_accepted_file(tmp_path: Path, work_dir: Path) -> None:
     left_only = tone(0.5, 16000, 2)
     left_only[:, 1] = 0.0
-    source = write(tmp_path / "stereo.wav", left_only, 16000)
+    source = write_audio(tmp_path / "stereo.wav", left_only, 16000, subtype="PCM_16")
     with prepare_for_upload(source, formats=SERVICE_FORMATS, work_dir=work_dir,
                             mono=True) as prepared:
         samples, info = read_back(prepared)
@@ -143,7 +139,7 @@ def test_the_default_work_dir_is_the_temporary_folder(tmp_path: Path,
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))
     monkeypatch.setattr("tempfile.tempdir", None)  # forget the folder chosen before
-    source = write(tmp_path / "in.wav", tone(0.2, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(0.2, 16000), 16000, subtype="PCM_16")
     prepared = prepare_for_upload(source, formats={"flac"})
     assert prepared.path.parent == temp
     prepared.cleanup()
@@ -151,7 +147,7 @@ def test_the_default_work_dir_is_the_temporary_folder(tmp_path: Path,
 
 
 def test_progress_rises_to_one(tmp_path: Path, work_dir: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(20.0, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(20.0, 16000), 16000, subtype="PCM_16")
     progress: list[float] = []
     with prepare_for_upload(source, formats={"flac"}, work_dir=work_dir,
                             on_progress=progress.append):
@@ -164,7 +160,7 @@ def test_progress_rises_to_one(tmp_path: Path, work_dir: Path) -> None:
 
 
 def test_a_cancelled_conversion_deletes_its_output(tmp_path: Path, work_dir: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(10.0, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(10.0, 16000), 16000, subtype="PCM_16")
     polls: list[int] = []
 
     def cancelled() -> bool:
@@ -179,7 +175,7 @@ def test_a_cancelled_conversion_deletes_its_output(tmp_path: Path, work_dir: Pat
 
 
 def test_cancelled_before_starting_creates_nothing(tmp_path: Path, work_dir: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(0.2, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(0.2, 16000), 16000, subtype="PCM_16")
     with pytest.raises(ConversionCancelled):
         prepare_for_upload(source, formats={"flac"}, work_dir=work_dir, cancelled=lambda: True)
     assert leftovers(work_dir) == []
@@ -197,7 +193,7 @@ def test_a_source_damaged_mid_way_leaves_no_partial_file(tmp_path: Path,
 
 
 def test_an_error_in_a_callback_leaves_no_partial_file(tmp_path: Path, work_dir: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(10.0, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(10.0, 16000), 16000, subtype="PCM_16")
 
     def broken(fraction: float) -> None:
         raise RuntimeError("progress bar gone")
@@ -209,7 +205,7 @@ def test_an_error_in_a_callback_leaves_no_partial_file(tmp_path: Path, work_dir:
 
 def test_leaving_the_with_block_by_an_exception_deletes_the_copy(tmp_path: Path,
                                                                   work_dir: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(0.2, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(0.2, 16000), 16000, subtype="PCM_16")
     with pytest.raises(KeyError), prepare_for_upload(source, formats={"flac"},
                                                      work_dir=work_dir) as prepared:
         assert prepared.path.exists()
@@ -227,7 +223,7 @@ def test_an_undecodable_source_is_refused_before_writing(tmp_path: Path,
 
 
 def test_an_unusable_work_dir_names_the_source_and_the_folder(tmp_path: Path) -> None:
-    source = write(tmp_path / "in.wav", tone(0.2, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(0.2, 16000), 16000, subtype="PCM_16")
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
     with pytest.raises(UnsupportedInput, match=r"in\.wav: cannot convert to FLAC.*blocked"):
@@ -242,7 +238,7 @@ def test_an_unusable_work_dir_names_the_source_and_the_folder(tmp_path: Path) ->
 ])
 def test_bad_arguments_are_programming_errors(tmp_path: Path, kwargs: dict[str, object],
                                               message: str) -> None:
-    source = write(tmp_path / "in.wav", tone(0.2, 16000), 16000)
+    source = write_audio(tmp_path / "in.wav", tone(0.2, 16000), 16000, subtype="PCM_16")
     with pytest.raises(ValueError, match=message):
         prepare_for_upload(source, **kwargs)  # type: ignore[arg-type]
 

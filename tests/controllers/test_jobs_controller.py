@@ -9,10 +9,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import shiboken6
-import soundfile
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -30,7 +28,7 @@ from dictation_app.services.factory import ServiceFactory
 from dictation_app.services.nevisa import NEVISA_PASSWORD
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
-from tests.botlhale_server import (
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
     ORG_ID,
@@ -39,8 +37,9 @@ from tests.botlhale_server import (
     Behaviour,
     FakeBotlhale,
 )
-from tests.memory_keyring import MemoryKeyring
-from tests.qt_async import until
+from tests.support.audio import tone, write_audio
+from tests.support.memory_keyring import MemoryKeyring
+from tests.support.qt_async import until
 
 
 @pytest.fixture
@@ -51,10 +50,7 @@ def server() -> Iterator[FakeBotlhale]:
 
 @pytest.fixture
 def audio(tmp_path: Path) -> Path:
-    path = tmp_path / "memo.wav"
-    tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000 * 3) / 16_000)
-    soundfile.write(path, tone.astype(np.float32), 16_000)
-    return path
+    return write_audio(tmp_path / "memo.wav", tone(3.0, hz=300, amplitude=0.2))
 
 
 class App:
@@ -260,9 +256,9 @@ def test_a_new_bahasakita_upload_refreshes_the_account_queues_once(app: App,
                                                                    audio: Path) -> None:
     from dictation_app.core.secrets import BAHASAKITA_TOKEN
     from dictation_app.ui.monitoring_panel import MonitoringPanel
-    from tests.bahasakita_rest_server import GOOD_TOKEN
-    from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
-    from tests.bahasakita_upload_server import FakeBahasakitaUpload
+    from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+    from tests.servers.bahasakita_upload_server import Behaviour as UploadBehaviour
+    from tests.servers.bahasakita_upload_server import FakeBahasakitaUpload
 
     refreshes: list[int] = []
     app.jobs.link_monitoring(MonitoringPanel(), refresh=lambda: refreshes.append(1))
@@ -432,9 +428,9 @@ def test_closed_result_views_are_freed_and_the_next_opens_in_the_last_export_fol
 
 def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> None:
     from dictation_app.core.secrets import BAHASAKITA_TOKEN
-    from tests.bahasakita_rest_server import GOOD_TOKEN
-    from tests.bahasakita_upload_server import CHANGE_PRIORITY, FakeBahasakitaUpload
-    from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
+    from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+    from tests.servers.bahasakita_upload_server import CHANGE_PRIORITY, FakeBahasakitaUpload
+    from tests.servers.bahasakita_upload_server import Behaviour as UploadBehaviour
 
     app.secrets.set(BAHASAKITA_TOKEN, GOOD_TOKEN)
     with FakeBahasakitaUpload(UploadBehaviour(queued_polls=10**6)) as server:

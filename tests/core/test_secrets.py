@@ -6,7 +6,7 @@ from keyring.backends import fail
 
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Settings
-from tests.memory_keyring import MemoryKeyring
+from tests.support.memory_keyring import MemoryKeyring
 
 
 def test_tokens_go_to_the_keyring(memory_keyring: MemoryKeyring) -> None:

@@ -22,14 +22,9 @@ from dictation_app.engine.file_transcriber import (
 from dictation_app.engine.pocketsphinx_engine import PocketsphinxModel
 from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.protocols.transcript import from_store_dict
-from tests.engine.conftest import SAMPLE_RATE, SENTENCES, Speech
+from tests.support.audio import SAMPLE_RATE, SENTENCES, Speech, minute_of_speech, write_pcm
 
 pytestmark = pytest.mark.engine
-
-
-def write_wav(path: Path, pcm: bytes) -> Path:
-    soundfile.write(str(path), np.frombuffer(pcm, dtype="<i2"), SAMPLE_RATE, subtype="PCM_16")
-    return path
 
 
 def seconds(pcm: bytes) -> float:
@@ -45,7 +40,7 @@ def grammar_model(grammar_file: Path) -> PocketsphinxModel:
 
 @pytest.fixture
 def two_sentences(speech: Speech, tmp_path: Path) -> Path:
-    return write_wav(tmp_path / "two.wav", speech(0.5, SENTENCES[0], 1.0, SENTENCES[3], 0.5))
+    return write_pcm(tmp_path / "two.wav", speech(0.5, SENTENCES[0], 1.0, SENTENCES[3], 0.5))
 
 
 def test_two_sentences_give_two_segments_in_order_with_their_times(
@@ -71,7 +66,7 @@ def test_two_sentences_give_two_segments_in_order_with_their_times(
 def test_progress_rises_in_throttled_steps_to_one(speech: Speech, tmp_path: Path) -> None:
     # The general model decodes slowly enough to report on the way; a grammar would
     # finish this file before the first report is due.
-    path = write_wav(tmp_path / "two.wav", speech(0.3, SENTENCES[1], 0.7, SENTENCES[4], 0.3))
+    path = write_pcm(tmp_path / "two.wav", speech(0.3, SENTENCES[1], 0.7, SENTENCES[4], 0.3))
     reports: list[float] = []
 
     transcript = transcribe_file(path, on_progress=reports.append)
@@ -169,9 +164,7 @@ def test_engine_transcribe_reports_an_error_by_kind(
 
 def test_engine_transcribe_stops_when_its_parent_closes_stdin(
         speech: Speech, tmp_path: Path) -> None:
-    # About a minute of speech: the general model takes several seconds over it.
-    talk = speech(*[part for s in SENTENCES for part in (s, 0.7)])
-    path = write_wav(tmp_path / "long.wav", talk * 4)
+    path = write_pcm(tmp_path / "long.wav", minute_of_speech(speech))
     child = subprocess.Popen(
         [sys.executable, "-m", "dictation_app", "engine-transcribe", str(path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -19,7 +19,7 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     StreamClient,
 )
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech
 
 SERVE = [sys.executable, "-c",
          "import sys; from dictation_app.engine.server import run_serve; "
@@ -34,18 +34,29 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 90))
 
 
+async def session(url: str, pcm: bytes = b"") -> list[object]:
+    """Open a session at `url`, send `pcm` in chunks, stop: the events up to the stop."""
+    client = StreamClient()
+    events: list[object] = []
+    async with connect(url) as ws:
+        await ws.send(client.open())
+        events += client.receive(await ws.recv())
+        for chunk in ChunkFramer().push(pcm):
+            await ws.send(client.audio(chunk))
+        await ws.send(client.stop())
+        async for frame in ws:
+            events += client.receive(frame)
+            if isinstance(events[-1], SessionStopped):
+                break
+    return events
+
+
 @pytest.mark.engine
 def test_start_returns_a_url_that_serves_sessions_and_stop_ends_the_engine() -> None:
     async def go() -> tuple[str, list[object], bool, int | None, bool, str | None, str]:
         engine = EngineProcess(command=SERVE)
         url = await engine.start()
-        client = StreamClient()
-        events: list[object] = []
-        async with connect(url) as ws:
-            await ws.send(client.open())
-            events += client.receive(await ws.recv())
-            await ws.send(client.stop())
-            events += client.receive(await ws.recv())
+        events = await session(url)
         was_running = engine.running
         code = await engine.stop()
         return url, events, was_running, code, engine.running, engine.url, engine.stderr_tail
@@ -63,20 +74,7 @@ def test_start_returns_a_url_that_serves_sessions_and_stop_ends_the_engine() -> 
 def test_default_command_starts_dictation_app_serve(grammar_file: Path, speech: Speech) -> None:
     async def go() -> tuple[list[object], int | None]:
         engine = EngineProcess(extra_args=["--grammar", str(grammar_file)])
-        url = await engine.start()
-        client = StreamClient()
-        events: list[object] = []
-        async with connect(url) as ws:
-            await ws.send(client.open())
-            events += client.receive(await ws.recv())
-            framer = ChunkFramer()
-            for chunk in framer.push(speech(0.3, SENTENCES[3])):
-                await ws.send(client.audio(chunk))
-            await ws.send(client.stop())
-            async for frame in ws:
-                events += client.receive(frame)
-                if isinstance(events[-1], SessionStopped):
-                    break
+        events = await session(await engine.start(), speech(0.3, SENTENCES[3]))
         return events, await engine.stop()
 
     events, code = run(go())

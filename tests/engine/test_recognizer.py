@@ -16,7 +16,7 @@ from dictation_app.engine.recognizer import (
     PartialResult,
     RecognizerEvent,
 )
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech
 
 pytestmark = pytest.mark.engine
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 
 from dictation_app.app import about_engines
 from dictation_app.audio.format import CHUNK_BYTES
@@ -28,13 +25,15 @@ from dictation_app.engine.registry import (
     engines,
     get_engine,
 )
-from dictation_app.engine.server import run_serve, serve_forever
+from dictation_app.engine.server import run_serve
 from dictation_app.protocols.bahasakita_stream import (
     FinalTranscript,
     PartialTranscript,
 )
 from dictation_app.transport.stream_connection import StreamConnection
-from tests.engine import echo_engine
+from tests.support import echo_engine
+from tests.support.audio import silence, write_pcm
+from tests.support.engine_server import served_engine
 
 
 @pytest.fixture
@@ -95,7 +94,7 @@ def test_without_engine_the_commands_run_the_default() -> None:
     parser = build_parser()
 
     assert parser.parse_args(["serve"]).engine == "pocketsphinx"
-    # jobs/local_service.py starts `engine-transcribe FILE [--grammar G]`, no --engine.
+    # services/local.py starts `engine-transcribe FILE [--grammar G]`, no --engine.
     assert parser.parse_args(["engine-transcribe", "a.wav", "--grammar", "g"]).engine \
         == "pocketsphinx"
 
@@ -190,41 +189,9 @@ def test_a_final_has_no_words_unless_the_engine_gives_them() -> None:
 @pytest.fixture
 def echo_url(echo: EngineDescriptor) -> Iterator[str]:
     """engine/server.py serving the echo engine on its own loop in a thread, as in the app."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    failure: list[BaseException] = []
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    task = loop.create_task(serve_forever("127.0.0.1", 0, ready=on_ready, engine="echo",
-                                          bytes_per_final=3 * CHUNK_BYTES))
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-            ready.set()
-
-    thread = threading.Thread(target=run, name="echo-engine-server")
-    thread.start()
-    ready.wait(30)
-    if not urls:
-        thread.join()
-        pytest.fail(f"the echo engine did not start: {failure}")
-    yield urls[0]
-    loop.call_soon_threadsafe(task.cancel)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with served_engine(name="echo engine", engine="echo",
+                       bytes_per_final=3 * CHUNK_BYTES) as url:
+        yield url
 
 
 def test_a_second_engine_is_served_and_streamed_to_end_to_end(echo_url: str) -> None:
@@ -251,7 +218,7 @@ def test_a_second_engine_is_served_and_streamed_to_end_to_end(echo_url: str) -> 
 def test_the_file_transcriber_runs_a_second_engine(echo: EngineDescriptor,
                                                    tmp_path: Path) -> None:
     path = tmp_path / "two-and-a-half-seconds.wav"
-    soundfile.write(str(path), np.zeros(40_000, dtype=np.int16), 16_000, subtype="PCM_16")
+    write_pcm(path, silence(2.5))
 
     transcript = transcribe_file(path, engine="echo")
 
@@ -263,7 +230,7 @@ def test_the_file_transcriber_runs_a_second_engine(echo: EngineDescriptor,
 
 def test_the_file_transcriber_refuses_an_unknown_engine(tmp_path: Path) -> None:
     path = tmp_path / "short.wav"
-    soundfile.write(str(path), np.zeros(1600, dtype=np.int16), 16_000, subtype="PCM_16")
+    write_pcm(path, silence(0.1))
 
     with pytest.raises(ConfigurationError, match="no engine named 'whisper'"):
         transcribe_file(path, engine="whisper")

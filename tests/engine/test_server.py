@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from dictation_app.audio.convert import ChunkFramer
-from dictation_app.engine.server import PARENT_PIPE_ENV, serve_forever
+from dictation_app.engine.server import PARENT_PIPE_ENV
 from dictation_app.protocols.bahasakita_stream import (
     Event,
     FinalTranscript,
@@ -29,7 +28,8 @@ from dictation_app.protocols.bahasakita_stream import (
     SessionStopped,
     StreamClient,
 )
-from tests.engine.conftest import SENTENCES, Speech
+from tests.support.audio import SENTENCES, Speech, write_speech
+from tests.support.engine_server import served_engine
 
 pytestmark = pytest.mark.engine
 
@@ -37,41 +37,8 @@ pytestmark = pytest.mark.engine
 @pytest.fixture(scope="module")
 def engine_url(grammar_file: Path) -> Iterator[str]:
     """A server on its own loop in a thread, as in the app, loading the model once."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    urls: list[str] = []
-    failure: list[BaseException] = []
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    task = loop.create_task(serve_forever("127.0.0.1", 0, ready=on_ready,
-                                          grammar=str(grammar_file)))
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(task)
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-            ready.set()
-
-    thread = threading.Thread(target=run, name="engine-server")
-    thread.start()
-    ready.wait(60)
-    if not urls:
-        thread.join()
-        pytest.fail(f"the engine did not start: {failure}")
-    yield urls[0]
-    loop.call_soon_threadsafe(task.cancel)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert not failure, failure
+    with served_engine(name="engine", start_timeout=60, grammar=str(grammar_file)) as url:
+        yield url
 
 
 def run(coro: Any) -> Any:
@@ -291,3 +258,44 @@ def test_run_serve_reports_a_port_it_cannot_bind() -> None:
     assert child.returncode not in (0, None)
     assert out == ""
     assert "cannot listen on 127.0.0.1" in errors
+
+
+# --- `dictation-app serve`, streamed to by `dictation-app stream` -------------------
+
+
+def app(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dictation_app", *args]
+
+
+@pytest.fixture
+def served(grammar_file: Path) -> Iterator[str]:
+    server = subprocess.Popen(app("serve", "--port", "0", "--grammar", str(grammar_file)),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    assert line.startswith("READY ws://127.0.0.1:"), server.stderr.read() if server.stderr else ""
+    yield line.split()[1]
+    server.terminate()
+    _, errors = server.communicate(timeout=20)  # closes the pipes too
+    assert server.returncode == 0, errors
+
+
+def test_two_sentences_come_back_as_two_finals(tmp_path: Path, speech: Speech,
+                                                served: str) -> None:
+    pcm = speech(0.5, SENTENCES[0], 1.5, SENTENCES[2], 1.0)
+    path = write_speech(tmp_path / "speech.wav", pcm, 44100, 2)
+    result = subprocess.run(app("stream", str(path), "--url", served, "--pace", "fast"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [SENTENCES[0], SENTENCES[2]]
+
+
+def test_partials_come_before_each_final(tmp_path: Path, speech: Speech, served: str) -> None:
+    path = write_speech(tmp_path / "speech.flac", speech(0.3, SENTENCES[1], 0.8), 16000, 1)
+    result = subprocess.run(app("stream", str(path), "--url", served, "--pace", "fast",
+                                "--jsonl"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[-1] == {"type": "final", "text": SENTENCES[1]}
+    assert events[0]["type"] == "partial" and len(events) > 2

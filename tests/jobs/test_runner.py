@@ -4,7 +4,6 @@ written here: each run follows a script the test controls through asyncio events
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -19,6 +18,7 @@ from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.service import JobContext, JobService
 from dictation_app.jobs.store import JobStore
 from dictation_app.protocols.transcript import Segment, Transcript
+from tests.support.secrets import SecretWatch
 
 SECRET = "s3cr3t-token-value"
 Script = Callable[[JobContext], Awaitable[Transcript]]
@@ -128,10 +128,8 @@ def store(path: Path) -> Iterator[JobStore]:
 
 
 @pytest.fixture(autouse=True)
-def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert SECRET not in caplog.text
+def _no_secret_in_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(SECRET)
 
 
 class Recorder:
@@ -162,6 +160,15 @@ def runner_for(store: JobStore, *services: FakeService, at_once: int = 2) -> Job
     return JobRunner(store, factory, at_once=at_once)
 
 
+def watched_runner(store: JobStore, *services: FakeService, at_once: int = 2
+                   ) -> tuple[JobRunner, Recorder]:
+    """`runner_for(...)` and a Recorder listening to it from the start."""
+    runner = runner_for(store, *services, at_once=at_once)
+    seen = Recorder()
+    runner.add_listener(seen)
+    return runner, seen
+
+
 def submit(runner: JobRunner, name: str = "a.wav", provider: str = "nevisa") -> Job:
     return runner.submit(Path("/audio") / name, provider, JobOptions(language="fa"))
 
@@ -177,9 +184,7 @@ def test_a_job_completes_and_listeners_see_every_change_in_order(store: JobStore
     service = FakeService(script=reporting)
 
     async def scenario() -> None:
-        runner = runner_for(store, service)
-        seen = Recorder()
-        runner.add_listener(seen)
+        runner, seen = watched_runner(store, service)
         job = submit(runner)
         done = await runner.wait(job.id)
         assert done.state is JobState.COMPLETED and done.progress == 1.0
@@ -214,9 +219,7 @@ def test_progress_writes_are_throttled_yet_the_last_progress_reaches_the_store(
     service = FakeService(script=chatty)
 
     async def scenario() -> None:
-        runner = runner_for(store, service)
-        seen = Recorder()
-        runner.add_listener(seen)
+        runner, seen = watched_runner(store, service)
         job = submit(runner)
         await until(lambda: bool(stored_after_burst))
         assert stored_after_burst == [0.01]  # the first report only; the rest throttled
@@ -267,9 +270,7 @@ def test_a_waiting_job_cancelled_never_starts(store: JobStore) -> None:
     service = FakeService(script=gates.script)
 
     async def scenario() -> None:
-        runner = runner_for(store, service, at_once=1)
-        seen = Recorder()
-        runner.add_listener(seen)
+        runner, seen = watched_runner(store, service, at_once=1)
         first, second, third = (submit(runner, f"{i}.wav") for i in range(3))
         await until(lambda: len(service.runs) == 1)
         await runner.cancel(second.id)
@@ -298,9 +299,7 @@ def test_cancelling_a_running_job_stops_it_and_the_remote_job(store: JobStore) -
     service = FakeService(script=remembering)
 
     async def scenario() -> None:
-        runner = runner_for(store, service)
-        seen = Recorder()
-        runner.add_listener(seen)
+        runner, seen = watched_runner(store, service)
         job = submit(runner)
         await until(lambda: (store.get(job.id) or job).state is JobState.PROCESSING)
         assert (store.get(job.id) or job).remote == {"task_id": "t-1", "key": "uploads/a.wav"}
@@ -385,9 +384,7 @@ def test_failures_are_stored_with_their_message_and_retry_runs_the_job_afresh(
     service = FakeService(script=flaky)
 
     async def scenario() -> None:
-        runner = runner_for(store, service)
-        seen = Recorder()
-        runner.add_listener(seen)
+        runner, seen = watched_runner(store, service)
         job = submit(runner)
         failed = await runner.wait(job.id)
         assert failed.state is JobState.FAILED
@@ -562,9 +559,7 @@ def test_quitting_keeps_jobs_unfinished_and_the_next_start_resumes_them(path: Pa
     async def after_restart() -> None:
         with JobStore(path) as store:
             assert store.get(ids["c.wav"]) == completed  # the result survived
-            runner = runner_for(store, second_run, at_once=2)
-            seen = Recorder()
-            runner.add_listener(seen)
+            runner, seen = watched_runner(store, second_run, at_once=2)
             await runner.resume()
             await runner.resume()  # already scheduled: nothing runs twice
             for name in ("p.wav", "u.wav", "q.wav"):
@@ -638,9 +633,7 @@ def test_an_outcome_the_job_list_cannot_store_still_ends_the_job_and_it_can_be_r
 
     async def scenario() -> None:
         with JobStore(path, busy_timeout=0.05) as store:
-            runner = runner_for(store, service)
-            seen = Recorder()
-            runner.add_listener(seen)
+            runner, seen = watched_runner(store, service)
             job = submit(runner)
             await until(lambda: (store.get(job.id) or job).state is JobState.PROCESSING)
             holder = sqlite3.connect(str(path), isolation_level=None)

@@ -15,7 +15,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.protocols import botlhale as b
 from dictation_app.protocols.botlhale import ApiVersion, JobStatus
-from tests.botlhale_server import data_v1_body, data_v2_body, sync_body
+from tests.servers.botlhale_server import data_v1_body, data_v2_body, sync_body
 
 # The seeds' examples, hand-corrected to valid JSON (placeholders made concrete). The
 # sync and data replies are the ones the fake server sends: one copy of each.

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import wave
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,19 +31,22 @@ from dictation_app.services.bahasakita_upload import (
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.http import RetryPolicy
 from dictation_app.transport.progress_file import ProgressFile
-from tests.bahasakita_rest_server import GOOD_TOKEN
-from tests.bahasakita_upload_server import (
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+from tests.servers.bahasakita_upload_server import (
     CHANGE_PRIORITY,
     CONTENT,
     SUBTITLE,
     UPLOAD,
     FakeBahasakitaUpload,
+    busy_body,
 )
-from tests.job_context import RecordingContext, run_service
+from tests.servers.loopback_http import EVERY_PATH
+from tests.support.audio import SAMPLE_RATE, write_pcm
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides
 
 T = TypeVar("T")
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.004, total=10.0)
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
 
 @pytest.fixture
@@ -55,22 +56,13 @@ def server() -> Iterator[FakeBahasakitaUpload]:
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
-    yield
-    assert GOOD_TOKEN not in caplog.text
-    assert "wrong-token-0005" not in caplog.text
+def _debug_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(GOOD_TOKEN, "wrong-token-0005")
 
 
 def noise_wav(path: Path, seconds: float) -> Path:
     """Noise as 16 kHz mono WAV: the bytes differ on every run."""
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(os.urandom(int(seconds * 16_000) * 2))
-    return path
+    return write_pcm(path, os.urandom(int(seconds * SAMPLE_RATE) * 2))
 
 
 @pytest.fixture
@@ -103,12 +95,9 @@ def run_job(server: FakeBahasakitaUpload, context: RecordingContext, **kwargs: A
 def failure(server: FakeBahasakitaUpload, act: Callable[[BahasakitaUploadService],
             Awaitable[Any]], expected: type[DictationError] = DictationError,
             **kwargs: Any) -> DictationError:
-    with pytest.raises(expected) as caught:
-        using(server, act, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        assert GOOD_TOKEN not in text
-        assert "wrong-token-0005" not in text
-    return caught.value
+    error = service_error(lambda: service_for(server, **kwargs), act, expected)
+    assert_error_hides(error, GOOD_TOKEN, "wrong-token-0005")
+    return error
 
 
 # --- a job from upload to transcript -------------------------------------------
@@ -286,8 +275,8 @@ def test_error_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audi
 @pytest.mark.parametrize(("burst", "path"), [([429, 503], UPLOAD), ([502, 500], CONTENT)])
 def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
                                   burst: list[int], path: str) -> None:
-    server.behaviour.burst = burst
-    server.behaviour.burst_path = path
+    for status in burst:
+        server.fail(f"{path}*", status)
     transcript = run_job(server, context_for(server, audio))
     assert transcript.segments
     assert len(server.jobs) == 1
@@ -297,9 +286,8 @@ def test_busy_answers_are_retried(server: FakeBahasakitaUpload, audio: Path,
 def test_busy_status_inside_an_http_200_poll_is_retried(server: FakeBahasakitaUpload,
                                                         audio: Path) -> None:
     # As an HTTP 503 would be: the module docstring promises the same treatment.
-    server.behaviour.burst = [503, 502]
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    for status in (503, 502):
+        server.fail(f"{CONTENT}*", 200, busy_body(status))
     transcript = run_job(server, context_for(server, audio))
     assert transcript.segments
     assert server.content_polls() == 2 + 1 + 3 + 1  # the busy ones, queued, progress, done
@@ -307,9 +295,7 @@ def test_busy_status_inside_an_http_200_poll_is_retried(server: FakeBahasakitaUp
 
 def test_busy_status_inside_an_http_200_poll_until_attempts_run_out(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [503] * FAST_RETRY.attempts
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    server.fail(f"{CONTENT}*", 200, busy_body(503), times=FAST_RETRY.attempts)
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 503
     assert "Server busy" in str(error)
@@ -318,9 +304,7 @@ def test_busy_status_inside_an_http_200_poll_until_attempts_run_out(
 
 def test_client_error_status_inside_an_http_200_poll_fails_at_once(
         server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [404]
-    server.behaviour.burst_path = CONTENT
-    server.behaviour.burst_embedded = True
+    server.fail(f"{CONTENT}*", 200, busy_body(404))
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 404
     assert "Server busy" in str(error)  # the service's own words
@@ -328,7 +312,7 @@ def test_client_error_status_inside_an_http_200_poll_fails_at_once(
 
 
 def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.burst = [503, 503, 503]
+    server.fail(EVERY_PATH, 503, times=3)
     error = failure(server, lambda s: s.run(context_for(server, audio)), ServiceRejected)
     assert isinstance(error, ServiceRejected) and error.status == 503
     assert "Server busy" in str(error)
@@ -336,7 +320,7 @@ def test_busy_until_attempts_run_out(server: FakeBahasakitaUpload, audio: Path) 
 
 
 def test_slow_service_times_out(server: FakeBahasakitaUpload, audio: Path) -> None:
-    server.behaviour.delay = 5.0
+    server.delays[EVERY_PATH] = 5.0
     error = failure(server, lambda s: s.run(context_for(server, audio)), ConnectionFailed,
                     timeout=0.2, retry=RetryPolicy(attempts=1))
     assert "no answer" in str(error)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
-import numpy as np
 import pytest
 import soundfile
 
@@ -31,7 +29,7 @@ from dictation_app.protocols.transcript import Transcript
 from dictation_app.services.botlhale import BotlhaleOptions, BotlhaleService
 from dictation_app.services.poll_policy import PollPolicy
 from dictation_app.transport.http import RetryPolicy
-from tests.botlhale_server import (
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
     DATA_V1_PATH,
@@ -47,21 +45,19 @@ from tests.botlhale_server import (
     UPLOAD_PATH,
     FakeBotlhale,
 )
-from tests.job_context import RecordingContext, run_service
+from tests.support.audio import tone
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides
 
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.005, total=30.0)
 SECRETS = (BEARER_TOKEN, REFRESH_TOKEN, *FIELD_SECRETS)
 
 
 @pytest.fixture
-def server(caplog: pytest.LogCaptureFixture) -> Iterator[FakeBotlhale]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
+def server(no_secret_logged: SecretWatch) -> Iterator[FakeBotlhale]:
     with FakeBotlhale() as running:
         yield running
-    for secret in (*SECRETS, *running.issued_tokens):
-        assert secret not in caplog.text
+    no_secret_logged.add(*SECRETS, *running.issued_tokens)
 
 
 @pytest.fixture
@@ -75,16 +71,10 @@ def tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def tone(rate: int, seconds: float, channels: int = 1) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    mono = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    return np.repeat(mono[:, None], channels, axis=1) if channels > 1 else mono
-
-
 @pytest.fixture
 def short_wav(tmp_path: Path) -> Path:
     path = tmp_path / "greeting.wav"
-    soundfile.write(path, tone(16_000, 3.0), 16_000, subtype="PCM_16")
+    soundfile.write(path, tone(3.0, 16_000, amplitude=0.3), 16_000, subtype="PCM_16")
     return path
 
 
@@ -92,7 +82,7 @@ def short_wav(tmp_path: Path) -> Path:
 def long_wav(tmp_path: Path) -> Path:
     """61 s: over the sync limit; 11.7 MB, so the upload takes several 2 MiB reads."""
     path = tmp_path / "meeting.wav"
-    soundfile.write(path, tone(48_000, 61.0, channels=2), 48_000, subtype="PCM_16")
+    soundfile.write(path, tone(61.0, 48_000, 2, amplitude=0.3), 48_000, subtype="PCM_16")
     return path
 
 
@@ -109,12 +99,9 @@ def run(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> Trans
 
 
 def failure(server: FakeBotlhale, context: RecordingContext, **kwargs: Any) -> DictationError:
-    with pytest.raises(DictationError) as caught:
-        run(server, context, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        for secret in (*SECRETS, *server.issued_tokens):
-            assert secret not in text
-    return caught.value
+    error = service_error(lambda: make_service(server, **kwargs), lambda s: s.run(context))
+    assert_error_hides(error, *SECRETS, *server.issued_tokens)
+    return error
 
 
 def async_context(path: Path, version: int = 2, **options: Any) -> RecordingContext:
@@ -344,7 +331,7 @@ def test_polling_gives_up_after_the_total_wait(server: FakeBotlhale, short_wav: 
 def test_cancelling_while_polling_leaves_no_converted_copy(server: FakeBotlhale,
                                                            tmp_path: Path, tmp_dir: Path) -> None:
     source = tmp_path / "loud.wav"
-    soundfile.write(source, tone(96_000, 1.0), 96_000)  # over 48 kHz: converted
+    soundfile.write(source, tone(1.0, 96_000, amplitude=0.3), 96_000)  # over 48 kHz: converted
     server.behaviour.running_polls = 10**9
 
     async def scenario() -> None:
@@ -609,7 +596,7 @@ def test_an_unreadable_file_fails_before_any_request(server: FakeBotlhale, tmp_p
 
 
 def write_m4a(path: Path, rate: int, seconds: float) -> None:
-    samples = tone(rate, seconds)
+    samples = tone(seconds, rate, amplitude=0.3)[:, 0]
     with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=rate, layout="mono")
         for start in range(0, len(samples), 1024):
@@ -634,9 +621,10 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
     if name.endswith(".m4a"):
         write_m4a(source, rate, 2.0)
     elif name.endswith(".mp3"):
-        soundfile.write(source, tone(rate, 2.0), rate, format="MP3", subtype="MPEG_LAYER_III")
+        soundfile.write(source, tone(2.0, rate, amplitude=0.3), rate, format="MP3",
+                        subtype="MPEG_LAYER_III")
     else:
-        soundfile.write(source, tone(rate, 2.0), rate)
+        soundfile.write(source, tone(2.0, rate, amplitude=0.3), rate)
     run(server, RecordingContext(source, JobOptions(vendor=BotlhaleOptions(mode=mode))))
 
     request = server.to(SYNC_PATH if mode == "sync" else BUCKET_PATH)[0]
@@ -652,7 +640,8 @@ def test_other_formats_are_sent_as_temporary_flac(server: FakeBotlhale, tmp_path
 def test_a_converted_copy_is_deleted_when_the_job_fails(server: FakeBotlhale, tmp_path: Path,
                                                         tmp_dir: Path) -> None:
     source = tmp_path / "memo.mp3"
-    soundfile.write(source, tone(22_050, 2.0), 22_050, format="MP3", subtype="MPEG_LAYER_III")
+    soundfile.write(source, tone(2.0, 22_050, amplitude=0.3), 22_050, format="MP3",
+                    subtype="MPEG_LAYER_III")
     server.fail(SYNC_PATH, 400, {"message": "Unsupported language"})
     error = failure(server, RecordingContext(source))
     assert isinstance(error, ServiceRejected) and "Unsupported language" in str(error)

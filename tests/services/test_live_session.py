@@ -18,7 +18,7 @@ import pytest
 from dictation_app.core.errors import ConnectionFailed, DictationError, ServiceRejected
 from dictation_app.protocols.bahasakita_stream import ProtocolVersion
 from dictation_app.services.live_session import LiveSession, LiveTarget, Phase
-from tests.bahasakita_server import Behaviour, FakeBahasakita
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 
 RATE = 16_000
 BLOCK = 640  # 40 ms, the microphone's block size

@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 import pytest
-import soundfile
 
 from dictation_app.core.errors import (
     ConfigurationError,
@@ -22,7 +18,7 @@ from dictation_app.core.errors import (
     UnsupportedInput,
 )
 from dictation_app.engine.server import PARENT_PIPE_ENV
-from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
 from dictation_app.services.local import (
     Failure,
@@ -32,13 +28,8 @@ from dictation_app.services.local import (
     default_command,
     parse_line,
 )
-from tests.engine import conftest as engine_fixtures
-from tests.engine.conftest import SAMPLE_RATE, SENTENCES, Speech
-
-# The engine's session fixtures, shared by assignment: pytest finds fixtures by name
-# in a test module, and a plain import of the same names would trip ruff's F811.
-speech = engine_fixtures.speech
-grammar_file = engine_fixtures.grammar_file
+from tests.support.audio import SENTENCES, Speech, minute_of_speech, write_pcm
+from tests.support.job_context import RecordingContext
 
 TRANSCRIPT = Transcript(provider="local", file="a.wav", language="en", duration=2.0,
                         text="hello there",
@@ -52,32 +43,6 @@ def python(code: str) -> list[str]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 60))
-
-
-def write_wav(path: Path, pcm: bytes) -> Path:
-    soundfile.write(str(path), np.frombuffer(pcm, dtype="<i2"), SAMPLE_RATE, subtype="PCM_16")
-    return path
-
-
-@dataclass
-class RecordingContext:
-    """What the job runner gives a service, keeping what the service says."""
-
-    file: Path
-    job_id: int = 7
-    options: JobOptions = field(default_factory=JobOptions)
-    remote: Mapping[str, str] = field(default_factory=dict)
-    reports: list[tuple[JobState, float | None]] = field(default_factory=list)
-    remembered: dict[str, str] = field(default_factory=dict)
-    progressed: asyncio.Event | None = None  # set once a progress above 0 arrives
-
-    def report(self, state: JobState, progress: float | None = None) -> None:
-        self.reports.append((state, progress))
-        if self.progressed is not None and progress:
-            self.progressed.set()
-
-    async def remember(self, **values: str) -> None:
-        self.remembered.update(values)
 
 
 def transcriber_children() -> list[psutil.Process]:
@@ -209,7 +174,7 @@ def test_a_command_that_cannot_start_fails_the_job(tmp_path: Path) -> None:
 @pytest.mark.engine
 def test_a_file_is_transcribed_by_a_child_process(
         speech: Speech, grammar_file: Path, tmp_path: Path) -> None:
-    path = write_wav(tmp_path / "two.wav", speech(0.5, SENTENCES[2], 1.0, SENTENCES[4], 0.5))
+    path = write_pcm(tmp_path / "two.wav", speech(0.5, SENTENCES[2], 1.0, SENTENCES[4], 0.5))
     service = LocalFileService(grammar=str(grammar_file))
     context = RecordingContext(path)
 
@@ -223,7 +188,7 @@ def test_a_file_is_transcribed_by_a_child_process(
     progress = [p for _, p in context.reports]
     assert {state for state, _ in context.reports} == {JobState.PROCESSING}
     assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
-    assert context.remembered == {}  # nothing remote to resume
+    assert context.remembered == []  # nothing remote to resume
     assert transcriber_children() == []
 
 
@@ -241,9 +206,19 @@ def test_a_corrupt_file_fails_with_unsupported_input(tmp_path: Path) -> None:
 
 @pytest.fixture
 def long_speech(speech: Speech, tmp_path: Path) -> Path:
-    # About a minute of speech: the general model takes several seconds over it.
-    talk = speech(*[part for s in SENTENCES for part in (s, 0.7)])
-    return write_wav(tmp_path / "long.wav", talk * 4)
+    return write_pcm(tmp_path / "long.wav", minute_of_speech(speech))
+
+
+async def start_on_the_child(service: LocalFileService, path: Path
+                             ) -> tuple[asyncio.Task[Transcript], list[psutil.Process]]:
+    """A run of `service` on `path`, once it reports progress (its child is at work),
+    and the engine-transcribe children there are then."""
+    progressed = asyncio.Event()
+    context = RecordingContext(path, on_report=lambda _state, value: (
+        progressed.set() if value else None))
+    task = asyncio.create_task(service.run(context))
+    await progressed.wait()
+    return task, transcriber_children()
 
 
 @pytest.mark.engine
@@ -251,10 +226,7 @@ def test_cancelling_the_run_kills_and_reaps_the_child(long_speech: Path) -> None
     service = LocalFileService()
 
     async def go() -> tuple[list[psutil.Process], BaseException | None]:
-        context = RecordingContext(long_speech, progressed=asyncio.Event())
-        task = asyncio.create_task(service.run(context))
-        await context.progressed.wait()  # type: ignore[union-attr]
-        children = transcriber_children()
+        task, children = await start_on_the_child(service, long_speech)
         task.cancel()
         outcome = (await asyncio.gather(task, return_exceptions=True))[0]
         return children, outcome if isinstance(outcome, BaseException) else None
@@ -271,10 +243,7 @@ def test_aclose_kills_a_running_child(long_speech: Path) -> None:
     service = LocalFileService()
 
     async def go() -> tuple[list[psutil.Process], BaseException | None]:
-        context = RecordingContext(long_speech, progressed=asyncio.Event())
-        task = asyncio.create_task(service.run(context))
-        await context.progressed.wait()  # type: ignore[union-attr]
-        children = transcriber_children()
+        task, children = await start_on_the_child(service, long_speech)
         await service.aclose()
         outcome = (await asyncio.gather(task, return_exceptions=True))[0]
         return children, outcome if isinstance(outcome, BaseException) else None

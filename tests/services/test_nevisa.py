@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import wave
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,8 +30,7 @@ from dictation_app.services.nevisa import (
 )
 from dictation_app.transport.http import RetryPolicy
 from dictation_app.transport.progress_file import ProgressFile
-from tests.job_context import RecordingContext, run_service
-from tests.nevisa_server import (
+from tests.servers.nevisa_server import (
     ACCOUNTS,
     API,
     API_KEY,
@@ -51,22 +48,18 @@ from tests.nevisa_server import (
     FakeNevisa,
     NevisaState,
 )
+from tests.support.audio import write_pcm
+from tests.support.job_context import FAST_RETRY, RecordingContext, run_service, service_error
+from tests.support.secrets import SecretWatch, assert_error_hides, assert_no_secret_logged
 
 T = TypeVar("T")
 
-FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 FAST_POLL = PollPolicy(initial=0.001, factor=2.0, maximum=0.01, total=10.0)
 
 
 def write_wav(path: Path, seconds: float = 10.0, rate: int = 8000) -> Path:
     """A 16-bit mono WAV, big enough (160 kB) to go out in several chunks."""
-    frames = int(seconds * rate)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(bytes(range(256)) * (frames * 2 // 256))
-    return path
+    return write_pcm(path, bytes(range(256)) * (int(seconds * rate) * 2 // 256), rate)
 
 
 @pytest.fixture
@@ -75,13 +68,10 @@ def audio(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(caplog: pytest.LogCaptureFixture) -> Iterator[FakeNevisa]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
+def server(no_secret_logged: SecretWatch) -> Iterator[FakeNevisa]:
     with FakeNevisa() as running:
         yield running
-    for secret in running.state.secret_values:
-        assert secret not in caplog.text
+    no_secret_logged.add(*running.state.secret_values)
 
 
 def make_service(server: FakeNevisa, **kwargs: Any) -> NevisaService:
@@ -103,12 +93,9 @@ def transcribe(server: FakeNevisa, context: RecordingContext, **kwargs: Any) -> 
 
 def failure(server: FakeNevisa, use: Callable[[NevisaService], Awaitable[Any]],
             **kwargs: Any) -> DictationError:
-    with pytest.raises(DictationError) as caught:
-        with_service(server, use, **kwargs)
-    for text in (str(caught.value), repr(caught.value)):
-        for secret in server.state.secret_values:
-            assert secret not in text
-    return caught.value
+    error = service_error(lambda: make_service(server, **kwargs), use)
+    assert_error_hides(error, *server.state.secret_values)
+    return error
 
 
 def run_failure(server: FakeNevisa, context: RecordingContext, **kwargs: Any
@@ -154,8 +141,8 @@ def test_the_service_says_what_it_is_without_the_password() -> None:
 
 def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
                                                    caplog: pytest.LogCaptureFixture,
+                                                   no_secret_logged: SecretWatch,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    caplog.set_level(logging.DEBUG)
     # Reads as small as httpx asks for, so a small file still shows steps between 0 and 1.
     monkeypatch.setattr(ProgressFile, "READ_SIZE", 0)
     state = NevisaState()
@@ -196,8 +183,7 @@ def test_a_file_is_uploaded_polled_and_transcribed(audio: Path,
                                    "progress_url": f"/celery-progress/{task_id}/"}]
     # Remembered once the task existed and before its progress was first asked for.
     assert context.seen_at_remember == [[LOGIN, RECOGNIZE]]
-    for secret in state.secret_values:
-        assert secret not in caplog.text
+    assert_no_secret_logged(caplog, *state.secret_values)
 
 
 @pytest.mark.parametrize("who", [USERNAME, PHONE, EMAIL])
@@ -295,7 +281,7 @@ def test_an_invalidated_token_signs_in_again_once(server: FakeNevisa, tmp_path: 
 
 def test_a_token_refused_twice_is_an_authentication_failure(server: FakeNevisa,
                                                             audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 401, count=5, message="Invalid token.")
+    server.fail(RECOGNIZE, 401, {"message": "Invalid token."}, times=5)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, AuthenticationFailed)
     assert "Nevisa refused the credentials for POST /recognize-file (HTTP 401): Invalid token." \
@@ -307,9 +293,9 @@ def test_a_token_refused_twice_is_an_authentication_failure(server: FakeNevisa,
 
 
 def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 503, count=2, message="Service Unavailable")
-    server.state.fail(PROGRESS, 429, retry_after="0", message="Too many requests")
-    server.state.fail(LOGIN, 502, message="Bad gateway")
+    server.fail(RECOGNIZE, 503, {"message": "Service Unavailable"}, times=2)
+    server.fail(f"{PROGRESS}*", 429, {"message": "Too many requests"}, headers={"Retry-After": "0"})
+    server.fail(LOGIN, 502, {"message": "Bad gateway"})
     context = RecordingContext(audio)
     assert transcribe(server, context).text == TEXT
     uploads = server.state.requests_to(RECOGNIZE)
@@ -320,7 +306,7 @@ def test_5xx_and_429_are_retried(server: FakeNevisa, audio: Path) -> None:
 
 
 def test_retries_run_out_with_the_service_message(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(LOGIN, 502, count=10, message="Upstream is down")
+    server.fail(LOGIN, 502, {"message": "Upstream is down"}, times=10)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected sign-in (status 502): Upstream is down"
@@ -331,7 +317,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
                                                          audio: Path) -> None:
     # The task may have started before the server failed: a second upload could start
     # (and bill) a second one. 503 and 429 (not processed) are retried, as above.
-    server.state.fail(RECOGNIZE, 502, count=10, message="Upstream is down")
+    server.fail(RECOGNIZE, 502, {"message": "Upstream is down"}, times=10)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 502
     assert str(error) == "Nevisa rejected POST /recognize-file (status 502): Upstream is down"
@@ -339,7 +325,7 @@ def test_an_upload_answered_with_a_500_is_not_sent_twice(server: FakeNevisa,
 
 
 def test_a_slow_reply_times_out(server: FakeNevisa, audio: Path) -> None:
-    server.state.slow(PROGRESS, 30)  # cut short when the server stops
+    server.delays[f"{PROGRESS}*"] = 30  # cut short when the server stops
     context = RecordingContext(audio)
     error = run_failure(server, context, timeout=0.3, retry=RetryPolicy(attempts=1))
     assert isinstance(error, ConnectionFailed)
@@ -351,7 +337,7 @@ def test_the_upload_has_the_upload_timeout_not_the_short_one(server: FakeNevisa,
                                                               audio: Path) -> None:
     # Each 2 MiB piece of the file may take up to UPLOAD_TIMEOUT on a slow link; the
     # 30 s that suit the other requests would cut such an upload off.
-    server.state.slow(RECOGNIZE, 0.6)
+    server.delays[RECOGNIZE] = 0.6
     transcript = transcribe(server, RecordingContext(audio), timeout=0.3,
                             retry=RetryPolicy(attempts=1))
     assert transcript.text
@@ -370,7 +356,7 @@ def test_a_task_that_never_ends_is_given_up_on(server: FakeNevisa, audio: Path) 
 
 
 def test_error_bodies_that_echo_secrets_are_masked(server: FakeNevisa, audio: Path) -> None:
-    server.state.fail(RECOGNIZE, 400, message=f"api key {API_KEY} is not valid for {PASSWORD}")
+    server.fail(RECOGNIZE, 400, {"message": f"api key {API_KEY} is not valid for {PASSWORD}"})
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, ServiceRejected) and error.status == 400
     assert "api key *** is not valid for ***" in str(error)
@@ -474,7 +460,7 @@ def test_cancel_without_a_task_sends_nothing(server: FakeNevisa) -> None:
 def test_malformed_replies_name_nevisa_and_the_endpoint(server: FakeNevisa, audio: Path,
                                                         path: str, body: Any,
                                                         expected: str) -> None:
-    server.state.reply(path, body)
+    server.reply(f"{path}*", 200, body)
     error = run_failure(server, RecordingContext(audio))
     assert isinstance(error, RemoteProtocolError)
     assert expected in str(error)

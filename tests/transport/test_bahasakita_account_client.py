@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -21,7 +20,7 @@ from dictation_app.core.errors import (
 )
 from dictation_app.protocols.bahasakita_account import MonitoringSnapshot, ServiceToken
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     EMAIL,
     GOOD_TOKEN,
     ISSUED_TOKEN,
@@ -31,9 +30,12 @@ from tests.bahasakita_rest_server import (
     FakeBahasakitaRest,
     counters_in_data_body,
     empty_body,
+    error_body,
     missing_queues_body,
     wrong_shape_body,
 )
+from tests.servers.loopback_http import EVERY_PATH
+from tests.support.secrets import SecretWatch
 
 T = TypeVar("T")
 SECRETS = (GOOD_TOKEN, PASSWORD, ISSUED_TOKEN, base64.b64encode(f"{EMAIL}:{PASSWORD}".encode())
@@ -47,12 +49,8 @@ def server() -> Iterator[FakeBahasakitaRest]:
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    # Every library logs at its most talkative, so a leak anywhere would show up.
-    caplog.set_level(logging.DEBUG)
-    yield
-    for secret in SECRETS:
-        assert secret not in caplog.text
+def _debug_logs(no_secret_logged: SecretWatch) -> None:
+    no_secret_logged.add(*SECRETS)
 
 
 def run(make: Callable[[BahasakitaAccountClient], Awaitable[T]], base_url: str, *,
@@ -126,7 +124,7 @@ def test_status_401_inside_a_200_body_is_an_authentication_failure(
 
 
 def test_other_4xx_is_rejected_with_the_service_message(server: FakeBahasakitaRest) -> None:
-    server.behaviour.status, server.behaviour.status_message = 429, "Too many requests, slow down"
+    server.fail(EVERY_PATH, 429, error_body(429, "Too many requests, slow down"))
     error = failure(server)
     assert isinstance(error, ServiceRejected) and error.status == 429
     assert str(error) == ("Bahasakita monitoring rejected GET /v2/prod/stt/monitoring "
@@ -134,14 +132,14 @@ def test_other_4xx_is_rejected_with_the_service_message(server: FakeBahasakitaRe
 
 
 def test_5xx_is_a_connection_failure(server: FakeBahasakitaRest) -> None:
-    server.behaviour.status = 503
+    server.fail(EVERY_PATH, 503)
     error = failure(server)
     assert isinstance(error, ConnectionFailed)
     assert "(HTTP 503): Internal server error. Try again later." in str(error)
 
 
 def test_a_slow_reply_times_out(server: FakeBahasakitaRest) -> None:
-    server.behaviour.delay = 30  # cut short when the server stops
+    server.delays[EVERY_PATH] = 30  # cut short when the server stops
     error = failure(server, timeout=0.3)
     assert isinstance(error, ConnectionFailed)
     assert "no answer from http://127.0.0.1" in str(error) and "within 0.3 s" in str(error)
@@ -242,7 +240,7 @@ def test_a_wrong_password_never_shows_the_password(server: FakeBahasakitaRest) -
 
 
 def test_sign_in_timeout_keeps_no_reference_to_the_request(server: FakeBahasakitaRest) -> None:
-    server.behaviour.delay = 30
+    server.delays[EVERY_PATH] = 30
     error = failure(server, lambda c: c.sign_in(EMAIL, PASSWORD), token=None, timeout=0.3)
     assert isinstance(error, ConnectionFailed)
     # The httpx exception holds the request and its Basic header; ours must not chain it.
@@ -267,7 +265,7 @@ def test_sign_in_needs_an_email_and_a_password(server: FakeBahasakitaRest) -> No
 
 def test_a_failure_is_never_retried(server: FakeBahasakitaRest) -> None:
     # The panel refreshes on its own timer and a person waits on a sign-in: one attempt.
-    server.behaviour.status = 503
+    server.fail(EVERY_PATH, 503, times=2)  # a retry would meet a second 503
     assert isinstance(failure(server), ConnectionFailed)
     assert len(server.requests) == 1
 

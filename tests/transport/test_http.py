@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import deque
 from collections.abc import Iterator
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
@@ -32,32 +31,31 @@ from dictation_app.transport.http import (
     body_json,
     check_token,
 )
-from tests.loopback_http import LoopbackHTTPServer, read_body
-from tests.loopback_http import send as send_reply
+from tests.servers.loopback_http import EVERY_PATH, LoopbackHTTPServer, read_body
+from tests.servers.loopback_http import send as send_reply
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0)
 SECRET = "sekret-token-8842"
 
 
 class Scripted(LoopbackHTTPServer):
-    """Answers each request with the next (status, body, headers); 200 once out."""
+    """Answers each request with the next scripted (status, body, headers), whatever its
+    path; 200 once out."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.answers: deque[tuple[int, bytes, dict[str, str]]] = deque()
         self.seen: list[str] = []
 
     def answer(self, status: int, body: bytes = b"{}", times: int = 1,
                **headers: str) -> None:
-        self.answers.extend([(status, body, headers)] * times)
+        self.reply(EVERY_PATH, status, body, times=times,
+                   headers={name.replace("_", "-"): value for name, value in headers.items()})
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         read_body(handler)
         self.seen.append(f"{handler.command} {handler.path}")
-        status, body, headers = (self.answers.popleft() if self.answers
-                                 else (200, b'{"ok": true}', {}))
-        send_reply(handler, status, body,
-                   headers={name.replace("_", "-"): value for name, value in headers.items()})
+        if self._scripted(handler) is None:
+            send_reply(handler, 200, b'{"ok": true}')
 
 
 @pytest.fixture

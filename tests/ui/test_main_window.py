@@ -26,17 +26,6 @@ DEVICES = [
 PROVIDERS = [("local", "Local (offline)"), ("bahasakita", "Bahasakita (cloud)")]
 
 
-@pytest.fixture
-def window(qtbot: QtBot) -> MainWindow:
-    widget = MainWindow()
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.activateWindow()
-    qtbot.waitUntil(widget.isActiveWindow)
-    return widget
-
-
 def send_key(
     widget: QWidget,
     kind: QEvent.Type,

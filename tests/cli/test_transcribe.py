@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.bahasakita_rest_server import GOOD_TOKEN
-from tests.bahasakita_upload_server import Behaviour as UploadBehaviour
-from tests.bahasakita_upload_server import FakeBahasakitaUpload
-from tests.botlhale_server import (
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN
+from tests.servers.bahasakita_upload_server import Behaviour as UploadBehaviour
+from tests.servers.bahasakita_upload_server import FakeBahasakitaUpload
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     ORG_ID,
     Behaviour,
     FakeBotlhale,
 )
-from tests.nevisa_server import (
+from tests.servers.nevisa_server import (
     API_KEY,
     PASSWORD,
     PROGRESS,
@@ -36,6 +36,7 @@ from tests.nevisa_server import (
     FakeNevisa,
     NevisaState,
 )
+from tests.support.audio import SENTENCES, tone, write_audio
 
 CONTRACT = {"provider", "file", "language", "duration", "text", "segments"}
 SEGMENT = {"start", "end", "speaker", "text", "words"}
@@ -44,10 +45,7 @@ WORD = {"word", "start", "end", "conf"}
 
 @pytest.fixture
 def audio(tmp_path: Path) -> Path:
-    path = tmp_path / "call.wav"
-    tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000 * 2) / 16_000)
-    soundfile.write(path, tone.astype(np.float32), 16_000)
-    return path
+    return write_audio(tmp_path / "call.wav", tone(2.0, hz=300, amplitude=0.2))
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -205,7 +203,7 @@ def test_ctrl_c_cancels_the_remote_task_and_exits_130(audio: Path, entry: list[s
 def test_a_second_ctrl_c_stops_waiting_for_the_remote_cancel(audio: Path, entry: list[str]
                                                              ) -> None:
     state = NevisaState(hold=True, percents=[30])
-    state.slow(TERMINATE, 60)  # longer than the CLI waits for it, and than this test
+    state.script.delays[TERMINATE] = 60  # longer than the CLI waits for it, and than this test
     with FakeNevisa(state) as server, start_nevisa_job(entry, audio, server) as process:
         wait_for_request(state, PROGRESS, process)
         process.send_signal(signal.SIGINT)
@@ -245,8 +243,6 @@ def test_a_reader_that_stops_reading_gets_no_traceback(audio: Path) -> None:
 
 @pytest.mark.engine
 def test_the_offline_engine_transcribes_with_segment_times(tmp_path: Path) -> None:
-    from tests.engine.conftest import SENTENCES
-
     speech = tmp_path / "speech.wav"
     voice = subprocess.run(["espeak-ng", "-v", "en-us+klatt", "-s", "150", "--stdout",
                             SENTENCES[0]], capture_output=True, check=True).stdout

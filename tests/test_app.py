@@ -17,13 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.store import JobStore
-from tests.botlhale_server import (
+from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,
     ORG_ID,
@@ -32,6 +30,7 @@ from tests.botlhale_server import (
     Behaviour,
     FakeBotlhale,
 )
+from tests.support.audio import tone, write_audio
 
 DEADLINE = 60.0  # seconds; the app starts in about one
 
@@ -76,9 +75,7 @@ def stop(app: subprocess.Popen[bytes], sig: int) -> None:
 
 def test_a_job_killed_while_processing_resumes_and_completes_after_restart(
         server: FakeBotlhale, tmp_path: Path) -> None:
-    audio = tmp_path / "interview.wav"
-    tone = 0.2 * np.sin(2 * np.pi * 440 * np.arange(16_000 * 2) / 16_000)
-    soundfile.write(audio, tone.astype(np.float32), 16_000)
+    audio = write_audio(tmp_path / "interview.wav", tone(2.0, hz=440, amplitude=0.2))
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "dictation-app"
     config.mkdir(parents=True)
     (config / "settings.json").write_text(json.dumps({

@@ -20,8 +20,9 @@ import pytest
 from dictation_app.cli import monitor as monitor_cli
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
 from dictation_app.core.secrets import SecretStore
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     GOOD_TOKEN,
+    MONITORING,
     Behaviour,
     FakeBahasakitaRest,
     counters_in_data_body,
@@ -168,9 +169,9 @@ def test_watch_prints_one_json_line_per_refresh_and_rides_out_5xx(
     async def pause(seconds: float) -> None:
         pauses.append(seconds)
         if len(pauses) == 1:
-            server.behaviour.status = 503  # the second refresh fails ...
+            server.fail(MONITORING, 503)  # the second refresh fails ...
         elif len(pauses) == 2:
-            server.behaviour.status = None  # ... the third works again
+            pass  # ... the third works again
         else:
             raise Interrupted
 

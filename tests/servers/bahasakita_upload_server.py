@@ -8,8 +8,11 @@ the clock: `queued_polls` answers of `inquery`, one `inprogress` answer per entr
 `progress`, then `success` (transcripts, words and, if the upload asked for it, a
 base64 subtitle) or `failed` with a message.
 
-Knobs on `Behaviour` make it misbehave: refuse the token, answer slowly, send a burst
-of 429/5xx, an error status inside an HTTP 200 body, malformed JSON or wrong shapes.
+Knobs on `Behaviour` make it misbehave: refuse the token, an error status inside an
+HTTP 200 body, malformed JSON or wrong shapes. Slow answers and bursts of 429/5xx are
+scripted per path with the base's `delays` and `fail()` (tests/servers/loopback_http.py):
+`fail(path, status)` sends Bahasakita's busy body with `Retry-After: 0`, and
+`fail(path, 200, busy_body(status))` the same status inside an HTTP 200.
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.bahasakita_rest_server import GOOD_TOKEN, MONITORING, queue_entry
-from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
+from tests.servers.bahasakita_rest_server import GOOD_TOKEN, MONITORING, queue_entry
+from tests.servers.loopback_http import (
+    LoopbackHTTPServer,
+    Scripted,
+    parse_multipart,
+    read_body,
+    send_json,
+)
 
 UPLOAD = "/v2/prod/stt/async/upload"
 CONTENT = "/v2/prod/stt/async/content/"  # + uuid
@@ -72,12 +81,7 @@ class Behaviour:
     quota: int = 3600
     refuse_message: str = "Token is invalid or expired"
     echo_credentials: bool = False  # put the token the client sent into error messages
-    burst: list[int] = field(default_factory=list)  # next statuses on burst_path, one each
-    burst_path: str = ""  # prefix of the paths the burst applies to; "" for every path
-    burst_embedded: bool = False  # send each burst status in `bk.status` of an HTTP 200
-    retry_after: str | None = "0"  # Retry-After header sent with a burst status
     embedded_status: int | None = None  # HTTP 200 with this status in `bk.status`
-    delay: float = 0.0  # seconds before answering; ended early when the server stops
     upload_body: Any = None  # replaces the upload reply; a str is sent verbatim
     content_body: Any = None  # replaces every content reply; a str is sent verbatim
     priority_body: Any = None  # replaces the changePriority reply; a str verbatim
@@ -101,6 +105,11 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+
+
+def busy_body(status: int) -> dict[str, Any]:
+    """Bahasakita's busy answer: the status in `bk.status`, also inside an HTTP 200."""
+    return {"bk": {"status": status, "message_status": "Server busy, try again"}}
 
 
 class FakeBahasakitaUpload(LoopbackHTTPServer):
@@ -141,23 +150,18 @@ class FakeBahasakitaUpload(LoopbackHTTPServer):
 
     # serving
 
+    def _failure(self, status: int) -> Scripted:
+        return Scripted(status, busy_body(status), {"Retry-After": "0"})
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         method = handler.command
         body = read_body(handler)
         with self._lock:
             self.requests.append(RecordedRequest(method, handler.path,
                                                  dict(handler.headers.items()), body))
+        if self._scripted(handler) is not None:  # fail(), reply() and delays, from the base
+            return
         b = self.behaviour
-        if self._stopped_during(b.delay):
-            return
-        with self._lock:
-            burst = b.burst.pop(0) if b.burst and handler.path.startswith(b.burst_path) else None
-        if burst is not None:
-            headers = {"Retry-After": b.retry_after} if b.retry_after is not None else {}
-            send_json(handler, 200 if b.burst_embedded else burst,
-                      {"bk": {"status": burst, "message_status": "Server busy, try again"}},
-                      headers)
-            return
         auth = handler.headers.get("Authorization", "")
         if auth != f"Bearer {b.token}":
             given = auth.removeprefix("Bearer ")

@@ -1,27 +1,90 @@
-"""What the tests' fake HTTP services share: a threaded server on 127.0.0.1, and helpers
-to read a request body (sized or chunked), split a multipart form and send a reply.
+"""What the tests' fake HTTP services share: a threaded server on 127.0.0.1, one way to
+script delays and canned answers per path, and helpers to read a request body (sized or
+chunked), split a multipart form and send a reply.
 
-A fake subclasses `LoopbackHTTPServer`, answers each request in `_handle()` and is
-used as a context manager:
+A fake subclasses `LoopbackHTTPServer`, answers each request in `_handle()` (calling
+`_scripted()` first, once it has read and recorded the request) and is used as a
+context manager:
 
     class FakeThing(LoopbackHTTPServer):
         def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-            send_json(handler, 200, {"ok": True})
+            read_body(handler)
+            if self._scripted(handler) is None:
+                send_json(handler, 200, {"ok": True})
 
     with FakeThing() as thing:
+        thing.delays["/slow"] = 30              # answer /slow after 30 s (or at shutdown)
+        thing.fail("/jobs/*", 503, times=2)     # the next two requests under /jobs/
+        thing.reply("/status", 200, '{"half')  # a malformed body, sent verbatim
         ...  # talk to thing.base_url
+
+A path pattern is a request path (without its query), or a prefix ending in `*`;
+`*` alone is every path. An exact pattern wins over a prefix, a longer prefix over a
+shorter one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 _Server = TypeVar("_Server", bound="LoopbackHTTPServer")
+
+EVERY_PATH = "*"
+
+
+@dataclass
+class Scripted:
+    """One canned answer: a status, a body (bytes or str sent verbatim, anything else as
+    JSON) and headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Script:
+    """What a test scripted for a fake: seconds to wait and canned answers, per path
+    pattern. One script can serve several servers that play one service (Nevisa's two
+    hosts)."""
+
+    def __init__(self) -> None:
+        self.delays: dict[str, float] = {}  # path pattern -> seconds before answering
+        self._answers: dict[str, deque[Scripted]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, pattern: str, answer: Scripted, times: int = 1) -> None:
+        """Answer the next `times` requests matching `pattern` with `answer`."""
+        with self._lock:
+            self._answers.setdefault(pattern, deque()).extend([answer] * times)
+
+    def delay_for(self, path: str) -> float:
+        with self._lock:
+            return next((self.delays[p] for p in _best_first(self.delays, path)), 0.0)
+
+    def take(self, path: str) -> Scripted | None:
+        """The next canned answer for `path`, used up; None if none is left."""
+        with self._lock:
+            for pattern in _best_first(self._answers, path):
+                if self._answers[pattern]:
+                    return self._answers[pattern].popleft()
+        return None
+
+
+def _best_first(patterns: Mapping[str, object], path: str) -> Iterator[str]:
+    """The patterns matching `path`: the exact one, then prefixes, longest first."""
+    if path in patterns:
+        yield path
+    prefixes = [p for p in patterns if p.endswith("*") and path.startswith(p[:-1])]
+    yield from sorted(prefixes, key=len, reverse=True)
 
 
 class LoopbackHTTPServer:
@@ -31,7 +94,8 @@ class LoopbackHTTPServer:
 
     methods: tuple[str, ...] = ("GET", "POST")
 
-    def __init__(self) -> None:
+    def __init__(self, *, script: Script | None = None) -> None:
+        self.script = script or Script()
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0),
                                            _handler_class(self._handle, self.methods))
@@ -58,9 +122,55 @@ class LoopbackHTTPServer:
         self._server.server_close()
         self._thread.join(10)
 
+    # scripting, from the test's thread
+
+    @property
+    def delays(self) -> dict[str, float]:
+        """Path pattern -> seconds before answering; cut short when the server stops."""
+        return self.script.delays
+
+    def reply(self, path: str, status: int, body: Any, *, times: int = 1,
+              headers: Mapping[str, str] | None = None) -> None:
+        """Answer the next `times` requests matching `path` with this instead."""
+        self.script.add(path, Scripted(status, body, dict(headers or {})), times)
+
+    def fail(self, path: str, status: int, body: Any = None, *, times: int = 1,
+             headers: Mapping[str, str] | None = None) -> None:
+        """Answer the next `times` requests matching `path` with this status and the
+        fake's own error body and headers for it (`_failure()`), unless given here."""
+        canned = self._failure(status)
+        if body is not None:
+            canned = dataclasses.replace(canned, body=body)
+        if headers is not None:
+            canned = dataclasses.replace(canned, headers=dict(headers))
+        self.script.add(path, canned, times)
+
+    # serving, on the request's thread
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         """Answer one request; `handler.command` is its method."""
         raise NotImplementedError
+
+    def _failure(self, status: int) -> Scripted:
+        """The answer `fail(path, status)` scripts: the service's usual error body."""
+        return Scripted(status, {"message": f"Scripted failure {status}"})
+
+    def _scripted(self, handler: BaseHTTPRequestHandler) -> int | None:
+        """Play the script for this request: wait its delay, send its canned answer.
+        The status sent (0: none, the server stopped during the delay), or None when the
+        script has no answer and the fake should answer itself."""
+        path = urlsplit(handler.path).path
+        canned = self.script.take(path)
+        if self._stopped_during(self.script.delay_for(path)):
+            return 0
+        if canned is None:
+            return None
+        body = canned.body
+        if isinstance(body, bytes):
+            send(handler, canned.status, body, headers=canned.headers)
+        else:
+            send_json(handler, canned.status, body, canned.headers)
+        return canned.status
 
     def _stopped_during(self, seconds: float) -> bool:
         """Wait `seconds` (a slow reply); True if the server stopped meanwhile, and the

@@ -11,8 +11,8 @@ the `file` part (S3 ignores whatever follows the file), and the bytes that arriv
 It answers 204, or an S3-style XML error.
 
 Every request is recorded (method, path, query, form fields, file parts, headers;
-not raw bodies). Misbehaviour is scripted per path with `fail()`, `delays` and the
-`Behaviour` fields.
+not raw bodies). Misbehaviour is scripted per path with the base's `fail()`, `reply()`
+and `delays` (tests/servers/loopback_http.py), and with the `Behaviour` fields.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.loopback_http import (
+from tests.servers.loopback_http import (
     LoopbackHTTPServer,
     parse_multipart,
     read_body,
@@ -119,15 +118,6 @@ def data_v2_body() -> dict[str, Any]:
 
 
 @dataclass
-class Scripted:
-    """One canned answer: a status, a body (a str is sent verbatim) and headers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
 class Behaviour:
     api_version: int = 2  # which generation's names, paths and shapes the server speaks
     token_expires: float | None = 3600.0  # `expires` in /auth/generate replies
@@ -170,9 +160,7 @@ class FakeBotlhale(LoopbackHTTPServer):
         super().__init__()
         self.behaviour = behaviour or Behaviour()
         self.requests: list[RecordedRequest] = []
-        self.delays: dict[str, float] = {}  # path -> seconds before answering
         self.uploads: dict[str, bytes] = {}  # object key -> the bytes S3 received
-        self._scripts: dict[str, deque[Scripted]] = {}
         self._issued: dict[str, tuple[float | None, int]] = {}  # token -> (deadline, uses)
         self._issued_count = 0
         self._jobs: dict[str, int] = {}  # object key -> status polls answered
@@ -180,15 +168,6 @@ class FakeBotlhale(LoopbackHTTPServer):
         self._lock = threading.Lock()
 
     # knobs and views
-
-    def fail(self, path: str, status: int, body: Any = None, *, times: int = 1,
-             headers: dict[str, str] | None = None) -> None:
-        """Answer the next `times` requests to `path` with this status and body."""
-        if body is None:
-            body = {"message": f"Scripted failure {status}"}
-        with self._lock:
-            queue = self._scripts.setdefault(path, deque())
-            queue.extend(Scripted(status, body, dict(headers or {})) for _ in range(times))
 
     def add_job(self, key: str, *, polls: int = 0) -> None:
         """A job the service already knows, as if uploaded by an earlier run."""
@@ -225,13 +204,9 @@ class FakeBotlhale(LoopbackHTTPServer):
         form_error, file_data = self._parse_form(handler, body, record)
         with self._lock:
             self.requests.append(record)
-            scripted = self._scripts.get(parts.path)
-            canned = scripted.popleft() if scripted else None
-        if self._stopped_during(self.delays.get(parts.path, 0.0)):
-            return
-        if canned is not None:
-            record.status = canned.status
-            send_json(handler, canned.status, canned.body, canned.headers)
+        scripted = self._scripted(handler)  # fail() and delays, from the base
+        if scripted is not None:
+            record.status = scripted
             return
         if parts.path == BUCKET_PATH:
             record.status = self._bucket(handler, record, file_data, form_error)

@@ -2,9 +2,11 @@
 
 It serves `GET /v2/prod/stt/monitoring` and `GET /v2/prod/getTokenServices` with
 bodies written out by hand from the vendor's documentation (not with the app's
-parsers), records every request, and can misbehave on request: refuse a token,
-answer slowly, fail with 5xx, send malformed JSON, the wrong shape, or a body its
-Content-Encoding header misnames.
+parsers), records every request, and can misbehave on request: refuse a token, send
+malformed JSON, the wrong shape, or a body its Content-Encoding header misnames. Slow
+answers and error statuses are scripted per path with the base's `delays` and `fail()`
+(tests/servers/loopback_http.py); `fail()` sends Bahasakita's error body
+(`error_body()`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.loopback_http import LoopbackHTTPServer, send_json
+from tests.servers.loopback_http import LoopbackHTTPServer, Scripted, send_json
 
 MONITORING = "/v2/prod/stt/monitoring"
 TOKEN = "/v2/prod/getTokenServices"
@@ -96,9 +98,6 @@ class Behaviour:
     token_response: Any = field(default_factory=token_body)
     refuse_message: str = "Token is invalid or expired"
     echo_credentials: bool = False  # put what the client sent into the 401 message
-    status: int | None = None  # answer every request with this status and an error body
-    status_message: str = "Internal server error"
-    delay: float = 0.0  # seconds before answering; ended early when the server stops
     content_encoding: str | None = None  # claimed for monitoring replies (sent unencoded)
 
 
@@ -106,6 +105,11 @@ class Behaviour:
 class RecordedRequest:
     path: str
     headers: dict[str, str]
+
+
+def error_body(status: int, message: str = "Internal server error") -> dict[str, Any]:
+    """An error as Bahasakita sends it: the status again, and a message."""
+    return {"bk": {"status": status, "message_status": message}}
 
 
 class FakeBahasakitaRest(LoopbackHTTPServer):
@@ -118,15 +122,14 @@ class FakeBahasakitaRest(LoopbackHTTPServer):
         self.behaviour = behaviour or Behaviour()
         self.requests: list[RecordedRequest] = []
 
+    def _failure(self, status: int) -> Scripted:
+        return Scripted(status, error_body(status))
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         self.requests.append(RecordedRequest(handler.path, dict(handler.headers.items())))
+        if self._scripted(handler) is not None:  # fail(), reply() and delays, from the base
+            return
         b = self.behaviour
-        if self._stopped_during(b.delay):
-            return
-        if b.status is not None:
-            send_json(handler, b.status, {"bk": {"status": b.status,
-                                                 "message_status": b.status_message}})
-            return
         auth = handler.headers.get("Authorization", "")
         if handler.path == MONITORING:
             if auth != f"Bearer {b.token}":

@@ -20,11 +20,9 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.engine.process import EngineProcess
 from dictation_app.ui.main_window import MainWindow
-from tests.bahasakita_server import Behaviour, FakeBahasakita
-from tests.engine.conftest import SENTENCES, Speech, grammar_file, speech
-from tests.qt_async import run, until
-
-__all__ = ["grammar_file", "speech"]  # fixtures shared with the engine tests
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
+from tests.support.audio import SENTENCES, Speech
+from tests.support.qt_async import run, until
 
 pytestmark = pytest.mark.pulse
 

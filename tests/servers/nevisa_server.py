@@ -8,9 +8,11 @@ servers can share one `NevisaState` and play one host each.
 
 Every request is recorded (form fields, uploaded files, headers). Tests steer it by
 changing the state: accounts with and without an active package, how a task
-progresses and ends, and planned faults (error statuses with Retry-After, slow
-replies, malformed or wrongly shaped bodies, tokens invalidated behind the client's
-back).
+progresses and ends, tokens invalidated behind the client's back. Error statuses,
+slow replies and malformed bodies are scripted per path with the base's `fail()`,
+`reply()` and `delays` (tests/servers/loopback_http.py), kept in `state.script` so
+that both hosts play them; the progress path takes a task id, so its pattern is
+`f"{PROGRESS}*"`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.loopback_http import LoopbackHTTPServer, parse_multipart, read_body, send_json
+from tests.servers.loopback_http import (
+    LoopbackHTTPServer,
+    Script,
+    Scripted,
+    parse_multipart,
+    read_body,
+    send_json,
+)
 
 ACCOUNTS = "accounts"
 API = "api"
@@ -91,17 +100,6 @@ class RecordedRequest:
 
 
 @dataclass
-class Fault:
-    """The next `count` requests whose path starts with `path` get this answer instead."""
-
-    path: str
-    status: int
-    body: Any  # a str is sent verbatim, anything else as JSON
-    count: int = 1
-    retry_after: str | None = None
-
-
-@dataclass
 class NevisaState:
     accounts: list[Account] = field(default_factory=lambda: [Account()])
     tasks: dict[str, Task] = field(default_factory=dict)
@@ -117,23 +115,13 @@ class NevisaState:
     text: str = TEXT
     full_progress_url: bool = False  # progress_url as an absolute URL, not a path
     login_refusal_status: int = 400
-    faults: list[Fault] = field(default_factory=list)
-    delays: dict[str, float] = field(default_factory=dict)  # path prefix -> seconds
+    # Delays and canned answers (the base's `fail()`, `reply()`, `delays`), shared by
+    # the servers that play Nevisa's two hosts.
+    script: Script = field(default_factory=Script, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
     # --- steering ---
-
-    def fail(self, path: str, status: int, *, count: int = 1, message: str = "Server error",
-             retry_after: str | None = None) -> None:
-        self.faults.append(Fault(path, status, {"message": message}, count, retry_after))
-
-    def reply(self, path: str, body: Any, *, status: int = 200, count: int = 1) -> None:
-        """Answer the next matching requests with `body` (a str verbatim, else JSON)."""
-        self.faults.append(Fault(path, status, body, count))
-
-    def slow(self, path: str, seconds: float) -> None:
-        self.delays[path] = seconds
 
     def invalidate_tokens(self) -> None:
         """As if the account signed in elsewhere: every token issued so far stops working."""
@@ -167,8 +155,8 @@ class FakeNevisa(LoopbackHTTPServer):
 
     def __init__(self, state: NevisaState | None = None, *,
                  serves: tuple[str, ...] = (ACCOUNTS, API)):
-        super().__init__()
         self.state = state or NevisaState()
+        super().__init__(script=self.state.script)
         self.serves = serves
 
     @property
@@ -187,13 +175,7 @@ class FakeNevisa(LoopbackHTTPServer):
         with state.lock:
             state.requests.append(RecordedRequest(host, handler.command, path,
                                                   dict(handler.headers.items()), form, files))
-        delay = next((s for p, s in state.delays.items() if path.startswith(p)), 0.0)
-        if self._stopped_during(delay):
-            return
-        fault = self._take_fault(path)
-        if fault is not None:
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            send_json(handler, fault.status, fault.body, headers)
+        if self._scripted(handler) is not None:  # fail(), reply() and delays, from the base
             return
         if role is None or role not in self.serves:
             send_json(handler, 404, {"detail": "Not found."})
@@ -210,13 +192,8 @@ class FakeNevisa(LoopbackHTTPServer):
         else:
             send_json(handler, 405, {"detail": f'Method "{method}" not allowed.'})
 
-    def _take_fault(self, path: str) -> Fault | None:
-        with self.state.lock:
-            for fault in self.state.faults:
-                if path.startswith(fault.path) and fault.count > 0:
-                    fault.count -= 1
-                    return fault
-        return None
+    def _failure(self, status: int) -> Scripted:
+        return Scripted(status, {"message": "Server error"})
 
     # --- endpoints ---
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, KEYRING_SERVICE, Secret
 from dictation_app.core.settings import Key, Settings
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.settings_dialog import SettingsDialog
-from tests.bahasakita_rest_server import (
+from tests.servers.bahasakita_rest_server import (
     EMAIL,
     ISSUED_TOKEN,
     PASSWORD,
@@ -30,8 +29,9 @@ from tests.bahasakita_rest_server import (
     Behaviour,
     FakeBahasakitaRest,
 )
-from tests.memory_keyring import MemoryKeyring
-from tests.qt_async import run, until
+from tests.support.memory_keyring import MemoryKeyring
+from tests.support.qt_async import run, until
+from tests.support.secrets import SecretWatch
 
 
 def token_expiring(expire_date: str, quota: Any = "600") -> dict[str, Any]:
@@ -68,8 +68,7 @@ def sign_in(dialog: SettingsDialog, email: str, password: str) -> None:
 
 def test_sign_in_stores_the_token_and_its_expiry_and_quota(
         qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
-        caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+        no_secret_logged: SecretWatch) -> None:
     with FakeBahasakitaRest(Behaviour(
             token_response=token_expiring("2099-12-31 23:59:59", 600))) as server:
         window, controller, settings, secrets = build(qtbot, server)
@@ -111,13 +110,12 @@ def test_sign_in_stores_the_token_and_its_expiry_and_quota(
     saved = settings.path.read_text(encoding="utf-8")
     for secret in (PASSWORD, basic, ISSUED_TOKEN):
         assert secret not in saved
-        assert secret not in caplog.text
+    no_secret_logged.add(PASSWORD, basic, ISSUED_TOKEN)
 
 
 def test_a_wrong_password_shows_the_service_message(
         qtbot: QtBot, loop: asyncio.AbstractEventLoop, memory_keyring: MemoryKeyring,
-        caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+        no_secret_logged: SecretWatch) -> None:
     with FakeBahasakitaRest(Behaviour(echo_credentials=True)) as server:
         window, controller, settings, secrets = build(qtbot, server)
 
@@ -137,7 +135,7 @@ def test_a_wrong_password_shows_the_service_message(
 
     assert secrets.get(BAHASAKITA_TOKEN) is None
     assert settings.get_str(Key.BAHASAKITA_TOKEN_EXPIRES) == ""
-    assert "wrong-password-0004" not in caplog.text
+    no_secret_logged.add("wrong-password-0004")
     assert "wrong-password-0004" not in settings.path.read_text(encoding="utf-8")
 
 

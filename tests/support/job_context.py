@@ -1,6 +1,7 @@
 """What the job service tests share: the runner's side of `JobContext`, which records
 in order what a service reports and asks to remember (and can run a test's hook at
-either), and a way to drive a service in an event loop of its own."""
+either), a way to drive a service in an event loop of its own (and to expect it to
+fail), and a retry policy that does not make tests wait."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
+from dictation_app.core.errors import DictationError
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.jobs.service import JobService
+from dictation_app.transport.http import RetryPolicy
 
 S = TypeVar("S", bound=JobService)
 T = TypeVar("T")
+
+# Three attempts, as the services make by default, a millisecond or so apart.
+FAST_RETRY = RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0.0)
 
 
 @dataclass
@@ -70,3 +78,11 @@ def run_service(make: Callable[[], S], use: Callable[[S], Awaitable[T]]) -> T:
             await service.aclose()
 
     return asyncio.run(scenario())
+
+
+def service_error(make: Callable[[], S], use: Callable[[S], Awaitable[object]],
+                  expected: type[DictationError] = DictationError) -> DictationError:
+    """`run_service(make, use)`, which must raise `expected`: the error it raised."""
+    with pytest.raises(expected) as caught:
+        run_service(make, use)
+    return caught.value
