@@ -76,7 +76,8 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controllers.dictation_controller import DictationController
-    from dictation_app.controllers.jobs_controller import JobsController, window_message
+    from dictation_app.controllers.jobs_controller import JobsController
+    from dictation_app.controllers.messages import window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings

@@ -17,6 +17,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from dictation_app.cli.messages import cli_message
 from dictation_app.core.errors import ConnectionFailed, DictationError
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 from dictation_app.protocols.bahasakita_account import (
@@ -67,14 +68,14 @@ async def run_monitor(args: argparse.Namespace) -> int:
                     if not args.watch:
                         raise
                     # A watch rides out a dropped network or a 5xx: say so, try again.
-                    print(f"dictation-app: {exc}", file=sys.stderr, flush=True)
+                    print(f"dictation-app: {cli_message(exc)}", file=sys.stderr, flush=True)
                 else:
                     _show(snapshot, as_json=args.json, clear=bool(args.watch))
                 if not args.watch:
                     return 0
                 await _pause(args.watch)
     except DictationError as exc:
-        print(f"dictation-app: {exc}", file=sys.stderr)
+        print(f"dictation-app: {cli_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -20,6 +20,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from dictation_app.controllers.messages import window_message
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
 from dictation_app.core.secrets import SecretStore
@@ -418,36 +419,6 @@ class JobsController(QObject):
         elif exc is not None:
             log.error("jobs: internal error", exc_info=exc)
             self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
-
-
-SERVICES_DIALOG = "File → File transcription services"
-
-
-def window_message(exc: BaseException) -> str:
-    """An error as the window says it: a service's configuration error gains where to
-    fix it here (the services dialog, or Settings for the shared Bahasakita token)."""
-    text = str(exc)
-    at_fault = registry.fields_at_fault(exc)
-    if at_fault is None:
-        return text
-    owner, fields = at_fault
-    hints = []
-    shown = [f for f in fields if f.shown]
-    if shown:
-        hints.append(f"enter {'it' if len(shown) == 1 else 'them'} in {SERVICES_DIALOG}, "
-                     f"under {owner.group_title}")
-    hints += [f.place for f in fields if not f.shown and f.place]
-    envs = [f.env for f in fields if f.env]
-    if envs:
-        hints.append(f"set {_listed(envs)}")
-    hint = ", or ".join(hints)
-    return f"{text} {hint[:1].upper()}{hint[1:]}." if hint else text
-
-
-def _listed(envs: Sequence[str]) -> str:
-    if len(envs) == 1:
-        return envs[0]
-    return f"the environment variables {', '.join(envs[:-1])} and {envs[-1]}"
 
 
 def vendor_job_actions() -> JobActions:

@@ -33,6 +33,8 @@ from dictation_app.core.errors import (
     ConfigurationError,
     ConnectionFailed,
     DictationError,
+    Fix,
+    Remedy,
     RemoteProtocolError,
     ServiceRejected,
 )
@@ -57,8 +59,6 @@ from dictation_app.protocols.bahasakita_upload import (
 )
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript, make_extras
-
-# The account client's check, shared so both refuse a damaged token with the same words.
 from dictation_app.services.descriptor import (
     Config,
     Field,
@@ -66,7 +66,7 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.transport.bahasakita_account_client import _checked_token
+from dictation_app.transport.bahasakita_account_client import check_bahasakita_token
 from dictation_app.transport.http import (
     UPLOAD_TIMEOUT,
     PollPolicy,
@@ -107,7 +107,7 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
 SUBTITLE_EXTRA = "subtitle_cc"  # Transcript.extras name of the subtitle file's text
-_SIGN_IN_AGAIN = "Sign in to Bahasakita again, or paste a new token in Settings."
+TOKEN_FIELD = "bahasakita_token"  # the shared token's field, named in errors about it
 DEFAULT_RETRY = RetryPolicy()
 
 
@@ -130,7 +130,8 @@ class BahasakitaUploadService:
                  retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = DEFAULT_TIMEOUT):
-        self._token = _checked_token(token) if token and token.strip() else None
+        # The account client's check, so both refuse a damaged token with the same words.
+        self._token = check_bahasakita_token(token) if token and token.strip() else None
         self._poll = poll
         self._http = ServiceHttp(SERVICE, base_url, timeout=timeout, retry=retry,
                                  embedded_status=_embedded_status, transport=transport)
@@ -242,8 +243,9 @@ class BahasakitaUploadService:
                 request, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except AuthenticationFailed as exc:
             refused = exc
+        # The front ends say where to renew the token, instead of ServiceHttp's advice.
         said = str(refused).removesuffix(" Check the account settings.")
-        raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
+        raise AuthenticationFailed(said, fix=Fix(PROVIDER, (TOKEN_FIELD,), Remedy.RENEW))
 
     def _parsed(self, parse: Callable[..., T], response: httpx.Response, **kwargs: Any) -> T:
         """Run a parser on a reply; a token the service echoed into it is masked in errors.
@@ -264,7 +266,7 @@ class BahasakitaUploadService:
     def _required_token(self) -> str:
         if self._token is None:
             raise ConfigurationError(f"{SERVICE} needs a Bahasakita token.",
-                                     service=PROVIDER, fields=("bahasakita_token",))
+                                     service=PROVIDER, fields=(TOKEN_FIELD,))
         return self._token
 
 
@@ -319,7 +321,7 @@ DESCRIPTOR = ServiceDescriptor(
         Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
               setting=UPLOAD_URL, override=Override.BASE_URL),
         # Entered (or signed in for) in Settings: live dictation and monitoring share it.
-        Field("bahasakita_token", "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
+        Field(TOKEN_FIELD, "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
               env=BAHASAKITA_TOKEN_ENV, shown=False,
               place="sign in with your Bahasakita email and password in Settings, paste "
                     "a token there"),

@@ -299,8 +299,8 @@ class NevisaService:
 
     def _json(self, response: httpx.Response, method: str, endpoint: str) -> object:
         return self._api.reply_json(
-            response, f"{method} {endpoint}", advice="The service may be down or the "
-            "service address in Settings may be wrong.")
+            response, f"{method} {endpoint}", advice="The service may be down or its "
+            "address may be wrong.")
 
 
 def _error_message(body: bytes) -> str | None:
