@@ -42,7 +42,8 @@ def add_monitor_parser(commands: argparse._SubParsersAction) -> None:
     monitor = commands.add_parser(
         "monitor", help="show the Bahasakita account's transcription queues",
         description="Show the jobs waiting, processing, failed and done on the Bahasakita "
-                    f"account. The token comes from ${BAHASAKITA_TOKEN_ENV} or the app's Settings.")
+                    f"account. The token comes from ${BAHASAKITA_TOKEN_ENV} or the keyring, where "
+                    "the app keeps it.")
     # As on the other commands, -v also after the command; SUPPRESS keeps a leading -v.
     monitor.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="log to stderr")

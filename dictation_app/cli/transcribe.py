@@ -41,7 +41,7 @@ def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "transcribe", help="transcribe an audio file with a service or the offline engine",
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
-                    f"app's Settings and keyring, or from the environment: {envs}.")
+                    f"app's settings file and keyring, or from the environment: {envs}.")
     parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log to stderr")
     parser.add_argument("audio_file")

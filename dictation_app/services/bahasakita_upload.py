@@ -42,7 +42,7 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
-from dictation_app.jobs.service import JobContext, UploadProgress
+from dictation_app.jobs.service import JobContext, JobService, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
     DEFAULT_BASE_URL,
@@ -63,6 +63,7 @@ from dictation_app.services.descriptor import (
     Config,
     Field,
     FieldKind,
+    JobQueue,
     Override,
     ServiceDescriptor,
 )
@@ -309,6 +310,13 @@ def can_raise_priority(job: Job) -> bool:
             and job.remote.get(PRIORITY_KEY) != "high")
 
 
+async def _raise_priority(service: JobService, uuid: str, priority: str) -> dict[str, str]:
+    """The queue hook: move the job, and remember its new priority with it."""
+    assert isinstance(service, BahasakitaUploadService)
+    await service.change_priority(uuid, priority)
+    return {PRIORITY_KEY: priority}
+
+
 def _build(config: Config) -> BahasakitaUploadService:
     return BahasakitaUploadService(
         base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
@@ -317,6 +325,7 @@ def _build(config: Config) -> BahasakitaUploadService:
 
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
+    remote_id=remote_id, queue=JobQueue(can_raise_priority, _raise_priority),
     fields=(
         Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
               setting=UPLOAD_URL, override=Override.BASE_URL),
