@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
-    add_monitor_parser(commands)
-    add_transcribe_parser(commands)
+    add_monitor_parser(commands, parents=[common])
+    add_transcribe_parser(commands, parents=[common])
     # Internal: the offline engine's file-job child (jobs/local_service.py). No help=,
     # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])

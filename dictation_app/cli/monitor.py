@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,15 +39,15 @@ _UUID_WIDTH = 8
 _CLEAR_SCREEN = "\033[H\033[2J"
 
 
-def add_monitor_parser(commands: argparse._SubParsersAction) -> None:
+def add_monitor_parser(commands: argparse._SubParsersAction,
+                       parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """The `monitor` command; `parents` bring the options every command has (-v)."""
     monitor = commands.add_parser(
-        "monitor", help="show the Bahasakita account's transcription queues",
+        "monitor", parents=list(parents),
+        help="show the Bahasakita account's transcription queues",
         description="Show the jobs waiting, processing, failed and done on the Bahasakita "
                     f"account. The token comes from ${BAHASAKITA_TOKEN_ENV} or the keyring, where "
                     "the app keeps it.")
-    # As on the other commands, -v also after the command; SUPPRESS keeps a leading -v.
-    monitor.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help="log to stderr")
     monitor.add_argument("--base-url", default=DEFAULT_BASE_URL,
                          help=f"account API address (default {DEFAULT_BASE_URL})")
     monitor.add_argument("--json", action="store_true",

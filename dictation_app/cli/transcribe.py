@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -36,14 +36,15 @@ EXIT_INTERRUPTED = 130
 CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote cancel
 
 
-def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
+def add_transcribe_parser(commands: argparse._SubParsersAction,
+                          parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """The `transcribe` command; `parents` bring the options every command has (-v)."""
     envs = ", ".join(registry.environment_variables())
     parser = commands.add_parser(
-        "transcribe", help="transcribe an audio file with a service or the offline engine",
+        "transcribe", parents=list(parents),
+        help="transcribe an audio file with a service or the offline engine",
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
                     f"app's settings file and keyring, or from the environment: {envs}.")
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log to stderr")
     parser.add_argument("audio_file")
     parser.add_argument("--provider", choices=registry.PROVIDERS,
                         default=registry.DEFAULT_PROVIDER)
