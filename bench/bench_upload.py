@@ -119,7 +119,7 @@ sys.path.insert(0, sys.argv[3])
 from pathlib import Path
 import psutil
 from dictation_app.jobs.model import JobOptions
-from dictation_app.transport.http import ProgressFile
+from dictation_app.transport.progress_file import ProgressFile
 from dictation_app.transport.botlhale_client import BotlhaleService, PollPolicy
 if len(sys.argv) > 4:  # the read size to compare with (0: httpx's own 64 KiB)
     ProgressFile.READ_SIZE = int(sys.argv[4])

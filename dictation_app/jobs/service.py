@@ -70,7 +70,7 @@ class JobService(Protocol):
 class UploadProgress:
     """Bytes read from the file -> UPLOADING reports, rising only, one per percent.
 
-    Pass it to `transport.http.ProgressFile`. A retried upload starts reading again from
+    Pass it to `transport.progress_file.ProgressFile`. A retried upload starts reading again from
     zero; the bar holds until it passes the point already shown instead of jumping back.
     With `processing_when_sent`, the end of the upload also reports PROCESSING: for a
     request whose reply is the result, the service is working from then on.

@@ -34,7 +34,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +46,7 @@ from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import APP_NAME
 from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
 from dictation_app.jobs.options import VendorOptions
+from dictation_app.jobs.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
 
 log = logging.getLogger(__name__)
@@ -54,87 +55,6 @@ FILE_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT = 5.0  # seconds to wait for another connection's write lock
 
 
-def _fill_previews(db: sqlite3.Connection) -> None:
-    """Migration 2: a preview for each result stored before previews were. A result
-    that does not parse keeps none; listing such a job reads it and says it is damaged."""
-    ids = [row[0] for row in db.execute("SELECT id FROM jobs WHERE result IS NOT NULL")]
-    for job_id in ids:
-        text = _stored_text(db, job_id)
-        if text is not None:
-            db.execute("UPDATE jobs SET preview = ? WHERE id = ?", (text_preview(text), job_id))
-
-
-def _stored_text(db: sqlite3.Connection, job_id: int) -> str | None:
-    # SQLite's JSON functions read a two-hour transcript in ~4 ms, json.loads in ~60.
-    try:
-        (text,) = db.execute("SELECT json_extract(result, '$.text') FROM jobs WHERE id = ?",
-                             (job_id,)).fetchone()
-    except sqlite3.OperationalError as exc:
-        if "json_extract" not in str(exc):  # "malformed JSON": damaged
-            return None
-        (stored,) = db.execute("SELECT result FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        try:  # an SQLite built without JSON support
-            text = json.loads(stored)["text"]
-        except (ValueError, KeyError, TypeError):
-            return None
-    return text if isinstance(text, str) else None
-
-
-# Migration N (index N-1) takes the schema from version N-1 to N, by SQL statements and
-# Python steps run in one transaction. Migrations never drop a column or change its
-# meaning, so an older app can still use a file a newer one migrated as long as the
-# columns it needs are there.
-_MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] = (
-    (
-        """CREATE TABLE jobs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            file TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            options TEXT NOT NULL,
-            state TEXT NOT NULL,
-            progress REAL,
-            created REAL NOT NULL,
-            updated REAL NOT NULL,
-            remote TEXT NOT NULL DEFAULT '{}',
-            error TEXT,
-            result TEXT
-        )""",
-        "CREATE INDEX jobs_by_state ON jobs (state)",
-    ),
-    (
-        # A `preview` column that must come before `result` (see the module docstring):
-        # ALTER TABLE can only append, so the table is rebuilt, keeping every id and the
-        # AUTOINCREMENT counter (a removed job's id stays dead).
-        """CREATE TABLE jobs_v2 (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            file TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            options TEXT NOT NULL,
-            state TEXT NOT NULL,
-            progress REAL,
-            created REAL NOT NULL,
-            updated REAL NOT NULL,
-            remote TEXT NOT NULL DEFAULT '{}',
-            error TEXT,
-            preview TEXT,
-            result TEXT
-        )""",
-        """INSERT INTO jobs_v2 (id, file, provider, options, state, progress, created,
-            updated, remote, error, result)
-           SELECT id, file, provider, options, state, progress, created, updated, remote,
-            error, result FROM jobs""",
-        "DELETE FROM sqlite_sequence WHERE name = 'jobs_v2'",
-        "INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs_v2', seq FROM sqlite_sequence"
-        " WHERE name = 'jobs'",
-        "DROP TABLE jobs",
-        "ALTER TABLE jobs_v2 RENAME TO jobs",
-        "CREATE INDEX jobs_by_state ON jobs (state)",
-        _fill_previews,
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
-_COLUMNS = ("id", "file", "provider", "options", "state", "progress", "created", "updated",
-            "remote", "error", "preview", "result")
 # Every column but the transcript; `result` only where an older version of the app
 # stored one without a preview (see _job()). An older version that resets and reruns a
 # job leaves the old preview beside the new result; only the list shows it, until the
@@ -358,7 +278,7 @@ class JobStore:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            missing = sorted(set(_COLUMNS) - columns)
+            missing = sorted(set(COLUMNS) - columns)
             if missing:
                 raise ConfigurationError(
                     f"The job list ({self.path}) was written by a newer version of this app "
@@ -369,7 +289,7 @@ class JobStore:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             db.execute("BEGIN IMMEDIATE")
             try:
-                for step in _MIGRATIONS[target - 1]:
+                for step in MIGRATIONS[target - 1]:
                     if callable(step):
                         step(db)
                     else:

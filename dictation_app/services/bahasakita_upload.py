@@ -67,15 +67,10 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
+from dictation_app.services.poll_policy import PollPolicy
 from dictation_app.transport.bahasakita_account_client import check_bahasakita_token
-from dictation_app.transport.http import (
-    UPLOAD_TIMEOUT,
-    PollPolicy,
-    ProgressFile,
-    RetryPolicy,
-    ServiceHttp,
-    body_json,
-)
+from dictation_app.transport.http import RetryPolicy, ServiceHttp, body_json
+from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
 
 if TYPE_CHECKING:
     from dictation_app.audio.files import AudioFileInfo

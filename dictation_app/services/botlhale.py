@@ -87,15 +87,15 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
+from dictation_app.services.poll_policy import PollPolicy
 from dictation_app.transport.http import (
-    PollPolicy,
-    ProgressFile,
     RetryPolicy,
     ServiceHttp,
     check_token,
     default_message,
     httpx_log_secrets,
 )
+from dictation_app.transport.progress_file import ProgressFile
 
 if TYPE_CHECKING:
     from dictation_app.audio.files import AudioFileInfo

@@ -59,14 +59,9 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.transport.http import (
-    UPLOAD_TIMEOUT,
-    PollPolicy,
-    ProgressFile,
-    RetryPolicy,
-    ServiceHttp,
-    default_message,
-)
+from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.transport.http import RetryPolicy, ServiceHttp, default_message
+from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
 
 if TYPE_CHECKING:
     from dictation_app.audio.files import AudioFileInfo

@@ -28,8 +28,9 @@ that no httpx exception (which holds the request and its headers) stays reachabl
 through `__context__`.
 
 Uploads: pass `files` as httpx does; an open file is streamed from disk in chunks
-and rewound by httpx on each attempt. Wrap it in `ProgressFile` to hear how many
-bytes have gone out.
+and rewound by httpx on each attempt. Wrap it in `ProgressFile`
+(transport/progress_file.py) to hear how many bytes have gone out, and give such a
+request `UPLOAD_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -61,8 +62,6 @@ from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 
-# Per request with an upload: ProgressFile's 2 MiB pieces in 120 s need ~140 kbit/s.
-UPLOAD_TIMEOUT = 120.0
 MESSAGE_LIMIT = 200  # characters of a service's words quoted in an error message
 
 
@@ -77,33 +76,6 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """How patiently a remote job's status is polled, in seconds.
-
-    The first poll goes out at once; the waits between polls start at `initial` and grow
-    by `factor` up to `maximum`. After `total` seconds without an outcome the run gives
-    up; the remote id stays remembered, so running the job again resumes the waiting.
-    """
-
-    initial: float = 3.0
-    factor: float = 1.5
-    maximum: float = 60.0
-    total: float = 12 * 3600.0
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.initial <= self.maximum and self.factor >= 1 and self.total > 0):
-            raise ConfigurationError(
-                f"a poll policy needs 0 <= initial <= maximum, factor >= 1 and a positive "
-                f"total, not {self}")
-
-    def delays(self) -> Iterator[float]:
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.maximum)
 
 
 class Wording:
@@ -489,49 +461,3 @@ def check_base_url(service: str, base_url: str) -> str:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-class ProgressFile:
-    """A binary file that reports how many bytes have been read, for upload progress.
-
-    It keeps `fileno()`, `seek()` and `tell()`, so httpx still learns the size and
-    sends a Content-Length (presigned S3 POSTs refuse chunked bodies); httpx rewinds
-    it before each attempt, and the count restarts with it.
-
-    It reads 2 MiB however little httpx asks for. httpx's multipart encoder reads 64 KiB
-    at a time, and each piece costs a trip through httpcore and the event loop: on
-    loopback that held an upload to a quarter of curl's speed, where 2 MiB pieces reach
-    90% or more (bench/bench_upload.py). Bigger pieces gain little and hurt slow links:
-    the write timeout applies to each piece, and 2 MiB in 120 s needs ~140 kbit/s.
-    """
-
-    READ_SIZE = 2 << 20
-
-    def __init__(self, file: IO[bytes], on_progress: Callable[[int, int], None]):
-        self._file = file
-        self._on_progress = on_progress
-        self._file.seek(0, 2)
-        self.size = self._file.tell()
-        self._file.seek(0)
-        self.sent = 0
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(max(size, self.READ_SIZE) if size >= 0 else size)
-        self.sent += len(chunk)
-        self._on_progress(self.sent, self.size)
-        return chunk
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        position = self._file.seek(offset, whence)
-        self.sent = position
-        return position
-
-    def tell(self) -> int:
-        return self._file.tell()
-
-    def fileno(self) -> int:
-        return self._file.fileno()
-
-    @property
-    def name(self) -> str:
-        return str(getattr(self._file, "name", "upload"))

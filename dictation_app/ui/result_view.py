@@ -3,29 +3,24 @@
 Passive like every widget: copying to the clipboard happens here (it never leaves the
 window), saving does not: Export… asks for a file name and emits `export_requested`
 with the path and format, and the controller writes the file. Segments live in a
-model shown by a table, so a transcript of 10,000 segments opens and filters quickly.
+model (ui/segment_model.py) shown by a table, so a transcript of 10,000 segments opens
+and filters quickly.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
-    QApplication,
     QCheckBox,
     QDialog,
     QFileDialog,
@@ -36,7 +31,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QStyle,
     QTableView,
     QTextBrowser,
     QVBoxLayout,
@@ -46,26 +40,19 @@ from PySide6.QtWidgets import (
 from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import Job
 from dictation_app.protocols.transcript import Segment, Transcript
-
-LOW_CONFIDENCE = 0.5  # words the service was less sure of than this are marked
-COLUMNS = ("Time", "Speaker", "Text")
-TIME, SPEAKER, TEXT = range(3)
-SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 1
-_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
-_TOOLTIP_WORDS = 80  # a tooltip is not the place for a 2,000-word segment
-_LOW_BACKGROUND = "#fde7b0"
-_ROOT = QModelIndex()
-_DASH = "\N{EN DASH}"
-
-
-def format_clock(seconds: float | None) -> str:
-    """H:MM:SS, the way a person reads a position in a recording; '' when unknown."""
-    if seconds is None:
-        return ""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}"
+from dictation_app.ui.segment_model import (
+    DASH,
+    LOW_CONFIDENCE,
+    SEGMENT_ROLE,
+    SPEAKER,
+    TEXT,
+    TIME,
+    SegmentFilter,
+    SegmentModel,
+    format_clock,
+    time_range,
+    word_html,
+)
 
 
 def export_target(path: str | Path, chosen: ExportFormat) -> tuple[Path, ExportFormat]:
@@ -77,135 +64,6 @@ def export_target(path: str | Path, chosen: ExportFormat) -> tuple[Path, ExportF
         return target, typed
     return target.with_name(target.name + chosen.extension), chosen
 
-
-def _speaker_labels(segments: tuple[Segment, ...]) -> dict[str, str]:
-    # The same names the exports use ("Speaker 1", ... in order of first appearance),
-    # so what a person reads here is what they get in the file.
-    labels: dict[str, str] = {}
-    for segment in segments:
-        speaker = (segment.speaker or "").strip()
-        if speaker and speaker not in labels:
-            labels[speaker] = f"Speaker {len(labels) + 1}"
-    return labels
-
-
-class SegmentModel(QAbstractTableModel):
-    """One row per segment: time range, speaker, text; words and confidences on hover."""
-
-    def __init__(self, transcript: Transcript, parent: QWidget | None = None):
-        super().__init__(parent)
-        segments = transcript.segments
-        if not segments and transcript.text.strip():
-            # A service that gives only text still gets a row to read and search.
-            segments = (Segment(None, transcript.duration, None, transcript.text),)
-        self._segments = segments
-        self._speakers = _speaker_labels(segments)
-        self._low = [sum(1 for w in s.words if w.conf is not None and w.conf < LOW_CONFIDENCE)
-                     for s in segments]
-        self._warning: QIcon | None = None
-
-    @property
-    def has_speakers(self) -> bool:
-        return bool(self._speakers)
-
-    def low_confidence_rows(self) -> list[int]:
-        return [row for row, count in enumerate(self._low) if count]
-
-    def speaker(self, segment: Segment) -> str:
-        return self._speakers.get((segment.speaker or "").strip(), "")
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._segments)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        segment = self._segments[row]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == TIME:
-                return _time_range(segment)
-            if column == SPEAKER:
-                return self.speaker(segment)
-            return " ".join(segment.text.split())
-        if role == _SEARCH_ROLE:
-            return f"{self.speaker(segment)}\n{segment.text}"
-        if role == SEGMENT_ROLE:
-            return segment
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == TIME:
-                return _precise_range(segment)
-            if column == SPEAKER:
-                return f"The service calls this speaker {segment.speaker!r}" if (
-                    segment.speaker) else None
-            return _words_tooltip(segment)
-        if role == Qt.ItemDataRole.DecorationRole and column == TEXT and self._low[row]:
-            return self._warning_icon()
-        if role == Qt.ItemDataRole.AccessibleDescriptionRole and column == TEXT and self._low[row]:
-            return f"{self._low[row]} words with low confidence"
-        return None
-
-    def _warning_icon(self) -> QIcon:
-        if self._warning is None:
-            self._warning = QApplication.style().standardIcon(
-                QStyle.StandardPixmap.SP_MessageBoxWarning)
-        return self._warning
-
-
-def _time_range(segment: Segment) -> str:
-    start, end = format_clock(segment.start), format_clock(segment.end)
-    if start and end:
-        return f"{start} {_DASH} {end}"
-    return start or (f"{_DASH} {end}" if end else "")
-
-
-def _precise_range(segment: Segment) -> str | None:
-    if segment.start is None and segment.end is None:
-        return "The service gave no times for this part"
-    start = "?" if segment.start is None else f"{segment.start:.2f}"
-    end = "?" if segment.end is None else f"{segment.end:.2f}"
-    return f"{start} s to {end} s"
-
-
-def _words_tooltip(segment: Segment) -> str:
-    text = html.escape(" ".join(segment.text.split()))
-    if not segment.words:
-        return f"<p>{text}</p>"
-    shown = [_word_html(w.word, w.conf) for w in segment.words[:_TOOLTIP_WORDS]]
-    more = len(segment.words) - _TOOLTIP_WORDS
-    tail = f" … and {more} more words" if more > 0 else ""
-    return (f"<p>{text}</p><p><small>Words and confidence:<br>{' '.join(shown)}{tail}"
-            "</small></p>")
-
-
-def _word_html(word: str, conf: float | None) -> str:
-    escaped = html.escape(word)
-    if conf is None:
-        return escaped
-    figure = f"{escaped}&nbsp;<small>{conf:.0%}</small>"
-    if conf < LOW_CONFIDENCE:
-        # Dark text on the light mark, whatever the theme's text colour.
-        return (f'<span style="background-color:{_LOW_BACKGROUND}; color:#202124">'
-                f"{figure}</span>")
-    return figure
-
-
-class _SegmentFilter(QSortFilterProxyModel):
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFilterRole(_SEARCH_ROLE)
-        self.setFilterKeyColumn(TIME)  # the search role holds speaker and text for the row
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
 
 class ResultView(QDialog):
@@ -255,7 +113,7 @@ class ResultView(QDialog):
         self.count_label = QLabel()
 
         self.model = SegmentModel(transcript, self)
-        self.proxy = _SegmentFilter(self)
+        self.proxy = SegmentFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -277,7 +135,7 @@ class ResultView(QDialog):
         header.setSectionResizeMode(SPEAKER, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(TEXT, QHeaderView.ResizeMode.Stretch)
         metrics = self.fontMetrics()
-        widest_time = f"00:00:00 {_DASH} 00:00:00"
+        widest_time = f"00:00:00 {DASH} 00:00:00"
         self.table.setColumnWidth(TIME, metrics.horizontalAdvance(widest_time) + 16)
         self.table.setColumnWidth(SPEAKER, metrics.horizontalAdvance("Speaker 10") + 16)
         self.table.setColumnHidden(SPEAKER, not self.model.has_speakers)
@@ -511,14 +369,14 @@ class ResultView(QDialog):
             self.count_label.setText(f"{shown:,} of {total:,} {noun}")
 
     def _detail_html(self, segment: Segment) -> str:
-        heading = html.escape(_time_range(segment) or "No times given")
+        heading = html.escape(time_range(segment) or "No times given")
         speaker = self.model.speaker(segment)
         if speaker:
             heading += f" · {html.escape(speaker)}"
         if not segment.words:
             return (f"<p><b>{heading}</b></p><p>{html.escape(segment.text)}</p>"
                     "<p><small>The service gave no word confidences for this part.</small></p>")
-        words = " ".join(_word_html(w.word, w.conf) for w in segment.words)
+        words = " ".join(word_html(w.word, w.conf) for w in segment.words)
         low = [w for w in segment.words if w.conf is not None and w.conf < LOW_CONFIDENCE]
         note = (f"{len(low)} word{'' if len(low) == 1 else 's'} marked: the service was less "
                 f"than {LOW_CONFIDENCE:.0%} sure of {'it' if len(low) == 1 else 'them'}."

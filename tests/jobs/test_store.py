@@ -17,7 +17,8 @@ import pytest
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.jobs.options import StoredOptions
-from dictation_app.jobs.store import SCHEMA_VERSION, JobStore
+from dictation_app.jobs.store import JobStore
+from dictation_app.jobs.store_schema import SCHEMA_VERSION
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 from dictation_app.services import registry
 from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions

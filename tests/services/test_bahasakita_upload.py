@@ -31,7 +31,8 @@ from dictation_app.services.bahasakita_upload import (
     PollPolicy,
 )
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
-from dictation_app.transport.http import ProgressFile, RetryPolicy
+from dictation_app.transport.http import RetryPolicy
+from dictation_app.transport.progress_file import ProgressFile
 from tests.bahasakita_rest_server import GOOD_TOKEN
 from tests.bahasakita_upload_server import (
     CHANGE_PRIORITY,

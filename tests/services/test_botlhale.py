@@ -29,7 +29,8 @@ from dictation_app.core.errors import (
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.services.botlhale import BotlhaleOptions, BotlhaleService
-from dictation_app.transport.http import PollPolicy, RetryPolicy
+from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.transport.http import RetryPolicy
 from tests.botlhale_server import (
     BEARER_TOKEN,
     BUCKET_PATH,

@@ -30,7 +30,8 @@ from dictation_app.services.nevisa import (
     NevisaService,
     PollPolicy,
 )
-from dictation_app.transport.http import ProgressFile, RetryPolicy
+from dictation_app.transport.http import RetryPolicy
+from dictation_app.transport.progress_file import ProgressFile
 from tests.job_context import RecordingContext, run_service
 from tests.nevisa_server import (
     ACCOUNTS,

@@ -17,14 +17,8 @@ from pytestqt.qtbot import QtBot
 from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.protocols.transcript import Segment, Transcript, Word
-from dictation_app.ui.result_view import (
-    SPEAKER,
-    TEXT,
-    TIME,
-    ResultView,
-    export_target,
-    format_clock,
-)
+from dictation_app.ui.result_view import ResultView, export_target
+from dictation_app.ui.segment_model import SPEAKER, TEXT, TIME, format_clock
 
 TRANSCRIPT = Transcript(
     provider="botlhale", file="/audio/meeting.wav", language="en", duration=3725.0,

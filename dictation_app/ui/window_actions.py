@@ -1,0 +1,60 @@
+"""The main window's actions (with their shortcuts and menu roles) and its menu bar.
+
+The actions are built here without connections; the window connects each to what it does.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenuBar, QWidget
+
+
+class WindowActions:
+    """Every menu action of the main window, owned by ``parent``."""
+
+    def __init__(self, parent: QWidget) -> None:
+        self.record = QAction("Start recording", parent)
+        self.record.setShortcut(QKeySequence("Ctrl+R"))
+
+        self.transcribe_files = QAction("Transcribe files…", parent)
+        self.transcribe_files.setShortcut(QKeySequence("Ctrl+O"))
+        self.transcribe_files.setStatusTip("Choose audio or video files to transcribe")
+
+        self.services = QAction("File transcription services…", parent)
+        self.services.setStatusTip("Accounts for Botlhale, Nevisa and Bahasakita uploads")
+
+        self.quit = QAction("Quit", parent)
+        self.quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.copy_all = QAction("Copy all", parent)
+        self.copy_all.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_all.setStatusTip("Copy the whole transcript to the clipboard")
+
+        self.clear = QAction("Clear transcript", parent)
+
+        self.undo_clear = QAction("Undo clear", parent)
+        self.undo_clear.setEnabled(False)
+
+        self.settings = QAction("Settings…", parent)
+        self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+
+        self.about = QAction("About Dictation", parent)
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def fill_menu_bar(self, bar: QMenuBar) -> None:
+        """File, Edit, Settings (an action on the bar itself) and Help."""
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.record)
+        file_menu.addAction(self.transcribe_files)
+        file_menu.addAction(self.services)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.copy_all)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.clear)
+        edit_menu.addAction(self.undo_clear)
+        bar.addAction(self.settings)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about)

@@ -1,0 +1,20 @@
+"""PollPolicy alone (its growth to the cap and its refusals are also checked in
+test_bahasakita_upload.py's "poll policy" section, which belongs here)."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import pytest
+
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.services.poll_policy import PollPolicy
+
+
+def test_a_factor_of_one_polls_at_a_steady_pace() -> None:
+    assert list(islice(PollPolicy(initial=4.0, factor=1.0).delays(), 3)) == [4.0, 4.0, 4.0]
+
+
+def test_a_refused_policy_says_what_a_policy_needs_and_what_it_got() -> None:
+    with pytest.raises(ConfigurationError, match=r"factor >= 1 .* factor=0\.5"):
+        PollPolicy(factor=0.5)
