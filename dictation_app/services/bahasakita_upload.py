@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,7 +66,7 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.bahasakita_account_client import check_bahasakita_token
 from dictation_app.transport.http import RetryPolicy, ServiceHttp, body_json
 from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
@@ -198,8 +197,7 @@ class BahasakitaUploadService:
 
     async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
         request = content_request(uuid)
-        deadline = time.monotonic() + self._poll.total
-        delays = self._poll.delays()
+        waits = PollClock(self._poll)
         shown: float | None = None
         while True:
             response = await self._request(request, token)
@@ -221,8 +219,8 @@ class BahasakitaUploadService:
             if fraction != shown:
                 shown = fraction
                 context.report(JobState.PROCESSING, fraction)
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
+            delay = waits.next_delay()
+            if delay is None:
                 raise ConnectionFailed(
                     f"{SERVICE}: {context.file.name} was still {status.state.value} after "
                     f"{_span(self._poll.total)} (job {uuid}); stopped waiting. Run the job "

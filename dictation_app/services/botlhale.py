@@ -87,7 +87,7 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import (
     RetryPolicy,
     ServiceHttp,
@@ -332,8 +332,7 @@ class BotlhaleService:
     async def _result(self, context: JobContext, version: ApiVersion, org_id: str,
                       key: str) -> Transcript:
         request = status_request(version, org_id=org_id, filename=key)
-        deadline = time.monotonic() + self._poll.total
-        delays = self._poll.delays()
+        waits = PollClock(self._poll)
         while True:
             response = await self._api(request)
             body = self._json(response, request)
@@ -346,8 +345,8 @@ class BotlhaleService:
                     f"transcribing {context.file.name} failed (status {status.raw!r}): {said}. "
                     "Check that the file holds speech, or try again later",
                     service=SERVICE, operation=f"GET {STATUS_PATH}")
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
+            delay = waits.next_delay()
+            if delay is None:
                 raise ConnectionFailed(
                     f"{SERVICE}: {context.file.name} was still being transcribed after "
                     f"{self._poll.total / 3600:g} h (job {key}); stopped waiting. "
