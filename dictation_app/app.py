@@ -76,7 +76,8 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controllers.dictation_controller import DictationController
-    from dictation_app.controllers.jobs_controller import JobsController, window_message
+    from dictation_app.controllers.jobs_controller import JobsController
+    from dictation_app.controllers.messages import window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
@@ -118,7 +119,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS,
                        explain=window_message)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
-    controller.account_token_changed.connect(jobs.account_token_changed)
+    controller.account_token_changed.connect(lambda: jobs.secret_changed(BAHASAKITA_TOKEN))
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dictation_app import __version__
+from dictation_app.cli.messages import cli_message
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
 from dictation_app.cli.transcribe import add_transcribe_parser, run_transcribe
-from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.errors import LIVE_TOKEN, ConfigurationError, DictationError, Fix
 from dictation_app.core.redaction import RedactingFilter
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 from dictation_app.engine.registry import default_engine, engine_names
@@ -80,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
-    add_monitor_parser(commands)
-    add_transcribe_parser(commands)
+    add_monitor_parser(commands, parents=[common])
+    add_transcribe_parser(commands, parents=[common])
     # Internal: the offline engine's file-job child (services/local.py). No help=,
     # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_engine_transcribe(args.audio_file, args.grammar, engine=args.engine)
     except DictationError as exc:
-        print(f"dictation-app: {exc}", file=sys.stderr)
+        print(f"dictation-app: {cli_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("dictation-app: interrupted", file=sys.stderr)
@@ -185,10 +186,8 @@ async def _stream(args: argparse.Namespace) -> int:
     if provider is BAHASAKITA:
         token = args.token or bahasakita_token()
         if not token:
-            raise ConfigurationError(
-                f"Bahasakita needs a token: pass --token, set {BAHASAKITA_TOKEN_ENV}, "
-                "or save one in the app's Settings."
-            )
+            raise ConfigurationError("Bahasakita needs a token",
+                                     fix=Fix(BAHASAKITA.id, (LIVE_TOKEN,)))
         url = url or DEFAULT_URLS[version]
     elif url is None:
         from dictation_app.engine.process import EngineProcess

@@ -14,9 +14,11 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from dictation_app.cli.messages import cli_message
 from dictation_app.core.errors import ConnectionFailed, DictationError
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
 from dictation_app.protocols.bahasakita_account import (
@@ -37,14 +39,15 @@ _UUID_WIDTH = 8
 _CLEAR_SCREEN = "\033[H\033[2J"
 
 
-def add_monitor_parser(commands: argparse._SubParsersAction) -> None:
+def add_monitor_parser(commands: argparse._SubParsersAction,
+                       parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """The `monitor` command; `parents` bring the options every command has (-v)."""
     monitor = commands.add_parser(
-        "monitor", help="show the Bahasakita account's transcription queues",
+        "monitor", parents=list(parents),
+        help="show the Bahasakita account's transcription queues",
         description="Show the jobs waiting, processing, failed and done on the Bahasakita "
-                    f"account. The token comes from ${BAHASAKITA_TOKEN_ENV} or the app's Settings.")
-    # As on the other commands, -v also after the command; SUPPRESS keeps a leading -v.
-    monitor.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help="log to stderr")
+                    f"account. The token comes from ${BAHASAKITA_TOKEN_ENV} or the keyring, where "
+                    "the app keeps it.")
     monitor.add_argument("--base-url", default=DEFAULT_BASE_URL,
                          help=f"account API address (default {DEFAULT_BASE_URL})")
     monitor.add_argument("--json", action="store_true",
@@ -67,14 +70,14 @@ async def run_monitor(args: argparse.Namespace) -> int:
                     if not args.watch:
                         raise
                     # A watch rides out a dropped network or a 5xx: say so, try again.
-                    print(f"dictation-app: {exc}", file=sys.stderr, flush=True)
+                    print(f"dictation-app: {cli_message(exc)}", file=sys.stderr, flush=True)
                 else:
                     _show(snapshot, as_json=args.json, clear=bool(args.watch))
                 if not args.watch:
                     return 0
                 await _pause(args.watch)
     except DictationError as exc:
-        print(f"dictation-app: {exc}", file=sys.stderr)
+        print(f"dictation-app: {cli_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 

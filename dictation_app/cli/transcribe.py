@@ -18,13 +18,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.errors import DictationError
 from dictation_app.core.settings import Settings
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
@@ -36,14 +36,15 @@ EXIT_INTERRUPTED = 130
 CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote cancel
 
 
-def add_transcribe_parser(commands: argparse._SubParsersAction) -> None:
+def add_transcribe_parser(commands: argparse._SubParsersAction,
+                          parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """The `transcribe` command; `parents` bring the options every command has (-v)."""
     envs = ", ".join(registry.environment_variables())
     parser = commands.add_parser(
-        "transcribe", help="transcribe an audio file with a service or the offline engine",
+        "transcribe", parents=list(parents),
+        help="transcribe an audio file with a service or the offline engine",
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
-                    f"app's Settings and keyring, or from the environment: {envs}.")
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log to stderr")
+                    f"app's settings file and keyring, or from the environment: {envs}.")
     parser.add_argument("audio_file")
     parser.add_argument("--provider", choices=registry.PROVIDERS,
                         default=registry.DEFAULT_PROVIDER)
@@ -70,10 +71,7 @@ async def run_transcribe(args: argparse.Namespace) -> int:
                          vendor=_vendor_options(args, settings))
     factory = ServiceFactory(settings, SecretStore(),
                              overrides=Overrides(args.base_url, args.accounts_url))
-    try:
-        service = factory(args.provider)
-    except ConfigurationError as exc:
-        raise ConfigurationError(cli_message(exc)) from exc
+    service = factory(args.provider)  # a ConfigurationError says which fields are missing
     progress = ProgressDisplay(sys.stderr)
     context = CliContext(file=path.resolve(), options=options, display=progress)
     interrupts = _Interrupts()
@@ -95,9 +93,6 @@ async def run_transcribe(args: argparse.Namespace) -> int:
             print("dictation-app: interrupted again; the service may still finish the job",
                   file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ConfigurationError as exc:
-        progress.done()
-        raise ConfigurationError(cli_message(exc)) from exc
     except DictationError:
         progress.done()
         raise
@@ -111,28 +106,6 @@ async def run_transcribe(args: argparse.Namespace) -> int:
         write_export(Path(args.output), text)
         return 0
     return _print_result(text if text.endswith("\n") or not text else text + "\n")
-
-
-def cli_message(exc: BaseException) -> str:
-    """An error as the command line says it: a service's configuration error gains where
-    to fix it here (an environment variable or a flag; the app's dialogs fill the same
-    keyring and settings)."""
-    text = str(exc)
-    at_fault = registry.fields_at_fault(exc)
-    if at_fault is None:
-        return text
-    _owner, fields = at_fault
-    envs = [f.env for f in fields if f.env]
-    flags = [f"--{f.override.value.replace('_', '-')}" for f in fields if f.override]
-    ways = []
-    if envs:
-        ways.append(f"set {envs[0]}" if len(envs) == 1 else
-                    f"set the environment variables {', '.join(envs[:-1])} and {envs[-1]}")
-    if flags:
-        ways.append(f"pass {' and '.join(flags)}")
-    ways.append(f"enter {'it' if len(fields) == 1 else 'them'} in the app")
-    hint = ", or ".join(ways)
-    return f"{text} {hint[:1].upper()}{hint[1:]}."
 
 
 def _flagged_options() -> list[OptionSpec]:

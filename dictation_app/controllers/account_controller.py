@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from dictation_app.controllers.messages import Where, window_message
 from dictation_app.core.errors import DictationError
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
@@ -114,7 +115,7 @@ class AccountController:
                 token = await client.sign_in(email, password)
         except DictationError as exc:
             log.info("Bahasakita sign-in failed: %s", type(exc).__name__)
-            self._tell_sign_in_result(False, str(exc))
+            self._tell_sign_in_result(False, window_message(exc, Where.ACCOUNT))
             return
         self._store_signed_in_token(token)
         self._on_token_changed()

@@ -29,6 +29,7 @@ from dictation_app.audio.capture import Microphone
 from dictation_app.audio.devices import InputDevice, list_input_devices
 from dictation_app.controllers.account_controller import AccountController
 from dictation_app.controllers.engine_controller import EngineController
+from dictation_app.controllers.messages import Where, window_message
 from dictation_app.controllers.microphone_controller import (
     NO_MICROPHONE,
     MicrophoneController,
@@ -161,7 +162,7 @@ class DictationController(QObject):
         try:
             target = live_provider(self.provider).resolve(self.settings, self.secrets)
         except ConfigurationError as exc:
-            self.window.set_status("error", str(exc))
+            self.window.set_status("error", window_message(exc, Where.LIVE))
             return
         self.session.start(target)
 
@@ -238,7 +239,7 @@ class DictationController(QObject):
         self.window.add_final(text)
 
     def on_session_error(self, error: DictationError) -> None:
-        self.window.set_status("error", str(error))
+        self.window.set_status("error", window_message(error, Where.LIVE))
 
     # --- window intents ------------------------------------------------------
 

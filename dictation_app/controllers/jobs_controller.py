@@ -20,6 +20,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from dictation_app.controllers.messages import window_message
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
 from dictation_app.core.secrets import SecretStore
@@ -28,9 +29,8 @@ from dictation_app.jobs.exports import ExportFormat, export, write_export
 from dictation_app.jobs.model import Job, JobOptions
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
-from dictation_app.services import bahasakita_upload, registry
-from dictation_app.services.bahasakita_upload import BahasakitaUploadService
-from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
+from dictation_app.services import registry
+from dictation_app.services.descriptor import Field, FieldKind, JobQueue, ServiceDescriptor
 from dictation_app.services.factory import ServiceFactory
 from dictation_app.ui.job_list import JobActions
 from dictation_app.ui.main_window import MainWindow
@@ -55,6 +55,7 @@ class JobsController(QObject):
                  descriptors: tuple[ServiceDescriptor, ...] = registry.DESCRIPTORS):
         super().__init__()
         self.descriptors = descriptors
+        self._vendors = {d.id: d for d in descriptors}
         self.labels = {d.id: d.label for d in descriptors}
         self.window = window
         self.panel = window.jobs_panel
@@ -70,10 +71,11 @@ class JobsController(QObject):
         self._services_opened_with: ServicesValues | None = None
         self._monitoring: MonitoringPanel | None = None
         self._refresh_monitoring: Callable[[], object] | None = None
-        self._uploads: dict[str, Job] = {}  # Bahasakita uuid -> job
+        self._uploads: dict[str, Job] = {}  # a job's remote id (its vendor's) -> the job
         self.panel.set_providers(registry.choices(descriptors),
                                  registry.options_types(descriptors))
-        self.panel.set_job_actions(vendor_job_actions())
+        self._job_actions = vendor_job_actions(descriptors)
+        self.panel.set_job_actions(self._job_actions)
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
                              runner.add_removal_listener(self.panel.remove_job)]
 
@@ -94,8 +96,9 @@ class JobsController(QObject):
 
     def link_monitoring(self, panel: MonitoringPanel,
                         refresh: Callable[[], object] | None = None) -> None:
-        """Bahasakita uploads and their queue entries point at each other by uuid;
-        `refresh` is called when an upload reaches the service, so its queue entry shows."""
+        """Jobs with a remote id (Bahasakita uploads) and the account's queue entries point
+        at each other by that id; `refresh` is called when an upload reaches the service,
+        so its queue entry shows."""
         self._monitoring = panel
         self._refresh_monitoring = refresh
         panel.job_activated.connect(self._on_monitoring_job_activated)
@@ -113,7 +116,7 @@ class JobsController(QObject):
             diarization=self.settings.get_bool(Key.JOB_DIARIZATION)))
         jobs = self.store.list()
         self.panel.set_jobs(jobs)
-        self._uploads = {uuid: job for job in jobs if (uuid := bahasakita_upload.remote_id(job))}
+        self._uploads = {uuid: job for job in jobs if (uuid := self._remote_id(job))}
         if self._monitoring is not None:
             self._monitoring.set_local_jobs(self._upload_names())
         if self.store.recovered_from is not None:
@@ -281,9 +284,12 @@ class JobsController(QObject):
             return value if value in allowed else f.setting.default
         return value
 
-    def account_token_changed(self) -> None:
-        """The Bahasakita token changed in Settings: new uploads use the new one."""
-        self.factory.forget(bahasakita_upload.PROVIDER)
+    def secret_changed(self, secret: str) -> None:
+        """A keyring entry changed outside the services dialog (the account token, in
+        Settings): new jobs of every vendor that reads it use the new value."""
+        for d in self.descriptors:
+            if any(f.secret == secret for f in d.fields):
+                self.factory.forget(d.id)
 
     async def shutdown(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -332,7 +338,7 @@ class JobsController(QObject):
         before = self._upload_names()
         if removed is not None:
             self._uploads = {u: j for u, j in self._uploads.items() if j.id != removed}
-        elif job is not None and (uuid := bahasakita_upload.remote_id(job)):
+        elif job is not None and (uuid := self._remote_id(job)):
             self._uploads[uuid] = job.without_result()  # a completion notice carries it
         after = self._upload_names()
         if self._monitoring is not None and after != before:
@@ -346,6 +352,9 @@ class JobsController(QObject):
             return  # uploaded elsewhere: there is no job here to show
         self.window.side_panel.setCurrentWidget(self.panel)
         self.panel.select_job(job.id)
+
+    def _remote_id(self, job: Job) -> str | None:
+        return self._job_actions.remote_id(job)
 
     def _upload_names(self) -> dict[str, str]:
         return {uuid: job.file.name for uuid, job in self._uploads.items()}
@@ -362,14 +371,14 @@ class JobsController(QObject):
 
     async def _change_priority(self, job_id: int, priority: str) -> None:
         job = self.store.get(job_id)
-        uuid = bahasakita_upload.remote_id(job) if job is not None else None
-        if job is None or uuid is None:
+        vendor = self._vendors.get(job.provider) if job is not None else None
+        remote_id = self._remote_id(job) if job is not None else None
+        if job is None or vendor is None or vendor.queue is None or remote_id is None:
             return
-        service = self.factory(bahasakita_upload.PROVIDER)
-        assert isinstance(service, BahasakitaUploadService)
-        await service.change_priority(uuid, priority)
+        remembered = await vendor.queue.raise_priority(self.factory(job.provider), remote_id,
+                                                       priority)
         try:
-            changed = self.store.update(job_id, remote={bahasakita_upload.PRIORITY_KEY: priority})
+            changed = self.store.update(job_id, remote=dict(remembered))
         except KeyError:
             return  # removed meanwhile
         self.panel.update_job(changed)
@@ -420,43 +429,25 @@ class JobsController(QObject):
             self.panel.show_message(f"Internal error: {redact(str(exc))}", error=True)
 
 
-SERVICES_DIALOG = "File → File transcription services"
+def vendor_job_actions(descriptors: Sequence[ServiceDescriptor] = registry.DESCRIPTORS
+                       ) -> JobActions:
+    """What the Files panel asks a job's vendor, from its descriptor's hooks: an id
+    worth showing (it matches the vendor's account lists), a queue whose order can
+    change, and whether the job can move up in it now."""
+    vendors = {d.id: d for d in descriptors}
 
+    def remote_id(job: Job) -> str | None:
+        vendor = vendors.get(job.provider)
+        return vendor.remote_id_of(job) if vendor is not None else None
 
-def window_message(exc: BaseException) -> str:
-    """An error as the window says it: a service's configuration error gains where to
-    fix it here (the services dialog, or Settings for the shared Bahasakita token)."""
-    text = str(exc)
-    at_fault = registry.fields_at_fault(exc)
-    if at_fault is None:
-        return text
-    owner, fields = at_fault
-    hints = []
-    shown = [f for f in fields if f.shown]
-    if shown:
-        hints.append(f"enter {'it' if len(shown) == 1 else 'them'} in {SERVICES_DIALOG}, "
-                     f"under {owner.group_title}")
-    hints += [f.place for f in fields if not f.shown and f.place]
-    envs = [f.env for f in fields if f.env]
-    if envs:
-        hints.append(f"set {_listed(envs)}")
-    hint = ", or ".join(hints)
-    return f"{text} {hint[:1].upper()}{hint[1:]}." if hint else text
+    def queue(job: Job) -> JobQueue | None:
+        vendor = vendors.get(job.provider)
+        return vendor.queue if vendor is not None else None
 
-
-def _listed(envs: Sequence[str]) -> str:
-    if len(envs) == 1:
-        return envs[0]
-    return f"the environment variables {', '.join(envs[:-1])} and {envs[-1]}"
-
-
-def vendor_job_actions() -> JobActions:
-    """What the Files panel asks a job's vendor: only Bahasakita has ids worth showing
-    (they match its account's queues) and a queue whose priority can change."""
     return JobActions(
-        remote_id=bahasakita_upload.remote_id,
-        offers_priority=lambda job: job.provider == bahasakita_upload.PROVIDER,
-        can_prioritise=bahasakita_upload.can_raise_priority)
+        remote_id=remote_id,
+        offers_priority=lambda job: queue(job) is not None,
+        can_prioritise=lambda job: (q := queue(job)) is not None and q.can_raise(job))
 
 
 def service_sections(descriptors: Sequence[ServiceDescriptor]) -> list[SectionSpec]:

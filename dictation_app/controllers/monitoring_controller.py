@@ -21,6 +21,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject
 
+from dictation_app.controllers.messages import Where, window_message
 from dictation_app.core.errors import AuthenticationFailed, DictationError
 from dictation_app.protocols.bahasakita_account import SERVICE, MonitoringSnapshot, diff
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
@@ -171,7 +172,7 @@ class MonitoringController(QObject):
 
     def _show_failure(self, exc: DictationError) -> None:
         log.warning("%s", exc)
-        self.panel.show_error(str(exc))
+        self.panel.show_error(window_message(exc, Where.ACCOUNT))
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None

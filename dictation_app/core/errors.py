@@ -10,9 +10,18 @@
     ├── AudioDeviceError          no input device, device vanished, setting refused
     ├── UnsupportedInput          an audio file we cannot decode
     └── ConfigurationError        a setting is missing or invalid
+
+An AuthenticationFailed or ConfigurationError may carry a `Fix`: which vendor's
+fields a person changes, and how (enter, renew, re-enter). The message says
+only what is wrong; the window and the command line each add where to fix it (a
+dialog, Settings; an environment variable, a flag), in controllers/messages.py and
+cli/messages.py.
 """
 
 from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
 
 
 class DictationError(Exception):
@@ -23,8 +32,35 @@ class ConnectionFailed(DictationError):
     """The service could not be reached, or the connection dropped."""
 
 
+class Remedy(str, enum.Enum):
+    """What a person does to the fields a `Fix` names."""
+
+    ENTER = "enter"  # they are empty: give them a value
+    RENEW = "renew"  # the service refused them (wrong or expired): get new ones
+    REENTER = "reenter"  # they cannot be sent as they are (a bad paste): enter them again
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The thing to fix, named, not worded: `service` is the vendor's id ("bahasakita")
+    and `fields` the ids of its descriptor's fields (services/descriptor.py), or
+    `LIVE_TOKEN` for whatever token a live stream was given."""
+
+    service: str | None
+    fields: tuple[str, ...]
+    remedy: Remedy = Remedy.ENTER
+
+
+# The token a live stream connection was given: its provider knows where it came from.
+LIVE_TOKEN = "live_token"
+
+
 class AuthenticationFailed(DictationError):
-    """The service refused our credentials."""
+    """The service refused our credentials; `fix`, if given, names which."""
+
+    def __init__(self, *args: object, fix: Fix | None = None):
+        super().__init__(*args)
+        self.fix = fix
 
 
 class ServiceRejected(DictationError):
@@ -66,12 +102,28 @@ class ConfigurationError(DictationError):
     """A setting is missing or invalid.
 
     Raised by a service, it says which: `service` (the vendor's id) and `fields` (the ids
-    of its descriptor's fields at fault). The message says what is wrong; the window and
-    the command line each add where to fix it (a dialog, an environment variable).
+    of its descriptor's fields at fault), which make a `Fix` to enter them, or a `fix`
+    given whole. The message says what is wrong; the window and the command line each
+    add where to fix it (a dialog, an environment variable).
     """
 
     def __init__(self, *args: object, service: str | None = None,
-                 fields: tuple[str, ...] = ()):
+                 fields: tuple[str, ...] = (), fix: Fix | None = None):
         super().__init__(*args)
-        self.service = service
-        self.fields = fields
+        if fix is None and fields:
+            fix = Fix(service, fields)
+        self.fix = fix
+
+    @property
+    def service(self) -> str | None:
+        return self.fix.service if self.fix is not None else None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.fix.fields if self.fix is not None else ()
+
+
+def fix_of(exc: BaseException) -> Fix | None:
+    """The `Fix` an error carries, if any."""
+    fix = getattr(exc, "fix", None)
+    return fix if isinstance(fix, Fix) else None

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from dictation_app.core.errors import ConfigurationError, RemoteProtocolError
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.redaction import MASK
+from dictation_app.protocols.reply_fields import Reply, said_hint
 from dictation_app.protocols.request import Request
 
 SERVICE = "Bahasakita monitoring"
@@ -124,13 +125,12 @@ def basic_credentials(email: str, password: str) -> str:
 
 def parse_monitoring(body: object) -> MonitoringSnapshot:
     """Parse a decoded monitoring reply; raise RemoteProtocolError if it breaks the shape."""
-    where = _Where(SERVICE, MONITORING_PATH)
+    where = Reply(SERVICE, "GET", MONITORING_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
     if not isinstance(data, Mapping):
         said = _service_message(bk)
-        hint = f" (the service said: {said!r})" if said else ""
-        raise where.error("bk.data", f"is missing or not an object{hint}")
+        raise where.error("bk.data", f"is missing or not an object{said_hint(said)}")
     username = data.get("username", bk.get("username"))
     if not isinstance(username, str):
         raise where.error("bk.data.username", f"is not a string: {_short(username)}")
@@ -148,7 +148,7 @@ def parse_monitoring(body: object) -> MonitoringSnapshot:
     )
 
 
-def _queue(data: Mapping[str, Any], name: str, where: _Where) -> list[QueueItem]:
+def _queue(data: Mapping[str, Any], name: str, where: Reply) -> list[QueueItem]:
     raw = data.get(name)
     if raw is None:
         return []
@@ -168,7 +168,7 @@ def _queue(data: Mapping[str, Any], name: str, where: _Where) -> list[QueueItem]
     return items
 
 
-def _item(uuid: str, fields: Mapping[str, Any], field: str, where: _Where) -> QueueItem:
+def _item(uuid: str, fields: Mapping[str, Any], field: str, where: Reply) -> QueueItem:
     return QueueItem(
         uuid=uuid,
         filename=_optional_text(fields.get("filename"), f"{field}.filename", where) or "",
@@ -178,7 +178,7 @@ def _item(uuid: str, fields: Mapping[str, Any], field: str, where: _Where) -> Qu
     )
 
 
-def _created(value: object, field: str, where: _Where) -> datetime | None:
+def _created(value: object, field: str, where: Reply) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, str):
@@ -196,7 +196,7 @@ def _created(value: object, field: str, where: _Where) -> datetime | None:
 
 def parse_token_response(body: object) -> ServiceToken:
     """Parse a decoded getTokenServices reply; lenient about all but the token itself."""
-    where = _Where(SIGN_IN_SERVICE, TOKEN_PATH)
+    where = Reply(SIGN_IN_SERVICE, "GET", TOKEN_PATH)
     bk = _envelope(body, where)
     data = bk.get("data")
     credits = bk.get("diktein_credits_token")
@@ -204,9 +204,8 @@ def parse_token_response(body: object) -> ServiceToken:
     if credits is None and isinstance(data, Mapping):
         credits, field = data.get("diktein_credits_token"), "bk.data.diktein_credits_token"
     if not isinstance(credits, Mapping):
-        said = _service_message(bk)
-        hint = f" (the service said: {said!r})" if said else ""
-        raise where.error("bk.diktein_credits_token", f"is missing or not an object{hint}")
+        raise where.error("bk.diktein_credits_token",
+                          f"is missing or not an object{said_hint(_service_message(bk))}")
     token = credits.get("token")
     if not isinstance(token, str) or not token.strip():
         # Never echo the value: a malformed token is still a credential.
@@ -332,16 +331,7 @@ def newest_first(items: list[QueueItem]) -> list[QueueItem]:
 # --- helpers -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Where:
-    service: str
-    path: str
-
-    def error(self, field: str, problem: str) -> RemoteProtocolError:
-        return RemoteProtocolError(f"{self.service}: GET {self.path} reply: '{field}' {problem}")
-
-
-def _envelope(message: object, where: _Where) -> Mapping[str, Any]:
+def _envelope(message: object, where: Reply) -> Mapping[str, Any]:
     if not isinstance(message, Mapping):
         raise where.error("(body)", f"is not a JSON object: {_short(message)}")
     bk = message.get("bk")
@@ -350,7 +340,7 @@ def _envelope(message: object, where: _Where) -> Mapping[str, Any]:
     return bk
 
 
-def _number(value: object, field: str, where: _Where) -> float | None:
+def _number(value: object, field: str, where: Reply) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -363,7 +353,7 @@ def _number(value: object, field: str, where: _Where) -> float | None:
     return number
 
 
-def _count(value: object, field: str, where: _Where) -> int | None:
+def _count(value: object, field: str, where: Reply) -> int | None:
     number = _number(value, field, where)
     if number is None:
         return None
@@ -372,7 +362,7 @@ def _count(value: object, field: str, where: _Where) -> int | None:
     return int(number)
 
 
-def _optional_text(value: object, field: str, where: _Where) -> str | None:
+def _optional_text(value: object, field: str, where: Reply) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):

@@ -53,7 +53,7 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.protocols.reply_fields import Reply
+from dictation_app.protocols.reply_fields import Reply, said_hint
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short
 from dictation_app.protocols.request import Request
@@ -235,8 +235,7 @@ def parse_content_reply(body: object, *, uuid: str, file: str | None = None,
     raw, status_field = _raw_status(bk, data, where)
     if raw is None:
         said = _service_message(bk, data)
-        hint = f" (the service said: {said!r})" if said else ""
-        raise where.error("bk.message_status", f"is missing{hint}")
+        raise where.error("bk.message_status", f"is missing{said_hint(said)}")
     state = _STATUS_WORDS.get(_status_key(raw))
     if state is None:
         raise where.error(status_field, f"is not a known job status: {_short(raw)}")

@@ -41,6 +41,7 @@ from dictation_app.protocols.transcript import Segment, Transcript, make_extras
 
 SERVICE = "Botlhale"
 PROVIDER = "botlhale"
+ORG_ID_FIELD = "botlhale_org_id"  # its descriptor's field, named in a missing-ID error
 DEFAULT_BASE_URL = "https://api.botlhale.xyz"
 
 TOKEN_PATH = "/auth/generate"
@@ -158,8 +159,8 @@ def upload_request(version: ApiVersion, *, org_id: str | None,
     }
     if version is ApiVersion.V1 and values["org_id"] is None:
         raise ConfigurationError(
-            f"{SERVICE}: POST {UPLOAD_PATH} (API v1) needs the organisation ID; "
-            "set it in File → File transcription services (Botlhale)")
+            f"{SERVICE}: POST {UPLOAD_PATH} (API v1) needs the organisation ID.",
+            service=PROVIDER, fields=(ORG_ID_FIELD,))
     form: dict[str, str] = {}
     for name, value in values.items():
         if value is None:
@@ -188,8 +189,8 @@ def data_request(version: ApiVersion, *, org_id: str, filename: str) -> Request:
 def _job_params(version: ApiVersion, path: str, org_id: str, filename: str) -> dict[str, str]:
     if not org_id or not org_id.strip():
         raise ConfigurationError(
-            f"{SERVICE}: GET {path} needs the organisation ID; set it in "
-            "File → File transcription services (Botlhale)")
+            f"{SERVICE}: GET {path} needs the organisation ID.",
+            service=PROVIDER, fields=(ORG_ID_FIELD,))
     if not filename or not filename.strip():
         raise LocalProtocolError(f"{SERVICE}: GET {path} needs the job's filename (the upload key)")
     names = _PARAM_NAMES[version]

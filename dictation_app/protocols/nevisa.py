@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dictation_app.core.errors import ConfigurationError, ServiceRejected
-from dictation_app.protocols.reply_fields import Reply
+from dictation_app.protocols.reply_fields import Reply, said_hint
 from dictation_app.protocols.reply_fields import number as _number
 from dictation_app.protocols.reply_fields import short as _short
 from dictation_app.protocols.request import Request
@@ -127,8 +127,7 @@ def parse_login_reply(body: object) -> Credentials:
     user = reply.get("user")
     if not isinstance(user, Mapping):
         said = _message(reply)
-        hint = f" (the service said: {said!r})" if said else ""
-        raise where.error("user", f"is missing or not an object{hint}")
+        raise where.error("user", f"is missing or not an object{said_hint(said)}")
     token = user.get("token")
     if not isinstance(token, str) or not token.strip():
         raise where.error("user.token", "is missing or not a non-empty string")
@@ -160,8 +159,7 @@ def parse_recognize_reply(body: object) -> RecognitionStarted:
     task_id = reply.get("task_id")
     if not isinstance(task_id, str) or not task_id.strip():
         said = _message(reply)
-        hint = f" (the service said: {said!r})" if said else ""
-        raise where.error("task_id", f"is missing or not a non-empty string{hint}")
+        raise where.error("task_id", f"is missing or not a non-empty string{said_hint(said)}")
     task_id = task_id.strip()
     try:
         default_url = progress_path(task_id)

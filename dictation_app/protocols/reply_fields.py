@@ -49,6 +49,11 @@ def number(value: object, name: str, where: Reply) -> float | None:
     return result
 
 
+def said_hint(said: str | None) -> str:
+    """' (the service said: ...)', to follow a missing field when the reply gave a reason."""
+    return f" (the service said: {said!r})" if said else ""
+
+
 def short(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +32,8 @@ from dictation_app.core.errors import (
     ConfigurationError,
     ConnectionFailed,
     DictationError,
+    Fix,
+    Remedy,
     RemoteProtocolError,
     ServiceRejected,
 )
@@ -40,7 +41,7 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
-from dictation_app.jobs.service import JobContext, UploadProgress
+from dictation_app.jobs.service import JobContext, JobService, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
     DEFAULT_BASE_URL,
@@ -57,17 +58,16 @@ from dictation_app.protocols.bahasakita_upload import (
 )
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript, make_extras
-
-# The account client's check, shared so both refuse a damaged token with the same words.
 from dictation_app.services.descriptor import (
     Config,
     Field,
     FieldKind,
+    JobQueue,
     Override,
     ServiceDescriptor,
 )
-from dictation_app.services.poll_policy import PollPolicy
-from dictation_app.transport.bahasakita_account_client import _checked_token
+from dictation_app.services.poll_policy import PollClock, PollPolicy
+from dictation_app.transport.bahasakita_account_client import check_bahasakita_token
 from dictation_app.transport.http import RetryPolicy, ServiceHttp, body_json
 from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
 
@@ -102,7 +102,7 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
 SUBTITLE_EXTRA = "subtitle_cc"  # Transcript.extras name of the subtitle file's text
-_SIGN_IN_AGAIN = "Sign in to Bahasakita again, or paste a new token in Settings."
+TOKEN_FIELD = "bahasakita_token"  # the shared token's field, named in errors about it
 DEFAULT_RETRY = RetryPolicy()
 
 
@@ -125,7 +125,8 @@ class BahasakitaUploadService:
                  retry: RetryPolicy = DEFAULT_RETRY, poll: PollPolicy = DEFAULT_POLL,
                  transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = DEFAULT_TIMEOUT):
-        self._token = _checked_token(token) if token and token.strip() else None
+        # The account client's check, so both refuse a damaged token with the same words.
+        self._token = check_bahasakita_token(token) if token and token.strip() else None
         self._poll = poll
         self._http = ServiceHttp(SERVICE, base_url, timeout=timeout, retry=retry,
                                  embedded_status=_embedded_status, transport=transport)
@@ -196,8 +197,7 @@ class BahasakitaUploadService:
 
     async def _wait(self, context: JobContext, uuid: str, token: str) -> Transcript:
         request = content_request(uuid)
-        deadline = time.monotonic() + self._poll.total
-        delays = self._poll.delays()
+        waits = PollClock(self._poll)
         shown: float | None = None
         while True:
             response = await self._request(request, token)
@@ -219,8 +219,8 @@ class BahasakitaUploadService:
             if fraction != shown:
                 shown = fraction
                 context.report(JobState.PROCESSING, fraction)
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
+            delay = waits.next_delay()
+            if delay is None:
                 raise ConnectionFailed(
                     f"{SERVICE}: {context.file.name} was still {status.state.value} after "
                     f"{_span(self._poll.total)} (job {uuid}); stopped waiting. Run the job "
@@ -237,8 +237,9 @@ class BahasakitaUploadService:
                 request, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except AuthenticationFailed as exc:
             refused = exc
+        # The front ends say where to renew the token, instead of ServiceHttp's advice.
         said = str(refused).removesuffix(" Check the account settings.")
-        raise AuthenticationFailed(f"{said} {_SIGN_IN_AGAIN}")
+        raise AuthenticationFailed(said, fix=Fix(PROVIDER, (TOKEN_FIELD,), Remedy.RENEW))
 
     def _parsed(self, parse: Callable[..., T], response: httpx.Response, **kwargs: Any) -> T:
         """Run a parser on a reply; a token the service echoed into it is masked in errors.
@@ -259,7 +260,7 @@ class BahasakitaUploadService:
     def _required_token(self) -> str:
         if self._token is None:
             raise ConfigurationError(f"{SERVICE} needs a Bahasakita token.",
-                                     service=PROVIDER, fields=("bahasakita_token",))
+                                     service=PROVIDER, fields=(TOKEN_FIELD,))
         return self._token
 
 
@@ -302,6 +303,13 @@ def can_raise_priority(job: Job) -> bool:
             and job.remote.get(PRIORITY_KEY) != "high")
 
 
+async def _raise_priority(service: JobService, uuid: str, priority: str) -> dict[str, str]:
+    """The queue hook: move the job, and remember its new priority with it."""
+    assert isinstance(service, BahasakitaUploadService)
+    await service.change_priority(uuid, priority)
+    return {PRIORITY_KEY: priority}
+
+
 def _build(config: Config) -> BahasakitaUploadService:
     return BahasakitaUploadService(
         base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
@@ -310,11 +318,12 @@ def _build(config: Config) -> BahasakitaUploadService:
 
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
+    remote_id=remote_id, queue=JobQueue(can_raise_priority, _raise_priority),
     fields=(
         Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
               setting=UPLOAD_URL, override=Override.BASE_URL),
         # Entered (or signed in for) in Settings: live dictation and monitoring share it.
-        Field("bahasakita_token", "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
+        Field(TOKEN_FIELD, "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
               env=BAHASAKITA_TOKEN_ENV, shown=False,
               place="sign in with your Bahasakita email and password in Settings, paste "
                     "a token there"),

@@ -54,6 +54,7 @@ from dictation_app.protocols.botlhale import (
     DEFAULT_BASE_URL,
     MAX_SAMPLE_RATE,
     MIN_SAMPLE_RATE,
+    ORG_ID_FIELD,
     PROVIDER,
     SERVICE,
     STATUS_PATH,
@@ -86,7 +87,7 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import (
     RetryPolicy,
     ServiceHttp,
@@ -331,8 +332,7 @@ class BotlhaleService:
     async def _result(self, context: JobContext, version: ApiVersion, org_id: str,
                       key: str) -> Transcript:
         request = status_request(version, org_id=org_id, filename=key)
-        deadline = time.monotonic() + self._poll.total
-        delays = self._poll.delays()
+        waits = PollClock(self._poll)
         while True:
             response = await self._api(request)
             body = self._json(response, request)
@@ -345,8 +345,8 @@ class BotlhaleService:
                     f"transcribing {context.file.name} failed (status {status.raw!r}): {said}. "
                     "Check that the file holds speech, or try again later",
                     service=SERVICE, operation=f"GET {STATUS_PATH}")
-            delay = next(delays)
-            if time.monotonic() + delay > deadline:
+            delay = waits.next_delay()
+            if delay is None:
                 raise ConnectionFailed(
                     f"{SERVICE}: {context.file.name} was still being transcribed after "
                     f"{self._poll.total / 3600:g} h (job {key}); stopped waiting. "
@@ -423,7 +423,7 @@ class BotlhaleService:
         if self._org_id is None:
             raise ConfigurationError(
                 f"{SERVICE}: files longer than a minute are transcribed as async jobs, which "
-                "need your organisation ID.", service=PROVIDER, fields=("botlhale_org_id",))
+                "need your organisation ID.", service=PROVIDER, fields=(ORG_ID_FIELD,))
         return self._org_id
 
     def _version(self, context: JobContext) -> ApiVersion:
@@ -486,7 +486,7 @@ def _build(config: Config) -> BotlhaleService:
         base_url=config.text("botlhale_url") or DEFAULT_BASE_URL,
         token=config.text("botlhale_token"),
         refresh_token=config.text("botlhale_refresh_token"),
-        org_id=config.text("botlhale_org_id"))
+        org_id=config.text(ORG_ID_FIELD))
 
 
 DESCRIPTOR = ServiceDescriptor(
@@ -499,7 +499,7 @@ DESCRIPTOR = ServiceDescriptor(
         Field("botlhale_refresh_token", "Refresh token:", FieldKind.SECRET,
               "or a refresh token, renewed automatically", secret=BOTLHALE_REFRESH_TOKEN,
               env=BOTLHALE_REFRESH_TOKEN_ENV),
-        Field("botlhale_org_id", "Organisation ID:", FieldKind.TEXT,
+        Field(ORG_ID_FIELD, "Organisation ID:", FieldKind.TEXT,
               "Organisation ID, for long files", setting=ORG_ID, env=BOTLHALE_ORG_ID_ENV),
         Field("botlhale_api_version", "API:", FieldKind.CHOICE, setting=API_VERSION,
               choices=((2, "Current API (v2)"), (1, "Older async API (v1)"))),

@@ -9,17 +9,20 @@ A `Field` is one thing the person configures for a vendor: kept in the settings 
 (`setting`) or, for a secret, in the keyring (`secret`); either may also come from an
 environment variable (`env`), which wins, for headless use. A vendor's job options (a
 Botlhale mode, a Bahasakita priority) are its `options_type`, whose `SPECS` declare
-them (jobs/options.py).
+them (jobs/options.py). What only some vendors' jobs have (an id worth showing, a
+queue whose order can change) are hooks on the descriptor, so the Files panel and its
+controller ask for them without naming a vendor.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from dictation_app.core.settings import Setting
+from dictation_app.jobs.model import Job
 from dictation_app.jobs.options import OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
 
@@ -70,6 +73,16 @@ class Config(Protocol):
 
 
 @dataclass(frozen=True)
+class JobQueue:
+    """A vendor whose jobs wait in queues a person can move a job up in."""
+
+    can_raise: Callable[[Job], bool]  # the job waits at the service and can move up now
+    # Ask `service` to move the job (by its remote id) to `priority`; returns the remote
+    # entries to remember with the job, so the panel shows the new priority.
+    raise_priority: Callable[[JobService, str, str], Awaitable[Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
 class ServiceDescriptor:
     id: str  # the provider name stored with every job and given to --provider
     label: str  # as lists and messages show it: "Botlhale"
@@ -78,6 +91,12 @@ class ServiceDescriptor:
     fields: tuple[Field, ...] = ()
     note: str = ""  # a line under the vendor's fields in the services dialog
     options_type: type[VendorOptions] | None = None  # its job options; None: it has none
+    # The vendor's id of a job, worth showing: it matches the vendor's own account lists.
+    remote_id: Callable[[Job], str | None] | None = None
+    queue: JobQueue | None = None  # its jobs wait in queues whose order can change
+
+    def remote_id_of(self, job: Job) -> str | None:
+        return self.remote_id(job) if self.remote_id is not None else None
 
     @property
     def options(self) -> tuple[OptionSpec, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.errors import LIVE_TOKEN, ConfigurationError, Fix
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
 from dictation_app.services.live_target import LiveTarget
@@ -43,9 +43,8 @@ def _bahasakita_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
 
     token = secrets.get(BAHASAKITA_TOKEN)
     if not token:
-        raise ConfigurationError(
-            "Bahasakita needs a token: open Settings and paste your token, "
-            "or switch to Local (offline).")
+        raise ConfigurationError("Bahasakita needs a token",
+                                 fix=Fix(BAHASAKITA.id, (LIVE_TOKEN,)))
     version = ProtocolVersion(settings.get_str(Key.PROTOCOL_VERSION))
     url = settings.get_str(Key.BAHASAKITA_URL) or DEFAULT_URLS[version]
     return LiveTarget(url=url, token=token, version=version,

@@ -59,7 +59,7 @@ from dictation_app.services.descriptor import (
     Override,
     ServiceDescriptor,
 )
-from dictation_app.services.poll_policy import PollPolicy
+from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import RetryPolicy, ServiceHttp, default_message
 from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
 
@@ -188,9 +188,7 @@ class NevisaService:
     # --- polling ---------------------------------------------------------------
 
     async def _wait(self, context: JobContext, task_id: str, progress_url: str) -> Transcript:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.poll.total
-        interval = self.poll.initial
+        waits = PollClock(self.poll)
         endpoint = PROGRESS_PATH.format(task_id=task_id)
         while True:
             response = await self._api.request("GET", progress_url,
@@ -210,13 +208,13 @@ class NevisaService:
                     service=SERVICE, operation=f"the transcription of {context.file.name}")
             context.report(JobState.PROCESSING,
                            progress.percent / 100 if progress.percent is not None else None)
-            if loop.time() + interval > deadline:
+            interval = waits.next_delay()
+            if interval is None:
                 raise ConnectionFailed(
                     f"{SERVICE}: task {task_id} for {context.file.name} has not finished "
                     f"after {self.poll.total / 60:g} minutes. Run the job again later: it "
                     "goes on waiting for the same task.")
             await asyncio.sleep(interval)
-            interval = min(interval * self.poll.factor, self.poll.maximum)
 
     def _progress_target(self, url: str, endpoint: str) -> str:
         """A progress URL as the service gives it: a path on the api host, or a full URL
@@ -294,8 +292,8 @@ class NevisaService:
 
     def _json(self, response: httpx.Response, method: str, endpoint: str) -> object:
         return self._api.reply_json(
-            response, f"{method} {endpoint}", advice="The service may be down or the "
-            "service address in Settings may be wrong.")
+            response, f"{method} {endpoint}", advice="The service may be down or its "
+            "address may be wrong.")
 
 
 def _error_message(body: bytes) -> str | None:

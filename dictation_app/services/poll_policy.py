@@ -6,7 +6,8 @@ uploads) polls by one of these; it is timing, not I/O, so it lives above transpo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dictation_app.core.errors import ConfigurationError
@@ -37,3 +38,17 @@ class PollPolicy:
         while True:
             yield delay
             delay = min(delay * self.factor, self.maximum)
+
+
+class PollClock:
+    """One job's waiting under a `PollPolicy`: each pause in turn, or None once the
+    pause would end past the policy's `total` (the caller then says it stopped waiting)."""
+
+    def __init__(self, policy: PollPolicy, *, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._deadline = clock() + policy.total
+        self._delays = policy.delays()
+
+    def next_delay(self) -> float | None:
+        delay = next(self._delays)
+        return delay if self._clock() + delay <= self._deadline else None

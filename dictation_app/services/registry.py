@@ -19,7 +19,7 @@ from the descriptors (tests/services/test_registry.py checks that they are).
 
 from __future__ import annotations
 
-from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.errors import ConfigurationError, fix_of
 from dictation_app.jobs.options import VendorOptions
 from dictation_app.services import bahasakita_upload, botlhale, local, nevisa
 from dictation_app.services.descriptor import Field, ServiceDescriptor
@@ -55,15 +55,16 @@ def options_types(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
 def fields_at_fault(exc: BaseException,
                     descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
                     ) -> tuple[ServiceDescriptor, list[Field]] | None:
-    """The vendor and fields a ConfigurationError names, for the window and the command
+    """The vendor and fields an error's `Fix` names, for the window and the command
     line to say where to fix them; None when it names none this registry knows."""
-    if not isinstance(exc, ConfigurationError) or exc.service is None or not exc.fields:
+    fix = fix_of(exc)
+    if fix is None or fix.service is None:
         return None
     try:
-        owner = descriptor(exc.service, descriptors)
+        owner = descriptor(fix.service, descriptors)
     except ConfigurationError:
         return None
-    fields = [f for f in owner.fields if f.id in exc.fields]
+    fields = [f for f in owner.fields if f.id in fix.fields]
     return (owner, fields) if fields else None
 
 

@@ -14,18 +14,21 @@ line or an exception message, and a password is never stored: a sign-in runs on 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import httpx
 
 from dictation_app.core.errors import (
+    AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
     DictationError,
+    Fix,
     LocalProtocolError,
+    Remedy,
 )
-from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
 from dictation_app.protocols.bahasakita_account import (
     DEFAULT_BASE_URL,
     SERVICE,
@@ -42,6 +45,10 @@ from dictation_app.protocols.bahasakita_account import (
 from dictation_app.transport.http import NO_RETRY, ServiceHttp, Wording, body_json, check_token
 
 log = logging.getLogger(__name__)
+
+# The account's token: the keyring entry the Bahasakita descriptor's "bahasakita_token"
+# field names (services/bahasakita_upload.py), so the front ends know where it is set.
+_TOKEN_FIX = Fix("bahasakita", ("bahasakita_token",))
 
 
 class BahasakitaAccountClient:
@@ -70,8 +77,7 @@ class BahasakitaAccountClient:
         self.timeout = timeout
         self._token = check_bahasakita_token(token) if token else None
         self._transport = transport
-        self._http = self._service_http(SERVICE, _AccountWording(
-            "the token", "Sign in again or paste a new token in Settings."))
+        self._http = self._service_http(SERVICE, _AccountWording("the token"))
         self._http.add_secret(self._token)
 
     @property
@@ -81,12 +87,13 @@ class BahasakitaAccountClient:
     async def monitoring(self) -> MonitoringSnapshot:
         """The account's job queues; raises a DictationError saying what to do."""
         if self._token is None:
-            raise ConfigurationError(
-                f"{SERVICE} needs a token: sign in with your Bahasakita email and password, "
-                f"paste a token in Settings, or set {BAHASAKITA_TOKEN_ENV}."
-            )
+            raise ConfigurationError(f"{SERVICE} needs a token", fix=_TOKEN_FIX)
         request = monitoring_request(self._token)
-        response = await self._http.send(request)
+        try:
+            response = await self._http.send(request)
+        except AuthenticationFailed as exc:
+            raise AuthenticationFailed(
+                str(exc), fix=replace(_TOKEN_FIX, remedy=Remedy.RENEW)) from exc
         snapshot = parse_monitoring(self._http.reply_json(response, request.operation))
         log.debug("monitoring: %s", {k: len(v) for k, v in snapshot.queues.items()})
         return snapshot
@@ -137,7 +144,7 @@ class _AccountWording(Wording):
 
     url = "the base URL"
 
-    def __init__(self, refused_what: str, advice: str):
+    def __init__(self, refused_what: str, advice: str = ""):
         self.refused_what = refused_what
         self.advice = advice
 
@@ -148,7 +155,8 @@ class _AccountWording(Wording):
                 "Check the network, or try again later.")
 
     def refused(self, service: str, operation: str, status: str, said: str) -> str:
-        return f"Bahasakita refused {self.refused_what} ({status}): {said}. {self.advice}"
+        refused = f"Bahasakita refused {self.refused_what} ({status}): {said}."
+        return f"{refused} {self.advice}" if self.advice else refused
 
     def server_failed(self, service: str, operation: str, status: int, status_text: str,
                       said: str) -> DictationError:
@@ -159,12 +167,14 @@ class _AccountWording(Wording):
 
 def check_bahasakita_token(token: str) -> str:
     """`token` stripped, or ConfigurationError (unechoed) if a header cannot carry it;
-    shared by every Bahasakita client so that all refuse a damaged token alike."""
-    return check_token(token, what="Bahasakita token", fix="paste it again in Settings.")
-
-
-# The upload client's import of the same check, until it imports the public name.
-_checked_token = check_bahasakita_token
+    shared by every Bahasakita client so that all refuse a damaged token alike. The
+    error names the token; the front ends say where to enter it again."""
+    try:
+        return check_token(token, what="Bahasakita token", fix="")
+    except ConfigurationError as exc:
+        # check_token ends its sentence with the fix it is given: the front ends add it.
+        raise ConfigurationError(str(exc).removesuffix("; "),
+                                 fix=replace(_TOKEN_FIX, remedy=Remedy.REENTER)) from None
 
 
 def _message(body: bytes) -> str | None:

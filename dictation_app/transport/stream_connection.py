@@ -17,10 +17,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from dictation_app.core.errors import (
+    LIVE_TOKEN,
     AuthenticationFailed,
     ConfigurationError,
     ConnectionFailed,
     DictationError,
+    Fix,
+    Remedy,
     ServiceRejected,
 )
 from dictation_app.core.redaction import redact_url, redacting_logger
@@ -176,10 +179,10 @@ class StreamConnection:
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):
+                # Whose token, and so where to fix it, the caller's front end knows.
                 raise AuthenticationFailed(
-                    f"{self.service} refused the token (HTTP {status}). "
-                    "Check the token in Settings; it may have expired."
-                ) from exc
+                    f"{self.service} refused the token (HTTP {status}).",
+                    fix=Fix(None, (LIVE_TOKEN,), Remedy.RENEW)) from exc
             raise ConnectionFailed(
                 f"{self.service}: the server refused the WebSocket connection with HTTP {status}."
             ) from exc

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controllers.jobs_controller import JobsController
-from dictation_app.core.secrets import SecretStore
+from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
@@ -454,3 +454,11 @@ def test_high_priority_is_asked_once_and_remembered(app: App, audio: Path) -> No
 
         app.run(scenario())
         assert server.paths("POST").count(CHANGE_PRIORITY) == 1
+
+
+def test_a_changed_account_token_rebuilds_only_the_vendors_that_read_it(app: App) -> None:
+    uploads, botlhale_service = app.factory("bahasakita"), app.factory("botlhale")
+    app.jobs.secret_changed(BAHASAKITA_TOKEN)
+    assert app.factory("bahasakita") is not uploads
+    assert app.factory("botlhale") is botlhale_service
+    app.run(asyncio.sleep(0))

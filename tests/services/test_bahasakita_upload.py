@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dictation_app.cli.transcribe import cli_message
-from dictation_app.controllers.jobs_controller import window_message
+from dictation_app.cli.messages import cli_message
+from dictation_app.controllers.messages import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -229,9 +229,11 @@ def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio:
 @pytest.mark.parametrize("damage", ["\nsecond-line", "\u201d", "\u2026", "\u0436"])
 def test_damaged_token_is_refused_without_echoing_it(server: FakeBahasakitaUpload,
                                                      damage: str) -> None:
-    with pytest.raises(ConfigurationError, match="paste it again in Settings") as caught:
+    with pytest.raises(ConfigurationError) as caught:
         service_for(server, token=GOOD_TOKEN + damage)
-    assert GOOD_TOKEN not in str(caught.value)
+    assert "paste it again in Settings" in window_message(caught.value)
+    assert "DICTATION_BAHASAKITA_TOKEN again" in cli_message(caught.value)
+    assert GOOD_TOKEN not in window_message(caught.value)
     assert server.requests == []
 
 
@@ -244,7 +246,8 @@ def test_wrong_token_asks_to_sign_in_again(server: FakeBahasakitaUpload, audio: 
     server.behaviour.echo_credentials = echo
     error = failure(server, lambda s: s.run(context_for(server, audio)), AuthenticationFailed,
                     token="wrong-token-0005")
-    assert "Sign in to Bahasakita again" in str(error)
+    assert "Sign in to Bahasakita again" in window_message(error)
+    assert "Settings" not in cli_message(error)
     assert "Token is invalid or expired" in str(error)
     assert len(server.requests) == 1  # a refused token is not retried
 
@@ -254,7 +257,7 @@ def test_wrong_token_while_resuming(server: FakeBahasakitaUpload, audio: Path) -
     context = context_for(server, audio, remote={"uuid": job.uuid})
     error = failure(server, lambda s: s.run(context), AuthenticationFailed,
                     token="wrong-token-0005")
-    assert "Sign in to Bahasakita again" in str(error)
+    assert "Sign in to Bahasakita again" in window_message(error)
 
 
 def test_auth_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audio: Path) -> None:
@@ -262,7 +265,7 @@ def test_auth_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audio
     server.behaviour.echo_credentials = True
     error = failure(server, lambda s: s.run(context_for(server, audio)), AuthenticationFailed)
     assert "status 401" in str(error) and "Token expired (***)" in str(error)
-    assert "Sign in to Bahasakita again" in str(error)
+    assert "Sign in to Bahasakita again" in window_message(error)
 
 
 def test_error_status_inside_an_http_200_body(server: FakeBahasakitaUpload, audio: Path) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import soundfile
 
-from dictation_app.cli.transcribe import cli_message
-from dictation_app.controllers.jobs_controller import window_message
+from dictation_app.cli.messages import cli_message
+from dictation_app.controllers.messages import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,

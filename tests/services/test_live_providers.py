@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dictation_app.controllers.messages import Where, window_message
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
@@ -36,8 +37,10 @@ def test_the_local_engine_target_waits_for_the_engine() -> None:
 
 
 def test_bahasakita_without_a_token_says_what_to_do(memory_keyring: object) -> None:
-    with pytest.raises(ConfigurationError, match="Bahasakita needs a token: open Settings"):
+    with pytest.raises(ConfigurationError) as caught:
         live_provider("bahasakita").resolve(Settings(), SecretStore())
+    assert window_message(caught.value, Where.LIVE).startswith(
+        "Bahasakita needs a token: open Settings")
 
 
 def test_bahasakita_target_follows_the_settings(memory_keyring: object) -> None:

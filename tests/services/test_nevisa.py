@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from dictation_app.cli.transcribe import cli_message
-from dictation_app.controllers.jobs_controller import window_message
+from dictation_app.cli.messages import cli_message
+from dictation_app.controllers.messages import window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from dictation_app.cli.messages import cli_message
+from dictation_app.controllers.messages import Where, window_message
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -103,8 +105,12 @@ def test_documented_variants(server: FakeBahasakitaRest, make_body: Callable[[],
 def test_a_refused_token_says_what_to_do(server: FakeBahasakitaRest) -> None:
     error = failure(server, token="expired-token-0000")
     assert isinstance(error, AuthenticationFailed)
-    assert str(error) == ("Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
-                          "Sign in again or paste a new token in Settings.")
+    assert window_message(error, Where.ACCOUNT) == (
+        "Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
+        "Sign in again or paste a new token in Settings.")
+    assert cli_message(error) == (
+        "Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
+        "Set DICTATION_BAHASAKITA_TOKEN to a new value, or renew it in the app.")
 
 
 def test_a_token_the_service_echoes_is_masked(server: FakeBahasakitaRest) -> None:
@@ -176,23 +182,28 @@ def test_a_wrong_shape_is_a_protocol_error(server: FakeBahasakitaRest) -> None:
 def test_no_token_says_how_to_set_one(server: FakeBahasakitaRest) -> None:
     error = failure(server, token=None)
     assert isinstance(error, ConfigurationError)
-    assert "DICTATION_BAHASAKITA_TOKEN" in str(error) and "Settings" in str(error)
+    shown = window_message(error, Where.ACCOUNT)
+    assert "DICTATION_BAHASAKITA_TOKEN" in shown and "Settings" in shown
+    printed = cli_message(error)
+    assert "DICTATION_BAHASAKITA_TOKEN" in printed and "Settings" not in printed
     assert server.requests == []
 
 
 def test_a_token_with_a_line_break_is_refused_before_sending(server: FakeBahasakitaRest) -> None:
-    with pytest.raises(ConfigurationError, match="paste it again") as caught:
+    with pytest.raises(ConfigurationError) as caught:
         BahasakitaAccountClient(base_url=server.base_url, token="abc\r\nX-Evil: 1")
-    assert "Evil" not in str(caught.value)
+    assert "paste it again" in window_message(caught.value, Where.ACCOUNT)
+    assert "Evil" not in window_message(caught.value, Where.ACCOUNT)
 
 
 # What a bad paste brings along: httpx cannot put these in a header at all.
 @pytest.mark.parametrize("damage", ["\u201d", "\u2026", "\u0436"])
 def test_a_token_with_a_non_ascii_character_is_refused_before_sending(
         server: FakeBahasakitaRest, damage: str) -> None:
-    with pytest.raises(ConfigurationError, match="paste it again in Settings") as caught:
+    with pytest.raises(ConfigurationError) as caught:
         BahasakitaAccountClient(base_url=server.base_url, token=GOOD_TOKEN + damage)
-    assert GOOD_TOKEN not in str(caught.value)
+    assert "paste it again in Settings" in window_message(caught.value, Where.ACCOUNT)
+    assert GOOD_TOKEN not in window_message(caught.value, Where.ACCOUNT)
 
 
 def test_a_bad_base_url_is_a_configuration_error() -> None:
