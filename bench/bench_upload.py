@@ -122,6 +122,10 @@ from dictation_app.jobs.model import JobOptions
 from dictation_app.transport.progress_file import ProgressFile
 from dictation_app.services.botlhale import BotlhaleService
 from dictation_app.services.poll_policy import PollPolicy
+# The service imports its audio probe and transcoder on first use (a start-up cost the
+# CLI need not pay); the app has them loaded before any job runs, so they are imported
+# here, before the baseline, and the growth measured is the job's own.
+import dictation_app.audio.files, dictation_app.audio.transcode
 if len(sys.argv) > 4:  # the read size to compare with (0: httpx's own 64 KiB)
     ProgressFile.READ_SIZE = int(sys.argv[4])
 

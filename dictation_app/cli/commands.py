@@ -22,7 +22,6 @@ from pathlib import Path
 from dictation_app import __version__
 from dictation_app.cli.messages import cli_message
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
-from dictation_app.cli.transcribe import add_transcribe_parser, run_transcribe
 from dictation_app.core.errors import LIVE_TOKEN, ConfigurationError, DictationError, Fix
 from dictation_app.core.redaction import RedactingFilter
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
@@ -45,7 +44,16 @@ EXIT_INTERRUPTED = 130
 _COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe")
 
 
-def build_parser() -> argparse.ArgumentParser:
+TRANSCRIBE_HELP = "transcribe an audio file with a service or the offline engine"
+
+
+def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; with `full=False`, `transcribe` only as a name and its help.
+
+    `transcribe`'s choices, flags and help come from the service registry, which imports
+    every vendor's service (httpx among them): `main()` builds them only when that is
+    the command being run, so `--version`, `stream` or the window do not pay for them.
+    """
     parser = argparse.ArgumentParser(
         prog="dictation-app",
         description="Live dictation and transcription. With no command, opens the window.",
@@ -82,7 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
     add_monitor_parser(commands, parents=[common])
-    add_transcribe_parser(commands, parents=[common])
+    if full:
+        from dictation_app.cli.transcribe import add_transcribe_parser
+
+        add_transcribe_parser(commands, parents=[common], help=TRANSCRIBE_HELP)
+    else:
+        commands.add_parser("transcribe", parents=[common], help=TRANSCRIBE_HELP)
     # Internal: the offline engine's file-job child (services/local.py). No help=,
     # so it stays out of --help (help=SUPPRESS prints "==SUPPRESS==" on Python < 3.13).
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
@@ -107,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dictation_app.app import run_gui
 
         return run_gui(files)
-    args = build_parser().parse_args(argv)
+    args = build_parser(full=_command(argv) == "transcribe").parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -134,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "monitor":
             return asyncio.run(run_monitor(args))
         if args.command == "transcribe":
+            from dictation_app.cli.transcribe import run_transcribe
+
             return asyncio.run(run_transcribe(args))
         if args.command == "engine-transcribe":
             from dictation_app.engine.file_transcriber import run_engine_transcribe
@@ -146,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("dictation-app: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command `argv` names: its first argument that is not an option."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def _files_to_open(argv: Sequence[str]) -> list[Path] | None:

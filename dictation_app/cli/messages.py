@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from dictation_app.core.errors import LIVE_TOKEN, Remedy, fix_of
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV
-from dictation_app.services import registry
 
 # How to fix the token a live stream was given (--token, else the variable or keyring).
 _LIVE_TOKEN: dict[Remedy, str] = {
@@ -30,6 +29,10 @@ def cli_message(exc: BaseException) -> str:
         return text
     if LIVE_TOKEN in fix.fields:
         return text + _LIVE_TOKEN.get(fix.remedy, "")
+    # Here, not at the top: every command imports this module, and the registry imports
+    # every vendor's service; only an error naming a vendor's field needs it.
+    from dictation_app.services import registry
+
     at_fault = registry.fields_at_fault(exc)
     if at_fault is None:
         return text

@@ -37,12 +37,12 @@ CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote can
 
 
 def add_transcribe_parser(commands: argparse._SubParsersAction,
-                          parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+                          parents: Sequence[argparse.ArgumentParser] = (), *,
+                          help: str) -> None:
     """The `transcribe` command; `parents` bring the options every command has (-v)."""
     envs = ", ".join(registry.environment_variables())
     parser = commands.add_parser(
-        "transcribe", parents=list(parents),
-        help="transcribe an audio file with a service or the offline engine",
+        "transcribe", parents=list(parents), help=help,
         description="Transcribe AUDIO_FILE and print the result. Credentials come from the "
                     f"app's settings file and keyring, or from the environment: {envs}.")
     parser.add_argument("audio_file")

@@ -21,9 +21,9 @@ import asyncio
 import logging
 import mimetypes
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -37,11 +37,8 @@ from dictation_app.core.errors import (
     RemoteProtocolError,
     ServiceRejected,
 )
-from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
-from dictation_app.core.settings import Setting
-from dictation_app.jobs.model import Job, JobState
-from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
-from dictation_app.jobs.service import JobContext, JobService, UploadProgress
+from dictation_app.jobs.model import JobState
+from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.bahasakita_account import parse_error
 from dictation_app.protocols.bahasakita_upload import (
     DEFAULT_BASE_URL,
@@ -58,13 +55,10 @@ from dictation_app.protocols.bahasakita_upload import (
 )
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript, make_extras
-from dictation_app.services.descriptor import (
-    Config,
-    Field,
-    FieldKind,
-    JobQueue,
-    Override,
-    ServiceDescriptor,
+from dictation_app.services.descriptors.bahasakita_upload import (
+    TOKEN_FIELD,
+    UUID_KEY,
+    BahasakitaUploadOptions,
 )
 from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.bahasakita_account_client import check_bahasakita_token
@@ -76,33 +70,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UUID_KEY = "uuid"  # the remote key the job's id is remembered under
-# Remembered beside it once the service moved the job to high priority after its upload.
-PRIORITY_KEY = "priority"
-UPLOAD_URL = Setting("bahasakita_upload_url", "")  # empty: the protocol's default host
-PRIORITY_OPTION = OptionSpec(
-    "priority", "Priority", OptionKind.CHOICE, "reguler",
-    choices=(("reguler", "Regular"), ("high", "High")),  # the service's spelling
-    setting=Setting("job_priority", "reguler"), flag="--priority",
-    help="Bahasakita queue priority",
-    tooltip="High priority jobs are processed first, at a higher price")
-SUBTITLE_OPTION = OptionSpec(
-    "subtitle", "Subtitles from the service", OptionKind.BOOL, False,
-    setting=Setting("job_subtitles", False),
-    tooltip="Ask Bahasakita for its own subtitle file too; the result view can save it")
-
-
-@dataclass(frozen=True)
-class BahasakitaUploadOptions(VendorOptions):
-    SPECS: ClassVar[tuple[OptionSpec, ...]] = (PRIORITY_OPTION, SUBTITLE_OPTION)
-
-    priority: str = "reguler"  # high | reguler
-    subtitle: bool = False  # ask for a subtitle file too
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 60.0  # seconds without progress on one request (not its total time)
 SUBTITLE_EXTRA = "subtitle_cc"  # Transcript.extras name of the subtitle file's text
-TOKEN_FIELD = "bahasakita_token"  # the shared token's field, named in errors about it
 DEFAULT_RETRY = RetryPolicy()
 
 
@@ -288,47 +259,6 @@ def _span(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
-
-
-def remote_id(job: Job) -> str | None:
-    """The Bahasakita job id of an upload: it names the job in the account's queues."""
-    return job.remote.get(UUID_KEY) if job.provider == PROVIDER else None
-
-
-def can_raise_priority(job: Job) -> bool:
-    """An upload the service holds but has not finished, not yet at high priority: its
-    place in the queue can change."""
-    return (remote_id(job) is not None and job.state is JobState.PROCESSING
-            and BahasakitaUploadOptions.of(job.options.vendor).priority != "high"
-            and job.remote.get(PRIORITY_KEY) != "high")
-
-
-async def _raise_priority(service: JobService, uuid: str, priority: str) -> dict[str, str]:
-    """The queue hook: move the job, and remember its new priority with it."""
-    assert isinstance(service, BahasakitaUploadService)
-    await service.change_priority(uuid, priority)
-    return {PRIORITY_KEY: priority}
-
-
-def _build(config: Config) -> BahasakitaUploadService:
-    return BahasakitaUploadService(
-        base_url=config.text("bahasakita_upload_url") or DEFAULT_BASE_URL,
-        token=config.text("bahasakita_token"))
-
-
-DESCRIPTOR = ServiceDescriptor(
-    id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
-    remote_id=remote_id, queue=JobQueue(can_raise_priority, _raise_priority),
-    fields=(
-        Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
-              setting=UPLOAD_URL, override=Override.BASE_URL),
-        # Entered (or signed in for) in Settings: live dictation and monitoring share it.
-        Field(TOKEN_FIELD, "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
-              env=BAHASAKITA_TOKEN_ENV, shown=False,
-              place="sign in with your Bahasakita email and password in Settings, paste "
-                    "a token there"),
-    ),
-    note="The Bahasakita token is the one in Settings, shared with live dictation.")
 
 
 def _probe(path: Path) -> AudioFileInfo:

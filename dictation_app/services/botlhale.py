@@ -29,9 +29,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -46,9 +45,7 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.core.redaction import secret_values
-from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
-from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols.botlhale import (
     DEFAULT_BASE_URL,
@@ -80,13 +77,7 @@ from dictation_app.protocols.botlhale import (
 )
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.services.descriptor import (
-    Config,
-    Field,
-    FieldKind,
-    Override,
-    ServiceDescriptor,
-)
+from dictation_app.services.descriptors.botlhale import BotlhaleOptions
 from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import (
     RetryPolicy,
@@ -102,38 +93,6 @@ if TYPE_CHECKING:
     from dictation_app.audio.transcode import PreparedAudio
 
 log = logging.getLogger(__name__)
-
-BOTLHALE_TOKEN = "botlhale-token"  # keyring entries
-BOTLHALE_REFRESH_TOKEN = "botlhale-refresh-token"
-BOTLHALE_TOKEN_ENV = "DICTATION_BOTLHALE_TOKEN"
-BOTLHALE_REFRESH_TOKEN_ENV = "DICTATION_BOTLHALE_REFRESH_TOKEN"
-BOTLHALE_ORG_ID_ENV = "DICTATION_BOTLHALE_ORG_ID"  # not secret; set beside the tokens
-URL = Setting("botlhale_url", "")  # empty: https://api.botlhale.xyz
-ORG_ID = Setting("botlhale_org_id", "")
-API_VERSION = Setting("botlhale_api_version", 2)
-MODE_OPTION = OptionSpec(
-    "mode", "Mode", OptionKind.CHOICE, "auto",
-    choices=(("auto", "Automatic"), ("sync", "Direct (up to 60 s)"),
-             ("async", "Queued (long files)")),
-    setting=Setting("job_mode", "auto"), flag="--mode",
-    help="Botlhale: sync (up to 60 s) or async (default: by duration)",
-    tooltip="Direct sends files of up to a minute in one request; queued uploads longer "
-            "files and waits for the result")
-API_VERSION_OPTION = OptionSpec(
-    "api_version", "API", OptionKind.CHOICE, 2,
-    choices=((1, "Older async API (v1)"), (2, "Current API (v2)")), setting=API_VERSION,
-    flag="--api-version", help="Botlhale API generation (default: the app's setting)",
-    what="API version", in_panel=False,  # chosen in the services dialog
-    cli_default_from_setting=True)
-
-
-@dataclass(frozen=True)
-class BotlhaleOptions(VendorOptions):
-    SPECS: ClassVar[tuple[OptionSpec, ...]] = (MODE_OPTION, API_VERSION_OPTION)
-
-    mode: str = "auto"  # auto | sync | async
-    api_version: int = 2  # the API generation
-
 
 STORAGE = "Botlhale storage"  # the presigned S3 POST, in messages
 DEFAULT_TIMEOUT = 120.0  # a sync reply comes once the whole clip is transcribed
@@ -479,31 +438,6 @@ def _storage_message(body: bytes) -> str | None:
     if message and code:
         return f"{message} ({code})"
     return message or code or None
-
-
-def _build(config: Config) -> BotlhaleService:
-    return BotlhaleService(
-        base_url=config.text("botlhale_url") or DEFAULT_BASE_URL,
-        token=config.text("botlhale_token"),
-        refresh_token=config.text("botlhale_refresh_token"),
-        org_id=config.text(ORG_ID_FIELD))
-
-
-DESCRIPTOR = ServiceDescriptor(
-    id=PROVIDER, label="Botlhale", build=_build, options_type=BotlhaleOptions,
-    fields=(
-        Field("botlhale_url", "Address:", FieldKind.URL, DEFAULT_BASE_URL, setting=URL,
-              override=Override.BASE_URL),
-        Field("botlhale_token", "Token:", FieldKind.SECRET, "Bearer token",
-              secret=BOTLHALE_TOKEN, env=BOTLHALE_TOKEN_ENV),
-        Field("botlhale_refresh_token", "Refresh token:", FieldKind.SECRET,
-              "or a refresh token, renewed automatically", secret=BOTLHALE_REFRESH_TOKEN,
-              env=BOTLHALE_REFRESH_TOKEN_ENV),
-        Field(ORG_ID_FIELD, "Organisation ID:", FieldKind.TEXT,
-              "Organisation ID, for long files", setting=ORG_ID, env=BOTLHALE_ORG_ID_ENV),
-        Field("botlhale_api_version", "API:", FieldKind.CHOICE, setting=API_VERSION,
-              choices=((2, "Current API (v2)"), (1, "Older async API (v1)"))),
-    ))
 
 
 def _probe(path: Path) -> AudioFileInfo:

@@ -33,7 +33,7 @@ from dictation_app.core.errors import DictationError, RemoteProtocolError
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
 from dictation_app.protocols.transcript import Transcript, from_store_dict
-from dictation_app.services.descriptor import Config, ServiceDescriptor
+from dictation_app.services.descriptors.local import PROVIDER
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ LINE_LIMIT = 64 * 1024 * 1024
 EXIT_GRACE = 5.0  # seconds a child that has answered gets to exit before it is killed
 
 
-PROVIDER = "local"
 
 
 def default_command() -> list[str]:
@@ -263,9 +262,3 @@ class _Child:
             process.stdin.close()
         return code
 
-
-def _build(config: Config) -> LocalFileService:
-    return LocalFileService()
-
-
-DESCRIPTOR = ServiceDescriptor(id=PROVIDER, label="Offline engine", build=_build)

@@ -34,7 +34,6 @@ from dictation_app.core.errors import (
     ServiceRejected,
     UnsupportedInput,
 )
-from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext, UploadProgress
 from dictation_app.protocols import nevisa
@@ -52,13 +51,6 @@ from dictation_app.protocols.nevisa import (
 from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.services.descriptor import (
-    Config,
-    Field,
-    FieldKind,
-    Override,
-    ServiceDescriptor,
-)
 from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import RetryPolicy, ServiceHttp, default_message
 from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
@@ -69,13 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-NEVISA_PASSWORD = "nevisa-password"  # the keyring entry
-NEVISA_PASSWORD_ENV = "DICTATION_NEVISA_PASSWORD"
-NEVISA_USERNAME_ENV = "DICTATION_NEVISA_USERNAME"  # not secret; set beside the password
-API_URL = Setting("nevisa_api_url", "")  # empty: https://api.persianspeech.com
-ACCOUNTS_URL = Setting("nevisa_accounts_url", "")  # empty: https://accounting.persianspeech.com
-USERNAME = Setting("nevisa_username", "")
 
 _DEFAULT_RETRY = RetryPolicy()
 DEFAULT_POLL = PollPolicy(initial=2.0, maximum=20.0, total=6 * 3600.0)
@@ -303,27 +288,6 @@ def _error_message(body: bytes) -> str | None:
     except ValueError:
         return default_message(body)  # text, or nothing for an HTML error page
     return nevisa.parse_error_reply(data)
-
-
-def _build(config: Config) -> NevisaService:
-    return NevisaService(
-        api_url=config.text("nevisa_api_url") or API_BASE_URL,
-        accounts_url=config.text("nevisa_accounts_url") or ACCOUNT_BASE_URL,
-        username=config.text("nevisa_username"), password=config.text("nevisa_password"))
-
-
-DESCRIPTOR = ServiceDescriptor(
-    id=PROVIDER, label="Nevisa", title="Nevisa (PersianSpeech)", build=_build,
-    fields=(
-        Field("nevisa_api_url", "API address:", FieldKind.URL, API_BASE_URL, setting=API_URL,
-              override=Override.BASE_URL),
-        Field("nevisa_accounts_url", "Login address:", FieldKind.URL, ACCOUNT_BASE_URL,
-              setting=ACCOUNTS_URL, override=Override.ACCOUNTS_URL),
-        Field("nevisa_username", "Username:", FieldKind.TEXT, "Username, phone or email",
-              setting=USERNAME, env=NEVISA_USERNAME_ENV),
-        Field("nevisa_password", "Password:", FieldKind.SECRET, "Password",
-              secret=NEVISA_PASSWORD, env=NEVISA_PASSWORD_ENV, strip=False),
-    ))
 
 
 def _probe(path: Path) -> AudioFileInfo:

@@ -5,11 +5,14 @@ Add a file vendor:
 1. one protocol module, `protocols/<vendor>.py`: pure request builders and reply
    parsers, tested without sockets;
 2. one service module, `services/<vendor>.py`: a `JobService` on top of
-   `transport.http.ServiceHttp`, exporting `DESCRIPTOR` (id, label, its fields: the
-   settings, keyring entries and environment variables it reads, its job options, and
-   `build`, which makes the service from those fields);
-3. one fake server for its tests, `tests/<vendor>_server.py`, on loopback;
-4. one line below, in `DESCRIPTORS`.
+   `transport.http.ServiceHttp`;
+3. one descriptor module, `services/descriptors/<vendor>.py`, exporting `DESCRIPTOR`
+   (id, label, its fields: the settings, keyring entries and environment variables it
+   reads, its job options, and `build`, which imports the service module on first use
+   and makes the service from those fields). Apart from the service, so that reading
+   this registry (every command line does) imports no HTTP client;
+4. one fake server for its tests, `tests/servers/<vendor>_server.py`, on loopback;
+5. one line below, in `DESCRIPTORS`.
 
 Nothing else changes: the provider lists and labels, the services dialog's fields,
 the Files panel's option controls, `dictation-app transcribe --provider` with its
@@ -21,8 +24,8 @@ from __future__ import annotations
 
 from dictation_app.core.errors import ConfigurationError, fix_of
 from dictation_app.jobs.options import VendorOptions
-from dictation_app.services import bahasakita_upload, botlhale, local, nevisa
 from dictation_app.services.descriptor import Field, ServiceDescriptor
+from dictation_app.services.descriptors import bahasakita_upload, botlhale, local, nevisa
 
 DESCRIPTORS: tuple[ServiceDescriptor, ...] = (
     local.DESCRIPTOR,

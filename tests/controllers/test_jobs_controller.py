@@ -22,10 +22,10 @@ from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
-from dictation_app.services import bahasakita_upload, botlhale
-from dictation_app.services.botlhale import BOTLHALE_TOKEN, BotlhaleOptions
+from dictation_app.services.descriptors import bahasakita_upload, botlhale
+from dictation_app.services.descriptors.botlhale import BOTLHALE_TOKEN, BotlhaleOptions
+from dictation_app.services.descriptors.nevisa import NEVISA_PASSWORD
 from dictation_app.services.factory import ServiceFactory
-from dictation_app.services.nevisa import NEVISA_PASSWORD
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.services_dialog import ServicesValues
 from tests.servers.botlhale_server import (
@@ -310,7 +310,7 @@ def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
 def test_the_chosen_service_and_options_are_there_at_the_next_start(
         app: App, qtbot: QtBot, audio: Path) -> None:
     from dictation_app.jobs.model import JobOptions
-    from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
+    from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
 
     chosen = JobOptions(language="id", diarization=True,
                         vendor=BahasakitaUploadOptions(priority="high", subtitle=True))

@@ -11,8 +11,8 @@ from dictation_app.controllers.jobs_controller import vendor_job_actions
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.service import JobService
 from dictation_app.services import registry
-from dictation_app.services.bahasakita_upload import PRIORITY_KEY, UUID_KEY
 from dictation_app.services.descriptor import JobQueue, ServiceDescriptor
+from dictation_app.services.descriptors.bahasakita_upload import PRIORITY_KEY, UUID_KEY
 
 
 def job(provider: str, state: JobState = JobState.PROCESSING, **remote: str) -> Job:

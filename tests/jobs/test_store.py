@@ -21,8 +21,8 @@ from dictation_app.jobs.store import JobStore
 from dictation_app.jobs.store_schema import SCHEMA_VERSION
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 from dictation_app.services import registry
-from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
-from dictation_app.services.botlhale import BotlhaleOptions
+from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
+from dictation_app.services.descriptors.botlhale import BotlhaleOptions
 
 # Read back without the registry's types, a vendor's options come back as plain values.
 OPTIONS = JobOptions(language="id", diarization=True,

@@ -23,11 +23,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript, Word
-from dictation_app.services.bahasakita_upload import (
-    BahasakitaUploadOptions,
-    BahasakitaUploadService,
-    PollPolicy,
-)
+from dictation_app.services.bahasakita_upload import BahasakitaUploadService, PollPolicy
+from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
 from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
 from dictation_app.transport.http import RetryPolicy
 from dictation_app.transport.progress_file import ProgressFile

@@ -26,7 +26,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.services.botlhale import BotlhaleOptions, BotlhaleService
+from dictation_app.services.botlhale import BotlhaleService
+from dictation_app.services.descriptors.botlhale import BotlhaleOptions
 from dictation_app.services.poll_policy import PollPolicy
 from dictation_app.transport.http import RetryPolicy
 from tests.servers.botlhale_server import (

@@ -22,12 +22,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.jobs.model import JobState
 from dictation_app.protocols.transcript import Transcript
-from dictation_app.services.nevisa import (
-    NEVISA_PASSWORD_ENV,
-    NEVISA_USERNAME_ENV,
-    NevisaService,
-    PollPolicy,
-)
+from dictation_app.services.descriptors.nevisa import NEVISA_PASSWORD_ENV, NEVISA_USERNAME_ENV
+from dictation_app.services.nevisa import NevisaService, PollPolicy
 from dictation_app.transport.http import RetryPolicy
 from dictation_app.transport.progress_file import ProgressFile
 from tests.servers.nevisa_server import (

@@ -14,8 +14,9 @@ from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Settings
 from dictation_app.services import registry
-from dictation_app.services.botlhale import BOTLHALE_TOKEN, BotlhaleService
+from dictation_app.services.botlhale import BotlhaleService
 from dictation_app.services.descriptor import Field, FieldKind, ServiceDescriptor
+from dictation_app.services.descriptors.botlhale import BOTLHALE_TOKEN
 from dictation_app.services.factory import Overrides, ServiceFactory
 from dictation_app.services.local import LocalFileService
 from dictation_app.ui.services_dialog import ServicesDialog, ServicesValues

@@ -20,8 +20,8 @@ from pytestqt.qtbot import QtBot
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.services import registry
-from dictation_app.services.bahasakita_upload import BahasakitaUploadOptions
-from dictation_app.services.botlhale import BotlhaleOptions
+from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
+from dictation_app.services.descriptors.botlhale import BotlhaleOptions
 from dictation_app.ui.jobs_panel import JobsPanel
 from dictation_app.ui.main_window import MainWindow
 from tests.support.jobs import job
