@@ -10,6 +10,13 @@ If the outcome of a run cannot be stored (a full disk, the job list locked too l
 listeners hear the job FAILED with an error saying so, waiters wake, and it can be
 retried; the store still holds it unfinished, so the next start resumes it.
 
+Several runners may share one job list: the window's and those of `dictation-app
+transcribe` runs, each in its own process. A runner claims a job (jobs/claims.py, an OS
+lock released when its process dies) from the moment it schedules it until the run
+ends, and leaves alone the unfinished jobs another runner holds, so no job is uploaded
+or polled twice. A job it could not claim is not shown as changing here: the other
+process writes its progress to the store.
+
 Everything here runs on the loop thread, like the store it writes to. Listeners are
 called synchronously on that thread and must not block.
 """
@@ -31,7 +38,8 @@ from typing import Any
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
-from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.jobs.claims import JobClaims
+from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState
 from dictation_app.jobs.service import JobService
 from dictation_app.jobs.store import JobStore
 
@@ -65,6 +73,7 @@ class JobRunner:
         # Jobs whose outcome the store refused: FAILED here while the store holds them
         # unfinished. Forgotten as soon as the store takes a change of theirs.
         self._unsaved: dict[int, Job] = {}
+        self._claims = JobClaims(store.path)
         self._closed = False
 
     # --- observing --------------------------------------------------------------------
@@ -89,6 +98,10 @@ class JobRunner:
         self._at_once = _positive(count)
         self._pump()
 
+    def used(self, service: JobService) -> bool:
+        """Whether a job ran on `service`: aclose() closes those."""
+        return any(used is service for used in self._used)
+
     def is_active(self, job_id: int) -> bool:
         """Waiting for a slot or running in this session."""
         return job_id in self._running or job_id in self._waiting
@@ -97,7 +110,8 @@ class JobRunner:
 
     def submit(self, file: Path, provider: str, options: JobOptions) -> Job:
         self._check_open()
-        job = self._store.add(file, provider, options)
+        job = self._store.add(file, provider, options, FileStamp.of(file))
+        self._claims.claim(job.id)  # a new job: nobody else can hold it yet
         log.info("job added: %s", job.summary())
         self._notify(job)
         self._enqueue(job.id)
@@ -109,6 +123,13 @@ class JobRunner:
         service is asked to stop the remote job too (best effort: a refusal is noted in
         the job's error). Finished jobs stay as they are."""
         self._check_open()
+        try:
+            await self._stop(job_id)
+        finally:
+            # Held until the job is marked, so that no other runner picks it up meanwhile.
+            self._claims.release(job_id)
+
+    async def _stop(self, job_id: int) -> None:
         task = self._running.get(job_id)
         if job_id in self._waiting:
             self._waiting.remove(job_id)
@@ -145,6 +166,8 @@ class JobRunner:
         if job.state not in _RETRYABLE or self.is_active(job_id):
             raise ValueError(f"job {job_id} is {job.state.value}; only failed or cancelled "
                              "jobs can be retried")
+        if not self._claims.claim(job_id):
+            raise ValueError(f"job {job_id} is being run by another copy of the app")
         job = self._store.reset(job_id, keep_remote=False)
         self._unsaved.pop(job_id, None)
         log.info("job retried: %s", job.summary())
@@ -156,6 +179,7 @@ class JobRunner:
         """Cancel the job if it waits or runs, then forget it."""
         await self.cancel(job_id)
         self._store.delete(job_id)
+        self._claims.forget(job_id)
         self._unsaved.pop(job_id, None)
         log.info("job removed: %d", job_id)
         for future in self._waiters.pop(job_id, []):
@@ -173,15 +197,39 @@ class JobRunner:
         jobs keep their state and ids, so the service resumes polling."""
         self._check_open()
         for job in self._store.unfinished():
-            if self.is_active(job.id):
-                continue
-            self._unsaved.pop(job.id, None)
-            if job.state is not JobState.PROCESSING:
-                job = self._store.reset(job.id, keep_remote=True)
-                self._notify(job)
-            log.info("job resumed: %s", job.summary())
-            self._waiting.append(job.id)
+            self._schedule_unfinished(job)
         self._pump()
+
+    def resume_job(self, job_id: int) -> Job | None:
+        """Schedule one unfinished job again, as resume() does; None if another runner
+        holds it or it is finished or gone (then nothing changes)."""
+        self._check_open()
+        job = self._store.get(job_id, with_result=False)
+        if job is None or job.state.finished:
+            return None
+        job = self._schedule_unfinished(job)
+        self._pump()
+        return job
+
+    def _schedule_unfinished(self, job: Job) -> Job | None:
+        if self.is_active(job.id):
+            return job
+        if not self._claims.claim(job.id):
+            log.info("job left to the copy of the app that runs it: %s", job.summary())
+            return None
+        # Read again under the claim: the runner that held it may have moved it on.
+        current = self._store.get(job.id, with_result=False)
+        if current is None or current.state.finished:
+            self._claims.release(job.id)
+            return None
+        job = current
+        self._unsaved.pop(job.id, None)
+        if job.state is not JobState.PROCESSING:
+            job = self._store.reset(job.id, keep_remote=True)
+            self._notify(job)
+        log.info("job resumed: %s", job.summary())
+        self._waiting.append(job.id)
+        return job
 
     async def wait(self, job_id: int) -> Job:
         """The job once it is completed, failed or cancelled. KeyError if it is (or gets)
@@ -207,6 +255,8 @@ class JobRunner:
         if self._closed:
             return
         self._closed = True
+        for job_id in self._waiting:
+            self._claims.release(job_id)
         self._waiting.clear()
         tasks = list(self._running.values())
         for task in tasks:
@@ -222,6 +272,7 @@ class JobRunner:
                     future.set_exception(RuntimeError(
                         f"the job runner closed before job {job_id} finished"))
         self._waiters.clear()
+        self._claims.release_all()  # a task left stuck above holds no job from the others
         services, self._used = self._used, []
         for service in services:
             try:
@@ -257,7 +308,8 @@ class JobRunner:
 
     async def _drive(self, job_id: int) -> None:
         job = self._store.get(job_id, with_result=False)
-        if job is None or job.state.finished:
+        if job is None or job.state.finished or not self._claims.claim(job_id):
+            self._claims.release(job_id)
             self._release(job_id, asyncio.current_task())
             return
         context = _RunContext(self, job)
@@ -286,6 +338,8 @@ class JobRunner:
                 log.info("job completed: %s", settled.summary())
         finally:
             context.close()
+            if job_id not in self._cancelling:  # cancel() releases it once it is marked
+                self._claims.release(job_id)
             self._release(job_id, asyncio.current_task())
 
     def _settle(self, context: _RunContext, **changes: Any) -> Job | None:

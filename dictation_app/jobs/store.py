@@ -44,7 +44,7 @@ import platformdirs
 
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import APP_NAME
-from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
+from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState, text_preview
 from dictation_app.jobs.options import VendorOptions
 from dictation_app.jobs.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
@@ -141,15 +141,36 @@ class JobStore:
             f"{_LISTED} WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
         return [_job(row, self._options_types, with_result=False) for row in rows]
 
+    def find_unfinished(self, file: Path, provider: str, options: JobOptions,
+                        stamp: FileStamp) -> builtins.list[Job]:
+        """Unfinished jobs of this file (the same path, size and modification time as when
+        the job was added), provider and options, oldest first: what a run of
+        `transcribe` for them resumes instead of uploading again."""
+        marks = ", ".join("?" * len(_UNFINISHED))
+        rows = self._db().execute(
+            f"{_LISTED} WHERE file = ? AND provider = ? AND state IN ({marks}) AND id IN"
+            " (SELECT job_id FROM job_files WHERE size = ? AND mtime_ns = ?)"
+            " ORDER BY created, id",
+            (str(file), provider, *_UNFINISHED, stamp.size, stamp.mtime_ns))
+        wanted = options.to_json()
+        jobs = (_job(row, self._options_types, with_result=False) for row in rows)
+        return [job for job in jobs if job.options.to_json() == wanted]
+
     # --- writing ----------------------------------------------------------------------
 
-    def add(self, file: Path, provider: str, options: JobOptions) -> Job:
+    def add(self, file: Path, provider: str, options: JobOptions,
+            stamp: FileStamp | None = None) -> Job:
+        """A new QUEUED job; `stamp` (the file's size and time now) lets a later run of the
+        same file find it (find_unfinished)."""
         now = time.time()
         with self._transaction(durable=True) as db:
             cursor = db.execute(
                 "INSERT INTO jobs (file, provider, options, state, progress, created, updated,"
                 " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
                 (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
+            if stamp is not None:
+                db.execute("INSERT INTO job_files (job_id, size, mtime_ns) VALUES (?, ?, ?)",
+                           (cursor.lastrowid, stamp.size, stamp.mtime_ns))
             row = db.execute(f"{_LISTED} WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _job(row, self._options_types, with_result=False)
 
@@ -203,6 +224,7 @@ class JobStore:
     def delete(self, job_id: int) -> None:
         with self._transaction(durable=True) as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            db.execute("DELETE FROM job_files WHERE job_id = ?", (job_id,))
 
     def close(self) -> None:
         if self._conn is not None:

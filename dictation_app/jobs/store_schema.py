@@ -1,5 +1,7 @@
 """The job list's SQLite schema: its migrations, version by version, and its columns.
 
+Version 3 adds `job_files`, each job's file size and modification time when it was added.
+
 `JobStore` (store.py) runs the migrations a file lacks when it opens it; `preview` sits
 before `result` so that listing never walks a transcript's overflow pages.
 """
@@ -89,6 +91,18 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
         "ALTER TABLE jobs_v2 RENAME TO jobs",
         "CREATE INDEX jobs_by_state ON jobs (state)",
         fill_previews,
+    ),
+    (
+        # What each job's file was when it was added (size, modification time), so that
+        # `transcribe` run again for the same file finds the job an earlier run left
+        # unfinished. A table of its own: a column appended to `jobs` would sit after
+        # `result`, and reading it would walk every transcript's overflow pages.
+        """CREATE TABLE job_files (
+            job_id INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL
+        )""",
+        "CREATE INDEX jobs_by_file ON jobs (file)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

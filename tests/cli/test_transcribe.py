@@ -277,3 +277,42 @@ def test_progress_lines_off_a_terminal_say_each_step_once() -> None:
     assert stream.getvalue().splitlines() == [
         "uploading 0%", "uploading 50%", "uploading 100%", "processing",
         "processing 35%", "processing 100%"]
+
+
+def test_a_run_killed_after_its_upload_resumes_the_remote_job_when_run_again(
+        audio: Path) -> None:
+    from tests.servers.botlhale_server import BUCKET_PATH, STATUS_PATH, UPLOAD_PATH
+
+    args = [sys.executable, "-m", "dictation_app", "transcribe", str(audio), "--provider",
+            "botlhale", "--mode", "async"]
+    environ = env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN, DICTATION_BOTLHALE_ORG_ID=ORG_ID)
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        server.delays[STATUS_PATH] = 30  # the first run waits here until it is killed
+        args += ["--base-url", server.base_url]
+        with subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, encoding="utf-8") as first:
+            deadline = time.monotonic() + 30
+            # The status poll comes after the upload and after its key was stored.
+            while not server.to(STATUS_PATH):
+                assert first.poll() is None, first.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.05)  # another process: nothing to wait on but its effects
+            assert len(server.to(BUCKET_PATH)) == 1
+            first.send_signal(signal.SIGKILL)
+            first.communicate(timeout=10)
+        assert first.returncode == -signal.SIGKILL
+        del server.delays[STATUS_PATH]
+        second = subprocess.run(args, env=environ, capture_output=True, encoding="utf-8",
+                                timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert len(server.to(UPLOAD_PATH)) == 1 and len(server.to(BUCKET_PATH)) == 1
+        assert len(server.to(STATUS_PATH)) == 2
+    assert "resuming" in second.stderr
+    assert "Hello, good day." in second.stdout and "Thank you." in second.stdout
+    # Finished: a third run is a new request, with its own upload.
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        third = subprocess.run([*args[:-1], server.base_url], env=environ,
+                               capture_output=True, encoding="utf-8", timeout=60)
+        assert third.returncode == 0, third.stderr
+        assert len(server.to(BUCKET_PATH)) == 1
+    assert third.stdout == second.stdout

@@ -720,3 +720,62 @@ def test_progress_alone_is_committed_without_an_fsync_and_a_state_with_one(
         ("FULL", {"state", "progress"}),
         ("NORMAL", {"progress"}),
         ("FULL", {"state", "progress", "result", "preview", "error"})]
+
+
+def test_a_second_runner_on_the_same_job_list_leaves_the_jobs_the_first_holds(
+        path: Path) -> None:
+    first_service, second_service = FakeService(script=block_forever), FakeService()
+
+    async def scenario() -> None:
+        with JobStore(path) as first_store, JobStore(path) as second_store:
+            first = runner_for(first_store, first_service)
+            held = submit(first, "held.wav")
+            await until(lambda: len(first_service.runs) == 1)
+            second = runner_for(second_store, second_service)
+            await second.resume()  # the window starting while `transcribe` runs
+            assert second.resume_job(held.id) is None
+            assert not second.is_active(held.id) and second_service.runs == []
+            first_store.update(held.id, state=JobState.FAILED)  # as if it failed there
+            with pytest.raises(ValueError, match="another copy"):
+                second.retry(held.id)  # ...but its runner has not let go of it yet
+            first_store.update(held.id, state=JobState.UPLOADING)
+            await first.aclose()  # quitting releases it: the other runner may take it now
+            resumed = second.resume_job(held.id)
+            assert resumed is not None and resumed.state is JobState.QUEUED
+            assert (await second.wait(held.id)).state is JobState.COMPLETED
+            assert [run.job_id for run in second_service.runs] == [held.id]
+            await second.aclose()
+
+    run(scenario)
+
+
+def test_a_claim_ends_with_the_process_that_held_it_even_by_sigkill(path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from dictation_app.jobs.claims import JobClaims
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path;"
+         "from dictation_app.jobs.claims import JobClaims;"
+         "claims = JobClaims(Path(sys.argv[1])); assert claims.claim(7);"
+         "print('held', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        claims = JobClaims(path)
+        assert not claims.claim(7) and claims.claim(8)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        assert claims.claim(7) and claims.holds(7)
+        claims.release_all()
+        assert JobClaims(path).claim(7)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
