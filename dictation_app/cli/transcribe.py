@@ -69,6 +69,7 @@ def add_transcribe_parser(commands: argparse._SubParsersAction,
 
 
 async def run_transcribe(args: argparse.Namespace) -> int:
+    from dictation_app.audio.files import check_file
     from dictation_app.cli.messages import cli_message
     from dictation_app.core.secrets import SecretStore
     from dictation_app.jobs.exports import ExportFormat, export, write_export
@@ -89,10 +90,21 @@ async def run_transcribe(args: argparse.Namespace) -> int:
         return cli_message(exc)
 
     runner = JobRunner(store, lambda _provider: service, at_once=1,
-                       labels=registry.LABELS, explain=explain)
+                       labels=registry.LABELS, explain=explain, check=check_file)
     progress = ProgressDisplay(sys.stderr)
     ours: list[int] = []  # the job this run drives, once known
-    runner.add_listener(lambda job: _show(progress, job) if job.id in ours else None)
+    warned: set[str] = set()
+
+    def on_job(job: Job) -> None:
+        if job.id not in ours:
+            return
+        if job.warning and job.warning not in warned:
+            warned.add(job.warning)
+            progress.done()
+            print(f"dictation-app: warning: {job.warning}", file=sys.stderr)
+        _show(progress, job)
+
+    runner.add_listener(on_job)
     interrupts = _Interrupts()
     interrupts.install()
     try:

@@ -101,6 +101,9 @@ class Job:
     # jobs leave it out (None) and carry the start of its text as `preview`.
     result: Transcript | None = None
     preview: str | None = None  # None when there is no result; "" when it has no text
+    # Refused when added: the file cannot be decoded (the reason is `error`); never retried.
+    refused: bool = False
+    warning: str | None = None  # about the file, for a job that runs all the same
 
     @property
     def label(self) -> str:

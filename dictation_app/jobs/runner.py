@@ -10,6 +10,13 @@ If the outcome of a run cannot be stored (a full disk, the job list locked too l
 listeners hear the job FAILED with an error saying so, waiters wake, and it can be
 retried; the store still holds it unfinished, so the next start resumes it.
 
+With a `check` (audio/files.py `check_file`, injected: jobs/ does not read audio), each
+added file is probed at once, in a worker thread, while the job waits for its slot: a
+file that cannot be decoded (not audio, a named pipe, a device) is refused, its job
+FAILED with the reason and marked `refused`, so it is never retried; a warning about a
+file that can be decoded all the same (a WAV shorter than its header says) is kept with
+its job and the job runs.
+
 Several runners may share one job list: the window's and those of `dictation-app
 transcribe` runs, each in its own process. A runner claims a job (jobs/claims.py, an OS
 lock released when its process dies) from the moment it schedules it until the run
@@ -24,6 +31,7 @@ called synchronously on that thread and must not block.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import math
@@ -51,14 +59,20 @@ CLOSE_TIMEOUT = 10.0  # seconds aclose() waits for running jobs to stop
 _RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
 
 JobListener = Callable[[Job], None]
+# A file's check: raises DictationError (UnsupportedInput) if it cannot be transcribed,
+# returns a warning about it, or None. Called in a worker thread.
+FileCheck = Callable[[Path], "str | None"]
 RemovalListener = Callable[[int], None]  # called with the id of a removed job
 
 
 class JobRunner:
     def __init__(self, store: JobStore, services: Callable[[str], JobService], *,
                  at_once: int = 2, labels: Mapping[str, str] | None = None,
-                 explain: Callable[[DictationError], str] = str):
+                 explain: Callable[[DictationError], str] = str,
+                 check: FileCheck | None = None):
         self._store = store
+        self._check = check
+        self._checks: dict[int, asyncio.Task[None]] = {}  # job id -> its file's check
         self._services = services
         self._labels = dict(labels or {})  # provider -> name in messages; else the id
         self._explain = explain  # a failure as the person reads it: where to fix it, too
@@ -114,8 +128,49 @@ class JobRunner:
         self._claims.claim(job.id)  # a new job: nobody else can hold it yet
         log.info("job added: %s", job.summary())
         self._notify(job)
+        if self._check is not None:
+            check = asyncio.get_running_loop().create_task(self._check_file(job),
+                                                           name=f"check-{job.id}")
+            self._checks[job.id] = check
+            check.add_done_callback(functools.partial(self._checked, job.id))
         self._enqueue(job.id)
         return job
+
+    def _checked(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._checks.get(job_id) is task:
+            del self._checks[job_id]
+
+    async def _check_file(self, job: Job) -> None:
+        """Refuse the job if its file cannot be decoded; keep a warning about it if any."""
+        assert self._check is not None
+        try:
+            warning = await asyncio.to_thread(self._check, job.file)
+        except DictationError as exc:
+            self._refuse(job.id, self._explain(exc) or str(exc))
+            return
+        except Exception as exc:  # the service's own probe will say what is wrong
+            _log_traceback(f"job {job.id}: checking {job.file.name} failed", exc)
+            return
+        if warning:
+            log.warning("job %d: %s", job.id, warning)
+            with contextlib.suppress(KeyError):  # removed meanwhile
+                self._notify(self._store.set_warning(job.id, warning))
+
+    def _refuse(self, job_id: int, reason: str) -> None:
+        # A run that started meanwhile waits for this check, then finds the job finished.
+        if job_id in self._waiting:
+            self._waiting.remove(job_id)
+        try:
+            job = self._store.update(job_id, state=JobState.FAILED, error=reason, progress=None)
+            self._store.mark_refused(job_id)
+            refused = self._store.get(job_id, with_result=False)
+        except KeyError:
+            return
+        self._claims.release(job_id)
+        log.info("job refused: %s: %s", job.summary(), reason)
+        if refused is not None:
+            self._unsaved.pop(job_id, None)
+            self._notify(refused)
 
     async def cancel(self, job_id: int) -> None:
         """Stop a job: a waiting one never starts, a running one is stopped here. Either
@@ -166,6 +221,8 @@ class JobRunner:
         if job.state not in _RETRYABLE or self.is_active(job_id):
             raise ValueError(f"job {job_id} is {job.state.value}; only failed or cancelled "
                              "jobs can be retried")
+        if job.refused:
+            raise ValueError(f"job {job_id}'s file cannot be decoded; it is not retried")
         if not self._claims.claim(job_id):
             raise ValueError(f"job {job_id} is being run by another copy of the app")
         job = self._store.reset(job_id, keep_remote=False)
@@ -255,6 +312,8 @@ class JobRunner:
         if self._closed:
             return
         self._closed = True
+        for check in list(self._checks.values()):
+            check.cancel()
         for job_id in self._waiting:
             self._claims.release(job_id)
         self._waiting.clear()
@@ -312,6 +371,21 @@ class JobRunner:
             self._claims.release(job_id)
             self._release(job_id, asyncio.current_task())
             return
+        check = self._checks.get(job_id)
+        if check is not None:
+            try:
+                await asyncio.shield(check)  # a refused file never reaches its service
+            except asyncio.CancelledError:
+                if job_id not in self._cancelling:  # cancel() releases it once it is marked
+                    self._claims.release(job_id)
+                self._release(job_id, asyncio.current_task())
+                raise
+            checked = self._store.get(job_id, with_result=False)
+            if checked is None or checked.state.finished:
+                self._claims.release(job_id)
+                self._release(job_id, asyncio.current_task())
+                return
+            job = checked  # with the warning the check may have kept
         context = _RunContext(self, job)
         try:
             service = self._service(job.provider)

@@ -316,3 +316,28 @@ def test_a_run_killed_after_its_upload_resumes_the_remote_job_when_run_again(
         assert third.returncode == 0, third.stderr
         assert len(server.to(BUCKET_PATH)) == 1
     assert third.stdout == second.stdout
+
+
+def test_a_named_pipe_exits_1_saying_what_it_is_instead_of_waiting_on_it(
+        tmp_path: Path) -> None:
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    result = transcribe(str(fifo), "--provider", "botlhale", "--base-url", "http://127.0.0.1:9",
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID), timeout=30)
+    assert result.returncode == 1
+    assert "live.wav: is a named pipe (FIFO), not an audio file" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_a_wav_shorter_than_its_header_says_is_transcribed_with_a_warning(
+        botlhale: FakeBotlhale, tmp_path: Path) -> None:
+    whole = write_audio(tmp_path / "whole.wav", tone(4.0, hz=300, amplitude=0.2)).read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:len(whole) // 2])
+    result = transcribe(str(cut), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID))
+    assert result.returncode == 0, result.stderr
+    assert "dictation-app: warning: cut.wav is shorter than its header says" in result.stderr
+    assert result.stdout.strip()

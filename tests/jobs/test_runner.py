@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.core.errors import ConfigurationError, ServiceRejected
+from dictation_app.core.errors import ConfigurationError, ServiceRejected, UnsupportedInput
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.service import JobContext, JobService
@@ -779,3 +779,53 @@ def test_a_claim_ends_with_the_process_that_held_it_even_by_sigkill(path: Path) 
         holder.wait(10)
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def check_by_name(path: Path) -> str | None:
+    """A file check as audio/files.py's, decided by the file's name."""
+    if path.name.startswith("bad"):
+        raise UnsupportedInput(f"{path.name}: cannot decode this file (not audio)")
+    if path.name.startswith("short"):
+        return f"{path.name} is shorter than its header says"
+    return None
+
+
+def test_a_file_the_check_refuses_fails_at_once_never_runs_and_is_not_retried(
+        store: JobStore) -> None:
+    service = FakeService(script=Gates().script)  # holds the one slot until the test ends
+
+    async def scenario() -> None:
+        runner = JobRunner(store, lambda _provider: service, at_once=1, check=check_by_name)
+        seen = Recorder()
+        runner.add_listener(seen)
+        first = submit(runner, "good.wav")
+        refused = submit(runner, "bad.wav")  # waits behind the first: refused all the same
+        await until(lambda: store.get(refused.id).state is JobState.FAILED)
+        stored = store.get(refused.id)
+        assert stored is not None and stored.refused
+        assert stored.error == "bad.wav: cannot decode this file (not audio)"
+        assert seen.seen[-1].refused and seen.states(refused.id) == [JobState.QUEUED,
+                                                                     JobState.FAILED]
+        with pytest.raises(ValueError, match="cannot be decoded"):
+            runner.retry(refused.id)
+        assert [run.job_id for run in service.runs] == [first.id]
+        assert store.list()[0].refused  # listed jobs say so too
+        await runner.aclose()
+
+    run(scenario)
+
+
+def test_a_warning_from_the_check_is_kept_and_the_job_runs(store: JobStore) -> None:
+    service = FakeService()
+
+    async def scenario() -> None:
+        runner = JobRunner(store, lambda _provider: service, check=check_by_name)
+        job = submit(runner, "short.wav")
+        done = await runner.wait(job.id)
+        assert done.state is JobState.COMPLETED
+        assert done.warning == "short.wav is shorter than its header says"
+        stored = store.get(job.id)
+        assert stored is not None and stored.warning == done.warning and not stored.refused
+        await runner.aclose()
+
+    run(scenario)
