@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import Settings
-from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.store import JobStore
@@ -170,36 +170,28 @@ async def _find_or_start(runner: JobRunner, store: JobStore, path: Path, provide
     without finishing it."""
     told = False
     while True:
-        stamp = FileStamp.of(path)
-        candidates = store.find_unfinished(path, provider, options, stamp) if stamp else []
-        for candidate in candidates:
-            # Noted before resume_job(): it tells the listeners at once.
-            ours[:] = [candidate.id]
-            resumed = runner.resume_job(candidate.id)
-            if resumed is not None:
-                if candidate.remote:
-                    print("dictation-app: resuming the job an earlier run started",
-                          file=sys.stderr)
-                return resumed
-            ours.clear()
-        if not candidates:
-            job = runner.submit(path, provider, options)
+        # Its run starts once we wait, after `ours` names it: no report is missed.
+        job, mine = runner.resume_or_submit(path, provider, options)
+        if mine:
             ours[:] = [job.id]
+            if job.remote:
+                print("dictation-app: resuming the job an earlier run started",
+                      file=sys.stderr)
             return job
-        held = candidates[0]
+        ours.clear()
         if not told:
             print("dictation-app: another copy of the app is running this job; waiting "
                   "for it", file=sys.stderr)
             told = True
         while True:
             await asyncio.sleep(HELD_POLL)
-            current = store.get(held.id, with_result=False)
+            current = store.get(job.id, with_result=False)
             if current is None:
                 break  # removed there: look again
             if current.state.finished:
                 return current
-            ours[:] = [held.id]
-            resumed = runner.resume_job(held.id)  # its runner stopped without finishing it
+            ours[:] = [job.id]
+            resumed = runner.resume_job(job.id)  # its runner stopped without finishing it
             if resumed is not None:
                 return resumed
             ours.clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -59,6 +60,19 @@ class JobClaims:
         for job_id in list(self._held):
             self.release(job_id)
 
+    @contextlib.contextmanager
+    def adding(self) -> Iterator[None]:
+        """Held while a runner looks for a file's job and adds one if there is none, so
+        that two runs started at once for the same file do not both add one. Blocks
+        only as long as another runner's look-up (a few milliseconds)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / "adding.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock(fd, wait=True)
+            yield
+        finally:
+            os.close(fd)
+
     def _path(self, job_id: int) -> Path:
         return self.folder / f"{job_id}.lock"
 
@@ -66,21 +80,25 @@ class JobClaims:
 if sys.platform == "win32":
     import msvcrt
 
-    def _lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
+    def _lock(fd: int, *, wait: bool = False) -> bool:
+        while True:
+            try:
+                # LK_LOCK gives up after 10 s; a look-up never takes that long.
+                msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+            except OSError:
+                if wait:
+                    continue
+                return False
+            return True
 else:
     import fcntl
 
-    def _lock(fd: int) -> bool:
+    def _lock(fd: int, *, wait: bool = False) -> bool:
         # flock, not fcntl record locks: those belong to the whole process, so two
         # runners in one process (and closing any other descriptor of the file) would
         # not keep each other out.
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return False
         return True

@@ -186,6 +186,10 @@ class JobRunner:
 
     async def _stop(self, job_id: int) -> None:
         task = self._running.get(job_id)
+        if task is None and job_id not in self._waiting and not self._claims.claim(job_id):
+            # Another copy of the app runs it; only that one can stop it.
+            log.info("job %d runs in another copy of the app; not cancelled here", job_id)
+            return
         if job_id in self._waiting:
             self._waiting.remove(job_id)
         elif task is not None:
@@ -267,6 +271,26 @@ class JobRunner:
         job = self._schedule_unfinished(job)
         self._pump()
         return job
+
+    def resume_or_submit(self, file: Path, provider: str, options: JobOptions
+                         ) -> tuple[Job, bool]:
+        """The job for this file (the same path, size and modification time), provider
+        and options: an unfinished one an earlier run left, scheduled again to resume from
+        its stored remote ids, else a new one. Returns it and whether it is ours to run:
+        False when every such job is held by another runner (the one returned is the
+        oldest of those; look again later)."""
+        self._check_open()
+        with self._claims.adding():  # no other runner adds this file's job meanwhile
+            stamp = FileStamp.of(file)
+            found = self._store.find_unfinished(file, provider, options, stamp) if stamp else []
+            for candidate in found:
+                resumed = self._schedule_unfinished(candidate)
+                if resumed is not None:
+                    self._pump()
+                    return resumed, True
+            if found:
+                return found[0], False
+            return self.submit(file, provider, options), True
 
     def _schedule_unfinished(self, job: Job) -> Job | None:
         if self.is_active(job.id):

@@ -341,3 +341,38 @@ def test_a_wav_shorter_than_its_header_says_is_transcribed_with_a_warning(
     assert result.returncode == 0, result.stderr
     assert "dictation-app: warning: cut.wav is shorter than its header says" in result.stderr
     assert result.stdout.strip()
+
+
+def test_a_run_that_finds_its_job_held_by_another_waits_then_takes_it_over(
+        audio: Path) -> None:
+    from tests.servers.botlhale_server import BUCKET_PATH, STATUS_PATH
+
+    environ = env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN, DICTATION_BOTLHALE_ORG_ID=ORG_ID)
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        server.delays[STATUS_PATH] = 30  # the first run polls here until it is killed
+        args = [sys.executable, "-m", "dictation_app", "transcribe", str(audio),
+                "--provider", "botlhale", "--mode", "async", "--base-url", server.base_url]
+        with subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, encoding="utf-8") as first:
+            deadline = time.monotonic() + 30
+            while not server.to(STATUS_PATH):
+                assert first.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)  # another process: nothing to wait on but its effects
+            second = subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, encoding="utf-8")
+            try:
+                assert second.stderr is not None
+                # The second run found the job the first holds, and waits for it.
+                assert "another copy of the app is running this job" in second.stderr.readline()
+                first.send_signal(signal.SIGKILL)
+                first.communicate(timeout=10)
+                del server.delays[STATUS_PATH]
+                stdout, stderr = second.communicate(timeout=60)
+            finally:
+                for process in (first, second):
+                    if process.poll() is None:
+                        process.kill()
+                        process.communicate()
+        assert second.returncode == 0, stderr
+        assert len(server.to(BUCKET_PATH)) == 1  # one upload for both runs
+    assert "Hello, good day." in stdout

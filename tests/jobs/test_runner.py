@@ -829,3 +829,32 @@ def test_a_warning_from_the_check_is_kept_and_the_job_runs(store: JobStore) -> N
         await runner.aclose()
 
     run(scenario)
+
+
+def test_resume_or_submit_finds_the_files_unfinished_job_or_adds_one(
+        path: Path, tmp_path: Path) -> None:
+    audio = tmp_path / "talk.wav"
+    audio.write_bytes(b"RIFF")
+    options = JobOptions(language="fa")
+    service = FakeService(script=block_forever)
+
+    async def scenario() -> None:
+        with JobStore(path) as first_store, JobStore(path) as second_store:
+            first = runner_for(first_store, service)
+            job, mine = first.resume_or_submit(audio, "nevisa", options)
+            assert mine and job.state is JobState.QUEUED
+            second = runner_for(second_store, FakeService())
+            held, ours = second.resume_or_submit(audio, "nevisa", options)
+            assert (held.id, ours) == (job.id, False)  # the first holds it: not added again
+            await second.cancel(job.id)  # only the runner that holds it can stop it
+            assert second_store.get(job.id).state is not JobState.CANCELLED
+            other, fresh = second.resume_or_submit(audio, "nevisa", JobOptions(language="en"))
+            assert fresh and other.id != job.id  # other options: another job
+            await first.aclose()
+            again, resumed = second.resume_or_submit(audio, "nevisa", options)
+            assert (again.id, resumed) == (job.id, True)
+            await second.cancel(job.id)
+            await second.cancel(other.id)
+            await second.aclose()
+
+    run(scenario)
