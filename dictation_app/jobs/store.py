@@ -164,22 +164,18 @@ class JobStore:
     # --- writing ----------------------------------------------------------------------
 
     def add(self, file: Path, provider: str, options: JobOptions,
-            stamp: FileStamp | None = None, *, refused: str | None = None) -> Job:
+            stamp: FileStamp | None = None) -> Job:
         """A new QUEUED job; `stamp` (the file's size and time now) lets a later run of the
-        same file find it (find_unfinished). With `refused` (why the file cannot be
-        decoded), a job FAILED from the start that is never retried."""
+        same file find it (find_unfinished)."""
         now = time.time()
-        state = JobState.QUEUED if refused is None else JobState.FAILED
         with self._transaction(durable=True) as db:
             cursor = db.execute(
                 "INSERT INTO jobs (file, provider, options, state, progress, created, updated,"
-                " remote, error) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}', ?)",
-                (str(file), provider, options.to_json(), state.value, now, now, refused))
-            if stamp is not None or refused is not None:
-                db.execute("INSERT INTO job_files (job_id, size, mtime_ns, refused)"
-                           " VALUES (?, ?, ?, ?)",
-                           (cursor.lastrowid, stamp.size if stamp else None,
-                            stamp.mtime_ns if stamp else None, int(refused is not None)))
+                " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
+                (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
+            if stamp is not None:
+                db.execute("INSERT INTO job_files (job_id, size, mtime_ns) VALUES (?, ?, ?)",
+                           (cursor.lastrowid, stamp.size, stamp.mtime_ns))
             row = db.execute(f"{_LISTED} WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _job(row, self._options_types, with_result=False)
 

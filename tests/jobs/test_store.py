@@ -612,3 +612,24 @@ def test_find_unfinished_matches_the_path_stamp_provider_and_options(tmp_path: P
         store.delete(unstamped.id)
         count = store._db().execute("SELECT COUNT(*) FROM job_files").fetchone()[0]
         assert count == 0
+
+
+def test_a_refusal_and_a_warning_are_kept_with_the_job_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as store:
+        refused = store.add(Path("/audio/notes.wav"), "nevisa", JobOptions())
+        warned = store.add(Path("/audio/cut.wav"), "nevisa", JobOptions())
+        assert not refused.refused and refused.warning is None
+        store.update(refused.id, state=JobState.FAILED, error="notes.wav: cannot decode")
+        store.mark_refused(refused.id)
+        assert store.set_warning(warned.id, "cut.wav is short").warning == "cut.wav is short"
+        with pytest.raises(KeyError):
+            store.set_warning(999, "no such job")
+    with JobStore(path) as store:
+        again = store.get(refused.id)
+        assert again is not None and again.refused and again.error == "notes.wav: cannot decode"
+        listed = {job.id: job for job in store.list()}
+        assert listed[refused.id].refused and not listed[warned.id].refused
+        assert listed[warned.id].warning == "cut.wav is short"
+        count = store._db().execute("SELECT COUNT(*) FROM job_files").fetchone()[0]
+        assert count == 2  # the unknown job's warning was not kept
