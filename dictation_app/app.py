@@ -75,6 +75,7 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 
 
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
+    from dictation_app.audio.files import check_file
     from dictation_app.controllers.dictation_controller import DictationController
     from dictation_app.controllers.jobs_controller import JobsController
     from dictation_app.controllers.messages import window_message
@@ -117,7 +118,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     factory = ServiceFactory(settings, secrets)
     at_once = min(MAX_JOBS_AT_ONCE, max(1, int(settings.get(Key.JOBS_AT_ONCE))))
     runner = JobRunner(store, factory, at_once=at_once, labels=registry.LABELS,
-                       explain=window_message)
+                       explain=window_message, check=check_file)
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(lambda: jobs.secret_changed(BAHASAKITA_TOKEN))
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)

@@ -4,10 +4,19 @@ libsndfile reads what it can (WAV, FLAC, OGG, MP3, AIFF...): it is fast and know
 frame counts. Everything else (M4A/AAC, WMA, AMR, the sound of MP4/MOV/WebM/MKV videos)
 is decoded by FFmpeg through PyAV, whose frame counts are estimates from the container's
 declared duration. PyAV errors never leave this module: they become UnsupportedInput.
+
+`probe()` never opens what is not a regular file: a named pipe or a device would block
+or never end, so it is refused with a message that says what it is. A WAV whose data is
+shorter than its header declares (a recording cut off by a crash or a full disk) is
+decodable: the probe says so in `AudioFileInfo.warning`, and the sound that is there is
+transcribed.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import struct
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +62,7 @@ class AudioFileInfo:
     container: str  # lower-case, usable as a file extension: "wav", "m4a", "webm"...
     frames_exact: bool = True
     decoder: str = LIBSNDFILE  # LIBSNDFILE or FFMPEG: who decodes it in read_blocks
+    warning: str | None = None  # decodable, but not all there: said to the person
 
     @property
     def duration(self) -> float:
@@ -62,15 +72,21 @@ class AudioFileInfo:
 def probe(path: str | Path) -> AudioFileInfo:
     """Open `path` far enough to know its format; raise UnsupportedInput if we cannot."""
     path = Path(path)
-    if not path.exists():
-        raise UnsupportedInput(f"{path}: no such file")
-    if path.is_dir():
-        raise UnsupportedInput(f"{path}: is a folder, not an audio file")
     try:
-        empty = path.stat().st_size == 0
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise UnsupportedInput(f"{path}: no such file") from None
     except OSError as exc:
         raise UnsupportedInput(f"{path.name}: cannot read this file ({_reason(exc)})") from exc
-    if empty:
+    if stat.S_ISDIR(status.st_mode):
+        raise UnsupportedInput(f"{path}: is a folder, not an audio file")
+    special = _special_kind(status.st_mode)
+    if special:
+        # Never opened: reading a pipe or a device blocks or never ends.
+        raise UnsupportedInput(
+            f"{path.name}: is {special}, not an audio file, so it cannot be transcribed. "
+            "Save the sound to a file first and add that file.")
+    if status.st_size == 0:
         raise UnsupportedInput(f"{path.name}: cannot decode this file: it is empty. {SUPPORTED}")
     try:
         info = soundfile.info(str(path))
@@ -78,9 +94,70 @@ def probe(path: str | Path) -> AudioFileInfo:
         return _probe_ffmpeg(path)
     if info.samplerate <= 0 or info.channels <= 0:
         raise UnsupportedInput(f"{path.name}: the file declares no sample rate or channels")
+    warning = _wav_shortfall(path, status.st_size) if info.format in ("WAV", "WAVEX") else None
     return AudioFileInfo(path, int(info.samplerate), int(info.channels), int(info.frames),
                          f"{info.format}/{info.subtype}",
-                         container=_sndfile_container(info.format, path.suffix))
+                         container=_sndfile_container(info.format, path.suffix),
+                         warning=warning)
+
+
+def check_file(path: str | Path) -> str | None:
+    """Whether `path` can be transcribed: raises UnsupportedInput with the reason if not;
+    returns a warning to show beside its job when only part of it is there, else None.
+    It reads only the file's header (and, for formats FFmpeg decodes, its first frame)."""
+    return probe(path).warning
+
+
+def _special_kind(mode: int) -> str | None:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
+
+
+# Sizes a recorder that could not seek back writes while the length is still unknown.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
+
+
+def _wav_shortfall(path: Path, size: int) -> str | None:
+    """A warning when the WAV's `data` chunk declares more bytes than the file holds."""
+    try:
+        with path.open("rb") as wav:
+            header = wav.read(12)
+            if len(header) < 12 or header[:4] not in (b"RIFF", b"RF64") or header[8:] != b"WAVE":
+                return None
+            if header[:4] == b"RF64":
+                return None  # its sizes live in a ds64 chunk; libsndfile checks those
+            block_align, rate = 0, 0
+            while True:
+                chunk = wav.read(8)
+                if len(chunk) < 8:
+                    return None
+                name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if name == b"fmt ":
+                    fmt = wav.read(length + (length & 1))
+                    if len(fmt) >= 14:
+                        rate = struct.unpack("<I", fmt[4:8])[0]
+                        block_align = struct.unpack("<H", fmt[12:14])[0]
+                    continue
+                if name == b"data":
+                    if length in _UNKNOWN_SIZES:
+                        return None
+                    present = size - wav.tell()
+                    break
+                wav.seek(length + (length & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    if present >= length or not block_align or not rate:
+        return None
+    declared = length / block_align / rate
+    there = max(present, 0) / block_align / rate
+    return (f"{path.name} is shorter than its header says: it holds {there:.1f} s of the "
+            f"{declared:.1f} s it declares (cut off while it was recorded or copied?). "
+            "Only the part that is there is transcribed.")
 
 
 def read_blocks(path: str | Path | AudioFileInfo, *, block_frames: int

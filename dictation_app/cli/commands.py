@@ -83,7 +83,8 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     stream.add_argument("--provider", choices=list(LIVE_PROVIDERS), default=DEFAULT_LIVE_PROVIDER)
     stream.add_argument("--url", help="WebSocket URL (default: the provider's)")
     stream.add_argument("--token",
-                        help=f"Bahasakita token (or ${BAHASAKITA_TOKEN_ENV}, or the keyring)")
+                        help="Bahasakita token; anyone running `ps` can read it here: "
+                             f"${BAHASAKITA_TOKEN_ENV} or the keyring is the safe way")
     stream.add_argument("--protocol", choices=[v.value for v in ProtocolVersion], default="v1")
     stream.add_argument("--language", default="id", help="language for protocol v2 (default id)")
     stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")

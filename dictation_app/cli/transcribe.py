@@ -5,6 +5,12 @@
 Progress goes to stderr (a bar on a terminal, a line per step otherwise); the result
 goes to stdout or to `-o`, in UTF-8, written only once complete. Ctrl+C cancels the
 remote job where the service can (a second one stops waiting for that), then exits 130.
+
+The job goes through the window's job list (jobs/store.py, in the app's data dir) and
+runner: its remote ids are stored before it goes on, so a run killed after its upload
+and started again for the same file, provider and options polls the stored remote job
+instead of uploading again (see `_find_or_start`). The job shows in the window's Files
+panel too; the window leaves it alone while this run holds it (jobs/claims.py).
 Credentials come from the environment (`DICTATION_*`), the keyring or the settings;
 never from the command line, where `ps` would show them.
 """
@@ -17,23 +23,25 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from dictation_app.core.errors import DictationError
+from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import Settings
-from dictation_app.jobs.model import JobOptions, JobState
+from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
-from dictation_app.jobs.service import JobService
+from dictation_app.jobs.runner import JobRunner
+from dictation_app.jobs.store import JobStore
+from dictation_app.protocols.transcript import Transcript
 from dictation_app.services import registry
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-CANCEL_TIMEOUT = 15.0  # seconds to wait for the service to confirm a remote cancel
+HELD_POLL = 1.0  # seconds between looks at a job another runner holds
 
 
 def add_transcribe_parser(commands: argparse._SubParsersAction,
@@ -61,51 +69,155 @@ def add_transcribe_parser(commands: argparse._SubParsersAction,
 
 
 async def run_transcribe(args: argparse.Namespace) -> int:
+    from dictation_app.audio.files import check_file
+    from dictation_app.cli.messages import cli_message
     from dictation_app.core.secrets import SecretStore
     from dictation_app.jobs.exports import ExportFormat, export, write_export
     from dictation_app.services.factory import Overrides, ServiceFactory
 
-    path = Path(args.audio_file)
+    path = Path(args.audio_file).resolve()
     settings = Settings()
     options = JobOptions(language=args.language or None, diarization=args.diarization,
                          vendor=_vendor_options(args, settings))
     factory = ServiceFactory(settings, SecretStore(),
                              overrides=Overrides(args.base_url, args.accounts_url))
     service = factory(args.provider)  # a ConfigurationError says which fields are missing
+    store = _open_store()
+    failures: list[DictationError] = []
+
+    def explain(exc: DictationError) -> str:
+        failures.append(exc)  # raised again below, so the CLI words it like any other
+        return cli_message(exc)
+
+    runner = JobRunner(store, lambda _provider: service, at_once=1,
+                       labels=registry.LABELS, explain=explain, check=check_file)
     progress = ProgressDisplay(sys.stderr)
-    context = CliContext(file=path.resolve(), options=options, display=progress)
+    ours: list[int] = []  # the job this run drives, once known
+    warned: set[str] = set()
+
+    def on_job(job: Job) -> None:
+        if job.id not in ours:
+            return
+        if job.warning and job.warning not in warned:
+            warned.add(job.warning)
+            progress.done()
+            print(f"dictation-app: warning: {job.warning}", file=sys.stderr)
+        _show(progress, job)
+
+    runner.add_listener(on_job)
     interrupts = _Interrupts()
     interrupts.install()
     try:
-        transcript = await service.run(context)
+        job = await _find_or_start(runner, store, path, args.provider, options, ours)
+        if not job.state.finished:
+            job = await runner.wait(job.id)
     except asyncio.CancelledError:
         if not interrupts.count:
             raise
         interrupts.handled()  # the timeouts of the remote cancel must work normally
         progress.done()
+        if not ours:
+            print("dictation-app: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print("dictation-app: interrupted; cancelling the job", file=sys.stderr)
         try:
-            await _cancel_remote(service, context.remote)
+            await runner.cancel(ours[0])
         except asyncio.CancelledError:
             if interrupts.count < 2:
                 raise
             interrupts.handled()
             print("dictation-app: interrupted again; the service may still finish the job",
                   file=sys.stderr)
+            return EXIT_INTERRUPTED
+        cancelled = store.get(ours[0], with_result=False)
+        if cancelled is not None and cancelled.error:
+            print(f"dictation-app: {cancelled.error}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except DictationError:
-        progress.done()
-        raise
     finally:
         interrupts.restore()
-        await service.aclose()
-    progress.done()
+        progress.done()
+        await runner.aclose()
+        if not runner.used(service):
+            await service.aclose()
+        store.close()
+    if job.state is not JobState.COMPLETED:
+        if failures:
+            raise failures[-1]
+        raise DictationError(job.error or f"the job ended {job.state.value}")
+    transcript = job.result
+    if transcript is None:  # finished by another runner: the store has it
+        stored = store_result(store, job.id)
+        if stored is None:
+            raise DictationError("the job completed but its transcript could not be read")
+        transcript = stored
     text = export(transcript, ExportFormat(args.format), timestamps=args.timestamps,
                   speakers=args.speakers)
     if args.output:
         write_export(Path(args.output), text)
         return 0
     return _print_result(text if text.endswith("\n") or not text else text + "\n")
+
+
+async def _find_or_start(runner: JobRunner, store: JobStore, path: Path, provider: str,
+                         options: JobOptions, ours: list[int]) -> Job:
+    """The job this run drives: an unfinished one an earlier run of the same file (path,
+    size, modification time), provider and options left behind, resumed from its stored
+    remote ids; else a new one. Only unfinished jobs are taken up: a completed one was
+    printed by its run, and running the command again asks for a new transcript.
+
+    A matching job that another runner holds (the window, or another `transcribe`) is
+    waited for: its outcome is this run's, or it is taken over if that runner stops
+    without finishing it."""
+    told = False
+    while True:
+        # Its run starts once we wait, after `ours` names it: no report is missed.
+        job, mine = runner.resume_or_submit(path, provider, options)
+        if mine:
+            ours[:] = [job.id]
+            if job.remote:
+                print("dictation-app: resuming the job an earlier run started",
+                      file=sys.stderr)
+            return job
+        ours.clear()
+        if not told:
+            print("dictation-app: another copy of the app is running this job; waiting "
+                  "for it", file=sys.stderr)
+            told = True
+        while True:
+            await asyncio.sleep(HELD_POLL)
+            current = store.get(job.id, with_result=False)
+            if current is None:
+                break  # removed there: look again
+            if current.state.finished:
+                return current
+            ours[:] = [job.id]
+            resumed = runner.resume_job(job.id)  # its runner stopped without finishing it
+            if resumed is not None:
+                return resumed
+            ours.clear()
+
+
+def _show(progress: ProgressDisplay, job: Job) -> None:
+    if job.state in (JobState.UPLOADING, JobState.PROCESSING):
+        progress.show(job.state, job.progress)
+
+
+def store_result(store: JobStore, job_id: int) -> Transcript | None:
+    job = store.get(job_id)
+    return None if job is None else job.result
+
+
+def _open_store() -> JobStore:
+    """The app's job list; when it cannot be opened, one for this run alone (it then
+    cannot be resumed), saying why on stderr."""
+    types = registry.options_types()
+    try:
+        return JobStore(options_types=types)
+    except ConfigurationError as exc:
+        print(f"dictation-app: {exc} This run cannot be resumed if it is interrupted.",
+              file=sys.stderr)
+        folder = Path(tempfile.mkdtemp(prefix="dictation-jobs-"))
+        return JobStore(folder / "jobs.sqlite3", options_types=types)
 
 
 def _flagged_options() -> list[OptionSpec]:
@@ -159,17 +271,6 @@ def _print_result(text: str) -> int:
     return 0
 
 
-async def _cancel_remote(service: JobService, remote: Mapping[str, str]) -> None:
-    if not remote:
-        return  # nothing was started remotely yet
-    try:
-        await asyncio.wait_for(service.cancel(remote), CANCEL_TIMEOUT)
-    except DictationError as exc:
-        print(f"dictation-app: the service did not confirm the cancel: {exc}", file=sys.stderr)
-    except asyncio.TimeoutError:
-        print("dictation-app: the service did not answer the cancel in time", file=sys.stderr)
-
-
 class _Interrupts:
     """Ctrl+C cancels the running task (so the job can be cancelled remotely) instead of
     killing us; `count` says how many times it was pressed."""
@@ -214,23 +315,6 @@ class _Interrupts:
         self.count += 1
         if self._task is not None:
             self._task.cancel()
-
-
-@dataclass
-class CliContext:
-    """The JobContext of a one-off job: remote ids live in memory for this run."""
-
-    file: Path
-    options: JobOptions
-    display: ProgressDisplay
-    job_id: int = 0
-    remote: dict[str, str] = field(default_factory=dict)
-
-    def report(self, state: JobState, progress: float | None = None) -> None:
-        self.display.show(state, progress)
-
-    async def remember(self, **values: str) -> None:
-        self.remote.update(values)
 
 
 class ProgressDisplay:

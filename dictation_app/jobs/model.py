@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,6 +101,9 @@ class Job:
     # jobs leave it out (None) and carry the start of its text as `preview`.
     result: Transcript | None = None
     preview: str | None = None  # None when there is no result; "" when it has no text
+    # Refused when added: the file cannot be decoded (the reason is `error`); never retried.
+    refused: bool = False
+    warning: str | None = None  # about the file, for a job that runs all the same
 
     @property
     def label(self) -> str:
@@ -113,6 +117,24 @@ class Job:
         """For logs: never the result text, never anything secret."""
         return {"id": self.id, "file": self.file.name, "provider": self.provider,
                 "state": self.state.value, "remote": sorted(self.remote)}
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a job's file was when the job was added: a run that finds the same path with
+    the same size and modification time takes it for the same file (jobs/store.py)."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp | None:
+        """The file's stamp, or None when it cannot be read (then nothing matches it)."""
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        return cls(status.st_size, status.st_mtime_ns)
 
 
 def text_preview(text: str) -> str:

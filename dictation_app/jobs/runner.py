@@ -10,6 +10,20 @@ If the outcome of a run cannot be stored (a full disk, the job list locked too l
 listeners hear the job FAILED with an error saying so, waiters wake, and it can be
 retried; the store still holds it unfinished, so the next start resumes it.
 
+With a `check` (audio/files.py `check_file`, injected: jobs/ does not read audio), each
+added file is probed at once, in a worker thread, while the job waits for its slot: a
+file that cannot be decoded (not audio, a named pipe, a device) is refused, its job
+FAILED with the reason and marked `refused`, so it is never retried; a warning about a
+file that can be decoded all the same (a WAV shorter than its header says) is kept with
+its job and the job runs.
+
+Several runners may share one job list: the window's and those of `dictation-app
+transcribe` runs, each in its own process. A runner claims a job (jobs/claims.py, an OS
+lock released when its process dies) from the moment it schedules it until the run
+ends, and leaves alone the unfinished jobs another runner holds, so no job is uploaded
+or polled twice. A job it could not claim is not shown as changing here: the other
+process writes its progress to the store.
+
 Everything here runs on the loop thread, like the store it writes to. Listeners are
 called synchronously on that thread and must not block.
 """
@@ -17,6 +31,7 @@ called synchronously on that thread and must not block.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import math
@@ -31,7 +46,8 @@ from typing import Any
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
-from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.jobs.claims import JobClaims
+from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState
 from dictation_app.jobs.service import JobService
 from dictation_app.jobs.store import JobStore
 
@@ -43,14 +59,20 @@ CLOSE_TIMEOUT = 10.0  # seconds aclose() waits for running jobs to stop
 _RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
 
 JobListener = Callable[[Job], None]
+# A file's check: raises DictationError (UnsupportedInput) if it cannot be transcribed,
+# returns a warning about it, or None. Called in a worker thread.
+FileCheck = Callable[[Path], "str | None"]
 RemovalListener = Callable[[int], None]  # called with the id of a removed job
 
 
 class JobRunner:
     def __init__(self, store: JobStore, services: Callable[[str], JobService], *,
                  at_once: int = 2, labels: Mapping[str, str] | None = None,
-                 explain: Callable[[DictationError], str] = str):
+                 explain: Callable[[DictationError], str] = str,
+                 check: FileCheck | None = None):
         self._store = store
+        self._check = check
+        self._checks: dict[int, asyncio.Task[None]] = {}  # job id -> its file's check
         self._services = services
         self._labels = dict(labels or {})  # provider -> name in messages; else the id
         self._explain = explain  # a failure as the person reads it: where to fix it, too
@@ -65,6 +87,7 @@ class JobRunner:
         # Jobs whose outcome the store refused: FAILED here while the store holds them
         # unfinished. Forgotten as soon as the store takes a change of theirs.
         self._unsaved: dict[int, Job] = {}
+        self._claims = JobClaims(store.path)
         self._closed = False
 
     # --- observing --------------------------------------------------------------------
@@ -89,6 +112,10 @@ class JobRunner:
         self._at_once = _positive(count)
         self._pump()
 
+    def used(self, service: JobService) -> bool:
+        """Whether a job ran on `service`: aclose() closes those."""
+        return any(used is service for used in self._used)
+
     def is_active(self, job_id: int) -> bool:
         """Waiting for a slot or running in this session."""
         return job_id in self._running or job_id in self._waiting
@@ -97,11 +124,53 @@ class JobRunner:
 
     def submit(self, file: Path, provider: str, options: JobOptions) -> Job:
         self._check_open()
-        job = self._store.add(file, provider, options)
+        job = self._store.add(file, provider, options, FileStamp.of(file))
+        self._claims.claim(job.id)  # a new job: nobody else can hold it yet
         log.info("job added: %s", job.summary())
         self._notify(job)
+        if self._check is not None:
+            check = asyncio.get_running_loop().create_task(self._check_file(job),
+                                                           name=f"check-{job.id}")
+            self._checks[job.id] = check
+            check.add_done_callback(functools.partial(self._checked, job.id))
         self._enqueue(job.id)
         return job
+
+    def _checked(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._checks.get(job_id) is task:
+            del self._checks[job_id]
+
+    async def _check_file(self, job: Job) -> None:
+        """Refuse the job if its file cannot be decoded; keep a warning about it if any."""
+        assert self._check is not None
+        try:
+            warning = await asyncio.to_thread(self._check, job.file)
+        except DictationError as exc:
+            self._refuse(job.id, self._explain(exc) or str(exc))
+            return
+        except Exception as exc:  # the service's own probe will say what is wrong
+            _log_traceback(f"job {job.id}: checking {job.file.name} failed", exc)
+            return
+        if warning:
+            log.warning("job %d: %s", job.id, warning)
+            with contextlib.suppress(KeyError):  # removed meanwhile
+                self._notify(self._store.set_warning(job.id, warning))
+
+    def _refuse(self, job_id: int, reason: str) -> None:
+        # A run that started meanwhile waits for this check, then finds the job finished.
+        if job_id in self._waiting:
+            self._waiting.remove(job_id)
+        try:
+            job = self._store.update(job_id, state=JobState.FAILED, error=reason, progress=None)
+            self._store.mark_refused(job_id)
+            refused = self._store.get(job_id, with_result=False)
+        except KeyError:
+            return
+        self._claims.release(job_id)
+        log.info("job refused: %s: %s", job.summary(), reason)
+        if refused is not None:
+            self._unsaved.pop(job_id, None)
+            self._notify(refused)
 
     async def cancel(self, job_id: int) -> None:
         """Stop a job: a waiting one never starts, a running one is stopped here. Either
@@ -109,7 +178,18 @@ class JobRunner:
         service is asked to stop the remote job too (best effort: a refusal is noted in
         the job's error). Finished jobs stay as they are."""
         self._check_open()
+        try:
+            await self._stop(job_id)
+        finally:
+            # Held until the job is marked, so that no other runner picks it up meanwhile.
+            self._claims.release(job_id)
+
+    async def _stop(self, job_id: int) -> None:
         task = self._running.get(job_id)
+        if task is None and job_id not in self._waiting and not self._claims.claim(job_id):
+            # Another copy of the app runs it; only that one can stop it.
+            log.info("job %d runs in another copy of the app; not cancelled here", job_id)
+            return
         if job_id in self._waiting:
             self._waiting.remove(job_id)
         elif task is not None:
@@ -145,6 +225,10 @@ class JobRunner:
         if job.state not in _RETRYABLE or self.is_active(job_id):
             raise ValueError(f"job {job_id} is {job.state.value}; only failed or cancelled "
                              "jobs can be retried")
+        if job.refused:
+            raise ValueError(f"job {job_id}'s file cannot be decoded; it is not retried")
+        if not self._claims.claim(job_id):
+            raise ValueError(f"job {job_id} is being run by another copy of the app")
         job = self._store.reset(job_id, keep_remote=False)
         self._unsaved.pop(job_id, None)
         log.info("job retried: %s", job.summary())
@@ -156,6 +240,7 @@ class JobRunner:
         """Cancel the job if it waits or runs, then forget it."""
         await self.cancel(job_id)
         self._store.delete(job_id)
+        self._claims.forget(job_id)
         self._unsaved.pop(job_id, None)
         log.info("job removed: %d", job_id)
         for future in self._waiters.pop(job_id, []):
@@ -173,15 +258,59 @@ class JobRunner:
         jobs keep their state and ids, so the service resumes polling."""
         self._check_open()
         for job in self._store.unfinished():
-            if self.is_active(job.id):
-                continue
-            self._unsaved.pop(job.id, None)
-            if job.state is not JobState.PROCESSING:
-                job = self._store.reset(job.id, keep_remote=True)
-                self._notify(job)
-            log.info("job resumed: %s", job.summary())
-            self._waiting.append(job.id)
+            self._schedule_unfinished(job)
         self._pump()
+
+    def resume_job(self, job_id: int) -> Job | None:
+        """Schedule one unfinished job again, as resume() does; None if another runner
+        holds it or it is finished or gone (then nothing changes)."""
+        self._check_open()
+        job = self._store.get(job_id, with_result=False)
+        if job is None or job.state.finished:
+            return None
+        job = self._schedule_unfinished(job)
+        self._pump()
+        return job
+
+    def resume_or_submit(self, file: Path, provider: str, options: JobOptions
+                         ) -> tuple[Job, bool]:
+        """The job for this file (the same path, size and modification time), provider
+        and options: an unfinished one an earlier run left, scheduled again to resume from
+        its stored remote ids, else a new one. Returns it and whether it is ours to run:
+        False when every such job is held by another runner (the one returned is the
+        oldest of those; look again later)."""
+        self._check_open()
+        with self._claims.adding():  # no other runner adds this file's job meanwhile
+            stamp = FileStamp.of(file)
+            found = self._store.find_unfinished(file, provider, options, stamp) if stamp else []
+            for candidate in found:
+                resumed = self._schedule_unfinished(candidate)
+                if resumed is not None:
+                    self._pump()
+                    return resumed, True
+            if found:
+                return found[0], False
+            return self.submit(file, provider, options), True
+
+    def _schedule_unfinished(self, job: Job) -> Job | None:
+        if self.is_active(job.id):
+            return job
+        if not self._claims.claim(job.id):
+            log.info("job left to the copy of the app that runs it: %s", job.summary())
+            return None
+        # Read again under the claim: the runner that held it may have moved it on.
+        current = self._store.get(job.id, with_result=False)
+        if current is None or current.state.finished:
+            self._claims.release(job.id)
+            return None
+        job = current
+        self._unsaved.pop(job.id, None)
+        if job.state is not JobState.PROCESSING:
+            job = self._store.reset(job.id, keep_remote=True)
+            self._notify(job)
+        log.info("job resumed: %s", job.summary())
+        self._waiting.append(job.id)
+        return job
 
     async def wait(self, job_id: int) -> Job:
         """The job once it is completed, failed or cancelled. KeyError if it is (or gets)
@@ -207,6 +336,10 @@ class JobRunner:
         if self._closed:
             return
         self._closed = True
+        for check in list(self._checks.values()):
+            check.cancel()
+        for job_id in self._waiting:
+            self._claims.release(job_id)
         self._waiting.clear()
         tasks = list(self._running.values())
         for task in tasks:
@@ -222,6 +355,7 @@ class JobRunner:
                     future.set_exception(RuntimeError(
                         f"the job runner closed before job {job_id} finished"))
         self._waiters.clear()
+        self._claims.release_all()  # a task left stuck above holds no job from the others
         services, self._used = self._used, []
         for service in services:
             try:
@@ -257,9 +391,25 @@ class JobRunner:
 
     async def _drive(self, job_id: int) -> None:
         job = self._store.get(job_id, with_result=False)
-        if job is None or job.state.finished:
+        if job is None or job.state.finished or not self._claims.claim(job_id):
+            self._claims.release(job_id)
             self._release(job_id, asyncio.current_task())
             return
+        check = self._checks.get(job_id)
+        if check is not None:
+            try:
+                await asyncio.shield(check)  # a refused file never reaches its service
+            except asyncio.CancelledError:
+                if job_id not in self._cancelling:  # cancel() releases it once it is marked
+                    self._claims.release(job_id)
+                self._release(job_id, asyncio.current_task())
+                raise
+            checked = self._store.get(job_id, with_result=False)
+            if checked is None or checked.state.finished:
+                self._claims.release(job_id)
+                self._release(job_id, asyncio.current_task())
+                return
+            job = checked  # with the warning the check may have kept
         context = _RunContext(self, job)
         try:
             service = self._service(job.provider)
@@ -286,6 +436,8 @@ class JobRunner:
                 log.info("job completed: %s", settled.summary())
         finally:
             context.close()
+            if job_id not in self._cancelling:  # cancel() releases it once it is marked
+                self._claims.release(job_id)
             self._release(job_id, asyncio.current_task())
 
     def _settle(self, context: _RunContext, **changes: Any) -> Job | None:

@@ -44,7 +44,7 @@ import platformdirs
 
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import APP_NAME
-from dictation_app.jobs.model import Job, JobOptions, JobState, text_preview
+from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState, text_preview
 from dictation_app.jobs.options import VendorOptions
 from dictation_app.jobs.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
@@ -59,8 +59,13 @@ BUSY_TIMEOUT = 5.0  # seconds to wait for another connection's write lock
 # stored one without a preview (see _job()). An older version that resets and reruns a
 # job leaves the old preview beside the new result; only the list shows it, until the
 # job is retried here.
+# The file's facts sit in job_files (see store_schema.py), looked up by its primary key.
+_FILE_FACTS = ("(SELECT refused FROM job_files WHERE job_id = jobs.id) AS refused,"
+               " (SELECT warning FROM job_files WHERE job_id = jobs.id) AS warning")
 _LISTED = ("SELECT id, file, provider, options, state, progress, created, updated, remote,"
-           " error, preview, CASE WHEN preview IS NULL THEN result END AS result FROM jobs")
+           f" error, preview, CASE WHEN preview IS NULL THEN result END AS result, {_FILE_FACTS}"
+           " FROM jobs")
+_WHOLE = f"SELECT *, {_FILE_FACTS} FROM jobs"
 _UNFINISHED = tuple(s.value for s in JobState if not s.finished)
 
 
@@ -124,7 +129,7 @@ class JobStore:
     def get(self, job_id: int, *, with_result: bool = True) -> Job | None:
         """The job with its whole transcript, or as listed (`with_result=False`: cheap
         when only its state or ids matter)."""
-        query = "SELECT * FROM jobs" if with_result else _LISTED
+        query = _WHOLE if with_result else _LISTED
         row = self._db().execute(f"{query} WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row, self._options_types, with_result=with_result)
 
@@ -141,16 +146,53 @@ class JobStore:
             f"{_LISTED} WHERE state IN ({marks}) ORDER BY created, id", _UNFINISHED)
         return [_job(row, self._options_types, with_result=False) for row in rows]
 
+    def find_unfinished(self, file: Path, provider: str, options: JobOptions,
+                        stamp: FileStamp) -> builtins.list[Job]:
+        """Unfinished jobs of this file (the same path, size and modification time as when
+        the job was added), provider and options, oldest first: what a run of
+        `transcribe` for them resumes instead of uploading again."""
+        marks = ", ".join("?" * len(_UNFINISHED))
+        rows = self._db().execute(
+            f"{_LISTED} WHERE file = ? AND provider = ? AND state IN ({marks}) AND id IN"
+            " (SELECT job_id FROM job_files WHERE size = ? AND mtime_ns = ?)"
+            " ORDER BY created, id",
+            (str(file), provider, *_UNFINISHED, stamp.size, stamp.mtime_ns))
+        wanted = options.to_json()
+        jobs = (_job(row, self._options_types, with_result=False) for row in rows)
+        return [job for job in jobs if job.options.to_json() == wanted]
+
     # --- writing ----------------------------------------------------------------------
 
-    def add(self, file: Path, provider: str, options: JobOptions) -> Job:
+    def add(self, file: Path, provider: str, options: JobOptions,
+            stamp: FileStamp | None = None) -> Job:
+        """A new QUEUED job; `stamp` (the file's size and time now) lets a later run of the
+        same file find it (find_unfinished)."""
         now = time.time()
         with self._transaction(durable=True) as db:
             cursor = db.execute(
                 "INSERT INTO jobs (file, provider, options, state, progress, created, updated,"
                 " remote) VALUES (?, ?, ?, ?, NULL, ?, ?, '{}')",
                 (str(file), provider, options.to_json(), JobState.QUEUED.value, now, now))
+            if stamp is not None:
+                db.execute("INSERT INTO job_files (job_id, size, mtime_ns) VALUES (?, ?, ?)",
+                           (cursor.lastrowid, stamp.size, stamp.mtime_ns))
             row = db.execute(f"{_LISTED} WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _job(row, self._options_types, with_result=False)
+
+    def mark_refused(self, job_id: int) -> None:
+        """The job's file cannot be decoded: it is never retried."""
+        with self._transaction(durable=True) as db:
+            db.execute("INSERT INTO job_files (job_id, refused) VALUES (?, 1) ON CONFLICT"
+                       " (job_id) DO UPDATE SET refused = 1", (job_id,))
+
+    def set_warning(self, job_id: int, warning: str | None) -> Job:
+        """Keep a warning about the job's file (None: none); returns the job as listed."""
+        with self._transaction(durable=True) as db:
+            db.execute("INSERT INTO job_files (job_id, warning) VALUES (?, ?) ON CONFLICT"
+                       " (job_id) DO UPDATE SET warning = excluded.warning", (job_id, warning))
+            row = db.execute(f"{_LISTED} WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"job {job_id} is not in the job list")
         return _job(row, self._options_types, with_result=False)
 
     def update(self, job_id: int, *, state: JobState | None = None,
@@ -203,6 +245,7 @@ class JobStore:
     def delete(self, job_id: int) -> None:
         with self._transaction(durable=True) as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            db.execute("DELETE FROM job_files WHERE job_id = ?", (job_id,))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -425,8 +468,12 @@ def _job(row: sqlite3.Row, options_types: Mapping[str, type[VendorOptions]], *,
         error = (f"The saved {' and '.join(damaged)} of this job could not be read (the job "
                  "list was damaged); retry the job to transcribe the file again.")
     progress = row["progress"]
+    keys = row.keys()
+    refused = "refused" in keys and bool(row["refused"])
+    warning = row["warning"] if "warning" in keys and row["warning"] else None
     return Job(id=int(row["id"]), file=Path(row["file"]), provider=str(row["provider"]),
                options=options, state=state,
                progress=None if progress is None else float(progress),
                created=float(row["created"]), updated=float(row["updated"]), remote=remote,
-               error=error, result=result, preview=preview)
+               error=error, result=result, preview=preview, refused=refused,
+               warning=None if warning is None else str(warning))

@@ -1,5 +1,8 @@
 """The job list's SQLite schema: its migrations, version by version, and its columns.
 
+Version 3 adds `job_files`: each job's file as it was when added (size, modification
+time), whether it was refused then, and a warning about it.
+
 `JobStore` (store.py) runs the migrations a file lacks when it opens it; `preview` sits
 before `result` so that listing never walks a transcript's overflow pages.
 """
@@ -89,6 +92,22 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
         "ALTER TABLE jobs_v2 RENAME TO jobs",
         "CREATE INDEX jobs_by_state ON jobs (state)",
         fill_previews,
+    ),
+    (
+        # What each job's file was when it was added: its size and modification time,
+        # so that `transcribe` run again for the same file finds the job an earlier run
+        # left unfinished; whether it was refused then (it cannot be decoded: no retry);
+        # a warning about it (a WAV shorter than its header says). A table of its own:
+        # a column appended to `jobs` would sit after `result`, and reading it would
+        # walk every transcript's overflow pages.
+        """CREATE TABLE job_files (
+            job_id INTEGER PRIMARY KEY,
+            size INTEGER,
+            mtime_ns INTEGER,
+            refused INTEGER NOT NULL DEFAULT 0,
+            warning TEXT
+        )""",
+        "CREATE INDEX jobs_by_file ON jobs (file)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

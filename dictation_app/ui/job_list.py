@@ -1,7 +1,9 @@
 """The Files panel's list of jobs: a model that keeps them newest first, and how a row looks.
 
 `JobListModel` changes one row per `upsert`, so thousands of jobs and many progress
-reports a second cost a row repaint each, never a rebuild. What only a job's vendor
+reports a second cost a row repaint each, never a rebuild. A refused job (its file
+cannot be decoded) shows its whole reason, wrapped over as many lines as it takes: its
+row is the one taller than the others. What only a job's vendor
 knows (its remote id, whether its queue priority can change) comes in as `JobActions`,
 set by the controller.
 """
@@ -32,6 +34,7 @@ from PySide6.QtGui import (
     QPalette,
 )
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QApplication,
     QStyle,
     QStyledItemDelegate,
@@ -51,6 +54,7 @@ _STATE_COLOURS = {
     JobState.FAILED: QColor("#c5221f"),
     JobState.CANCELLED: QColor("#6b7280"),
 }
+_WARNING_COLOUR = QColor("#b06000")
 _ROOT = QModelIndex()
 
 
@@ -121,6 +125,7 @@ class JobListModel(QAbstractListModel):
         self._by_id: dict[int, Job] = {}
         self._active: set[int] = set()  # not finished: their elapsed time moves
         self._busy: set[int] = set()  # running with unknown progress: their bar moves
+        self._refused: set[int] = set()  # their rows are taller: the reason in full
 
     # Qt's interface
 
@@ -142,6 +147,8 @@ class JobListModel(QAbstractListModel):
             parts = [job.label, self.labels.get(job.provider, job.provider), _state_text(job)]
             if job.error and job.state is JobState.FAILED:
                 parts.append(job.error)
+            if job.warning:
+                parts.append(f"warning: {job.warning}")
             return ", ".join(parts)
         return None
 
@@ -154,6 +161,7 @@ class JobListModel(QAbstractListModel):
         self._keys = [_key(job) for job in self._jobs]
         self._active.clear()
         self._busy.clear()
+        self._refused.clear()
         for job in self._jobs:
             self._track(job)
         self.endResetModel()
@@ -213,6 +221,11 @@ class JobListModel(QAbstractListModel):
     def busy_count(self) -> int:
         return len(self._busy)
 
+    @property
+    def refused_count(self) -> int:
+        """Rows taller than the rest: the view cannot lay them out as uniform."""
+        return len(self._refused)
+
     # internals
 
     def _row_of_key(self, key: tuple[float, int]) -> int:
@@ -225,6 +238,7 @@ class JobListModel(QAbstractListModel):
         del self._by_id[job.id]
         self._active.discard(job.id)
         self._busy.discard(job.id)
+        self._refused.discard(job.id)
         self.endRemoveRows()
 
     def _track(self, job: Job) -> None:
@@ -236,6 +250,10 @@ class JobListModel(QAbstractListModel):
             self._busy.add(job.id)
         else:
             self._busy.discard(job.id)
+        if job.refused:
+            self._refused.add(job.id)
+        else:
+            self._refused.discard(job.id)
 
 
 def _tooltip(job: Job, labels: Mapping[str, str], vendor: JobActions) -> str:
@@ -252,6 +270,9 @@ def _tooltip(job: Job, labels: Mapping[str, str], vendor: JobActions) -> str:
     if job.error and job.state is JobState.FAILED:
         lines.append("")
         lines.append(job.error)
+    if job.warning:
+        lines.append("")
+        lines.append(f"Warning: {job.warning}")
     return "\n".join(lines)
 
 
@@ -275,7 +296,19 @@ class JobDelegate(QStyledItemDelegate):
         regular = QFontMetrics(option.font)
         small = QFontMetrics(_small(option.font))
         height = regular.height() + 2 * small.height() + 2 * self._PADDING + 4
+        job = index.data(JOB_ROLE)
+        if isinstance(job, Job) and job.refused:
+            # The whole reason, wrapped to the list's width, instead of one elided line.
+            width = self._text_width(option)
+            wrapped = small.boundingRect(QRect(0, 0, width, 100_000), _WRAP, _detail(job)[0])
+            height += max(0, wrapped.height() - small.height())
         return QSize(200, height)
+
+    def _text_width(self, option: QStyleOptionViewItem) -> int:
+        view = option.widget
+        viewport = view.viewport() if isinstance(view, QAbstractScrollArea) else None
+        width = viewport.width() if viewport is not None else option.rect.width()
+        return max(80, (width or 300) - 2 * (self._PADDING + 2))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -351,6 +384,10 @@ class JobDelegate(QStyledItemDelegate):
         line = QRect(rect.left(), y, rect.width(), small_metrics.height())
         if job.state in _RUNNING:
             self._paint_progress(painter, line, job.progress, palette, selected)
+        elif job.refused:
+            painter.setPen(text_colour if selected else _STATE_COLOURS[JobState.FAILED])
+            painter.drawText(QRect(line.left(), y, line.width(), rect.bottom() - y + 1),
+                             _WRAP, _detail(job)[0])
         else:
             detail, colour = _detail(job)
             if detail:
@@ -388,9 +425,14 @@ class JobDelegate(QStyledItemDelegate):
                                                height), radius, radius)
 
 
+_WRAP = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop) | int(Qt.TextFlag.TextWordWrap)
+
+
 def _detail(job: Job) -> tuple[str, QColor | None]:
     if job.state is JobState.FAILED:
         return (job.error or "Failed without a message"), _STATE_COLOURS[JobState.FAILED]
+    if job.warning:  # the transcript lacks what the file lacks: said before its text
+        return f"⚠ {job.warning}", _WARNING_COLOUR
     if job.state is JobState.QUEUED:
         return "Waiting to start", None
     if job.state is JobState.COMPLETED and job.preview is not None:

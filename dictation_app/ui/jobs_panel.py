@@ -429,7 +429,7 @@ class JobsPanel(QWidget):
 
     def _on_retry_action(self) -> None:
         for job in self.selected_jobs():
-            if job.state in _RETRYABLE:
+            if _retryable(job):
                 self.retry_requested.emit(job.id)
 
     def _on_cancel_action(self) -> None:
@@ -461,7 +461,7 @@ class JobsPanel(QWidget):
         self.open_action.setEnabled(completed)
         self.copy_action.setEnabled(completed)
         self.export_action.setEnabled(completed)
-        self.retry_action.setEnabled(any(job.state in _RETRYABLE for job in jobs))
+        self.retry_action.setEnabled(any(_retryable(job) for job in jobs))
         self.cancel_action.setEnabled(any(not job.state.finished for job in jobs))
         self.remove_action.setEnabled(any(job.state.finished for job in jobs))
         self.priority_action.setEnabled(any(self._vendor.can_prioritise(job) for job in jobs))
@@ -475,6 +475,13 @@ class JobsPanel(QWidget):
     def _sync_view(self) -> None:
         empty = self.model.rowCount() == 0
         self._stack.setCurrentWidget(self.drop_hint if empty else self.list_view)
+        # Uniform rows lay out thousands of jobs at once; a refused job's row is taller
+        # (its reason in full), and is laid out again as the list's width changes.
+        uniform = self.model.refused_count == 0
+        if self.list_view.uniformItemSizes() != uniform:
+            self.list_view.setUniformItemSizes(uniform)
+            self.list_view.setResizeMode(QListView.ResizeMode.Fixed if uniform
+                                         else QListView.ResizeMode.Adjust)
         # Repaint only while something on screen moves: a busy bar, or elapsed time.
         if self.model.active_count == 0:
             self._tick.stop()
@@ -482,6 +489,11 @@ class JobsPanel(QWidget):
         interval = _BUSY_TICK_MS if self.model.busy_count else _ELAPSED_TICK_MS
         if not self._tick.isActive() or self._tick.interval() != interval:
             self._tick.start(interval)
+
+
+def _retryable(job: Job) -> bool:
+    """Failed or cancelled, and not refused: a file that cannot be decoded is not retried."""
+    return job.state in _RETRYABLE and not job.refused
 
 
 def _option_control(spec: OptionSpec) -> QComboBox | QCheckBox:

@@ -23,6 +23,7 @@ from tests.support.audio import (
     middle,
     rms,
     tone,
+    write_audio,
 )
 
 
@@ -279,3 +280,41 @@ def test_av_errors_are_converted_at_the_edge(tmp_path: Path) -> None:
         list(blocks)
     assert isinstance(info.value.__cause__, av.FFmpegError)
     assert "Export or download it again" in str(info.value)
+
+
+def test_a_wav_shorter_than_its_header_says_is_decodable_with_a_warning(tmp_path: Path) -> None:
+    from dictation_app.audio.files import check_file
+
+    whole = write_audio(tmp_path / "whole.wav", tone(4.0, hz=300, amplitude=0.2))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:44 + 16_000 * 2])  # the header and 1 s of 4
+    assert check_file(whole) is None and probe(whole).warning is None
+    warning = check_file(cut)
+    assert warning is not None
+    assert "cut.wav is shorter than its header says" in warning
+    assert "1.0 s of the 4.0 s it declares" in warning
+    blocks = list(read_blocks(cut, block_frames=4000))
+    assert sum(len(b) for b in blocks) == 16_000  # what is there is all read
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_named_pipe_or_a_device_is_refused_saying_what_it_is_without_opening_it(
+        tmp_path: Path, kind: str) -> None:
+    import concurrent.futures
+    import os
+
+    from dictation_app.audio.files import check_file
+
+    if kind == "fifo":
+        path = tmp_path / "live.wav"
+        os.mkfifo(path)  # opening it would block until a writer came: never, here
+        expected = "live.wav: is a named pipe (FIFO), not an audio file"
+    else:
+        path = Path("/dev/zero")  # endless: reading it would never finish
+        expected = "zero: is a device file, not an audio file"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(check_file, path)
+        with pytest.raises(UnsupportedInput) as refused:
+            future.result(timeout=10)
+    assert str(refused.value).startswith(expected)
+    assert "Save the sound to a file first" in str(refused.value)

@@ -35,3 +35,12 @@ def test_no_device_says_what_to_do(no_sound_server: list[str]) -> None:
     result = devices()
     assert result.returncode == 1
     assert "No audio input device found" in result.stderr
+
+
+def test_stream_help_says_the_token_option_is_visible_to_ps() -> None:
+    result = subprocess.run([sys.executable, "-m", "dictation_app", "stream", "--help"],
+                            capture_output=True, text=True, timeout=60, env=dict(os.environ,
+                                                                             COLUMNS="200"))
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "`ps`" in text and "DICTATION_BAHASAKITA_TOKEN" in text and "keyring" in text

@@ -277,3 +277,102 @@ def test_progress_lines_off_a_terminal_say_each_step_once() -> None:
     assert stream.getvalue().splitlines() == [
         "uploading 0%", "uploading 50%", "uploading 100%", "processing",
         "processing 35%", "processing 100%"]
+
+
+def test_a_run_killed_after_its_upload_resumes_the_remote_job_when_run_again(
+        audio: Path) -> None:
+    from tests.servers.botlhale_server import BUCKET_PATH, STATUS_PATH, UPLOAD_PATH
+
+    args = [sys.executable, "-m", "dictation_app", "transcribe", str(audio), "--provider",
+            "botlhale", "--mode", "async"]
+    environ = env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN, DICTATION_BOTLHALE_ORG_ID=ORG_ID)
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        server.delays[STATUS_PATH] = 30  # the first run waits here until it is killed
+        args += ["--base-url", server.base_url]
+        with subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, encoding="utf-8") as first:
+            deadline = time.monotonic() + 30
+            # The status poll comes after the upload and after its key was stored.
+            while not server.to(STATUS_PATH):
+                assert first.poll() is None, first.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.05)  # another process: nothing to wait on but its effects
+            assert len(server.to(BUCKET_PATH)) == 1
+            first.send_signal(signal.SIGKILL)
+            first.communicate(timeout=10)
+        assert first.returncode == -signal.SIGKILL
+        del server.delays[STATUS_PATH]
+        second = subprocess.run(args, env=environ, capture_output=True, encoding="utf-8",
+                                timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert len(server.to(UPLOAD_PATH)) == 1 and len(server.to(BUCKET_PATH)) == 1
+        assert len(server.to(STATUS_PATH)) == 2
+    assert "resuming" in second.stderr
+    assert "Hello, good day." in second.stdout and "Thank you." in second.stdout
+    # Finished: a third run is a new request, with its own upload.
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        third = subprocess.run([*args[:-1], server.base_url], env=environ,
+                               capture_output=True, encoding="utf-8", timeout=60)
+        assert third.returncode == 0, third.stderr
+        assert len(server.to(BUCKET_PATH)) == 1
+    assert third.stdout == second.stdout
+
+
+def test_a_named_pipe_exits_1_saying_what_it_is_instead_of_waiting_on_it(
+        tmp_path: Path) -> None:
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    result = transcribe(str(fifo), "--provider", "botlhale", "--base-url", "http://127.0.0.1:9",
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID), timeout=30)
+    assert result.returncode == 1
+    assert "live.wav: is a named pipe (FIFO), not an audio file" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_a_wav_shorter_than_its_header_says_is_transcribed_with_a_warning(
+        botlhale: FakeBotlhale, tmp_path: Path) -> None:
+    whole = write_audio(tmp_path / "whole.wav", tone(4.0, hz=300, amplitude=0.2)).read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:len(whole) // 2])
+    result = transcribe(str(cut), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID))
+    assert result.returncode == 0, result.stderr
+    assert "dictation-app: warning: cut.wav is shorter than its header says" in result.stderr
+    assert result.stdout.strip()
+
+
+def test_a_run_that_finds_its_job_held_by_another_waits_then_takes_it_over(
+        audio: Path) -> None:
+    from tests.servers.botlhale_server import BUCKET_PATH, STATUS_PATH
+
+    environ = env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN, DICTATION_BOTLHALE_ORG_ID=ORG_ID)
+    with FakeBotlhale(Behaviour(api_version=2, running_polls=0)) as server:
+        server.delays[STATUS_PATH] = 30  # the first run polls here until it is killed
+        args = [sys.executable, "-m", "dictation_app", "transcribe", str(audio),
+                "--provider", "botlhale", "--mode", "async", "--base-url", server.base_url]
+        with subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, encoding="utf-8") as first:
+            deadline = time.monotonic() + 30
+            while not server.to(STATUS_PATH):
+                assert first.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)  # another process: nothing to wait on but its effects
+            second = subprocess.Popen(args, env=environ, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, encoding="utf-8")
+            try:
+                assert second.stderr is not None
+                # The second run found the job the first holds, and waits for it.
+                assert "another copy of the app is running this job" in second.stderr.readline()
+                first.send_signal(signal.SIGKILL)
+                first.communicate(timeout=10)
+                del server.delays[STATUS_PATH]
+                stdout, stderr = second.communicate(timeout=60)
+            finally:
+                for process in (first, second):
+                    if process.poll() is None:
+                        process.kill()
+                        process.communicate()
+        assert second.returncode == 0, stderr
+        assert len(server.to(BUCKET_PATH)) == 1  # one upload for both runs
+    assert "Hello, good day." in stdout

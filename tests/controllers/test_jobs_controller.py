@@ -20,7 +20,7 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.jobs.exports import ExportFormat
 from dictation_app.jobs.model import Job, JobState
-from dictation_app.jobs.runner import JobRunner
+from dictation_app.jobs.runner import FileCheck, JobRunner
 from dictation_app.jobs.store import JobStore
 from dictation_app.services.descriptors import bahasakita_upload, botlhale
 from dictation_app.services.descriptors.botlhale import BOTLHALE_TOKEN, BotlhaleOptions
@@ -54,7 +54,8 @@ def audio(tmp_path: Path) -> Path:
 
 
 class App:
-    def __init__(self, qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale):
+    def __init__(self, qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale,
+                 *, check: FileCheck | None = None):
         self.loop = loop
         self.settings = Settings()
         self.settings.set(botlhale.URL, server.base_url)
@@ -65,7 +66,7 @@ class App:
         qtbot.addWidget(self.window)
         self.store = JobStore()
         self.factory = ServiceFactory(self.settings, self.secrets, environ={})
-        self.runner = JobRunner(self.store, self.factory, at_once=2)
+        self.runner = JobRunner(self.store, self.factory, at_once=2, check=check)
         self.jobs = JobsController(self.window, self.runner, self.store, self.settings,
                                    self.secrets, self.factory)
         self.panel = self.window.jobs_panel
@@ -462,3 +463,44 @@ def test_a_changed_account_token_rebuilds_only_the_vendors_that_read_it(app: App
     assert app.factory("bahasakita") is not uploads
     assert app.factory("botlhale") is botlhale_service
     app.run(asyncio.sleep(0))
+
+
+def test_files_that_cannot_be_decoded_are_refused_as_they_are_added_without_a_retry(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, server: FakeBotlhale,
+        memory_keyring: object, audio: Path, tmp_path: Path) -> None:
+    import os
+
+    from dictation_app.audio.files import check_file
+
+    app = App(qtbot, loop, server, check=check_file)  # as app.py builds it
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio at all")
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    whole = audio.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:len(whole) // 3])
+
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("botlhale")
+        good, bad, piped, device, short = app.jobs.add_files(
+            [audio, notes, fifo, Path("/dev/zero"), cut])
+        await until(lambda: all(app.panel.model.job(j.id).refused for j in (bad, piped, device)))
+        for job, expected in ((bad, "notes.wav: cannot decode this file"),
+                              (piped, "live.wav: is a named pipe (FIFO)"),
+                              (device, "zero: is a device file")):
+            shown = app.panel.model.job(job.id)
+            assert shown is not None and shown.state is JobState.FAILED
+            assert (shown.error or "").startswith(expected)
+            app.panel.select_job(job.id)
+            assert not app.panel.retry_action.isEnabled()
+        await until(lambda: app.panel.model.job(short.id).warning is not None)
+        assert "cut.wav is shorter than its header says" in (
+            app.panel.model.job(short.id).warning or "")
+        await until(lambda: app.state(good.id).finished and app.state(short.id).finished)
+        assert app.state(good.id) is JobState.COMPLETED
+        assert app.state(short.id) is JobState.COMPLETED  # transcribed all the same
+
+    app.run(scenario())
+    assert len(server.to(SYNC_PATH)) == 2  # nothing was sent for the refused files

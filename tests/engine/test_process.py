@@ -170,3 +170,30 @@ def test_default_command_runs_the_serve_subcommand(monkeypatch: pytest.MonkeyPat
     assert default_command() == [sys.executable, "serve", "--host", "127.0.0.1", "--port", "0"]
     engine = EngineProcess(extra_args=["--grammar", "g.gram"])
     assert engine.command[-2:] == ["--grammar", "g.gram"]
+
+
+# The window's way of starting the engine: EngineProcess with its default command.
+ENGINE_PARENT = """
+import asyncio
+from dictation_app.engine.process import EngineProcess
+
+async def main():
+    engine = EngineProcess()
+    await engine.start()
+    print("CHILD", engine._process.pid, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.engine
+def test_the_engine_child_ends_when_its_parent_is_killed_with_sigkill() -> None:
+    from tests.support.orphans import gone_within, kill_leftover, kill_parent, start_parent
+
+    parent, child = start_parent(ENGINE_PARENT)
+    try:
+        kill_parent(parent)
+        assert gone_within(child, 3.0), "the engine outlived its parent"
+    finally:
+        kill_leftover(child)

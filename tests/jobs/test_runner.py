@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dictation_app.core.errors import ConfigurationError, ServiceRejected
+from dictation_app.core.errors import ConfigurationError, ServiceRejected, UnsupportedInput
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.runner import JobRunner
 from dictation_app.jobs.service import JobContext, JobService
@@ -720,3 +720,141 @@ def test_progress_alone_is_committed_without_an_fsync_and_a_state_with_one(
         ("FULL", {"state", "progress"}),
         ("NORMAL", {"progress"}),
         ("FULL", {"state", "progress", "result", "preview", "error"})]
+
+
+def test_a_second_runner_on_the_same_job_list_leaves_the_jobs_the_first_holds(
+        path: Path) -> None:
+    first_service, second_service = FakeService(script=block_forever), FakeService()
+
+    async def scenario() -> None:
+        with JobStore(path) as first_store, JobStore(path) as second_store:
+            first = runner_for(first_store, first_service)
+            held = submit(first, "held.wav")
+            await until(lambda: len(first_service.runs) == 1)
+            second = runner_for(second_store, second_service)
+            await second.resume()  # the window starting while `transcribe` runs
+            assert second.resume_job(held.id) is None
+            assert not second.is_active(held.id) and second_service.runs == []
+            first_store.update(held.id, state=JobState.FAILED)  # as if it failed there
+            with pytest.raises(ValueError, match="another copy"):
+                second.retry(held.id)  # ...but its runner has not let go of it yet
+            first_store.update(held.id, state=JobState.UPLOADING)
+            await first.aclose()  # quitting releases it: the other runner may take it now
+            resumed = second.resume_job(held.id)
+            assert resumed is not None and resumed.state is JobState.QUEUED
+            assert (await second.wait(held.id)).state is JobState.COMPLETED
+            assert [run.job_id for run in second_service.runs] == [held.id]
+            await second.aclose()
+
+    run(scenario)
+
+
+def test_a_claim_ends_with_the_process_that_held_it_even_by_sigkill(path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from dictation_app.jobs.claims import JobClaims
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path;"
+         "from dictation_app.jobs.claims import JobClaims;"
+         "claims = JobClaims(Path(sys.argv[1])); assert claims.claim(7);"
+         "print('held', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        claims = JobClaims(path)
+        assert not claims.claim(7) and claims.claim(8)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        assert claims.claim(7) and claims.holds(7)
+        claims.release_all()
+        assert JobClaims(path).claim(7)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def check_by_name(path: Path) -> str | None:
+    """A file check as audio/files.py's, decided by the file's name."""
+    if path.name.startswith("bad"):
+        raise UnsupportedInput(f"{path.name}: cannot decode this file (not audio)")
+    if path.name.startswith("short"):
+        return f"{path.name} is shorter than its header says"
+    return None
+
+
+def test_a_file_the_check_refuses_fails_at_once_never_runs_and_is_not_retried(
+        store: JobStore) -> None:
+    service = FakeService(script=Gates().script)  # holds the one slot until the test ends
+
+    async def scenario() -> None:
+        runner = JobRunner(store, lambda _provider: service, at_once=1, check=check_by_name)
+        seen = Recorder()
+        runner.add_listener(seen)
+        first = submit(runner, "good.wav")
+        refused = submit(runner, "bad.wav")  # waits behind the first: refused all the same
+        await until(lambda: store.get(refused.id).state is JobState.FAILED)
+        stored = store.get(refused.id)
+        assert stored is not None and stored.refused
+        assert stored.error == "bad.wav: cannot decode this file (not audio)"
+        assert seen.seen[-1].refused and seen.states(refused.id) == [JobState.QUEUED,
+                                                                     JobState.FAILED]
+        with pytest.raises(ValueError, match="cannot be decoded"):
+            runner.retry(refused.id)
+        assert [run.job_id for run in service.runs] == [first.id]
+        assert store.list()[0].refused  # listed jobs say so too
+        await runner.aclose()
+
+    run(scenario)
+
+
+def test_a_warning_from_the_check_is_kept_and_the_job_runs(store: JobStore) -> None:
+    service = FakeService()
+
+    async def scenario() -> None:
+        runner = JobRunner(store, lambda _provider: service, check=check_by_name)
+        job = submit(runner, "short.wav")
+        done = await runner.wait(job.id)
+        assert done.state is JobState.COMPLETED
+        assert done.warning == "short.wav is shorter than its header says"
+        stored = store.get(job.id)
+        assert stored is not None and stored.warning == done.warning and not stored.refused
+        await runner.aclose()
+
+    run(scenario)
+
+
+def test_resume_or_submit_finds_the_files_unfinished_job_or_adds_one(
+        path: Path, tmp_path: Path) -> None:
+    audio = tmp_path / "talk.wav"
+    audio.write_bytes(b"RIFF")
+    options = JobOptions(language="fa")
+    service = FakeService(script=block_forever)
+
+    async def scenario() -> None:
+        with JobStore(path) as first_store, JobStore(path) as second_store:
+            first = runner_for(first_store, service)
+            job, mine = first.resume_or_submit(audio, "nevisa", options)
+            assert mine and job.state is JobState.QUEUED
+            second = runner_for(second_store, FakeService())
+            held, ours = second.resume_or_submit(audio, "nevisa", options)
+            assert (held.id, ours) == (job.id, False)  # the first holds it: not added again
+            await second.cancel(job.id)  # only the runner that holds it can stop it
+            assert second_store.get(job.id).state is not JobState.CANCELLED
+            other, fresh = second.resume_or_submit(audio, "nevisa", JobOptions(language="en"))
+            assert fresh and other.id != job.id  # other options: another job
+            await first.aclose()
+            again, resumed = second.resume_or_submit(audio, "nevisa", options)
+            assert (again.id, resumed) == (job.id, True)
+            await second.cancel(job.id)
+            await second.cancel(other.id)
+            await second.aclose()
+
+    run(scenario)

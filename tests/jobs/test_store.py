@@ -587,3 +587,49 @@ def test_an_ill_vendor_option_marks_the_options_damaged(path: Path) -> None:
         damaged = store.get(job.id)
     assert damaged is not None and damaged.state is JobState.FAILED
     assert damaged.error is not None and "options" in damaged.error
+
+
+def test_find_unfinished_matches_the_path_stamp_provider_and_options(tmp_path: Path) -> None:
+    from dictation_app.jobs.model import FileStamp
+
+    audio = tmp_path / "talk.wav"
+    audio.write_bytes(b"RIFF....")
+    stamp = FileStamp.of(audio)
+    assert stamp is not None and stamp.size == 8
+    assert FileStamp.of(tmp_path / "missing.wav") is None
+    options = JobOptions(language="fa")
+    with JobStore(tmp_path / "jobs.sqlite3") as store:
+        job = store.add(audio, "nevisa", options, stamp)
+        unstamped = store.add(audio, "nevisa", options)  # an older app's job: never matched
+        assert [j.id for j in store.find_unfinished(audio, "nevisa", options, stamp)] == [job.id]
+        assert store.find_unfinished(audio, "botlhale", options, stamp) == []
+        assert store.find_unfinished(audio, "nevisa", JobOptions(language="en"), stamp) == []
+        changed = FileStamp(stamp.size, stamp.mtime_ns + 1)  # the file was written since
+        assert store.find_unfinished(audio, "nevisa", options, changed) == []
+        store.update(job.id, state=JobState.COMPLETED)
+        assert store.find_unfinished(audio, "nevisa", options, stamp) == []
+        store.delete(job.id)
+        store.delete(unstamped.id)
+        count = store._db().execute("SELECT COUNT(*) FROM job_files").fetchone()[0]
+        assert count == 0
+
+
+def test_a_refusal_and_a_warning_are_kept_with_the_job_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as store:
+        refused = store.add(Path("/audio/notes.wav"), "nevisa", JobOptions())
+        warned = store.add(Path("/audio/cut.wav"), "nevisa", JobOptions())
+        assert not refused.refused and refused.warning is None
+        store.update(refused.id, state=JobState.FAILED, error="notes.wav: cannot decode")
+        store.mark_refused(refused.id)
+        assert store.set_warning(warned.id, "cut.wav is short").warning == "cut.wav is short"
+        with pytest.raises(KeyError):
+            store.set_warning(999, "no such job")
+    with JobStore(path) as store:
+        again = store.get(refused.id)
+        assert again is not None and again.refused and again.error == "notes.wav: cannot decode"
+        listed = {job.id: job for job in store.list()}
+        assert listed[refused.id].refused and not listed[warned.id].refused
+        assert listed[warned.id].warning == "cut.wav is short"
+        count = store._db().execute("SELECT COUNT(*) FROM job_files").fetchone()[0]
+        assert count == 2  # the unknown job's warning was not kept

@@ -253,3 +253,38 @@ def test_aclose_kills_a_running_child(long_speech: Path) -> None:
     assert type(outcome) is DictationError
     assert "stopped (exit code -9) before it finished long.wav" in str(outcome)
     assert len(children) == 1 and not psutil.pid_exists(children[0].pid)
+
+
+# The Files panel's way of transcribing offline: LocalFileService.run, one child per job.
+TRANSCRIBER_PARENT = """
+import asyncio, sys
+from pathlib import Path
+from dictation_app.services.local import LocalFileService
+from tests.support.job_context import RecordingContext
+
+async def main():
+    service = LocalFileService()
+    started = asyncio.Event()
+    context = RecordingContext(Path(sys.argv[1]),
+                               on_report=lambda state, value: value and started.set())
+    task = asyncio.create_task(service.run(context))
+    await started.wait()
+    print("CHILD", next(iter(service._children)).pid, flush=True)
+    await task
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.engine
+def test_the_transcriber_child_ends_when_its_parent_is_killed_with_sigkill(
+        long_speech: Path) -> None:
+    from tests.support.orphans import gone_within, kill_leftover, kill_parent, start_parent
+
+    parent, child = start_parent(TRANSCRIBER_PARENT, str(long_speech))
+    try:
+        assert psutil.Process(child).is_running()
+        kill_parent(parent)
+        assert gone_within(child, 3.0), "the transcriber outlived its parent"
+    finally:
+        kill_leftover(child)

@@ -165,3 +165,48 @@ def test_rows_are_plain_model_rows(panel: JobsPanel) -> None:
     assert len(panel.findChildren(QWidget)) == widgets
     assert panel.model.rowCount(panel.model.index(0, 0)) == 0
     assert panel.model.data(QModelIndex()) is None
+
+
+REFUSED = ("notes.wav: cannot decode this file (not a recognised audio or video format). "
+           "Supported: WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WMA, AMR, AIFF, and the sound of "
+           "MP4, MOV, WebM and MKV videos.")
+
+
+def test_a_refused_row_shows_its_whole_reason_and_is_the_only_taller_row(
+        qtbot: QtBot, panel: JobsPanel) -> None:
+    panel.resize(320, 600)
+    panel.set_jobs([job(1, JobState.FAILED, error="Botlhale: HTTP 503"), job(2)])
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.list_view.uniformItemSizes()  # the usual case: thousands lay out at once
+    normal = panel.list_view.sizeHintForIndex(panel.model.index(0, 0)).height()
+
+    panel.update_job(replace(job(3, JobState.FAILED, error=REFUSED), refused=True))
+    assert not panel.list_view.uniformItemSizes()
+    row = panel.model.row_of(3)
+    assert row is not None
+    index = panel.model.index(row, 0)
+    taller = panel.list_view.sizeHintForIndex(index).height()
+    assert taller > normal  # wrapped over several lines, not elided into one
+    others = [panel.list_view.sizeHintForIndex(panel.model.index(r, 0)).height()
+              for r in range(3) if r != row]
+    assert others == [normal, normal]
+    assert REFUSED in str(index.data(Qt.ItemDataRole.AccessibleTextRole))
+    panel.grab()  # paints the wrapped reason; an exception in paint() fails the test
+
+    panel.remove_job(3)
+    assert panel.list_view.uniformItemSizes()
+
+
+def test_a_warning_shows_in_the_row_and_its_tooltip(qtbot: QtBot, panel: JobsPanel) -> None:
+    warning = "cut.wav is shorter than its header says: it holds 1.0 s of the 4.0 s it declares"
+    panel.set_jobs([replace(job(1, JobState.COMPLETED, text="Dumela"), warning=warning)])
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.grab()
+    index = panel.model.index(0, 0)
+    assert str(index.data(Qt.ItemDataRole.ToolTipRole)).endswith(f"Warning: {warning}")
+    assert f"warning: {warning}" in str(index.data(Qt.ItemDataRole.AccessibleTextRole))
+    from dictation_app.ui.job_list import _detail
+
+    assert _detail(panel.model.job_at(0))[0] == f"⚠ {warning}"

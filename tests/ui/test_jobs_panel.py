@@ -307,3 +307,17 @@ def test_ctrl_o_and_add_files_ask_for_files(qtbot: QtBot, window: MainWindow) ->
     qtbot.mouseClick(window.jobs_panel.add_button, Qt.MouseButton.LeftButton)
 
     assert len(asked) == 2
+
+
+def test_retry_is_not_offered_for_a_refused_file(panel: JobsPanel) -> None:
+    refused = replace(job(5, JobState.FAILED, error="notes.wav: cannot decode this file"),
+                      refused=True)
+    panel.set_jobs([refused, job(6, JobState.FAILED)])
+    retried = recorder(panel.retry_requested)
+    panel.select_job(5)
+    assert not panel.retry_action.isEnabled()
+    assert panel.remove_action.isEnabled()  # it can still be removed
+    select(panel, 5, 6)
+    assert panel.retry_action.isEnabled()
+    panel.retry_action.trigger()
+    assert retried == [6]
