@@ -98,7 +98,7 @@ def test_show_prints_one_take_in_each_format(takes: dict[str, int], fmt: str) ->
 
 
 def test_the_formats_are_the_exporters() -> None:
-    assert FORMATS == tuple(f.value for f in ExportFormat)
+    assert tuple(f.value for f in ExportFormat) == FORMATS
 
 
 def test_audio_writes_the_recording_as_a_whole_wav(takes: dict[str, int],

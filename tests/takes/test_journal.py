@@ -57,7 +57,8 @@ def ramp(frames: int, start: int = 0) -> np.ndarray:
     return values.astype(np.int16).reshape(-1, 1)
 
 
-def take_through(server: FakeBahasakita, journal: TakeJournal, seconds: float) -> JournalingListener:
+def take_through(server: FakeBahasakita, journal: TakeJournal,
+                 seconds: float) -> JournalingListener:
     listener = JournalingListener(journal)
 
     async def scenario() -> None:
