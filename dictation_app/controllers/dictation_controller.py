@@ -372,6 +372,8 @@ class DictationController(QObject):
             protocol_version=self.settings.get_str(Key.PROTOCOL_VERSION),
             language=self.settings.get_str(Key.LANGUAGE),
             push_to_talk_key=self.settings.get_str(Key.PUSH_TO_TALK_KEY),
+            keep_recordings=self.settings.get_bool(Key.KEEP_RECORDINGS),
+            recordings_days=int(self.settings.get(Key.RECORDINGS_DAYS)),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -385,6 +387,8 @@ class DictationController(QObject):
         self.settings.set(Key.PROTOCOL_VERSION, version.value)
         self.settings.set(Key.LANGUAGE, values.language)
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
+        self.settings.set(Key.KEEP_RECORDINGS, bool(values.keep_recordings))
+        self.settings.set(Key.RECORDINGS_DAYS, max(0, int(values.recordings_days)))
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:
