@@ -78,6 +78,7 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.audio.files import check_file
     from dictation_app.controllers.dictation_controller import DictationController
+    from dictation_app.controllers.history_controller import HistoryController
     from dictation_app.controllers.jobs_controller import JobsController
     from dictation_app.controllers.messages import window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
@@ -88,6 +89,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.services.factory import ServiceFactory
     from dictation_app.takes.journal import TakeJournal
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
+    from dictation_app.ui.history_panel import HistoryPanel
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
 
@@ -128,6 +130,11 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(lambda: jobs.secret_changed(BAHASAKITA_TOKEN))
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
+    history_panel = HistoryPanel()
+    window.side_panel.insertTab(1, history_panel, "History")  # beside Files
+    history = HistoryController(window, history_panel, takes, settings,
+                                transcribe_files=jobs.add_files)
+    controller.takes_changed.connect(history.refresh)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window, jobs.add_files)
@@ -135,6 +142,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     window.show()
+    history.start()
     controller.start()
     monitoring.start()
     jobs.start()
@@ -152,6 +160,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     if store_problem:
         shutil.rmtree(store.path.parent, ignore_errors=True)
     await controller.shutdown()
+    await history.shutdown()
     takes.close()
     if takes_problem:
         shutil.rmtree(takes.path.parent, ignore_errors=True)

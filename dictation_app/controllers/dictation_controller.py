@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
+    takes_changed = Signal()  # a take was journaled to its end, or recovered
 
     def __init__(
         self,
@@ -255,6 +256,7 @@ class DictationController(QObject):
             if take.text:
                 self.window.add_final(take.text)
         if self.recovered:
+            self.takes_changed.emit()
             last = self.recovered[-1]
             when = datetime.fromtimestamp(last.started).strftime("%H:%M on %d %b")
             count = len(self.recovered)
@@ -283,6 +285,7 @@ class DictationController(QObject):
         if journal.problem:
             self.window.set_status("error", journal.problem)
         log.info("take %d journaled", take_id)
+        self.takes_changed.emit()
 
     def _edited_text(self) -> str | None:
         """The take's part of the transcript when the person changed it, else None."""
