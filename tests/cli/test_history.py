@@ -123,3 +123,14 @@ def test_clear_errors_for_an_unknown_id_no_recording_and_an_unwritable_output(
     assert unwritable.returncode == 1
     assert "Cannot write the recording" in unwritable.stderr
     assert "Traceback" not in unwritable.stderr
+
+
+def test_building_the_command_line_imports_no_store_or_exporters() -> None:
+    # `--version` and `stream` build the whole parser: `history` must cost them nothing.
+    code = ("import sys; from dictation_app.cli.commands import build_parser; "
+            "build_parser(full=False); print(sorted(m for m in ('sqlite3', "
+            "'dictation_app.takes.store', 'dictation_app.jobs.exports') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
