@@ -131,6 +131,7 @@ class HistoryPanel(QWidget):
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list_view.setWordWrap(True)
         self.list_view.setAlternatingRowColors(True)
+        self.list_view.setSpacing(2)
         self.list_view.activated.connect(self._on_list_view_activated)
         selection = self.list_view.selectionModel()
         selection.selectionChanged.connect(self._update_buttons)
