@@ -31,6 +31,7 @@ from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
     from dictation_app.jobs.store import JobStore
+    from dictation_app.takes.store import TakeStore
     from dictation_app.ui.about_dialog import EngineCredit
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def run_gui(files: Sequence[Path] = ()) -> int:
 async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.audio.files import check_file
     from dictation_app.controllers.dictation_controller import DictationController
+    from dictation_app.controllers.history_controller import HistoryController
     from dictation_app.controllers.jobs_controller import JobsController
     from dictation_app.controllers.messages import window_message
     from dictation_app.controllers.monitoring_controller import MonitoringController
@@ -85,7 +87,9 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.jobs.runner import JobRunner
     from dictation_app.services import registry
     from dictation_app.services.factory import ServiceFactory
+    from dictation_app.takes.journal import TakeJournal
     from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
+    from dictation_app.ui.history_panel import HistoryPanel
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
 
@@ -93,7 +97,11 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     secrets = SecretStore()
     window = MainWindow()
     window.set_about_engines(about_engines())
-    controller = DictationController(window, settings, secrets)
+    takes, takes_problem = _open_take_store()
+    journal = TakeJournal(takes, keep_recordings=settings.get_bool(Key.KEEP_RECORDINGS))
+    controller = DictationController(window, settings, secrets, journal=journal)
+    if takes_problem:
+        controller.note_history_problem(takes_problem)
 
     def account_client() -> BahasakitaAccountClient | None:
         token = secrets.get(BAHASAKITA_TOKEN)
@@ -122,6 +130,11 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     jobs = JobsController(window, runner, store, settings, secrets, factory)
     controller.account_token_changed.connect(lambda: jobs.secret_changed(BAHASAKITA_TOKEN))
     jobs.link_monitoring(panel, refresh=monitoring.on_panel_refresh_requested)
+    history_panel = HistoryPanel()
+    window.side_panel.insertTab(1, history_panel, "History")  # beside Files
+    history = HistoryController(window, history_panel, takes, settings,
+                                transcribe_files=jobs.add_files)
+    controller.takes_changed.connect(history.refresh)
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window, jobs.add_files)
@@ -129,6 +142,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     window.show()
+    history.start()
     controller.start()
     monitoring.start()
     jobs.start()
@@ -146,6 +160,10 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     if store_problem:
         shutil.rmtree(store.path.parent, ignore_errors=True)
     await controller.shutdown()
+    await history.shutdown()
+    takes.close()
+    if takes_problem:
+        shutil.rmtree(takes.path.parent, ignore_errors=True)
 
 
 def about_engines() -> list[EngineCredit]:
@@ -171,6 +189,20 @@ def _open_job_store() -> tuple[JobStore, str | None]:
         session = Path(tempfile.mkdtemp(prefix="dictation-jobs-")) / "jobs.sqlite3"
         return JobStore(session, options_types=types), (
             f"{exc} Until then, new jobs are kept for this session only.")
+
+
+def _open_take_store() -> tuple[TakeStore, str | None]:
+    """The take history; when it cannot be opened, one for this session and the reason."""
+    from dictation_app.core.errors import ConfigurationError
+    from dictation_app.takes.store import TakeStore
+
+    try:
+        return TakeStore(), None
+    except ConfigurationError as exc:
+        log.error("take history unavailable: %s", exc)
+        session = Path(tempfile.mkdtemp(prefix="dictation-takes-")) / "takes.sqlite3"
+        return TakeStore(session), (
+            f"{exc} Until then, takes are kept for this session only.")
 
 
 # --- single instance -----------------------------------------------------------

@@ -12,9 +12,11 @@ its row lists, nothing else):
     transport    core, protocols                  bytes over sockets, nothing else
     jobs         core, protocols                  job model, store, runner, exports; its
                                                   services are injected, never imported
-    services     core, audio, protocols, engine, transport, jobs
+    takes        core, protocols                  the take journal: store, recordings
+    services     core, audio, protocols, engine, transport, jobs, takes
                                                   one module per vendor: the job contract
-    ui           core, audio, protocols, jobs (model and exports only), ui
+    ui           core, audio, protocols, jobs (model and exports only), takes (model
+                 only), ui
                                                   passive widgets: no transport, services,
                                                   engine, runner or store
     controllers  everything below, ui             Qt controllers
@@ -37,7 +39,7 @@ import dictation_app
 
 PACKAGE = Path(dictation_app.__file__).parent
 
-BELOW_SERVICES = {"core", "audio", "protocols", "engine", "transport", "jobs"}
+BELOW_SERVICES = {"core", "audio", "protocols", "engine", "transport", "jobs", "takes"}
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "protocols": {"core"},
@@ -45,8 +47,9 @@ ALLOWED: dict[str, set[str]] = {
     "engine": {"core", "audio", "protocols"},
     "transport": {"core", "protocols"},
     "jobs": {"core", "protocols"},
+    "takes": {"core", "protocols"},
     "services": BELOW_SERVICES,
-    "ui": {"core", "audio", "protocols", "jobs"},
+    "ui": {"core", "audio", "protocols", "jobs", "takes"},
     "controllers": BELOW_SERVICES | {"services", "ui"},
     "app": BELOW_SERVICES | {"services", "ui", "controllers"},
     "cli": BELOW_SERVICES | {"services", "app"},
@@ -59,6 +62,9 @@ FOUNDATION_MODULES = {"dictation_app.audio.format"}
 # that runs jobs or opens the store.
 UI_ALLOWED_JOBS = {"dictation_app.jobs.model", "dictation_app.jobs.exports",
                    "dictation_app.jobs.options"}
+# Within takes/, the widgets may take the data only: the store and journal are the
+# controllers'.
+UI_ALLOWED_TAKES = {"dictation_app.takes.model"}
 
 
 def _layer(module: str) -> str:
@@ -115,6 +121,9 @@ def _violations() -> list[str]:
                     target == ok or target.startswith(ok + ".") for ok in UI_ALLOWED_JOBS):
                 problems.append(f"{module}:{line} imports {target} (ui may take jobs' data "
                                 f"and exports only)")
+            elif layer == "ui" and target_layer == "takes" and target not in UI_ALLOWED_TAKES:
+                problems.append(f"{module}:{line} imports {target} (ui may take takes' data "
+                                f"only)")
     return problems
 
 

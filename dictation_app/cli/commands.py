@@ -7,6 +7,7 @@
     dictation-app stream AUDIO_FILE    stream a file as the microphone path would
     dictation-app monitor              show the Bahasakita account's job queues
     dictation-app transcribe FILE      transcribe a file with a service or the engine
+    dictation-app history              list the dictated takes; show one, or its audio
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dictation_app import __version__
+from dictation_app.cli.history_parser import add_history_parser
 from dictation_app.cli.messages import cli_message
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
 from dictation_app.core.errors import LIVE_TOKEN, ConfigurationError, DictationError, Fix
@@ -41,7 +43,8 @@ from dictation_app.services.live_providers import (
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-_COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe")
+_COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe",
+             "history")
 
 
 TRANSCRIBE_HELP = "transcribe an audio file with a service or the offline engine"
@@ -91,6 +94,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
     add_monitor_parser(commands, parents=[common])
+    add_history_parser(commands, parents=[common])
     if full:
         from dictation_app.cli.transcribe import add_transcribe_parser
 
@@ -147,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_stream(args))
         if args.command == "monitor":
             return asyncio.run(run_monitor(args))
+        if args.command == "history":
+            from dictation_app.cli.history import run_history
+
+            return run_history(args)
         if args.command == "transcribe":
             from dictation_app.cli.transcribe import run_transcribe
 

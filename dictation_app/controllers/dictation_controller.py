@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -47,6 +48,8 @@ from dictation_app.services.live_providers import (
     provider_choices,
 )
 from dictation_app.services.live_session import LiveSession, Phase
+from dictation_app.takes.journal import TakeJournal
+from dictation_app.takes.model import Take, joined
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
 
@@ -57,6 +60,7 @@ log = logging.getLogger(__name__)
 
 class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
+    takes_changed = Signal()  # a take was journaled to its end, or recovered
 
     def __init__(
         self,
@@ -68,6 +72,7 @@ class DictationController(QObject):
         microphone_factory: MicrophoneFactory = Microphone,
         list_devices: Callable[[], list[InputDevice]] = list_input_devices,
         clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        journal: TakeJournal | None = None,
     ):
         super().__init__()
         self.window = window
@@ -75,9 +80,15 @@ class DictationController(QObject):
         self.secrets = secrets
         self._hold_active = False
         self._recording_shown = False
+        self.journal = journal
+        self.recovered: list[Take] = []  # takes the last run left unfinished, shown at start
+        self._recovered_note = ""
+        self._take_service = ""
+        self._take_prefix: str | None = None  # the transcript before the current take
         self.engines = EngineController(window, on_started=self._on_engine_started,
                                         engine_factory=engine_factory)
-        self.session = LiveSession(self, engine_url=self.engines.ensure)
+        self.session = LiveSession(self, engine_url=self.engines.ensure,
+                                   recorder=None if journal is None else journal.record)
         self.microphones = MicrophoneController(
             window, settings, on_block=self.session.feed, on_opened=self._on_microphone_opened,
             on_closed=self.session.clear_pre_roll, on_failed=self._on_microphone_failed,
@@ -103,7 +114,9 @@ class DictationController(QObject):
         w.sign_in_requested.connect(self.on_window_sign_in_requested)
 
     def start(self) -> None:
-        """Fill the window, open the microphone for the meter, start the engine if needed."""
+        """Fill the window, open the microphone for the meter, start the engine if needed;
+        show the takes a crash interrupted, and delete recordings past their days."""
+        self._recover_takes()
         self.window.set_providers(provider_choices(), self.provider)
         self.window.set_push_to_talk_key(self.settings.get_str(Key.PUSH_TO_TALK_KEY))
         self.refresh_devices()
@@ -164,7 +177,12 @@ class DictationController(QObject):
         except ConfigurationError as exc:
             self.window.set_status("error", window_message(exc, Where.LIVE))
             return
-        self.session.start(target)
+        self._begin_journal(target.service)
+        try:
+            self.session.start(target)
+        except BaseException:
+            self._end_journal()
+            raise
 
     def stop_take(self) -> None:
         """Flush the audio, then end the session; finals still arriving are kept."""
@@ -218,7 +236,72 @@ class DictationController(QObject):
             return  # otherwise the device's own error stays visible
         name = live_provider(self.provider).label
         key = self.settings.get_str(Key.PUSH_TO_TALK_KEY)
-        self.window.set_status("idle", f"Ready: {name}. Press Record or hold {key} to dictate.")
+        self.window.set_status("idle", f"Ready: {name}. Press Record or hold {key} to dictate."
+                               + self._recovered_note)
+
+    # --- the take journal ------------------------------------------------------
+
+    def _recover_takes(self) -> None:
+        if self.journal is None:
+            return
+        store = self.journal.store
+        try:
+            store.purge_recordings(int(self.settings.get(Key.RECORDINGS_DAYS)))
+            self.recovered = store.recover()
+        except (sqlite3.Error, OSError) as exc:
+            log.error("could not recover interrupted takes: %s", exc)
+            self.window.set_status("error", f"The take history could not be read ({exc}).")
+            return
+        for take in self.recovered:
+            if take.text:
+                self.window.add_final(take.text)
+        if self.recovered:
+            self.takes_changed.emit()
+            last = self.recovered[-1]
+            when = datetime.fromtimestamp(last.started).strftime("%H:%M on %d %b")
+            count = len(self.recovered)
+            what = (f"the take interrupted at {when} was recovered" if count == 1 else
+                    f"{count} interrupted takes were recovered, the last from {when}")
+            self._recovered_note = (f" The app closed unexpectedly last time: {what}; its "
+                                    "transcript is shown below and kept in the history.")
+            self.window.set_status("idle", self._recovered_note.strip())
+
+    def _begin_journal(self, service: str) -> None:
+        self._take_service = service
+        self._recovered_note = ""
+        if self.journal is None:
+            return
+        self.journal.keep_recordings = self.settings.get_bool(Key.KEEP_RECORDINGS)
+        self._take_prefix = self.window.transcript.plain_text()
+        self.journal.begin(service)
+
+    def _end_journal(self) -> None:
+        journal = self.journal
+        if journal is None or journal.take is None:
+            return
+        take_id = journal.take.id
+        edited = self._edited_text()
+        journal.end(edited)
+        if journal.problem:
+            self.window.set_status("error", journal.problem)
+        log.info("take %d journaled", take_id)
+        self.takes_changed.emit()
+
+    def _edited_text(self) -> str | None:
+        """The take's part of the transcript when the person changed it, else None."""
+        journal, prefix = self.journal, self._take_prefix
+        self._take_prefix = None
+        text = self.window.transcript.plain_text()
+        if journal is None or journal.take is None or prefix is None \
+                or not text.startswith(prefix):
+            return None  # the text before the take was edited: its part is not known
+        own = " ".join(text[len(prefix):].split())
+        finals = joined(f.text for f in journal.finals)
+        return None if own == " ".join(finals.split()) else own
+
+    def note_history_problem(self, message: str) -> None:
+        """Say with every Ready that the take history is not being kept where it should."""
+        self._recovered_note = f" {message}"
 
     # --- session events (LiveListener) ---------------------------------------
 
@@ -228,6 +311,8 @@ class DictationController(QObject):
             self._recording_shown = recording
             self.window.set_recording(recording)
         self.window.set_busy(busy)
+        if phase is Phase.IDLE:
+            self._end_journal()
 
     def on_session_status(self, kind: str, message: str) -> None:
         self.window.set_status(kind, message)
@@ -237,6 +322,8 @@ class DictationController(QObject):
 
     def on_session_final(self, text: str) -> None:
         self.window.add_final(text)
+        if self.journal is not None:
+            self.journal.add_final(text, self._take_service)
 
     def on_session_error(self, error: DictationError) -> None:
         self.window.set_status("error", window_message(error, Where.LIVE))
@@ -288,6 +375,8 @@ class DictationController(QObject):
             protocol_version=self.settings.get_str(Key.PROTOCOL_VERSION),
             language=self.settings.get_str(Key.LANGUAGE),
             push_to_talk_key=self.settings.get_str(Key.PUSH_TO_TALK_KEY),
+            keep_recordings=self.settings.get_bool(Key.KEEP_RECORDINGS),
+            recordings_days=int(self.settings.get(Key.RECORDINGS_DAYS)),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -301,6 +390,8 @@ class DictationController(QObject):
         self.settings.set(Key.PROTOCOL_VERSION, version.value)
         self.settings.set(Key.LANGUAGE, values.language)
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
+        self.settings.set(Key.KEEP_RECORDINGS, bool(values.keep_recordings))
+        self.settings.set(Key.RECORDINGS_DAYS, max(0, int(values.recordings_days)))
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:

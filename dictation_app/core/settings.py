@@ -44,6 +44,8 @@ class Key(str, enum.Enum):
     JOB_DIARIZATION = "job_diarization"
     JOBS_AT_ONCE = "jobs_at_once"
     LAST_EXPORT_DIR = "last_export_dir"
+    KEEP_RECORDINGS = "keep_recordings"  # each take's audio, beside the take history
+    RECORDINGS_DAYS = "recordings_days"  # recordings older than this are deleted; 0: never
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -64,6 +66,8 @@ DEFAULTS: dict[Key, Any] = {
     Key.JOB_DIARIZATION: False,
     Key.JOBS_AT_ONCE: 2,
     Key.LAST_EXPORT_DIR: "",
+    Key.KEEP_RECORDINGS: True,
+    Key.RECORDINGS_DAYS: 30,
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 

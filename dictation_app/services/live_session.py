@@ -96,11 +96,15 @@ class LiveSession:
         engine_url: EngineUrl = _no_engine,
         connect: ConnectionFactory = open_stream,
         pre_roll_seconds: float = PRE_ROLL_SECONDS,
+        recorder: Callable[[bytes], None] | None = None,
     ):
         self._listener = listener
         self._engine_url = engine_url
         self._connect = connect
         self._pre_roll_seconds = pre_roll_seconds
+        # Gets every 16 kHz chunk of a take once, in order, as it is queued (the take
+        # journal's recording); on the microphone's path, so it must be cheap.
+        self._recorder = recorder
         self.phase = Phase.IDLE
         self.error: DictationError | None = None  # why the last take failed, if it did
         self.chunks_sent = 0  # of the current (or last) take
@@ -137,8 +141,11 @@ class LiveSession:
         pipeline = self._pipeline
         if pipeline is not None:
             put = self._queue.put_nowait  # type: ignore[union-attr]
+            recorder = self._recorder
             for chunk in pipeline.push(block):
                 put(chunk)
+                if recorder is not None:
+                    recorder(chunk)
             return
         if not self._samplerate:
             return
@@ -165,6 +172,8 @@ class LiveSession:
         for block in self._pre_roll:
             for chunk in self._pipeline.push(block):
                 queue.put_nowait(chunk)
+                if self._recorder is not None:
+                    self._recorder(chunk)
         self.clear_pre_roll()
         self._set_busy(True)
         self._task = asyncio.ensure_future(self._run(target, queue))
@@ -183,6 +192,8 @@ class LiveSession:
         if self._pipeline is not None and self._queue is not None:
             for chunk in self._pipeline.finish():
                 self._queue.put_nowait(chunk)
+                if self._recorder is not None:
+                    self._recorder(chunk)
             self._queue.put_nowait(None)
         self._pipeline = None
 

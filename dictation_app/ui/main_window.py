@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
     # name, so connecting the window's covers the Add files button and drops on the panel.
     open_files_requested = Signal()
     files_dropped = Signal(list)  # list[Path]: regular files dropped anywhere on the window
+    save_transcript_requested = Signal()  # File ▸ Save transcript…
     services_requested = Signal()  # the file-transcription services' accounts
 
     def __init__(
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self.record_action = actions.record
         self.transcribe_files_action = actions.transcribe_files
         self.services_action = actions.services
+        self.save_transcript_action = actions.save_transcript
         self.quit_action = actions.quit
         self.copy_all_action = actions.copy_all
         self.clear_action = actions.clear
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self.about_action = actions.about
         self.transcribe_files_action.triggered.connect(self.open_files_requested.emit)
         self.services_action.triggered.connect(self.services_requested.emit)
+        self.save_transcript_action.triggered.connect(self.save_transcript_requested.emit)
         self.quit_action.triggered.connect(self.close)
         self.copy_all_action.triggered.connect(self.copy_all)
         self.clear_action.triggered.connect(self.clear_transcript)

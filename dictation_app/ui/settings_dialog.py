@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -42,6 +44,8 @@ class SettingsValues:
     protocol_version: str = "v1"
     language: str = DEFAULT_LANGUAGE
     push_to_talk_key: str = "F9"
+    keep_recordings: bool = True  # each take's audio, kept beside the history
+    recordings_days: int = 30  # recordings older than this are deleted at start; 0: never
 
 
 def url_problem(url: str) -> str | None:
@@ -147,6 +151,24 @@ class SettingsDialog(QDialog):
         keyboard_form = QFormLayout()
         keyboard_form.addRow("Push-to-talk key:", self.push_to_talk_edit)
 
+        self.keep_recordings_check = QCheckBox("Keep the recording of every take")
+        self.keep_recordings_check.setChecked(values.keep_recordings)
+        self.keep_recordings_check.setToolTip(
+            "The audio of each take is saved beside the history, so it can be played, "
+            "saved or transcribed again. The text is kept either way.")
+        self.recordings_days_spin = QSpinBox()
+        self.recordings_days_spin.setRange(0, 3650)
+        self.recordings_days_spin.setSpecialValueText("for ever")
+        self.recordings_days_spin.setSuffix(" days")
+        self.recordings_days_spin.setValue(values.recordings_days)
+        self.recordings_days_spin.setToolTip(
+            "Older recordings are deleted when the app starts; their text stays in History.")
+        self.keep_recordings_check.toggled.connect(self.recordings_days_spin.setEnabled)
+        self.recordings_days_spin.setEnabled(values.keep_recordings)
+        history_form = QFormLayout()
+        history_form.addRow(self.keep_recordings_check)
+        history_form.addRow("Keep recordings for:", self.recordings_days_spin)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -160,6 +182,9 @@ class SettingsDialog(QDialog):
         layout.addSpacing(8)
         layout.addWidget(_heading("Keyboard"))
         layout.addLayout(keyboard_form)
+        layout.addSpacing(8)
+        layout.addWidget(_heading("History"))
+        layout.addLayout(history_form)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
@@ -184,6 +209,8 @@ class SettingsDialog(QDialog):
             push_to_talk_key=self.push_to_talk_edit.keySequence().toString(
                 QKeySequence.SequenceFormat.PortableText
             ),
+            keep_recordings=self.keep_recordings_check.isChecked(),
+            recordings_days=self.recordings_days_spin.value(),
         )
 
     def show_sign_in_result(self, ok: bool, message: str) -> None:

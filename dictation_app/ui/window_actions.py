@@ -20,6 +20,11 @@ class WindowActions:
         self.transcribe_files.setShortcut(QKeySequence("Ctrl+O"))
         self.transcribe_files.setStatusTip("Choose audio or video files to transcribe")
 
+        self.save_transcript = QAction("Save transcript…", parent)
+        # Not Ctrl+S: the Files list uses it for Export… while it has the focus.
+        self.save_transcript.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.save_transcript.setStatusTip("Save the transcript pane as a text file")
+
         self.services = QAction("File transcription services…", parent)
         self.services.setStatusTip("Accounts for Botlhale, Nevisa and Bahasakita uploads")
 
@@ -47,6 +52,7 @@ class WindowActions:
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.record)
         file_menu.addAction(self.transcribe_files)
+        file_menu.addAction(self.save_transcript)
         file_menu.addAction(self.services)
         file_menu.addSeparator()
         file_menu.addAction(self.quit)

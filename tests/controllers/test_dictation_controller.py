@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controllers.dictation_controller import DictationController, Phase
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.engine.process import EngineProcess
+from dictation_app.takes.journal import TakeJournal
+from dictation_app.takes.model import TakeFinal, TakeState
+from dictation_app.takes.store import TakeStore
 from dictation_app.ui.main_window import MainWindow
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 from tests.support.audio import SENTENCES, Speech
@@ -29,7 +33,8 @@ pytestmark = pytest.mark.pulse
 TOKEN = "fake-live-token"
 
 
-def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationController]:
+def build(qtbot: QtBot, server: FakeBahasakita,
+          journal: TakeJournal | None = None) -> tuple[MainWindow, DictationController]:
     settings = Settings()
     settings.set(Key.PROVIDER, "bahasakita")
     settings.set(Key.BAHASAKITA_URL, server.url)
@@ -37,7 +42,7 @@ def build(qtbot: QtBot, server: FakeBahasakita) -> tuple[MainWindow, DictationCo
     secrets.set(BAHASAKITA_TOKEN, TOKEN)
     window = MainWindow()
     qtbot.addWidget(window)
-    return window, DictationController(window, settings, secrets)
+    return window, DictationController(window, settings, secrets, journal=journal)
 
 
 def test_microphone_to_server_to_transcript(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
@@ -211,3 +216,62 @@ def test_closing_while_the_engine_starts_leaves_no_child(
     [started] = engines
     # The cut-short start killed and reaped its child before shutdown returned.
     assert started._process is None or started._process.returncode is not None
+
+
+def test_every_take_is_journaled_with_the_persons_edit(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    mic = pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita(Behaviour(final_every=10)) as server, TakeStore() as store:
+        window, controller = build(qtbot, server, journal=TakeJournal(store))
+
+        async def scenario() -> None:
+            controller.start()
+            window.transcript.setPlainText("Written before.")
+            mic.write(bytes(16000 * 2 * 6))  # type: ignore[attr-defined]
+            controller.start_take()
+            await until(lambda: controller.journal is not None
+                        and len(controller.journal.finals) >= 2)
+            controller.stop_take()
+            await until(lambda: controller.phase is Phase.IDLE)
+            controller.start_take()
+            await until(lambda: controller.journal is not None
+                        and len(controller.journal.finals) >= 1)
+            window.transcript.moveCursor(QTextCursor.MoveOperation.End)
+            window.transcript.insertPlainText(" Typed by me.")
+            controller.stop_take()
+            await until(lambda: controller.phase is Phase.IDLE)
+
+        run(loop, controller, scenario())
+        second, first = store.list()
+    assert first.state is second.state is TakeState.ENDED
+    assert first.engine == "Bahasakita" and first.recording is not None
+    assert first.edited_text is None  # shown as it was said
+    assert first.text in window.transcript.plain_text()
+    # The take's part of the transcript as it stood at the end: finals and typing.
+    assert second.edited_text is not None and "Typed by me." in second.edited_text
+    assert second.text == second.edited_text
+    assert all(f.text in second.edited_text for f in second.finals)
+    assert "Written before." not in second.edited_text
+
+
+def test_a_take_left_recording_is_shown_and_said_to_be_recovered(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    pulse_mic(rate=16000, channels=1)
+    with TakeStore() as store:
+        take = store.begin("Bahasakita", None, started=1_700_000_000.0)
+        store.add_final(take.id, TakeFinal("words before the crash", "Bahasakita", 0, 2),
+                        duration=2)
+    with FakeBahasakita() as server, TakeStore() as store:
+        window, controller = build(qtbot, server, journal=TakeJournal(store))
+
+        async def scenario() -> None:
+            controller.start()
+
+        run(loop, controller, scenario())
+        [recovered] = store.list()
+    assert recovered.recovered and [t.id for t in controller.recovered] == [take.id]
+    assert "words before the crash" in window.transcript.plain_text()
+    status = window.status_label.text()
+    assert "recovered" in status and "Ready" in status

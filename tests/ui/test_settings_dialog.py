@@ -210,3 +210,14 @@ def test_a_long_message_does_not_squash_the_fields(qtbot: QtBot, dialog: Setting
     qtbot.waitUntil(lambda: dialog.sign_in_status.isVisible())
     assert dialog.password_edit.height() >= dialog.password_edit.sizeHint().height()
     assert dialog.email_edit.height() >= dialog.email_edit.sizeHint().height()
+
+
+def test_the_history_settings_are_edited(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    assert dialog.keep_recordings_check.isChecked() and dialog.recordings_days_spin.value() == 30
+    dialog.recordings_days_spin.setValue(7)
+    dialog.keep_recordings_check.setChecked(False)
+    assert not dialog.recordings_days_spin.isEnabled()  # no recordings to keep for days
+    with qtbot.waitSignal(dialog.settings_saved) as saved:
+        dialog.accept()
+    [values] = saved.args
+    assert values.keep_recordings is False and values.recordings_days == 7
