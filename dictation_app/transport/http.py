@@ -36,7 +36,6 @@ request `UPLOAD_TIMEOUT`.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -57,6 +56,7 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.core.redaction import RedactingFilter, SecretMask, install_filter, redact
+from dictation_app.protocols.reply_fields import decode_json
 from dictation_app.protocols.request import Request
 from dictation_app.transport.loopback import is_loopback_host
 
@@ -150,10 +150,11 @@ def check_token(token: str, *, what: str, fix: str) -> str:
 
 def body_json(body: bytes) -> object | None:
     """A body's JSON value, or None if it is not JSON: for the hooks that read error
-    bodies (`message`, `embedded_status`), where anything goes."""
+    bodies (`message`, `embedded_status`), where anything goes: nested past the bound
+    or not JSON at all, the answer is None."""
     try:
-        return json.loads(body)
-    except ValueError:  # UnicodeDecodeError included
+        return decode_json(body, "error body")
+    except RemoteProtocolError:
         return None
 
 
@@ -163,8 +164,8 @@ def default_message(body: bytes) -> str | None:
     Returned whole: the caller masks credentials first, then shortens (`excerpt()`).
     """
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = decode_json(body, "error body")
+    except RemoteProtocolError:
         text = body.decode("utf-8", "replace").strip()
         # An HTML error page says nothing a person can use; a short text body might.
         return text if text and not text.startswith("<") else None
@@ -243,17 +244,10 @@ class ServiceHttp:
     def reply_json(self, response: httpx.Response, operation: str, *,
                    advice: str = "Try again later; if it keeps happening the service may "
                                  "have changed") -> object:
-        """The reply's JSON, or RemoteProtocolError quoting the start of the body with
-        every credential masked, then `advice`."""
-        try:
-            return json.loads(response.content)
-        except ValueError:  # UnicodeDecodeError included
-            pass
-        # Outside the except block: the JSON error's `doc` is the whole body, which may
-        # echo a credential.
-        raise RemoteProtocolError(
-            f"{self.service}: {operation} reply is not JSON: "
-            f"{self.excerpt(response.content, 60)!r}. {advice}")
+        """The reply's JSON (bounded: reply_fields.decode_json), or RemoteProtocolError
+        quoting the start of the body with every credential masked, then `advice`."""
+        return decode_json(response.content, f"{self.service}: {operation} reply",
+                           mask=self.mask, advice=advice)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
