@@ -4,6 +4,7 @@ not, and what a person reads when it gives up."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from collections.abc import Iterator
@@ -394,3 +395,28 @@ def test_a_declared_length_over_the_limit_is_refused_unread(server: Scripted) ->
     error, _ = hostile_json(server, max_reply_bytes=1000)
     assert isinstance(error, RemoteProtocolError)
     assert "larger than 1,000 bytes" in str(error)
+
+
+def test_a_compressed_reply_is_counted_raw_and_decoded_whole(server: Scripted) -> None:
+    body = json.dumps({"words": ["halo"] * 2000}).encode()
+    server.answer(200, gzip.compress(body), Content_Encoding="gzip")
+    value, _ = hostile_json(server, max_reply_bytes=len(body) // 2)
+    assert value == {"words": ["halo"] * 2000}
+
+
+def test_a_transport_that_read_the_body_itself_is_still_capped() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" + b"0," * 1000 + b"0]")
+
+    async def go() -> object:
+        http = ServiceHttp("Testsvc", "https://api.example", max_reply_bytes=100,
+                           transport=httpx.MockTransport(handler))
+        try:
+            return await http.request("GET", "/thing")
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    error = asyncio.run(go())
+    assert isinstance(error, RemoteProtocolError) and "larger than 100 bytes" in str(error)
