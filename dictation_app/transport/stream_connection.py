@@ -219,7 +219,8 @@ class StreamConnection:
                 if not isinstance(frame, str):
                     raise RemoteProtocolError(
                         f"{self.service}: the server sent a binary frame ({len(frame):,} "
-                        f"bytes) where a text reply belongs: {excerpt(frame)}. The session "
+                        f"byte{'s' if len(frame) != 1 else ''}) where a text reply belongs: "
+                        f"{excerpt(frame)}. The session "
                         "was ended; the words shown so far are kept.")
                 for event in self.protocol.receive(frame):
                     self._dispatch(event)
