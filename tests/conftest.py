@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -27,6 +28,13 @@ from tests.support.pulse import (
     reinitialize_portaudio,
 )
 from tests.support.secrets import SecretWatch
+
+# Property tests (tests/protocols/test_properties.py): a bounded, derandomized run, so CI
+# is deterministic and the suite stays fast; `HYPOTHESIS_PROFILE=deep` for a long hunt.
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True,
+                          database=None, print_blob=True)
+settings.register_profile("deep", max_examples=2_000, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # qasync's DEBUG records carry its socket notifiers as arguments; captured by caplog
 # they outlive their loop and crash Qt when collected during a later test.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -30,6 +29,7 @@ from dictation_app.engine.recognizer import (
 )
 from dictation_app.engine.registry import get_engine
 from dictation_app.protocols.bahasakita_stream import (
+    MAX_FRAME_BYTES,
     AudioRequest,
     ConnRequest,
     MessageType,
@@ -40,6 +40,7 @@ from dictation_app.protocols.bahasakita_stream import (
     partial_reply,
     stop_reply,
 )
+from dictation_app.protocols.reply_fields import decode_json
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ async def serve_model(host: str, port: int, model: RecognizerModel, *,
         await _ConnectionHandler(model, connection).run()
 
     # Clients send audio as fast as they capture it; compression would only cost CPU.
-    async with serve(handler, host, port, compression=None) as server:
+    async with serve(handler, host, port, compression=None,
+                     max_size=MAX_FRAME_BYTES) as server:
         bound = next(iter(server.sockets)).getsockname()[1]
         url = f"ws://{_url_host(host)}:{bound}{PATH}"
         log.info("offline engine (%s) listening on %s", model.description, url)
@@ -238,8 +240,9 @@ class _ConnectionHandler:
 
     def _kind_of(self, frame: str | bytes) -> MessageType:
         """Best guess at which request an unparsable frame was, to label the error reply."""
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            kind = MessageType.from_wire(json.loads(frame)["bk"]["type"])
+        with contextlib.suppress(RemoteProtocolError, KeyError, TypeError):
+            message: Any = decode_json(frame, "client message")
+            kind = MessageType.from_wire(message["bk"]["type"])
             if kind is not None:
                 return kind
         return MessageType.AUDIO_STREAM if self._recognizer else MessageType.AUDIO_CONN

@@ -36,10 +36,15 @@ from dictation_app.core.errors import LocalProtocolError, RemoteProtocolError
 
 # Defined with every other mask in core/redaction.py; re-exported beside with_token().
 from dictation_app.core.redaction import redact_url as redact_url
+from dictation_app.protocols.reply_fields import decode_json, excerpt, short
 
 SERVICE = "Bahasakita streaming"
 STATUS_OK = 200
 STATUS_FAILED = 400
+
+# The largest frame either side accepts: an audioStream frame is ~4.3 KB and a reply
+# a sentence or two, so 1 MiB is generous and still bounds what a peer can make us hold.
+MAX_FRAME_BYTES = 1 << 20
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -109,7 +114,16 @@ class RequestRejected:
     message: str
 
 
-Event = SessionOpened | PartialTranscript | FinalTranscript | SessionStopped | RequestRejected
+@dataclass(frozen=True)
+class ForeignReply:
+    """A v1 reply carrying another session's `sess_id`: ignored, never shown as ours."""
+
+    operation: MessageType
+    session_id: str  # as the reply gave it, shortened for a log line
+
+
+Event = (SessionOpened | PartialTranscript | FinalTranscript | SessionStopped
+         | RequestRejected | ForeignReply)
 
 
 # --- URLs ----------------------------------------------------------------------
@@ -178,17 +192,17 @@ class StreamClient:
         """Parse one reply frame into events; raise RemoteProtocolError if malformed."""
         body = _parse_envelope(frame, side="server reply")
         kind = MessageType.from_wire(body.get("type"))
-        status = body.get("status", STATUS_OK)
-        if isinstance(status, str) and status.strip().isdigit():
-            status = int(status)
-        if not isinstance(status, int) or isinstance(status, bool):
-            raise RemoteProtocolError(f"{SERVICE}: reply has a non-numeric 'status': {status!r}")
+        status = _status(body.get("status", STATUS_OK))
         if kind is None:
-            raise RemoteProtocolError(f"{SERVICE}: reply has unknown 'type': {body.get('type')!r}")
+            raise RemoteProtocolError(
+                f"{SERVICE}: reply has unknown 'type': {short(body.get('type'))}")
         if self.state in (State.IDLE, State.STOPPED, State.FAILED):
             raise RemoteProtocolError(
                 f"{SERVICE}: unexpected {kind.value} reply while {self.state.name.lower()}"
             )
+        foreign = self._foreign(kind, body)
+        if foreign is not None:
+            return [foreign]
         if status != STATUS_OK:
             self.state = State.FAILED
             return [RequestRejected(kind, status, self._error_message(body, status))]
@@ -196,7 +210,11 @@ class StreamClient:
             return [self._on_opened(body)]
         if kind is MessageType.AUDIO_STOP:
             if self.state is not State.STOPPING:
-                raise RemoteProtocolError(f"{SERVICE}: audioStop reply before we asked to stop")
+                self.state = State.FAILED
+                raise RemoteProtocolError(
+                    f"{SERVICE}: the server ended the session early (an audioStop reply we "
+                    "did not ask for); what was said after the last final is missing. "
+                    "Start again to dictate the rest.")
             self.state = State.STOPPED
             return [SessionStopped()]
         if self.state is State.OPENING:
@@ -204,6 +222,15 @@ class StreamClient:
         return self._results(body)
 
     # internals
+
+    def _foreign(self, kind: MessageType, body: Mapping[str, Any]) -> ForeignReply | None:
+        """A v1 reply naming a session other than ours, which must not be taken as ours."""
+        if self.session_id is None or kind is MessageType.AUDIO_CONN or "sess_id" not in body:
+            return None
+        given = body["sess_id"]
+        if given == self.session_id:
+            return None
+        return ForeignReply(kind, given[:64] if isinstance(given, str) else short(given))
 
     def _expect(self, state: State, action: str) -> None:
         if self.state is not state:
@@ -265,7 +292,7 @@ class StreamClient:
 def _text(data: Mapping[str, Any], key: str) -> str:
     value = data[key]
     if not isinstance(value, str):
-        raise RemoteProtocolError(f"{SERVICE}: 'data.{key}' is not a string: {value!r}")
+        raise RemoteProtocolError(f"{SERVICE}: 'data.{key}' is not a string: {short(value)}")
     return value.strip()
 
 
@@ -276,16 +303,25 @@ def _transcript_text(item: object) -> str:
         for key in ("text", "transcript"):
             if isinstance(item.get(key), str):
                 return str(item[key]).strip()
-    raise RemoteProtocolError(f"{SERVICE}: transcript entry is neither text nor {{text}}: {item!r}")
+    raise RemoteProtocolError(
+        f"{SERVICE}: transcript entry is neither text nor {{text}}: {short(item)}")
+
+
+def _status(value: object) -> int:
+    """A reply's `status`: an integer, or a string of ASCII digits (some replies quote it)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() \
+            and len(value.strip()) <= 9:
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RemoteProtocolError(f"{SERVICE}: reply has a non-numeric 'status': {short(value)}")
+    return value
 
 
 def _parse_envelope(frame: str | bytes, *, side: str) -> Mapping[str, Any]:
-    try:
-        message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RemoteProtocolError(f"{SERVICE}: {side} is not JSON: {exc}") from exc
+    message = decode_json(frame, f"{SERVICE}: {side}", limit=MAX_FRAME_BYTES)
     if not isinstance(message, Mapping) or not isinstance(message.get("bk"), Mapping):
-        raise RemoteProtocolError(f"{SERVICE}: {side} has no 'bk' object")
+        raise RemoteProtocolError(
+            f"{SERVICE}: {side} has no 'bk' object: {excerpt(frame)}")
     return message["bk"]
 
 
@@ -333,7 +369,7 @@ def parse_request(frame: str | bytes) -> Request:
         except (binascii.Error, ValueError) as exc:
             raise RemoteProtocolError(f"{SERVICE}: 'data.audio' is not base64: {exc}") from exc
         return AudioRequest(session_id, audio)
-    raise RemoteProtocolError(f"{SERVICE}: unknown message type {body.get('type')!r}")
+    raise RemoteProtocolError(f"{SERVICE}: unknown message type {short(body.get('type'))}")
 
 
 def _reply(kind: MessageType, status: int, message: str, data: dict[str, Any] | None) -> str:

@@ -11,9 +11,13 @@ emotion label, the service's job id) as sorted `(name, value)` pairs; they stay 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from dictation_app.core.errors import RemoteProtocolError
+from dictation_app.protocols.reply_fields import short
 
 Extras = tuple[tuple[str, "str | float"], ...]
 
@@ -94,8 +98,24 @@ def to_store_dict(transcript: Transcript) -> dict[str, Any]:
     return data
 
 
+class DamagedTranscript(RemoteProtocolError, ValueError):
+    """A stored (or a child's) transcript that is not what to_store_dict() writes.
+
+    A ValueError as well, so readers of the job store that catch one keep working.
+    """
+
+
 def from_store_dict(data: Mapping[str, Any]) -> Transcript:
-    """The inverse of to_store_dict(); raises KeyError/TypeError/ValueError on damage."""
+    """The inverse of to_store_dict(); raises DamagedTranscript on damage."""
+    try:
+        return _from_store_dict(data)
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise DamagedTranscript(
+            f"A saved transcript is damaged ({type(exc).__name__}: {short(str(exc))})"
+        ) from None
+
+
+def _from_store_dict(data: Mapping[str, Any]) -> Transcript:
     return Transcript(
         provider=str(data["provider"]), file=data.get("file"), language=data.get("language"),
         duration=_float(data.get("duration")), text=str(data["text"]),
@@ -111,7 +131,12 @@ def from_store_dict(data: Mapping[str, Any]) -> Transcript:
 
 
 def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):  # no parser makes one; Infinity would not load again
+        raise ValueError(f"{value!r} is not a finite time or confidence")
+    return number
 
 
 def _extras(pairs: Any) -> Extras:

@@ -23,7 +23,6 @@ Botlhale documents no way to cancel a job: `cancel()` does nothing remotely.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import tempfile
 import threading
@@ -82,6 +81,7 @@ from dictation_app.services.poll_policy import PollClock, PollPolicy
 from dictation_app.transport.http import (
     RetryPolicy,
     ServiceHttp,
+    body_json,
     check_token,
     default_message,
     httpx_log_secrets,
@@ -410,9 +410,8 @@ def _upload_name(source: Path, prepared: PreparedAudio) -> str:
 
 def _api_message(body: bytes) -> str | None:
     """Botlhale's own words in an error body (JSON per the protocol module, else text)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+    data = body_json(body)
+    if data is None:
         return default_message(body)
     return parse_error_reply(data).message
 

@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dictation_app.core import errors
 from dictation_app.core.errors import DictationError, RemoteProtocolError
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
+from dictation_app.protocols.reply_fields import decode_json
 from dictation_app.protocols.transcript import Transcript, from_store_dict
 from dictation_app.services.descriptors.local import PROVIDER
 
@@ -86,9 +87,9 @@ def parse_line(line: bytes | str) -> ChildMessage | None:
     if not text.strip():
         return None
     try:
-        message = json.loads(text)
-    except ValueError:
-        raise _malformed(text, "not JSON") from None
+        message: Any = decode_json(text, f"{SERVICE}: transcriber output")
+    except RemoteProtocolError:
+        raise _malformed(text, "not JSON, or nested too deep") from None
     keys = set(message) if isinstance(message, dict) else None
     if keys == {"progress"}:
         value = message["progress"]

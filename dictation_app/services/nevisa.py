@@ -15,7 +15,6 @@ api key: a resumed job signs in afresh and polls the same task.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,7 +51,7 @@ from dictation_app.protocols.reply_fields import short
 from dictation_app.protocols.request import Request
 from dictation_app.protocols.transcript import Transcript
 from dictation_app.services.poll_policy import PollClock, PollPolicy
-from dictation_app.transport.http import RetryPolicy, ServiceHttp, default_message
+from dictation_app.transport.http import RetryPolicy, ServiceHttp, body_json, default_message
 from dictation_app.transport.progress_file import UPLOAD_TIMEOUT, ProgressFile
 
 if TYPE_CHECKING:
@@ -283,9 +282,8 @@ class NevisaService:
 
 def _error_message(body: bytes) -> str | None:
     """The service's own words in an error body, for ServiceHttp's messages."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+    data = body_json(body)
+    if data is None:
         return default_message(body)  # text, or nothing for an HTML error page
     return nevisa.parse_error_reply(data)
 

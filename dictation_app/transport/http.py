@@ -27,6 +27,15 @@ leave its prefix, which no mask matches. Errors are raised outside `except` bloc
 that no httpx exception (which holds the request and its headers) stays reachable
 through `__context__`.
 
+Deadlines: httpx's timeouts apply to each read and write, so a peer that trickles its
+headers or body a byte at a time would never time out. Every request therefore also has
+a whole-request deadline (`deadline`, else `DICTATION_HTTP_DEADLINE`, else
+`DEFAULT_DEADLINE` or twice the per-read timeout if longer), to which an
+upload adds its size at `FLOOR_THROUGHPUT`. Past it the request ends in
+`ConnectionFailed` naming the service, the operation and the deadline; it is not retried,
+since a peer that trickled once will trickle again. A reply body over `max_reply_bytes`
+is refused as it arrives, before it is all in memory.
+
 Uploads: pass `files` as httpx does; an open file is streamed from disk in chunks
 and rewound by httpx on each attempt. Wrap it in `ProgressFile`
 (transport/progress_file.py) to hear how many bytes have gone out, and give such a
@@ -35,9 +44,11 @@ request `UPLOAD_TIMEOUT`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
-import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,12 +68,22 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.core.redaction import RedactingFilter, SecretMask, install_filter, redact
+from dictation_app.protocols.reply_fields import MAX_REPLY_BYTES, decode_json
 from dictation_app.protocols.request import Request
 from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 200  # characters of a service's words quoted in an error message
+
+# A JSON reply of a few MiB (a long transcript) takes under 100 s even at the floor
+# throughput below; two minutes bounds a trickling peer without cutting a real reply.
+DEFAULT_DEADLINE = 120.0
+DEADLINE_ENV = "DICTATION_HTTP_DEADLINE"  # seconds, for a link slower than we assume
+# The slowest average upload the deadline allows: 16 KiB/s (~131 kbit/s), just under the
+# ~140 kbit/s that ProgressFile's 2 MiB pieces need within UPLOAD_TIMEOUT, so the deadline
+# never cuts an upload the per-write timeout would let through. 1 GiB then gets ~18 h.
+FLOOR_THROUGHPUT = 16 << 10
 
 
 @dataclass(frozen=True)
@@ -150,10 +171,11 @@ def check_token(token: str, *, what: str, fix: str) -> str:
 
 def body_json(body: bytes) -> object | None:
     """A body's JSON value, or None if it is not JSON: for the hooks that read error
-    bodies (`message`, `embedded_status`), where anything goes."""
+    bodies (`message`, `embedded_status`), where anything goes: nested past the bound
+    or not JSON at all, the answer is None."""
     try:
-        return json.loads(body)
-    except ValueError:  # UnicodeDecodeError included
+        return decode_json(body, "error body")
+    except RemoteProtocolError:
         return None
 
 
@@ -163,8 +185,8 @@ def default_message(body: bytes) -> str | None:
     Returned whole: the caller masks credentials first, then shortens (`excerpt()`).
     """
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = decode_json(body, "error body")
+    except RemoteProtocolError:
         text = body.decode("utf-8", "replace").strip()
         # An HTML error page says nothing a person can use; a short text body might.
         return text if text and not text.startswith("<") else None
@@ -202,11 +224,20 @@ class ServiceHttp:
                  message: Callable[[bytes], str | None] = default_message,
                  embedded_status: Callable[[bytes], int | None] | None = None,
                  wording: Wording | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 deadline: float | None = None,
+                 max_reply_bytes: int = MAX_REPLY_BYTES):
         self.service = service
         self.wording = wording or Wording()
         self.base_url = check_base_url(service, base_url)
         self.timeout = timeout
+        # Chosen (here or in the environment), it is used as it is; by default it is
+        # twice the per-read timeout at least, as a reply may rightly take that long to
+        # start (Botlhale's sync answer comes once the clip is transcribed).
+        chosen = deadline if deadline is not None else _deadline_from_env()
+        self._deadline_floor = chosen is None
+        self.deadline = chosen if chosen is not None else max(DEFAULT_DEADLINE, 2 * timeout)
+        self.max_reply_bytes = max_reply_bytes
         self.retry = retry
         self._message = message
         self._embedded_status = embedded_status
@@ -243,17 +274,10 @@ class ServiceHttp:
     def reply_json(self, response: httpx.Response, operation: str, *,
                    advice: str = "Try again later; if it keeps happening the service may "
                                  "have changed") -> object:
-        """The reply's JSON, or RemoteProtocolError quoting the start of the body with
-        every credential masked, then `advice`."""
-        try:
-            return json.loads(response.content)
-        except ValueError:  # UnicodeDecodeError included
-            pass
-        # Outside the except block: the JSON error's `doc` is the whole body, which may
-        # echo a credential.
-        raise RemoteProtocolError(
-            f"{self.service}: {operation} reply is not JSON: "
-            f"{self.excerpt(response.content, 60)!r}. {advice}")
+        """The reply's JSON (bounded: reply_fields.decode_json), or RemoteProtocolError
+        quoting the start of the body with every credential masked, then `advice`."""
+        return decode_json(response.content, f"{self.service}: {operation} reply",
+                           mask=self.mask, advice=advice)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -334,11 +358,26 @@ class ServiceHttp:
         failure: DictationError | _Transient
         timeout = kwargs.pop("timeout")
         json_body = kwargs.pop("json_body")
+        deadline = self.deadline + _body_size(kwargs["files"]) / FLOOR_THROUGHPUT
+        if timeout is not None and self._deadline_floor:
+            deadline = max(deadline, 2 * timeout)
         try:
-            response = await self._http.request(
+            response = await asyncio.wait_for(self._fetch(
                 method, url, headers=kwargs["headers"], params=kwargs["params"],
                 data=kwargs["data"], files=kwargs["files"], json=json_body,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT),
+                deadline)
+        except asyncio.TimeoutError:
+            failure = ConnectionFailed(
+                f"{self.service}: {operation} did not finish within {deadline:,.0f} s: the "
+                "server answers too slowly, or stalls on purpose. Check the network, or "
+                "try again later.")
+        except _TooLarge as exc:
+            failure = RemoteProtocolError(
+                f"{self.service}: the reply to {operation} is larger than "
+                f"{exc.limit:,} bytes, more than any answer of this service needs; it was "
+                "not read. Try again later; if it keeps happening the service may have "
+                "changed.")
         except httpx.TimeoutException as exc:
             # Only a timeout before the request left is sure not to have reached the service.
             failure = _Transient(ConnectionFailed(self.wording.no_answer(
@@ -377,6 +416,34 @@ class ServiceHttp:
         # Outside the except blocks on purpose: see the module docstring.
         raise failure
 
+    async def _fetch(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, its reply read up to `max_reply_bytes` (on the wire, before any
+        Content-Encoding is undone) and handed back whole."""
+        request = self._http.build_request(method, url, **kwargs)
+        streamed = await self._http.send(request, stream=True)
+        if streamed.is_stream_consumed:  # a transport that read the body itself (a mock)
+            if len(streamed.content) > self.max_reply_bytes:
+                raise _TooLarge(self.max_reply_bytes)
+            return streamed
+        try:
+            declared = streamed.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_reply_bytes:
+                raise _TooLarge(self.max_reply_bytes)
+            raw, size = [], 0
+            async for piece in streamed.aiter_raw():
+                size += len(piece)
+                if size > self.max_reply_bytes:
+                    raise _TooLarge(self.max_reply_bytes)
+                raw.append(piece)
+        finally:
+            await streamed.aclose()
+        # A response rebuilt from the raw bytes decodes them as httpx would have.
+        response = httpx.Response(streamed.status_code, headers=streamed.headers,
+                                  content=b"".join(raw), request=request,
+                                  extensions=streamed.extensions)
+        response.read()
+        return response
+
     def _check(self, response: httpx.Response, operation: str) -> None:
         status, kind = response.status_code, "HTTP"
         if 200 <= status < 300:
@@ -414,6 +481,37 @@ class ServiceHttp:
             log.info("%s: %s failed (attempt %d): %s; retrying in %.1f s", self.service,
                      operation, state.attempt_number, exc, wait)
         return before_sleep
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
+def _deadline_from_env() -> float | None:
+    """`DICTATION_HTTP_DEADLINE` in seconds, if set to a positive number."""
+    try:
+        seconds = float(os.environ.get(DEADLINE_ENV, "").strip() or "nan")
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None  # NaN (unset) compares false too
+
+
+def _body_size(files: Mapping[str, Any] | None) -> int:
+    """The bytes an upload's `files` will send, as far as they tell: a ProgressFile's
+    size, an open file's, or a bytes value's length."""
+    total = 0
+    for value in (files or {}).values():
+        content = value[1] if isinstance(value, tuple) else value
+        if isinstance(content, (bytes, bytearray, str)):
+            total += len(content)
+        elif isinstance(getattr(content, "size", None), int):
+            total += content.size
+        elif hasattr(content, "fileno"):
+            with contextlib.suppress(OSError, ValueError):  # closed, or not a real file
+                total += os.fstat(content.fileno()).st_size
+    return total
 
 
 class _Wait(tenacity.wait.wait_base):

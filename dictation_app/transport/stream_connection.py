@@ -24,13 +24,16 @@ from dictation_app.core.errors import (
     DictationError,
     Fix,
     Remedy,
+    RemoteProtocolError,
     ServiceRejected,
 )
 from dictation_app.core.redaction import redact_url, redacting_logger
 from dictation_app.protocols.bahasakita_stream import (
+    MAX_FRAME_BYTES,
     SERVICE,
     Event,
     FinalTranscript,
+    ForeignReply,
     PartialTranscript,
     ProtocolVersion,
     RequestRejected,
@@ -40,6 +43,7 @@ from dictation_app.protocols.bahasakita_stream import (
     StreamClient,
     with_token,
 )
+from dictation_app.protocols.reply_fields import excerpt
 from dictation_app.transport.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,10 @@ class StreamConnection:
             await conn.send_audio(chunk)
         await conn.stop()          # waits for the audioStop reply
     """
+
+    # How long nothing may follow the audioStop reply before the session counts as ended
+    # (see _confirm_stop); each stop() waits this much longer.
+    after_stop_quiet = 0.2
 
     def __init__(
         self,
@@ -174,6 +182,8 @@ class StreamConnection:
                 proxy=None if is_loopback_host(host) else True,
                 open_timeout=None,  # the caller's wait_for bounds the whole open
                 max_queue=None,  # the reader task drains replies as they come
+                # A bigger frame closes the connection with 1009, which _dropped() words.
+                max_size=MAX_FRAME_BYTES,
                 logger=_ws_log,
             )
         except InvalidStatus as exc:
@@ -201,20 +211,41 @@ class StreamConnection:
             ) from exc
 
     async def _read(self) -> None:
+        """Feed every reply to the protocol until the session ends; any failure, of the
+        connection or of a reply, is handed to `_fail()` at once, waking every waiter."""
         assert self._ws is not None
         try:
             async for frame in self._ws:
+                if not isinstance(frame, str):
+                    raise RemoteProtocolError(
+                        f"{self.service}: the server sent a binary frame ({len(frame):,} "
+                        f"byte{'s' if len(frame) != 1 else ''}) where a text reply belongs: "
+                        f"{excerpt(frame)}. The session "
+                        "was ended; the words shown so far are kept.")
                 for event in self.protocol.receive(frame):
                     self._dispatch(event)
                 if self.protocol.state is State.STOPPED:
+                    await self._confirm_stop()
                     return
         except ConnectionClosed as exc:
             self._fail(self._dropped(exc))
+            return
         except DictationError as exc:
             self._fail(exc)
+        except Exception as exc:  # a reply no parser foresaw must still wake the waiters
+            log.exception("%s: reading a reply failed", self.service)
+            self._fail(RemoteProtocolError(
+                f"{self.service}: a reply from the server could not be read "
+                f"({type(exc).__name__}). The session was ended; the words shown so far "
+                "are kept."))
         else:
             if self.protocol.state is not State.STOPPED:
                 self._fail(self._dropped(None))
+            return
+        # The server broke the protocol: end the connection too, so it stops sending
+        # and a send blocked on it returns.
+        with contextlib.suppress(Exception):
+            await self._ws.close(1002, "protocol error")
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, (PartialTranscript, FinalTranscript)):
@@ -226,12 +257,33 @@ class StreamConnection:
             if not self._opened.done():
                 self._opened.set_result(event)
         elif isinstance(event, SessionStopped):
-            assert self._stopped is not None
-            if not self._stopped.done():
-                self._stopped.set_result(None)
+            pass  # stop() is woken by _confirm_stop(), once nothing follows the reply
+        elif isinstance(event, ForeignReply):
+            log.warning("%s: ignored an %s reply for another session (sess_id %r; ours is "
+                        "%r)", self.service, event.operation.value, event.session_id,
+                        self.protocol.session_id)
         elif isinstance(event, RequestRejected):
             self._fail(ServiceRejected(event.message, service=self.service,
                                        operation=event.operation.value, status=event.status))
+
+    async def _confirm_stop(self) -> None:
+        """Wake stop() once the audioStop reply is followed by nothing.
+
+        Sent fast, all the audio and our audioStop may be out before the server answers
+        the first chunks, so an audioStop it sends on its own looks like the answer to
+        ours. What gives it away is what follows: a session that has ended sends no more.
+        """
+        assert self._ws is not None and self._stopped is not None
+        try:
+            more = await asyncio.wait_for(self._ws.recv(), self.after_stop_quiet)
+        except (asyncio.TimeoutError, ConnectionClosed):
+            if not self._stopped.done():
+                self._stopped.set_result(None)
+            return
+        self._fail(RemoteProtocolError(
+            f"{self.service}: the server ended the session early (its audioStop reply came "
+            f"before it had answered all the audio, then it sent {excerpt(more)}); what "
+            "was said after the last final is missing. Start again to dictate the rest."))
 
     def _fail(self, error: DictationError) -> None:
         if self._failure is None:
@@ -243,10 +295,19 @@ class StreamConnection:
                 # Retrieved here so an unobserved failure is not reported as never awaited.
                 future.exception()
 
-    def _dropped(self, exc: ConnectionClosed | None) -> ConnectionFailed:
+    def _dropped(self, exc: ConnectionClosed | None) -> DictationError:
+        sent = exc.sent.code if exc is not None and exc.sent is not None else None
+        if sent == 1009:  # websockets refused a frame over max_size
+            return RemoteProtocolError(
+                f"{self.service}: the server sent a reply larger than {MAX_FRAME_BYTES:,} "
+                "bytes, which no transcript needs; the connection was closed. The words "
+                "shown so far are kept.")
+        if sent == 1007:  # websockets refused a text frame that is not UTF-8
+            return RemoteProtocolError(
+                f"{self.service}: the server sent a text frame that is not valid UTF-8; "
+                "the connection was closed. The words shown so far are kept.")
         detail = ""
         if exc is not None and exc.rcvd is not None:
             reason = f": {exc.rcvd.reason}" if exc.rcvd.reason else ""
             detail = f" (close code {exc.rcvd.code}{reason})"
         return ConnectionFailed(f"{self.service}: the connection dropped{detail}.")
-

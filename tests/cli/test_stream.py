@@ -210,3 +210,32 @@ def test_realtime_pace_sends_about_ten_chunks_a_second(tmp_path: Path) -> None:
 
     # 8 chunks at 100 ms: the last is sent 0.7 s after the first.
     assert run(timed()) >= 0.7
+
+
+# After chunk 25 of 60 (6 s), when "final 20" has been printed.
+@pytest.mark.parametrize("behaviour, pace, fragment", [
+    (Behaviour(inject=[(25, "[" * 50_000)]), "fast", "nests deeper than 64 levels"),
+    (Behaviour(inject=[(25, b"\x00binary")]), "fast", "sent a binary frame"),
+    (Behaviour(inject=[(25, "x" * (2 << 20))]), "fast", "larger than 1,048,576 bytes"),
+    (Behaviour(early_stop_after=25), "fast", "the server ended the session early"),
+    (Behaviour(early_stop_after=25), "realtime", "the server ended the session early"),
+], ids=["nested", "binary", "oversize", "early-stop-fast", "early-stop-realtime"])
+def test_a_hostile_reply_exits_non_zero_with_the_finals_printed(
+        tmp_path: Path, behaviour: Behaviour, pace: str, fragment: str) -> None:
+    audio = write_audio(tmp_path / "six.wav", noise(6.0, 16000, 1, seed=5), 16000)
+    with FakeBahasakita(behaviour) as server:
+        result = cli("stream", str(audio), "--url", server.url, "--pace", pace)
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[0] == "final 20"
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dictation-app: ") and fragment in last, result.stderr
+
+
+def test_a_final_of_another_session_is_not_printed(tmp_path: Path) -> None:
+    audio = write_audio(tmp_path / "six.wav", noise(6.0, 16000, 1, seed=5), 16000)
+    with FakeBahasakita(Behaviour(foreign_final_after=25)) as server:
+        result = cli("stream", str(audio), "--url", server.url, "--pace", "fast")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["final 20", "final 40", "final 60", "last 60"]
+    assert "someone else's words" not in result.stdout

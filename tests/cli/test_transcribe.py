@@ -23,9 +23,11 @@ from tests.servers.bahasakita_upload_server import FakeBahasakitaUpload
 from tests.servers.botlhale_server import (
     BEARER_TOKEN,
     ORG_ID,
+    SYNC_PATH,
     Behaviour,
     FakeBotlhale,
 )
+from tests.servers.loopback_http import Hostile
 from tests.servers.nevisa_server import (
     API_KEY,
     PASSWORD,
@@ -376,3 +378,29 @@ def test_a_run_that_finds_its_job_held_by_another_waits_then_takes_it_over(
         assert second.returncode == 0, stderr
         assert len(server.to(BUCKET_PATH)) == 1  # one upload for both runs
     assert "Hello, good day." in stdout
+
+
+@pytest.mark.parametrize("how, fragment", [
+    # 2 s, and the upload's 64 KB at the floor throughput of 16 KiB/s: 6 s.
+    (Hostile.TRICKLE, "Botlhale: POST /asr did not finish within 6 s"),
+    (Hostile.NEST, "nests deeper than 64 levels"),
+    (Hostile.GARBAGE, "reply is not JSON"),
+    ("<html><body>502 Bad Gateway</body></html>", "reply is not JSON: '<html><body>502"),
+], ids=["trickle", "nest", "garbage", "not-json"])
+def test_a_hostile_reply_exits_1_with_one_line_and_no_traceback(
+        botlhale: FakeBotlhale, audio: Path, how: Hostile | str, fragment: str) -> None:
+    if isinstance(how, Hostile):
+        botlhale.hostile(SYNC_PATH, how)
+    else:
+        botlhale.reply(SYNC_PATH, 200, how)
+    started = time.monotonic()
+    result = transcribe(str(audio), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        "--mode", "sync",
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN,
+                                    DICTATION_BOTLHALE_ORG_ID=ORG_ID,
+                                    DICTATION_HTTP_DEADLINE="2"))
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 30
+    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("dictation-app: ")]
+    assert fragment in line, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -136,6 +136,8 @@ def test_two_sessions_at_once_each_get_their_own_text(engine_url: str, speech: S
     (b"\xff\xfe binary", "not JSON"),
     ('{"bk": {"service": "stt", "type": "audioDance"}}', "unknown message type"),
     ('{"hello": 1}', "no 'bk' object"),
+    ("[" * 50_000, "nests deeper than 64 levels"),
+    ('{"bk": ' * 100 + "1" + "}" * 100, "nests deeper than 64 levels"),
     (json.dumps({"bk": audio_body("0" * 32)}), "before audioConn"),
     ('{"bk": {"service": "stt", "type": "audioStop"}}', "before audioConn"),
 ])
@@ -149,6 +151,19 @@ def test_bad_requests_get_status_400_with_a_message(
 
     assert reply["status"] == 400
     assert message in reply["message"]
+
+
+def test_a_nested_frame_leaves_the_connection_serving(engine_url: str) -> None:
+    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with connect(engine_url) as ws:
+            refused = await request(ws, "[" * 50_000)
+            opened = await request(ws, {"service": "stt", "type": "audioConn"})
+            return refused, opened
+
+    refused, opened = run(go())
+
+    assert refused["status"] == 400 and refused["type"] == "audioConn"
+    assert opened["status"] == 200 and len(opened["data"]["sess_id"]) == 32
 
 
 def test_wrong_session_id_is_refused_and_the_session_carries_on(

@@ -113,15 +113,44 @@ def test_rejection_without_message_still_says_something() -> None:
     (reply("audioConn", data={}), "sess_id"),
     (reply("audioConn", data={"sess_id": 'bad"id'}), "malformed"),
     (reply("audioStream", data={"partial": "x"}), "before the session opened"),
-    (reply("audioStop"), "before we asked to stop"),
+    (reply("audioStop"), "ended the session early"),
+    ("[" * 50_000, "nests deeper than 64 levels"),
+    (b"\xff\xfe{}", "not JSON"),
+    (b"{\"bk\": \"\xc3\x28\"}", "not valid UTF-8"),
+    ('{"bk": ' * 70 + "1" + "}" * 70, "nests deeper"),
+    (reply("audioConn", status="\u00b2"), "non-numeric 'status'"),
+    (reply("audioConn", status="9" * 5000), "non-numeric 'status'"),
+    ("x" * (p.MAX_FRAME_BYTES + 1), "too large"),
 ])
-def test_malformed_or_unexpected_replies_raise(frame: str, fragment: str) -> None:
+def test_malformed_or_unexpected_replies_raise(frame: str | bytes, fragment: str) -> None:
     client = p.StreamClient()
     client.open()
-    if fragment == "before we asked to stop":
+    if fragment == "ended the session early":
         client.receive(reply("audioConn", data={"sess_id": SESS}))
     with pytest.raises(RemoteProtocolError, match=fragment):
         client.receive(frame)
+
+
+def test_a_refused_reply_is_quoted_short_with_its_token_masked() -> None:
+    client = p.StreamClient()
+    client.open()
+    with pytest.raises(RemoteProtocolError) as caught:
+        client.receive("<html>token=s3cret " + "x" * 500)
+    message = str(caught.value)
+    assert "s3cret" not in message and "token=***" in message
+    assert "server reply is not JSON" in message and len(message) < 200
+
+
+def test_a_reply_for_another_session_is_ignored_and_reported() -> None:
+    client = opened()
+    frame = json.dumps({"bk": {"service": "stt", "type": "audioStream", "status": 200,
+                               "sess_id": "f" * 32, "data": {"final": "not ours"}}})
+    [event] = client.receive(frame)
+    assert event == p.ForeignReply(p.MessageType.AUDIO_STREAM, "f" * 32)
+    ours = json.dumps({"bk": {"service": "stt", "type": "audioStream", "status": 200,
+                              "sess_id": SESS, "data": {"final": "ours"}}})
+    assert client.receive(ours) == [p.FinalTranscript("ours")]
+    assert client.state is p.State.STREAMING
 
 
 @pytest.mark.parametrize("data", [{"partial": 3}, {"final": None}, [1]])

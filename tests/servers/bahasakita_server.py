@@ -2,13 +2,16 @@
 
 It builds its replies as raw JSON straight from the vendor's examples (not with the
 app's own builders), records every audio byte it receives, and can misbehave on
-request: reject the session, demand a token, drop the connection, send garbage.
+request: reject the session, demand a token, drop the connection, send garbage, send
+any raw frame after a given chunk (`inject`), a final of another session, or an
+audioStop nobody asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import threading
 import uuid
@@ -17,7 +20,18 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+
+@dataclass(frozen=True)
+class RawText:
+    """A text frame carrying these bytes as they are, valid UTF-8 or not."""
+
+    data: bytes
+
+
+Frame = str | bytes | RawText  # a text frame, a binary frame, an unchecked text frame
 
 
 @dataclass
@@ -31,6 +45,10 @@ class Behaviour:
     garbage_after: int | None = None  # send a non-JSON frame after N chunks
     reply_type_case: str = "camel"  # "camel" | "pascal": AudioStream vs audioStream
     silent_conn: bool = False  # never answer audioConn
+    # After chunk N, send this frame as it is (several may follow one chunk).
+    inject: list[tuple[int, Frame]] = field(default_factory=list)
+    foreign_final_after: int | None = None  # after chunk N, a final with another sess_id
+    early_stop_after: int | None = None  # after chunk N, an audioStop reply unasked
 
 
 @dataclass
@@ -94,6 +112,11 @@ class FakeBahasakita:
         return name[0].upper() + name[1:] if self.behaviour.reply_type_case == "pascal" else name
 
     async def _handle(self, ws: ServerConnection) -> None:
+        # A client that closes on a frame it refuses (the point of `inject`) is no failure.
+        with contextlib.suppress(ConnectionClosed):
+            await self._serve(ws)
+
+    async def _serve(self, ws: ServerConnection) -> None:
         b = self.behaviour
         session = Session(path=ws.request.path if ws.request else "")
         self.sessions.append(session)
@@ -134,21 +157,42 @@ class FakeBahasakita:
                     await ws.send("this is not json")
                     continue
                 if chunks % b.final_every == 0:
-                    await ws.send(self._result(f"final {chunks}", final=True))
+                    await ws.send(self._result(f"final {chunks}", final=True, sess_id=sess_id))
                 elif chunks % b.partial_every == 0:
-                    await ws.send(self._result(f"partial {chunks}", final=False))
+                    await ws.send(self._result(f"partial {chunks}", final=False,
+                                               sess_id=sess_id))
+                # After the chunk's own reply, so a final can precede the injected frame.
+                for after, raw in b.inject:
+                    if after == chunks:
+                        await self._send_raw(ws, raw)
+                if b.foreign_final_after == chunks:
+                    await ws.send(self._result("someone else's words", final=True,
+                                               sess_id=uuid.uuid4().hex))
+                if b.early_stop_after == chunks:
+                    await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
+                        "audioStop"), "status": 200, "message": "", "sess_id": sess_id}}))
             elif kind == "audioStop":
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStop without our sess_id"
-                await ws.send(self._result(f"last {chunks}", final=True))
+                await ws.send(self._result(f"last {chunks}", final=True, sess_id=sess_id))
                 await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                     "audioStop"), "status": 200, "message": ""}}))
                 session.stopped = True
 
-    def _result(self, text: str, *, final: bool) -> str:
+    async def _send_raw(self, ws: ServerConnection, frame: Frame) -> None:
+        if isinstance(frame, RawText):
+            await ws.send(frame.data, text=True)  # websockets does not check what it sends
+        else:
+            await ws.send(frame)
+
+    def _result(self, text: str, *, final: bool, sess_id: str | None = None) -> str:
+        body: dict[str, Any] = {"service": "stt", "type": self._type("audioStream"),
+                                "status": 200, "message": ""}
         if self.behaviour.version == "v2":
             data: dict[str, Any] = {"transcripts": [text]} if final else {"transcript": text}
         else:
             data = {"final": text} if final else {"partial": text}
-        return json.dumps({"bk": {"service": "stt", "type": self._type("audioStream"),
-                                  "status": 200, "message": "", "data": data}})
+            if sess_id is not None:
+                body["sess_id"] = sess_id  # v1 replies name their session
+        body["data"] = data
+        return json.dumps({"bk": body})

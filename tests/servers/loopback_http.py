@@ -16,7 +16,13 @@ context manager:
         thing.delays["/slow"] = 30              # answer /slow after 30 s (or at shutdown)
         thing.fail("/jobs/*", 503, times=2)     # the next two requests under /jobs/
         thing.reply("/status", 200, '{"half')  # a malformed body, sent verbatim
+        thing.hostile("/status", Hostile.TRICKLE)  # the headers, a byte at a time
         ...  # talk to thing.base_url
+
+`hostile()` scripts a peer that breaks the rules on purpose: `TRICKLE` sends its
+status line and headers one byte every `TRICKLE_SECONDS`, never finishing; `NEST` a
+200 whose JSON body is `[` x 50,000; `GARBAGE` a 200 of binary bytes labelled JSON;
+`OVERSIZE` a 200 of 65 MiB with no Content-Length, so only counting it stops it.
 
 A path pattern is a request path (without its query), or a prefix ending in `*`;
 `*` alone is every path. An exact pattern wins over a prefix, a longer prefix over a
@@ -25,7 +31,9 @@ shorter one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import enum
 import json
 import re
 import threading
@@ -39,6 +47,21 @@ from urllib.parse import urlsplit
 _Server = TypeVar("_Server", bound="LoopbackHTTPServer")
 
 EVERY_PATH = "*"
+TRICKLE_SECONDS = 0.2  # between two bytes of a trickled reply
+
+
+class Hostile(str, enum.Enum):
+    """How a scripted answer breaks the rules (see the module docstring)."""
+
+    TRICKLE = "trickle"
+    NEST = "nest"
+    GARBAGE = "garbage"
+    OVERSIZE = "oversize"
+
+
+NESTED_BODY = b"[" * 50_000
+GARBAGE_BODY = bytes(range(256)) * 4
+OVERSIZE_BYTES = 65 << 20
 
 
 @dataclass
@@ -49,6 +72,7 @@ class Scripted:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    hostile: Hostile | None = None  # instead of the above, misbehave this way
 
 
 class Script:
@@ -134,6 +158,10 @@ class LoopbackHTTPServer:
         """Answer the next `times` requests matching `path` with this instead."""
         self.script.add(path, Scripted(status, body, dict(headers or {})), times)
 
+    def hostile(self, path: str, how: Hostile, *, times: int = 1) -> None:
+        """Answer the next `times` requests matching `path` the hostile way `how`."""
+        self.script.add(path, Scripted(200, b"", hostile=how), times)
+
     def fail(self, path: str, status: int, body: Any = None, *, times: int = 1,
              headers: Mapping[str, str] | None = None) -> None:
         """Answer the next `times` requests matching `path` with this status and the
@@ -165,12 +193,40 @@ class LoopbackHTTPServer:
             return 0
         if canned is None:
             return None
+        if canned.hostile is not None:
+            self._misbehave(handler, canned.hostile)
+            return canned.status
         body = canned.body
         if isinstance(body, bytes):
             send(handler, canned.status, body, headers=canned.headers)
         else:
             send_json(handler, canned.status, body, canned.headers)
         return canned.status
+
+    def _misbehave(self, handler: BaseHTTPRequestHandler, how: Hostile) -> None:
+        if how is Hostile.NEST:
+            send(handler, 200, NESTED_BODY)
+        elif how is Hostile.GARBAGE:
+            send(handler, 200, GARBAGE_BODY)
+        elif how is Hostile.TRICKLE:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Pad: " * 1000
+            handler.close_connection = True
+            with contextlib.suppress(OSError):  # the client gave up: as intended
+                for byte in head:
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
+                    if self._stopping.wait(TRICKLE_SECONDS):
+                        return
+        else:  # OVERSIZE: no length given, so a client must count to refuse it
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    b"Connection: close\r\n\r\n[")
+                piece = b" " * (1 << 20)
+                for _ in range(OVERSIZE_BYTES // len(piece)):
+                    if self._stopping.is_set():
+                        return
+                    handler.wfile.write(piece)
 
     def _stopped_during(self, seconds: float) -> bool:
         """Wait `seconds` (a slow reply); True if the server stopped meanwhile, and the

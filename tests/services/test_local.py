@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dictation_app.core.errors import (
     ConfigurationError,
@@ -90,6 +93,9 @@ def test_parse_line_reads_progress_result_and_errors_by_kind() -> None:
     b'{"error": "no kind"}',
     b'{"error": 3, "kind": "UnsupportedInput"}',
     b'{"status": "ok"}',
+    b"[" * 50_000,
+    b'{"result": {"provider": "x", "text": "t", "duration": 1e999999}}',
+    b'{"result": {"provider": "x", "text": "t", "segments": [{"text": "s", "words": 5}]}}',
 ])
 def test_parse_line_rejects_what_the_child_must_not_say(line: bytes) -> None:
     with pytest.raises(RemoteProtocolError, match="Offline engine: the transcriber process"):
@@ -288,3 +294,16 @@ def test_the_transcriber_child_ends_when_its_parent_is_killed_with_sigkill(
         assert gone_within(child, 3.0), "the transcriber outlived its parent"
     finally:
         kill_leftover(child)
+
+
+@given(st.binary(max_size=80) | st.text(max_size=80)
+       | st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                          st.sampled_from(["progress", "result", "error", "kind", "provider",
+                                           "text", "segments", "words", "word", "start",
+                                           "extras", "duration"]), inner, max_size=4),
+                      max_leaves=12).map(json.dumps))
+def test_parse_line_returns_a_message_or_raises_our_error_for_any_line(
+        line: str | bytes) -> None:
+    with contextlib.suppress(DictationError):
+        parse_line(line)

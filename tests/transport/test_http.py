@@ -4,6 +4,7 @@ not, and what a person reads when it gives up."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from dictation_app.core.errors import (
 from dictation_app.protocols.bahasakita_upload import parse_upload_reply
 from dictation_app.protocols.request import Request
 from dictation_app.transport.http import (
+    FLOOR_THROUGHPUT,
     NO_RETRY,
     RetryPolicy,
     ServiceHttp,
@@ -31,7 +33,13 @@ from dictation_app.transport.http import (
     body_json,
     check_token,
 )
-from tests.servers.loopback_http import EVERY_PATH, LoopbackHTTPServer, read_body
+from tests.servers.loopback_http import (
+    EVERY_PATH,
+    TRICKLE_SECONDS,
+    Hostile,
+    LoopbackHTTPServer,
+    read_body,
+)
 from tests.servers.loopback_http import send as send_reply
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.01, jitter=0.0)
@@ -321,3 +329,94 @@ def test_a_wording_changes_the_sentences_and_the_retry_policy_the_attempts(
     moved = asyncio.run(go("/c"))
     assert isinstance(moved, RemoteProtocolError) and "check the server address" in str(moved)
     assert server.seen == ["GET /a", "GET /b", "GET /c"]  # one attempt each
+
+
+# --- whole-request deadlines and hostile replies ------------------------------------
+
+
+def hostile_json(server: Scripted, *, deadline: float = 60, max_reply_bytes: int | None = None,
+                 **kwargs: object) -> tuple[object, float]:
+    """The reply's JSON (or the exception), and the seconds it took; the per-read timeout
+    is longer than the trickle's pause, so only the deadline can end a trickle."""
+    async def go() -> object:
+        options = {} if max_reply_bytes is None else {"max_reply_bytes": max_reply_bytes}
+        http = ServiceHttp("Testsvc", server.base_url, retry=FAST,
+                           timeout=TRICKLE_SECONDS * 2, deadline=deadline, **options)
+        try:
+            response = await http.request("GET", "/thing", operation="GET /thing",
+                                          **kwargs)  # type: ignore[arg-type]
+            return http.reply_json(response, "GET /thing")
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    started = time.monotonic()
+    result = asyncio.run(go())
+    return result, time.monotonic() - started
+
+
+def test_a_peer_trickling_its_headers_meets_the_whole_request_deadline(
+        server: Scripted) -> None:
+    server.hostile(EVERY_PATH, Hostile.TRICKLE, times=5)
+    error, seconds = hostile_json(server, deadline=1.0)
+    assert isinstance(error, ConnectionFailed), error
+    assert str(error).startswith("Testsvc: GET /thing did not finish within 1 s")
+    assert 0.9 < seconds < 10
+    assert len(server.seen) == 1  # not retried: it would trickle again
+
+
+def test_an_upload_deadline_grows_with_the_body_at_the_floor_throughput(
+        server: Scripted) -> None:
+    server.hostile(EVERY_PATH, Hostile.TRICKLE)
+    body = b"x" * FLOOR_THROUGHPUT  # one second more at the floor throughput
+    error, seconds = hostile_json(server, deadline=1.0, files={"f": ("a.wav", body)})
+    assert isinstance(error, ConnectionFailed), error
+    assert "did not finish within 2 s" in str(error)
+    assert 1.9 < seconds < 12
+
+
+@pytest.mark.parametrize("how, fragment", [
+    (Hostile.NEST, "Testsvc: GET /thing reply nests deeper than 64 levels: '[[[["),
+    (Hostile.GARBAGE, "Testsvc: GET /thing reply is not JSON"),
+    (Hostile.OVERSIZE, "Testsvc: the reply to GET /thing is larger than 67,108,864 bytes"),
+])
+def test_a_hostile_reply_is_a_protocol_error_naming_the_operation(
+        server: Scripted, how: Hostile, fragment: str) -> None:
+    server.hostile(EVERY_PATH, how)
+    error, seconds = hostile_json(server)
+    assert isinstance(error, RemoteProtocolError), error
+    assert str(error).startswith(fragment), str(error)
+    assert len(str(error)) < 400 and seconds < 20
+
+
+def test_a_declared_length_over_the_limit_is_refused_unread(server: Scripted) -> None:
+    server.answer(200, b"[" + b"1," * 600 + b"1]")
+    error, _ = hostile_json(server, max_reply_bytes=1000)
+    assert isinstance(error, RemoteProtocolError)
+    assert "larger than 1,000 bytes" in str(error)
+
+
+def test_a_compressed_reply_is_counted_raw_and_decoded_whole(server: Scripted) -> None:
+    body = json.dumps({"words": ["halo"] * 2000}).encode()
+    server.answer(200, gzip.compress(body), Content_Encoding="gzip")
+    value, _ = hostile_json(server, max_reply_bytes=len(body) // 2)
+    assert value == {"words": ["halo"] * 2000}
+
+
+def test_a_transport_that_read_the_body_itself_is_still_capped() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"[" + b"0," * 1000 + b"0]")
+
+    async def go() -> object:
+        http = ServiceHttp("Testsvc", "https://api.example", max_reply_bytes=100,
+                           transport=httpx.MockTransport(handler))
+        try:
+            return await http.request("GET", "/thing")
+        except Exception as exc:
+            return exc
+        finally:
+            await http.aclose()
+
+    error = asyncio.run(go())
+    assert isinstance(error, RemoteProtocolError) and "larger than 100 bytes" in str(error)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dictation_app.cli.stream import stream_file
+from dictation_app.cli.stream import Pace, stream_file
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -17,11 +21,12 @@ from dictation_app.core.errors import (
     ServiceRejected,
 )
 from dictation_app.protocols.bahasakita_stream import (
+    MAX_FRAME_BYTES,
     FinalTranscript,
     ProtocolVersion,
 )
 from dictation_app.transport.stream_connection import StreamConnection
-from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
+from tests.servers.bahasakita_server import Behaviour, FakeBahasakita, Frame, RawText
 from tests.support.audio import noise, write_audio
 from tests.support.secrets import assert_no_secret_logged, logged_text
 from tests.support.streaming import run, stream_to
@@ -95,3 +100,82 @@ def test_nothing_listening_is_a_connection_error(tmp_path: Path, unused_port: in
 def test_non_websocket_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="ws:// or wss://"):
         StreamConnection("https://api.example/v1", token=TOKEN)
+
+
+# --- hostile replies --------------------------------------------------------------
+
+# 6 s of audio: 60 chunks; the fake sends "final 20" after chunk 20 and a hostile frame
+# after chunk 25, so a final precedes every failure.
+HOSTILE_AFTER = 25
+NESTED = "[" * 50_000
+UNREADABLE = json.dumps({"bk": {"service": "stt", "type": "audioStream", "status": 200,
+                                "data": {"final": {"deep": [1, 2]}}}})
+
+
+@dataclass
+class Outcome:
+    events: list[object]
+    error: BaseException | None
+    seconds: float
+
+
+def hostile_stream(tmp_path: Path, behaviour: Behaviour, *, seconds: float = 6.0) -> Outcome:
+    path = write_audio(tmp_path / "in.wav", noise(seconds, 16000, 1), 16000)
+    events: list[object] = []
+    error: BaseException | None = None
+    with FakeBahasakita(behaviour) as server:
+        conn = StreamConnection(server.url, token=TOKEN, on_transcript=events.append)
+        started = time.monotonic()
+        try:
+            run(stream_file(path, conn, pace=Pace.FAST))
+        except Exception as exc:
+            error = exc
+        elapsed = time.monotonic() - started
+    return Outcome(events, error, elapsed)
+
+
+@pytest.mark.parametrize("frame, fragment", [
+    (b"\x00\x01\x02binary", "sent a binary frame \\(9 bytes\\)"),
+    (RawText(b'{"bk": "\xff\xfe"}'), "not valid UTF-8"),
+    ("x" * (MAX_FRAME_BYTES + 1), "larger than 1,048,576 bytes"),
+    (NESTED, "nests deeper than 64 levels: '\\[\\[\\[\\["),
+    ("<html>502 Bad Gateway</html>", "is not JSON: '<html>502 Bad Gateway"),
+    (UNREADABLE, "'data.final' is not a string: {'deep'"),
+], ids=["binary", "undecodable", "oversize", "nested", "not-json", "unreadable"])
+def test_a_hostile_reply_fails_the_take_at_once_and_keeps_the_finals(
+        tmp_path: Path, frame: Frame, fragment: str) -> None:
+    outcome = hostile_stream(tmp_path, Behaviour(inject=[(HOSTILE_AFTER, frame)]))
+    assert isinstance(outcome.error, RemoteProtocolError), outcome.error
+    assert re.search(fragment, str(outcome.error)), str(outcome.error)
+    assert str(outcome.error).startswith("Bahasakita streaming: ")
+    assert FinalTranscript("final 20") in outcome.events
+    # Not the 30 s "did not confirm the end" wait: the reader's failure woke the take.
+    assert outcome.seconds < 10, outcome.seconds
+
+
+def test_a_hostile_reply_to_the_last_chunk_wakes_the_wait_for_the_end(tmp_path: Path) -> None:
+    # 2 s: 20 chunks, the last of which is answered by the nest, while stop() waits.
+    outcome = hostile_stream(tmp_path, Behaviour(inject=[(20, NESTED)]), seconds=2.0)
+    assert isinstance(outcome.error, RemoteProtocolError), outcome.error
+    assert "nests deeper" in str(outcome.error)
+    assert FinalTranscript("final 20") in outcome.events
+    assert outcome.seconds < 10, outcome.seconds
+
+
+def test_an_audio_stop_we_did_not_ask_for_ends_the_take_with_a_protocol_error(
+        tmp_path: Path) -> None:
+    outcome = hostile_stream(tmp_path, Behaviour(early_stop_after=HOSTILE_AFTER))
+    assert isinstance(outcome.error, RemoteProtocolError), outcome.error
+    assert "the server ended the session early" in str(outcome.error)
+    assert FinalTranscript("final 20") in outcome.events
+    assert outcome.seconds < 10, outcome.seconds
+
+
+def test_a_final_of_another_session_is_ignored_and_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="dictation_app.transport.stream_connection")
+    outcome = hostile_stream(tmp_path, Behaviour(foreign_final_after=HOSTILE_AFTER))
+    assert outcome.error is None
+    texts = [e.text for e in outcome.events if isinstance(e, FinalTranscript)]
+    assert texts == ["final 20", "final 40", "final 60", "last 60"]
+    assert "ignored an audioStream reply for another session" in caplog.text
