@@ -110,6 +110,9 @@ NOISE_WORD_PROB = 0.3
 # speech end once Whisper's decode (a fixed 30-second window) is added; utterances are
 # cut at 25 s, inside Whisper's window with the pre-roll.
 LIVE_ENDPOINTING = Endpointing(pause=0.5, max_utterance=25.0)
+# The first partial waits for this much of the utterance (pre-roll included): with
+# less, Whisper has only the onset's syllable and guesses nothing or nonsense.
+FIRST_PARTIAL = 0.7
 # A partial needs this much new speech since the last one...
 PARTIAL_STEP = 0.3
 # ... and, after a decode that took t seconds, a rest of t * PARTIAL_REST, so partials
@@ -315,7 +318,8 @@ class WhisperRecognizer:
         if worker is None or not worker.can_take_partial():
             return
         step = int(PARTIAL_STEP * SAMPLE_RATE) * 2
-        if len(utterance.pcm) - utterance.partial_at < step:
+        if (len(utterance.pcm) < int(FIRST_PARTIAL * SAMPLE_RATE) * 2
+                or len(utterance.pcm) - utterance.partial_at < step):
             return
         if self._endpointer.trailing_pause * self._frame_seconds >= PARTIAL_PAUSE:
             return
