@@ -24,7 +24,6 @@ from dictation_app.engine.whisper_engine import (
     TINY_EN,
     BundledModel,
     WhisperModel,
-    WhisperRecognizer,
 )
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
 from dictation_app.transport.stream_connection import StreamConnection
