@@ -112,8 +112,10 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
 
 def _add_engine_argument(parser: argparse.ArgumentParser) -> None:
     """`--engine NAME`, its choices and default from the engine registry."""
+    # None, not the default's name: an engine-specific option (--grammar) then picks
+    # the engine that takes it (engine/registry.py engine_for).
     default = default_engine().name
-    parser.add_argument("--engine", choices=engine_names(), default=default,
+    parser.add_argument("--engine", choices=engine_names(), default=None,
                         help=f"offline engine (default {default})")
 
 

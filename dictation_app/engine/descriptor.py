@@ -77,7 +77,8 @@ class EngineDescriptor:
             raise ConfigurationError(
                 f"Offline engine {self.name}: unknown option(s) {', '.join(unknown)} "
                 f"(it takes: {honoured})")
-        if language is not None and not self.knows(language):
+        # A model named by its folder may know other languages: the engine checks it.
+        if language is not None and model is None and not self.knows(language):
             raise ConfigurationError(
                 f"Offline engine {self.name} has no model for language {language!r}; "
                 f"it knows: {', '.join(self.languages)}")

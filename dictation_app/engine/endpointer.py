@@ -122,6 +122,16 @@ class Endpointer:
     def in_utterance(self) -> bool:
         return self._in_utterance
 
+    @property
+    def trailing_pause(self) -> int:
+        """How many of the latest frames in a row were not speech (the pause so far)."""
+        count = 0
+        for speech in reversed(self._recent):
+            if speech:
+                break
+            count += 1
+        return count
+
     def push(self, pcm: bytes) -> list[EndpointEvent]:
         """Take 16 kHz mono s16le audio of any length; what it started, carried and ended."""
         self._pending += pcm

@@ -29,9 +29,9 @@ from dictation_app.audio.convert import PcmConverter
 from dictation_app.audio.files import probe, read_blocks
 from dictation_app.core.errors import DictationError
 from dictation_app.engine.recognizer import FinalResult, RecognizerEvent, RecognizerModel
-from dictation_app.engine.registry import get_engine
+from dictation_app.engine.registry import engine_for
 from dictation_app.engine.server import PARENT_PIPE_ENV, watch_parent_pipe
-from dictation_app.protocols.transcript import Segment, Transcript, to_store_dict
+from dictation_app.protocols.transcript import Segment, Transcript, Word, to_store_dict
 
 PROVIDER = "local"
 BLOCK_SECONDS = 0.5  # of the file's own audio: bounds memory and the delay to notice a cancel
@@ -66,14 +66,19 @@ def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
     info = probe(path)  # before loading a model: a bad file fails fast
     if model is None:
         options: dict[str, Any] = {} if grammar is None else {"grammar": grammar}
-        model = get_engine(engine).create(**options)  # loads in session(), below
+        descriptor = engine_for(engine, options)
+        if "partials" in descriptor.options:
+            options["partials"] = False  # a file job shows no grey words; finals come sooner
+        model = descriptor.create(**options)  # loads in session(), below
     converter = PcmConverter(info.samplerate, info.channels)
     progress = _ProgressThrottle(on_progress, info.frames)
     segments: list[Segment] = []
 
     def collect(events: list[RecognizerEvent]) -> None:
-        segments.extend(Segment(start=e.start, end=e.end, speaker=None, text=e.text)
-                        for e in events if isinstance(e, FinalResult))
+        segments.extend(
+            Segment(start=e.start, end=e.end, speaker=None, text=e.text,
+                    words=tuple(Word(w.text, w.start, w.end, w.confidence) for w in e.words))
+            for e in events if isinstance(e, FinalResult))
 
     frames_read = 0
     block_frames = max(1, int(info.samplerate * BLOCK_SECONDS))

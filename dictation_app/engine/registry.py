@@ -38,8 +38,15 @@ ENGINES: tuple[EngineDescriptor, ...] = (
         distributions=("pocketsphinx",),
         options=frozenset({"grammar", "decoder_options", "endpointing", "tuned",
                            "vad_mode", "max_idle"})),
+    EngineDescriptor(
+        name="whisper", label="Whisper tiny.en (English, punctuated)", languages=("en",),
+        module="dictation_app.engine.whisper_engine",
+        product="faster-whisper", model_note="with Whisper tiny.en (int8, CPU)",
+        credit="faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en model",
+        licence="MIT", distributions=("faster-whisper",),
+        options=frozenset({"threads", "partials", "endpointing"})),
 )
-DEFAULT_ENGINE = "pocketsphinx"
+DEFAULT_ENGINE = "whisper"
 
 
 class EngineRegistry:
@@ -72,6 +79,16 @@ class EngineRegistry:
     def default(self) -> EngineDescriptor:
         return self._engines[self._default]
 
+    def for_options(self, name: str | None, options: Iterable[str]) -> EngineDescriptor:
+        """The engine called `name`; with None, the default, unless it does not take all
+        of `options` and another engine does (`--grammar` alone picks pocketsphinx)."""
+        if name is not None:
+            return self.get(name)
+        wanted = set(options)
+        if wanted <= self.default().options:
+            return self.default()
+        return next((e for e in self._engines.values() if wanted <= e.options), self.default())
+
     def get(self, name: str | None = None) -> EngineDescriptor:
         """The engine called `name` (None: the default); ConfigurationError if unknown."""
         if name is None:
@@ -103,3 +120,8 @@ def default_engine() -> EngineDescriptor:
 def get_engine(name: str | None = None) -> EngineDescriptor:
     """The engine called `name` (None: the default); ConfigurationError if unknown."""
     return REGISTRY.get(name)
+
+
+def engine_for(name: str | None, options: Iterable[str] = ()) -> EngineDescriptor:
+    """The engine called `name`, or with None the one that runs with `options`."""
+    return REGISTRY.for_options(name, options)

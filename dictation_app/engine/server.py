@@ -27,7 +27,7 @@ from dictation_app.engine.recognizer import (
     RecognizerEvent,
     RecognizerModel,
 )
-from dictation_app.engine.registry import get_engine
+from dictation_app.engine.registry import engine_for
 from dictation_app.protocols.bahasakita_stream import (
     MAX_FRAME_BYTES,
     AudioRequest,
@@ -63,7 +63,7 @@ async def serve_forever(host: str, port: int, *, ready: Callable[[str], None] | 
     "localhost" that resolves to IPv4 and IPv6 gets a different free port for each,
     and the URL names the first.
     """
-    descriptor = get_engine(engine)
+    descriptor = engine_for(engine, options)
     recognizer_model = await asyncio.to_thread(descriptor.load, model, language, **options)
     await serve_model(host, port, recognizer_model, ready=ready)
 

@@ -204,7 +204,7 @@ def test_the_engine_transcribe_child_takes_an_engine(
 def test_the_engine_transcribe_child_refuses_an_unknown_engine(two_sentences: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "dictation_app", "engine-transcribe", str(two_sentences),
-         "--engine", "whisper"], capture_output=True, text=True, timeout=60)
+         "--engine", "kaldi"], capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 2
-    assert "invalid choice: 'whisper' (choose from 'pocketsphinx')" in result.stderr
+    assert "invalid choice: 'kaldi' (choose from 'pocketsphinx', 'whisper')" in result.stderr

