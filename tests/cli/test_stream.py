@@ -191,10 +191,9 @@ def test_any_rate_and_channels_arrive_as_16k_mono(tmp_path: Path, rate: int,
 def test_bad_file_fails_before_connecting(tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
-    with FakeBahasakita() as server:
-        conn = StreamConnection(server.url, token=TOKEN)
-        with pytest.raises(UnsupportedInput, match="bad.wav: cannot decode"):
-            run(stream_file(bad, conn))
+    with FakeBahasakita() as server, \
+            pytest.raises(UnsupportedInput, match="bad.wav: cannot decode"):
+        run(stream_file(bad, lambda on_transcript: StreamConnection(server.url, token=TOKEN)))
     assert server.sessions == []
 
 
@@ -205,7 +204,8 @@ def test_realtime_pace_sends_about_ten_chunks_a_second(tmp_path: Path) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         with FakeBahasakita() as server:
-            await stream_file(path, StreamConnection(server.url), pace=Pace.REALTIME)
+            await stream_file(path, lambda on_transcript: StreamConnection(server.url),
+                              pace=Pace.REALTIME)
         return loop.time() - start
 
     # 8 chunks at 100 ms: the last is sent 0.7 s after the first.

@@ -2,7 +2,8 @@
 
 It builds its replies as raw JSON straight from the vendor's examples (not with the
 app's own builders), records every audio byte it receives, and can misbehave on
-request: reject the session, demand a token, drop the connection, send garbage.
+request: reject the session, demand a token, drop the connection (once or every
+session), stop reading the socket, stall (read but never answer), send garbage.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +29,10 @@ class Behaviour:
     reject_conn: str | None = None  # audioConn answered with status 400 and this message
     partial_every: int = 5  # a partial after every N chunks ...
     final_every: int = 20  # ... and a final after every M chunks
-    drop_after: int | None = None  # close the socket (no audioStop) after N chunks
+    drop_after: int | None = None  # close the first session's socket (no audioStop) after N chunks
+    drop_every: int | None = None  # close every session's socket after N chunks of its own
+    stop_reading_after: int | None = None  # once: after N chunks, stop reading the socket
+    stall_after: int | None = None  # once: after N chunks, read on but never answer again
     garbage_after: int | None = None  # send a non-JSON frame after N chunks
     reply_type_case: str = "camel"  # "camel" | "pascal": AudioStream vs audioStream
     silent_conn: bool = False  # never answer audioConn
@@ -52,6 +57,11 @@ class FakeBahasakita:
         self._server: Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
+        self.drops = 0  # sessions this server dropped on purpose
+        self._dropped_once = False
+        self._stopped_reading_once = False
+        self._stalled_once = False
+        self._held: list[ServerConnection] = []  # connections it stopped reading
 
     @property
     def url(self) -> str:
@@ -70,12 +80,16 @@ class FakeBahasakita:
         self._loop.close()
 
     async def _start(self) -> None:
+        self._release = asyncio.Event()  # ends the handlers that stopped reading
         self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._check,
                                    max_queue=None, max_size=None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
         assert self._server is not None
+        self._release.set()
+        for ws in self._held:  # they would never answer the closing handshake
+            ws.transport.abort()
         self._server.close()
         await self._server.wait_closed()
 
@@ -99,6 +113,7 @@ class FakeBahasakita:
         self.sessions.append(session)
         sess_id = uuid.uuid4().hex
         chunks = 0
+        stalled = False
         async for frame in ws:
             msg = json.loads(frame)
             session.messages.append(msg)
@@ -127,9 +142,20 @@ class FakeBahasakita:
                 session.audio += audio
                 session.chunk_sizes.append(len(audio))
                 chunks += 1
-                if b.drop_after is not None and chunks >= b.drop_after:
+                if self._drops_now(chunks):
+                    self.drops += 1
                     await ws.close(1011, "server went away")
                     return
+                if (b.stop_reading_after is not None and chunks >= b.stop_reading_after
+                        and not self._stopped_reading_once):
+                    self._stopped_reading_once = True
+                    await self._stop_reading(ws)
+                    return
+                if (b.stall_after is not None and chunks >= b.stall_after
+                        and not self._stalled_once):
+                    self._stalled_once = stalled = True
+                if stalled:
+                    continue
                 if b.garbage_after is not None and chunks >= b.garbage_after:
                     await ws.send("this is not json")
                     continue
@@ -137,13 +163,36 @@ class FakeBahasakita:
                     await ws.send(self._result(f"final {chunks}", final=True))
                 elif chunks % b.partial_every == 0:
                     await ws.send(self._result(f"partial {chunks}", final=False))
-            elif kind == "audioStop":
+            elif kind == "audioStop" and not stalled:
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStop without our sess_id"
                 await ws.send(self._result(f"last {chunks}", final=True))
                 await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                     "audioStop"), "status": 200, "message": ""}}))
                 session.stopped = True
+
+    def _drops_now(self, chunks: int) -> bool:
+        b = self.behaviour
+        if b.drop_every is not None and chunks >= b.drop_every:
+            return True
+        if b.drop_after is not None and chunks >= b.drop_after and not self._dropped_once:
+            self._dropped_once = True
+            return True
+        return False
+
+    async def _stop_reading(self, ws: ServerConnection) -> None:
+        """Read nothing more: the client's sends fill the socket buffers, then block.
+
+        A small receive buffer keeps what the kernel takes in for us (and so what the
+        client must resend) to a realistic few seconds of audio. Held until the server
+        stops; the client gives up on it first.
+        """
+        self._held.append(ws)
+        ws.transport.pause_reading()
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        await self._release.wait()
 
     def _result(self, text: str, *, final: bool) -> str:
         if self.behaviour.version == "v2":

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dictation_app.cli.stream import Pace, stream_file
-from dictation_app.transport.stream_connection import StreamConnection
+from dictation_app.services.live_session import DEFAULT_POLICY
+from dictation_app.services.reconnect import ReconnectPolicy
+from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
 from tests.servers.bahasakita_server import FakeBahasakita
 
 T = TypeVar("T")
@@ -20,10 +22,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
-def stream_to(server: FakeBahasakita, path: Path, *, token: str, **kwargs: Any) -> list[object]:
+def stream_to(server: FakeBahasakita, path: Path, *, token: str,
+              policy: ReconnectPolicy = DEFAULT_POLICY, **kwargs: Any) -> list[object]:
     """Stream `path` at full speed to `server`; the transcript events, in order.
-    `kwargs` go to the `StreamConnection`."""
+    `kwargs` go to each `StreamConnection`."""
     events: list[object] = []
-    conn = StreamConnection(server.url, token=token, on_transcript=events.append, **kwargs)
-    run(stream_file(path, conn, pace=Pace.FAST))
+
+    def connect(on_transcript: TranscriptListener) -> StreamConnection:
+        return StreamConnection(server.url, token=token, on_transcript=on_transcript, **kwargs)
+
+    run(stream_file(path, connect, pace=Pace.FAST, on_transcript=events.append, policy=policy))
     return events
