@@ -127,16 +127,17 @@ class LiveSession:
         self._rng = rng or random.Random()
         self.chunks_resent = 0  # of chunks_sent, those sent again after a reconnect
         self.reconnects = 0  # sessions opened again in the current (or last) take
-        # The chunks sent to the current session since the last final (plus the overlap
-        # kept after it), oldest first, at most `policy.resend_seconds` of them; and
-        # whether older ones had to be let go since that final.
-        self._unconfirmed: collections.deque[bytes] = collections.deque()
+        self.chunks_spilled = 0  # chunks that waited on disk, in the current (or last) take
+        # The chunks sent to the current session since the last final (and those sent
+        # just before it arrived), oldest first, each with the loop time it went out; at
+        # most `policy.resend_seconds` of them; and whether older ones had to be let go.
+        self._unconfirmed: collections.deque[tuple[float, bytes]] = collections.deque()
         self._overflowed = False
         self._generation = 0  # which connection's transcripts count
         self._opened_once = False
         self._discarded = False
         self._wake = asyncio.Event()
-        self._final_since_open = False  # the current connection has delivered a final
+        self._confirmed = 0  # chunks of the take that finals have made safe
         self._shown_behind = -1  # the whole seconds behind last shown while catching up
         self.phase = Phase.IDLE
         self.error: DictationError | None = None  # why the last take failed, if it did
@@ -194,9 +195,10 @@ class LiveSession:
             raise RuntimeError("set_source() first: the session does not know the audio format")
         self.phase = Phase.CONNECTING
         self.error = None
-        self.chunks_sent = self.chunks_resent = self.reconnects = 0
+        self.chunks_sent = self.chunks_resent = self.reconnects = self.chunks_spilled = 0
         self._unconfirmed.clear()
         self._overflowed = self._opened_once = self._discarded = False
+        self._confirmed = 0
         self._pipeline = ChunkPipeline(self._samplerate, self._channels)
         queue = Backlog(memory_chunks=round(self.policy.memory_seconds / CHUNK_SECONDS),
                         directory=self._spill_directory)
@@ -297,6 +299,7 @@ class LiveSession:
             listener.on_session_status("connecting", f"Connecting to {target.service}…")
             attempt = 0  # failed reconnect attempts in a row
             lost_at = 0.0  # when the last working session was lost
+            confirmed_then = -1  # self._confirmed when it was lost
             delays = self.policy.delays(self._rng)
             while True:
                 self._generation += 1
@@ -312,15 +315,16 @@ class LiveSession:
                         log.info("%s; the rest of the take was discarded, so no reconnect", exc)
                         break
                     loop = asyncio.get_running_loop()
-                    if self._final_since_open:
-                        # That session worked (a final came): this is a new loss. One
-                        # that opens but drops before any final does not count as back,
-                        # or a server dropping every session early would be retried forever.
+                    if self._confirmed > confirmed_then:
+                        # Finals moved the take on since the last loss: that session
+                        # worked, and this is a new loss. One that opens but drops before
+                        # confirming anything does not count as back, or a server that
+                        # drops every session early would be retried for ever.
                         attempt = 0
-                    if attempt == 0:
+                        confirmed_then = self._confirmed
                         lost_at = loop.time()
                         delays = self.policy.delays(self._rng)
-                        self._let_go_of_partial()
+                    self._let_go_of_partial()
                     attempt += 1
                     waited = loop.time() - lost_at
                     if attempt > self.policy.max_attempts or waited > self.policy.give_up_after:
@@ -355,6 +359,7 @@ class LiveSession:
             self._partial = ""
             self._pipeline = None
             self._queue = None
+            self.chunks_spilled = queue.spilled_total
             queue.close()
             self._unconfirmed.clear()
             if self._drain_waiter is not None and not self._drain_waiter.done():
@@ -367,7 +372,6 @@ class LiveSession:
                       *, resuming: bool) -> None:
         """Open a session, resend what the last one left unconfirmed, send, stop."""
         listener = self._listener
-        self._final_since_open = False
         await connection.open()
         self._opened_once = True
         if resuming:
@@ -379,7 +383,7 @@ class LiveSession:
         if not resuming:
             listener.on_session_status("streaming", f"Listening — streaming to {target.service}")
             self._set_busy(False)
-        resend = list(self._unconfirmed)
+        resend = [chunk for _, chunk in self._unconfirmed]
         self._unconfirmed.clear()
         for chunk in resend:
             await self._send(connection, chunk)
@@ -425,7 +429,7 @@ class LiveSession:
     async def _send(self, connection: StreamConnection, chunk: bytes) -> None:
         # Kept before it goes out: if this send fails, the chunk is resent.
         unconfirmed = self._unconfirmed
-        unconfirmed.append(chunk)
+        unconfirmed.append((asyncio.get_running_loop().time(), chunk))
         if len(unconfirmed) > round(self.policy.resend_seconds / CHUNK_SECONDS):
             unconfirmed.popleft()
             self._overflowed = True
@@ -476,7 +480,6 @@ class LiveSession:
     def _on_transcript(self, event: PartialTranscript | FinalTranscript) -> None:
         if isinstance(event, FinalTranscript):
             self._partial = ""
-            self._final_since_open = True
             self._finalized()
             self._listener.on_session_final(event.text)
         else:
@@ -484,16 +487,20 @@ class LiveSession:
             self._listener.on_session_partial(event.text)
 
     def _finalized(self) -> None:
-        """A final arrived: the audio before it needs no resending, but for the overlap.
+        """A final arrived: the audio sent well before it needs no resending.
 
-        The final comes some time after its utterance ended (the server waits for
-        silence, then the reply travels back), and the audio sent meanwhile may hold
-        the start of the next utterance. The last `policy.final_overlap` seconds are
-        kept: the server had judged that audio to lie after the utterance it finalized,
-        so resending it cannot repeat those words, and it protects the next ones.
+        The final comes some time after the server decided its utterance had ended (it
+        waits for silence, then the reply travels back), and the audio sent meanwhile,
+        or still on its way to the server then, belongs to the next utterance: if this
+        connection is lost before that one's final, it must go again. That time is a
+        matter of the link, not of the audio, so what is kept is what went out in the
+        last `policy.final_latency` seconds (many chunks while a backlog races out,
+        a few when live). Resending it repeats no finalized word: the server had not
+        counted it in the utterance it finalized.
         """
-        keep = round(self.policy.final_overlap / CHUNK_SECONDS)
+        cutoff = asyncio.get_running_loop().time() - self.policy.final_latency
         unconfirmed = self._unconfirmed
-        while len(unconfirmed) > keep:
+        while unconfirmed and unconfirmed[0][0] < cutoff:
             unconfirmed.popleft()
+            self._confirmed += 1
         self._overflowed = False

@@ -33,9 +33,10 @@ class ReconnectPolicy:
     A take gives up after `max_attempts` failed attempts in a row or after `give_up_after`
     seconds without a working session, whichever comes first (by default 12 attempts or
     2 minutes; with the default backoff, 12 attempts take about 90 s). `resend_seconds`
-    caps the audio kept for resending (the audio since the last final); `final_overlap`
-    is how much of the audio sent just before a final arrived is kept after it (see
-    docs/ARCHITECTURE.md, "Reconnect and resend"). `memory_seconds` bounds the audio
+    caps the audio kept for resending (the audio since the last final); the audio sent in
+    the `final_latency` seconds before a final arrived is kept after it, because it may
+    hold the start of the next utterance (see docs/ARCHITECTURE.md, "Reconnect and
+    resend"). `memory_seconds` bounds the audio
     queued in memory before the rest goes to disk.
     """
 
@@ -46,7 +47,7 @@ class ReconnectPolicy:
     max_delay: float = 10.0
     jitter: float = 0.5
     resend_seconds: float = 10.0
-    final_overlap: float = 0.5
+    final_latency: float = 0.5
     memory_seconds: float = 30.0
 
     def delays(self, rng: random.Random | None = None) -> Iterator[float]:

@@ -27,12 +27,14 @@ class Behaviour:
     version: str = "v1"  # "v1" | "v2"
     token: str | None = None  # when set, other tokens get HTTP 401 at the handshake
     reject_conn: str | None = None  # audioConn answered with status 400 and this message
+    reject_from: int = 0  # ... from this session on (counted from 0), the ones before open
     partial_every: int = 5  # a partial after every N chunks ...
     final_every: int = 20  # ... and a final after every M chunks
     drop_after: int | None = None  # close the first session's socket (no audioStop) after N chunks
     drop_every: int | None = None  # close every session's socket after N chunks of its own
     stop_reading_after: int | None = None  # once: after N chunks, stop reading the socket
     stall_after: int | None = None  # once: after N chunks, read on but never answer again
+    chunk_delay: float = 0.0  # seconds spent on each chunk: a link slower than real time
     garbage_after: int | None = None  # send a non-JSON frame after N chunks
     reply_type_case: str = "camel"  # "camel" | "pascal": AudioStream vs audioStream
     silent_conn: bool = False  # never answer audioConn
@@ -45,6 +47,7 @@ class Session:
     messages: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
     path: str = ""
+    finals: list[str] = field(default_factory=list)  # the final texts it sent, in order
 
 
 class FakeBahasakita:
@@ -110,6 +113,7 @@ class FakeBahasakita:
     async def _handle(self, ws: ServerConnection) -> None:
         b = self.behaviour
         session = Session(path=ws.request.path if ws.request else "")
+        index = len(self.sessions)
         self.sessions.append(session)
         sess_id = uuid.uuid4().hex
         chunks = 0
@@ -122,7 +126,7 @@ class FakeBahasakita:
             if kind == "audioConn":
                 if b.silent_conn:
                     continue
-                if b.reject_conn:
+                if b.reject_conn and index >= b.reject_from:
                     key = "message_status" if b.version == "v2" else "message"
                     await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                         "audioConn"), "status": 400, key: b.reject_conn}}))
@@ -138,6 +142,8 @@ class FakeBahasakita:
             elif kind == "audioStream":
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStream without our sess_id"
+                if b.chunk_delay:
+                    await asyncio.sleep(b.chunk_delay)
                 audio = base64.b64decode(bk["data"]["audio"])
                 session.audio += audio
                 session.chunk_sizes.append(len(audio))
@@ -160,12 +166,14 @@ class FakeBahasakita:
                     await ws.send("this is not json")
                     continue
                 if chunks % b.final_every == 0:
+                    session.finals.append(f"final {chunks}")
                     await ws.send(self._result(f"final {chunks}", final=True))
                 elif chunks % b.partial_every == 0:
                     await ws.send(self._result(f"partial {chunks}", final=False))
             elif kind == "audioStop" and not stalled:
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStop without our sess_id"
+                session.finals.append(f"last {chunks}")
                 await ws.send(self._result(f"last {chunks}", final=True))
                 await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                     "audioStop"), "status": 200, "message": ""}}))
