@@ -333,7 +333,7 @@ class LiveSession:
                             f"restored ({attempt - 1} attempts in {waited:.0f} s; the last "
                             f"failure: {exc}). Stopped retrying: the transcript so far stays, "
                             "and the recording of the take is kept.") from exc
-                    log.warning("%s Reconnecting (attempt %d).", exc, attempt)
+                    log.info("%s Reconnecting (attempt %d).", exc, attempt)
                     await self._wait_before(attempt, next(delays))
                     if self._discarded:
                         break

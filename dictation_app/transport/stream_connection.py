@@ -197,6 +197,9 @@ class StreamConnection:
 
     async def close(self) -> None:
         """Close the socket without the audioStop handshake (idempotent)."""
+        if self._failure is None:
+            # Ours, not the peer's: the reader, seeing the socket end, has nothing to report.
+            self._failure = ConnectionFailed(f"{self.service}: the connection was closed.")
         if self._ws is not None:
             # The closing handshake needs a peer that reads; one that stopped is cut off.
             with contextlib.suppress(Exception):
