@@ -234,7 +234,9 @@ def main() -> None:
     print(f"| asyncio tasks while streaming, every 5 min | {min(tasks)}-{max(tasks)} "
           f"(before the take {tasks0}, after {tasks1}) | flat |")
     ok = (same and (not resent_s or max(resent_s) <= 2.0) and rss_growth < 20
-          and max(fds) == min(fds) and max(tasks) == min(tasks)
+          # A sample may catch a keepalive ping's or a close's short-lived task: flat
+          # means no growth, within one, and all gone after the take.
+          and max(fds) - min(fds) <= 1 and max(tasks) - min(tasks) <= 1
           and (fds1, tasks1) == (fds0, tasks0) and listener.finals == server_finals)
     print(f"\nAll targets met: **{'yes' if ok else 'no'}**.")
     if not ok:

@@ -143,8 +143,9 @@ class StreamConnection:
                 f"session within {self._open_timeout:g} s."
             ) from exc
         except ConnectionClosed as exc:
+            failure = self._failure  # the reader's word, before close() has its own
             await self.close()
-            raise self._failure or self._dropped(exc) from exc
+            raise failure or self._dropped(exc) from exc
         except DictationError:
             await self.close()
             raise
@@ -287,6 +288,10 @@ class StreamConnection:
         log.warning("%s", error)
         if self._failure is None:
             self._failure = error
+        # A peer that stopped reading or answering would not take part in a closing
+        # handshake either: cut the socket rather than wait `close_timeout` for it.
+        if self._ws is not None and self._ws.transport is not None:
+            self._ws.transport.abort()
         await self.close()
         raise error
 
