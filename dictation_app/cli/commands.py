@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from dictation_app import __version__
 from dictation_app.cli.history_parser import add_history_parser
@@ -43,6 +47,7 @@ from dictation_app.services.live_providers import (
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a command its pipe ended
 _COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe",
              "history")
 
@@ -171,6 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dictation-app: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `dictation-app stream FILE | head -3`: the reader has what it wanted. Exit as
+        # a command killed by SIGPIPE would, quietly.
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -206,7 +216,7 @@ def _devices() -> int:
 async def _stream(args: argparse.Namespace) -> int:
     from dictation_app.audio.files import probe
     from dictation_app.cli.stream import Pace, stream_file
-    from dictation_app.transport.stream_connection import StreamConnection
+    from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
 
     version = ProtocolVersion(args.protocol)
     provider = live_provider(args.provider)
@@ -228,18 +238,78 @@ async def _stream(args: argparse.Namespace) -> int:
     elif args.token:
         token = args.token
 
-    def emit(event: PartialTranscript | FinalTranscript) -> None:
-        if args.jsonl:
-            kind = "final" if isinstance(event, FinalTranscript) else "partial"
-            print(json.dumps({"type": kind, "text": event.text}, ensure_ascii=False), flush=True)
-        elif isinstance(event, FinalTranscript) and event.text:
-            print(event.text, flush=True)
+    main = asyncio.current_task()
+    assert main is not None
+    pipe_closed = False
 
-    connection = StreamConnection(url, token=token, version=version, language=args.language,
-                                  on_transcript=emit, service=provider.service)
+    def close_pipe() -> None:
+        # The reader of our stdout has gone (`| head -3`): nothing more can be delivered.
+        nonlocal pipe_closed
+        if not pipe_closed:
+            pipe_closed = True
+            main.cancel()
+
+    def emit(event: PartialTranscript | FinalTranscript) -> None:
+        if pipe_closed:
+            return
+        try:
+            if args.jsonl:
+                kind = "final" if isinstance(event, FinalTranscript) else "partial"
+                print(json.dumps({"type": kind, "text": event.text}, ensure_ascii=False),
+                      flush=True)
+            elif isinstance(event, FinalTranscript) and event.text:
+                print(event.text, flush=True)
+        except BrokenPipeError:
+            close_pipe()
+
+    def connect(on_transcript: TranscriptListener) -> StreamConnection:
+        return StreamConnection(url, token=token, version=version, language=args.language,
+                                on_transcript=on_transcript, service=provider.service)
+
+    troubled = False  # routine statuses stay quiet; once a reconnect starts, all are shown
+
+    def status(kind: str, message: str) -> None:
+        nonlocal troubled
+        troubled = troubled or message.startswith("Reconnecting")
+        if troubled and kind != "stopped":
+            print(f"dictation-app: {message}", file=sys.stderr, flush=True)
+
+    watching = _watch_pipe(sys.stdout, close_pipe)
     try:
-        await stream_file(args.audio_file, connection, pace=Pace(args.pace))
+        await stream_file(args.audio_file, connect, pace=Pace(args.pace),
+                          on_transcript=emit, on_status=status)
+    except asyncio.CancelledError:
+        if pipe_closed:
+            raise BrokenPipeError("the reader of the transcript closed the pipe") from None
+        raise
     finally:
+        if watching:
+            asyncio.get_running_loop().remove_reader(sys.stdout.fileno())
         if engine is not None:
             await engine.stop()
     return 0
+
+
+def _watch_pipe(stream: TextIO, on_closed: Callable[[], None]) -> bool:
+    """Call `on_closed` as soon as the reader of the pipe `stream` writes to goes away.
+
+    The write end of a pipe polls as an error once its reader has closed it, and never
+    as readable before, so a reader callback fires exactly then, between finals too.
+    Only for a pipe: a terminal is readable when someone types.
+    """
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        asyncio.get_running_loop().add_reader(fd, on_closed)
+    except (OSError, ValueError, NotImplementedError):
+        return False
+    return True
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the exit's flush of a closed pipe says nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -315,6 +315,11 @@ class DictationController(QObject):
             self._end_journal()
 
     def on_session_status(self, kind: str, message: str) -> None:
+        behind = self.session.behind_seconds
+        if self.phase is Phase.STOPPING and behind >= 1.0 and kind == "connecting":
+            # A slow or lost link left audio queued: say how much, and how to skip it.
+            message = (f"{message} {behind:.0f} s of audio still to send; press Stop again "
+                       "to drop it.")
         self.window.set_status(kind, message)
 
     def on_session_partial(self, text: str) -> None:
@@ -334,6 +339,11 @@ class DictationController(QObject):
         self.start_take()
 
     def on_window_stop_requested(self) -> None:
+        if self.phase is Phase.STOPPING:
+            # Stop again while the take still sends its backlog: the person would rather
+            # not wait for the rest (what was sent still gets its finals).
+            self.session.stop(discard_backlog=True)
+            return
         self.stop_take()
 
     def on_window_push_to_talk_pressed(self) -> None:

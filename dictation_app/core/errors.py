@@ -2,6 +2,7 @@
 
     DictationError
     ├── ConnectionFailed          network unreachable, refused, dropped, timed out
+    │   └── ReconnectGaveUp       a live take stopped trying to reconnect
     ├── AuthenticationFailed      token missing, wrong or expired
     ├── ServiceRejected           the service answered with an error status
     ├── ProtocolViolation
@@ -30,6 +31,10 @@ class DictationError(Exception):
 
 class ConnectionFailed(DictationError):
     """The service could not be reached, or the connection dropped."""
+
+
+class ReconnectGaveUp(ConnectionFailed):
+    """A live take lost its connection and stopped retrying after its limit."""
 
 
 class Remedy(str, enum.Enum):

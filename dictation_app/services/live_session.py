@@ -8,6 +8,13 @@ first syllable is not clipped), the `ChunkPipeline` that turns source blocks int
 3200-byte chunks, the in-order queue that holds audio captured while the session
 is being opened, and the phase IDLE -> CONNECTING -> RECORDING -> STOPPING -> IDLE.
 
+A take survives its connection: when the socket drops, stalls or stops reading, the
+session keeps queueing audio (the `Backlog`, spilled to disk beyond a bound),
+reconnects with backoff (`ReconnectPolicy`), opens a new session, resends the audio
+sent since the last final and then the backlog, faster than real time, and carries
+on live. A refusal (bad token, rejected audioConn) is not retried; after the
+policy's limit the take ends with `ReconnectGaveUp`. See docs/ARCHITECTURE.md.
+
 Any source of audio drives it the same way: the microphone calls `feed()` for
 every block on the event loop, `dictation-app stream` feeds file blocks. Any source
 of intent (a window button, a key, a command) calls `start()` / `stop()`. What
@@ -25,22 +32,29 @@ import collections
 import contextlib
 import enum
 import logging
+import random
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from dictation_app.audio.convert import ChunkPipeline
-from dictation_app.core.errors import DictationError
+from dictation_app.audio.format import CHUNK_SECONDS
+from dictation_app.core.errors import DictationError, ReconnectGaveUp
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
+from dictation_app.services.backlog import Backlog
 from dictation_app.services.live_target import LiveTarget
+from dictation_app.services.reconnect import ReconnectPolicy, is_retryable
 from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
 
-__all__ = ["LiveListener", "LiveSession", "LiveTarget", "Phase", "open_stream"]
+__all__ = ["LiveListener", "LiveSession", "LiveTarget", "Phase", "ReconnectPolicy",
+           "open_stream"]
 
 log = logging.getLogger(__name__)
 
 PRE_ROLL_SECONDS = 0.3
+DEFAULT_POLICY = ReconnectPolicy()
 
 
 class Phase(enum.IntEnum):
@@ -69,6 +83,8 @@ class LiveListener(Protocol):
         """The take failed; a final with the unconfirmed words may follow."""
 
 
+# Every 16 kHz chunk of a take, once, in order, as it is captured (sent or not).
+ChunkRecorder = Callable[[bytes], None]
 # (target, resolved url, where transcripts go) -> an unopened connection
 ConnectionFactory = Callable[[LiveTarget, str, TranscriptListener], StreamConnection]
 EngineUrl = Callable[[], Awaitable[str]]
@@ -97,6 +113,9 @@ class LiveSession:
         connect: ConnectionFactory = open_stream,
         pre_roll_seconds: float = PRE_ROLL_SECONDS,
         recorder: Callable[[bytes], None] | None = None,
+        policy: ReconnectPolicy = DEFAULT_POLICY,
+        spill_directory: Path | None = None,
+        rng: random.Random | None = None,
     ):
         self._listener = listener
         self._engine_url = engine_url
@@ -105,6 +124,23 @@ class LiveSession:
         # Gets every 16 kHz chunk of a take once, in order, as it is queued (the take
         # journal's recording); on the microphone's path, so it must be cheap.
         self._recorder = recorder
+        self.policy = policy
+        self._spill_directory = spill_directory
+        self._rng = rng or random.Random()
+        self.chunks_resent = 0  # of chunks_sent, those sent again after a reconnect
+        self.reconnects = 0  # sessions opened again in the current (or last) take
+        self.chunks_spilled = 0  # chunks that waited on disk, in the current (or last) take
+        # The chunks sent to the current session since the last final (and those sent
+        # just before it arrived), oldest first, each with the loop time it went out; at
+        # most `policy.resend_seconds` of them; and whether older ones had to be let go.
+        self._unconfirmed: collections.deque[tuple[float, bytes]] = collections.deque()
+        self._overflowed = False
+        self._generation = 0  # which connection's transcripts count
+        self._opened_once = False
+        self._discarded = False
+        self._wake = asyncio.Event()
+        self._confirmed = 0  # chunks of the take that finals have made safe
+        self._shown_behind = -1  # the whole seconds behind last shown while catching up
         self.phase = Phase.IDLE
         self.error: DictationError | None = None  # why the last take failed, if it did
         self.chunks_sent = 0  # of the current (or last) take
@@ -113,7 +149,7 @@ class LiveSession:
         self._pre_roll: collections.deque[np.ndarray] = collections.deque()
         self._pre_roll_frames = 0
         self._pipeline: ChunkPipeline | None = None
-        self._queue: asyncio.Queue[bytes | None] | None = None
+        self._queue: Backlog | None = None
         self._task: asyncio.Task[None] | None = None
         self._partial = ""
         self._busy = False
@@ -140,12 +176,8 @@ class LiveSession:
         """
         pipeline = self._pipeline
         if pipeline is not None:
-            put = self._queue.put_nowait  # type: ignore[union-attr]
-            recorder = self._recorder
             for chunk in pipeline.push(block):
-                put(chunk)
-                if recorder is not None:
-                    recorder(chunk)
+                self._enqueue(chunk)
             return
         if not self._samplerate:
             return
@@ -165,25 +197,33 @@ class LiveSession:
             raise RuntimeError("set_source() first: the session does not know the audio format")
         self.phase = Phase.CONNECTING
         self.error = None
-        self.chunks_sent = 0
+        self.chunks_sent = self.chunks_resent = self.reconnects = self.chunks_spilled = 0
+        self._unconfirmed.clear()
+        self._overflowed = self._opened_once = self._discarded = False
+        self._confirmed = 0
         self._pipeline = ChunkPipeline(self._samplerate, self._channels)
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        queue = Backlog(memory_chunks=round(self.policy.memory_seconds / CHUNK_SECONDS),
+                        directory=self._spill_directory)
         self._queue = queue
         for block in self._pre_roll:
             for chunk in self._pipeline.push(block):
-                queue.put_nowait(chunk)
-                if self._recorder is not None:
-                    self._recorder(chunk)
+                self._enqueue(chunk)
         self.clear_pre_roll()
         self._set_busy(True)
         self._task = asyncio.ensure_future(self._run(target, queue))
 
-    def stop(self) -> None:
-        """Flush the audio, then end the session; finals still arriving are kept.
+    def stop(self, *, discard_backlog: bool = False) -> None:
+        """Send what is queued, then end the session; finals still arriving are kept.
 
-        Does nothing unless a take is connecting or recording, so a key release or a
+        With `discard_backlog`, the audio not sent yet is dropped instead (the person
+        chose not to wait for a slow or lost link), and a take that is reconnecting
+        ends at once; it may be given while the take is already stopping. Otherwise
+        does nothing unless a take is connecting or recording, so a key release or a
         second Stop can arrive at any time.
         """
+        if discard_backlog and self.phase is Phase.STOPPING and self._queue is not None:
+            self._discard()
+            return
         if self.phase not in (Phase.CONNECTING, Phase.RECORDING):
             return
         self.phase = Phase.STOPPING
@@ -191,11 +231,16 @@ class LiveSession:
         self._listener.on_session_status("connecting", "Finishing the transcript…")
         if self._pipeline is not None and self._queue is not None:
             for chunk in self._pipeline.finish():
-                self._queue.put_nowait(chunk)
-                if self._recorder is not None:
-                    self._recorder(chunk)
-            self._queue.put_nowait(None)
+                self._enqueue(chunk)
+            self._queue.end()
         self._pipeline = None
+        if discard_backlog:
+            self._discard()
+
+    @property
+    def behind_seconds(self) -> float:
+        """How much captured audio waits to be sent, in seconds."""
+        return len(self._queue) * CHUNK_SECONDS if self._queue is not None else 0.0
 
     async def finished(self) -> None:
         """Wait until the take has ended; raise the DictationError it failed with, if any."""
@@ -211,7 +256,7 @@ class LiveSession:
         can (a file) bounds it by calling this between blocks.
         """
         queue = self._queue
-        if queue is None or queue.qsize() <= limit:
+        if queue is None or len(queue) <= limit:
             return
         self._drain_limit = limit
         self._drain_waiter = asyncio.get_running_loop().create_future()
@@ -231,7 +276,21 @@ class LiveSession:
 
     # --- internals -----------------------------------------------------------
 
-    async def _run(self, target: LiveTarget, queue: asyncio.Queue[bytes | None]) -> None:
+    def _enqueue(self, chunk: bytes) -> None:
+        if self._recorder is not None:
+            self._recorder(chunk)
+        assert self._queue is not None
+        self._queue.put(chunk)
+
+    def _discard(self) -> None:
+        assert self._queue is not None
+        dropped = self._queue.discard()
+        if dropped:
+            log.info("discarded %.1f s of audio not sent yet", dropped * CHUNK_SECONDS)
+        self._discarded = True
+        self._wake.set()
+
+    async def _run(self, target: LiveTarget, queue: Backlog) -> None:
         listener = self._listener
         connection: StreamConnection | None = None
         try:
@@ -240,21 +299,50 @@ class LiveSession:
                 listener.on_session_status("starting", "Waiting for the offline engine…")
                 url = await asyncio.shield(self._engine_url())
             listener.on_session_status("connecting", f"Connecting to {target.service}…")
-            connection = self._connect(target, url, self._on_transcript)
-            await connection.open()
-            if self.phase is Phase.CONNECTING:
-                self.phase = Phase.RECORDING
-                listener.on_session_status("streaming",
-                                           f"Listening — streaming to {target.service}")
-            self._set_busy(False)
-            while (chunk := await queue.get()) is not None:
-                await connection.send_audio(chunk)
-                self.chunks_sent += 1
-                waiter = self._drain_waiter
-                if waiter is not None and queue.qsize() <= self._drain_limit and not waiter.done():
-                    waiter.set_result(None)
-            self._set_busy(True)
-            await connection.stop()
+            attempt = 0  # failed reconnect attempts in a row
+            lost_at = 0.0  # when the last working session was lost
+            confirmed_then = -1  # self._confirmed when it was lost
+            delays = self.policy.delays(self._rng)
+            while True:
+                self._generation += 1
+                connection = self._connect(target, url, self._transcripts_of(self._generation))
+                try:
+                    await self._stream(connection, target, queue, resuming=self._opened_once)
+                    break
+                except DictationError as exc:
+                    await connection.close()
+                    if not (self.policy.enabled and self._opened_once and is_retryable(exc)):
+                        raise
+                    if self._discarded:
+                        log.info("%s; the rest of the take was discarded, so no reconnect", exc)
+                        break
+                    loop = asyncio.get_running_loop()
+                    if self._confirmed > confirmed_then:
+                        # Finals moved the take on since the last loss: that session
+                        # worked, and this is a new loss. One that opens but drops before
+                        # confirming anything does not count as back, or a server that
+                        # drops every session early would be retried for ever.
+                        attempt = 0
+                        confirmed_then = self._confirmed
+                        lost_at = loop.time()
+                        delays = self.policy.delays(self._rng)
+                    self._let_go_of_partial()
+                    attempt += 1
+                    waited = loop.time() - lost_at
+                    if attempt > self.policy.max_attempts or waited > self.policy.give_up_after:
+                        raise ReconnectGaveUp(
+                            f"{target.service}: the connection was lost and could not be "
+                            f"restored ({attempt - 1} attempts in {waited:.0f} s; the last "
+                            f"failure: {exc}). Stopped retrying: the transcript so far stays, "
+                            "and the recording of the take is kept.") from exc
+                    log.info("%s Reconnecting (attempt %d).", exc, attempt)
+                    await self._wait_before(attempt, next(delays))
+                    if self._discarded:
+                        break
+            if self._discarded and queue.ended and self._partial:
+                # No session will finalize the grey words: keep them as they are.
+                listener.on_session_final(self._partial)
+                self._partial = ""
             listener.on_session_status("stopped", "Stopped. The transcript is ready to copy.")
         except DictationError as exc:
             self.error = exc
@@ -269,23 +357,152 @@ class LiveSession:
                 await connection.close()
             raise
         finally:
+            self._generation += 1  # whatever still arrives belongs to no take
             self._partial = ""
             self._pipeline = None
             self._queue = None
+            self.chunks_spilled = queue.spilled_total
+            queue.close()
+            self._unconfirmed.clear()
             if self._drain_waiter is not None and not self._drain_waiter.done():
                 self._drain_waiter.set_result(None)
             self.phase = Phase.IDLE
             self._busy = False
             listener.on_session_state(self.phase, False)
 
+    async def _stream(self, connection: StreamConnection, target: LiveTarget, queue: Backlog,
+                      *, resuming: bool) -> None:
+        """Open a session, resend what the last one left unconfirmed, send, stop."""
+        listener = self._listener
+        await connection.open()
+        self._opened_once = True
+        if resuming:
+            self.reconnects += 1
+            log.info("reconnected to %s; resending %.1f s", target.service,
+                     len(self._unconfirmed) * CHUNK_SECONDS)
+        if self.phase is Phase.CONNECTING:
+            self.phase = Phase.RECORDING
+        if not resuming:
+            listener.on_session_status("streaming", f"Listening — streaming to {target.service}")
+            self._set_busy(False)
+        resend = [chunk for _, chunk in self._unconfirmed]
+        self._unconfirmed.clear()
+        for chunk in resend:
+            await self._send(connection, chunk)
+            self.chunks_resent += 1
+        catching_up = resuming
+        if resuming:
+            catching_up = self._show_progress(target, queue)
+        while True:
+            try:
+                # Without a pause for each chunk, a backlog goes out at the link's speed.
+                next_chunk = queue.get_nowait()
+            except IndexError:
+                next_chunk = await queue.get()
+            if next_chunk is None:
+                break
+            await self._send(connection, next_chunk)
+            if catching_up:
+                catching_up = self._show_progress(target, queue)
+            waiter = self._drain_waiter
+            if waiter is not None and len(queue) <= self._drain_limit and not waiter.done():
+                waiter.set_result(None)
+        self._set_busy(True)
+        await connection.stop()
+
+    def _show_progress(self, target: LiveTarget, queue: Backlog) -> bool:
+        """Status after a reconnect, while the backlog goes out; False once caught up."""
+        behind = len(queue) * CHUNK_SECONDS
+        if behind > 2 * CHUNK_SECONDS:
+            # Shown at each whole second, not for every chunk.
+            if int(behind) != self._shown_behind:
+                self._shown_behind = int(behind)
+                self._listener.on_session_status(
+                    "connecting", f"Catching up… {behind:.1f} s behind")
+            return True
+        self._shown_behind = -1
+        if self.phase is Phase.STOPPING:
+            self._listener.on_session_status("connecting", "Finishing the transcript…")
+        else:
+            self._listener.on_session_status("streaming",
+                                             f"Listening — streaming to {target.service}")
+        return False
+
+    async def _send(self, connection: StreamConnection, chunk: bytes) -> None:
+        # Kept before it goes out: if this send fails, the chunk is resent.
+        unconfirmed = self._unconfirmed
+        unconfirmed.append((asyncio.get_running_loop().time(), chunk))
+        if len(unconfirmed) > round(self.policy.resend_seconds / CHUNK_SECONDS):
+            unconfirmed.popleft()
+            self._overflowed = True
+        await connection.send_audio(chunk)
+        self.chunks_sent += 1
+
+    def _let_go_of_partial(self) -> None:
+        """The connection is lost: its grey words will not be finalized by it."""
+        if not self._partial:
+            return
+        if self._overflowed:
+            # More was said since the last final than is kept for resending: the audio
+            # of the first words is gone, so their text is kept as it was heard.
+            self._listener.on_session_final(self._partial)
+        else:
+            # All its audio is resent, and the new session will say the words again.
+            self._listener.on_session_partial("")
+        self._partial = ""
+        self._overflowed = False
+
+    async def _wait_before(self, attempt: int, delay: float) -> None:
+        """Wait `delay` before a reconnect, refreshing how far behind the take is."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        self._wake.clear()
+        while not self._discarded:
+            self._listener.on_session_status(
+                "connecting", f"Reconnecting (attempt {attempt})… {self.behind_seconds:.1f} s "
+                "behind")
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(1.0, left))
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._listener.on_session_state(self.phase, busy)
 
+    def _transcripts_of(self, generation: int) -> TranscriptListener:
+        def deliver(event: PartialTranscript | FinalTranscript) -> None:
+            # A connection given up on may still deliver a reply or two while closing;
+            # its session is gone, so its words are not this take's any more.
+            if generation == self._generation:
+                self._on_transcript(event)
+        return deliver
+
     def _on_transcript(self, event: PartialTranscript | FinalTranscript) -> None:
         if isinstance(event, FinalTranscript):
             self._partial = ""
+            self._finalized()
             self._listener.on_session_final(event.text)
         else:
             self._partial = event.text
             self._listener.on_session_partial(event.text)
+
+    def _finalized(self) -> None:
+        """A final arrived: the audio sent well before it needs no resending.
+
+        The final comes some time after the server decided its utterance had ended (it
+        waits for silence, then the reply travels back), and the audio sent meanwhile,
+        or still on its way to the server then, belongs to the next utterance: if this
+        connection is lost before that one's final, it must go again. That time is a
+        matter of the link, not of the audio, so what is kept is what went out in the
+        last `policy.final_latency` seconds (many chunks while a backlog races out,
+        a few when live). Resending it repeats no finalized word: the server had not
+        counted it in the utterance it finalized.
+        """
+        cutoff = asyncio.get_running_loop().time() - self.policy.final_latency
+        unconfirmed = self._unconfirmed
+        while unconfirmed and unconfirmed[0][0] < cutoff:
+            unconfirmed.popleft()
+            self._confirmed += 1
+        self._overflowed = False

@@ -3,6 +3,15 @@
 `StreamConnection` owns the socket; `StreamClient` (protocols/) decides what the
 frames mean. Library errors become the app's error tree here, at the edge, with the
 token redacted from every message.
+
+Every wait has a deadline, so a peer that goes quiet ends in a `ConnectionFailed`
+that says how, never in a hang: opening (`open_timeout`), each send (`send_timeout`:
+a peer that stopped reading fills the socket's buffers and the send waits on them),
+keepalive pings (`ping_interval`, `ping_timeout`), replies while audio flows
+(`reply_timeout`: a peer that reads but never answers has stalled), the audioStop
+confirmation (`stop_timeout`) and the close itself (`close_timeout`). The socket's
+send buffer is kept small (`send_buffer`), so what a stalled peer has swallowed
+without reading is a bounded amount of audio that the live session can resend.
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -80,6 +91,12 @@ class StreamConnection:
         open_timeout: float = 10.0,
         stop_timeout: float = 30.0,
         service: str = SERVICE,
+        send_timeout: float = 10.0,
+        reply_timeout: float | None = 20.0,
+        ping_interval: float | None = 10.0,
+        ping_timeout: float | None = 20.0,
+        close_timeout: float = 2.0,
+        send_buffer: int | None = 64 * 1024,
     ):
         scheme = urlsplit(url).scheme
         if scheme not in ("ws", "wss"):
@@ -90,7 +107,9 @@ class StreamConnection:
         self.display_url = redact_url(self._url)
         self.service = service
         self.protocol = StreamClient(version=version, language=language)
-        self._on_transcript = on_transcript
+        # Every transcript is a reply, so it restarts the stall clock on its way out.
+        self._transcript_listener = on_transcript
+        self._on_transcript: TranscriptListener | None = self._on_reply_transcript
         self._open_timeout = open_timeout
         self._stop_timeout = stop_timeout
         self._ws: ClientConnection | None = None
@@ -98,6 +117,14 @@ class StreamConnection:
         self._opened: asyncio.Future[SessionOpened] | None = None
         self._stopped: asyncio.Future[None] | None = None
         self._failure: DictationError | None = None
+        self._send_timeout = send_timeout
+        self._reply_timeout = reply_timeout
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
+        self._send_buffer = send_buffer
+        # When the oldest audio still waiting for any reply was sent (None: none waits).
+        self._unanswered_since: float | None = None
 
     async def open(self) -> SessionOpened:
         """Connect and open a session; raise a DictationError saying why if we cannot."""
@@ -112,6 +139,7 @@ class StreamConnection:
                 f"{self.service}: no answer from {self.display_url} within "
                 f"{self._open_timeout:g} s. Check the network and the URL."
             ) from exc
+        self._limit_send_buffer()
         self._reader = asyncio.create_task(self._read(), name="stream-reader")
         try:
             await self._ws.send(self.protocol.open())
@@ -123,30 +151,47 @@ class StreamConnection:
                 f"session within {self._open_timeout:g} s."
             ) from exc
         except ConnectionClosed as exc:
+            failure = self._failure  # the reader's word, before close() has its own
             await self.close()
-            raise self._failure or self._dropped(exc) from exc
+            raise failure or self._dropped(exc) from exc
         except DictationError:
             await self.close()
             raise
 
     async def send_audio(self, chunk: bytes) -> None:
-        """Send one 3200-byte chunk; raises if the session has failed meanwhile."""
-        if self._failure is not None:
-            raise self._failure
+        """Send one 3200-byte chunk; raises if the session has failed meanwhile.
+
+        Raises ConnectionFailed when the send waits longer than `send_timeout` (the
+        peer stopped reading) or no reply came for `reply_timeout` while audio was
+        sent (the peer stalled).
+        """
+        self._raise_failure()
         assert self._ws is not None, "open() first"
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._unanswered_since is None:
+            self._unanswered_since = now
+        elif self._reply_timeout is not None and now - self._unanswered_since > self._reply_timeout:
+            await self._give_up(ConnectionFailed(
+                f"{self.service}: the server stopped answering: no reply for "
+                f"{now - self._unanswered_since:.0f} s while audio was sent."))
         frame = self.protocol.audio(chunk)
         try:
-            await self._ws.send(frame)
+            await asyncio.wait_for(self._ws.send(frame), self._send_timeout)
+        except asyncio.TimeoutError:
+            await self._give_up(ConnectionFailed(
+                f"{self.service}: the server stopped reading: a send waited "
+                f"{self._send_timeout:g} s."))
         except ConnectionClosed as exc:
-            raise self._failure or self._dropped(exc) from exc
+            self._raise_failure(exc)
+            raise self._dropped(exc) from exc
 
     async def stop(self) -> None:
         """Send audioStop and wait until the server has answered it (finals come first)."""
-        if self._failure is not None:
-            raise self._failure
+        self._raise_failure()
         assert self._ws is not None and self._stopped is not None, "open() first"
         try:
-            await self._ws.send(self.protocol.stop())
+            await asyncio.wait_for(self._ws.send(self.protocol.stop()), self._send_timeout)
             await asyncio.wait_for(asyncio.shield(self._stopped), self._stop_timeout)
         except asyncio.TimeoutError as exc:
             raise ConnectionFailed(
@@ -154,15 +199,22 @@ class StreamConnection:
                 f"{self._stop_timeout:g} s; the last words may be missing."
             ) from exc
         except ConnectionClosed as exc:
-            raise self._failure or self._dropped(exc) from exc
+            self._raise_failure(exc)
+            raise self._dropped(exc) from exc
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Close the socket without the audioStop handshake (idempotent)."""
+        if self._failure is None:
+            # Ours, not the peer's: the reader, seeing the socket end, has nothing to report.
+            self._failure = ConnectionFailed(f"{self.service}: the connection was closed.")
         if self._ws is not None:
+            # The closing handshake needs a peer that reads; one that stopped is cut off.
             with contextlib.suppress(Exception):
-                await self._ws.close()
+                await asyncio.wait_for(self._ws.close(), self._close_timeout)
+            if self._ws.transport is not None and not self._ws.transport.is_closing():
+                self._ws.transport.abort()
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
@@ -185,6 +237,7 @@ class StreamConnection:
                 # A bigger frame closes the connection with 1009, which _dropped() words.
                 max_size=MAX_FRAME_BYTES,
                 logger=_ws_log,
+                **self._keepalive_options(),
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -209,6 +262,48 @@ class StreamConnection:
                 f"{self.service}: cannot connect to {self.display_url}: {reason}. "
                 "Check the network and the URL."
             ) from exc
+
+    def _keepalive_options(self) -> dict[str, Any]:
+        return {"ping_interval": self._ping_interval, "ping_timeout": self._ping_timeout,
+                "close_timeout": self._close_timeout}
+
+    def _limit_send_buffer(self) -> None:
+        # The kernel grows a send buffer to megabytes; audio parked there when the peer
+        # stops reading is lost with the socket, so keep it to a few seconds' worth.
+        if self._send_buffer is None or self._ws is None:
+            return
+        sock = self._ws.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
+
+    def _on_reply_transcript(self, event: PartialTranscript | FinalTranscript) -> None:
+        self._unanswered_since = None  # the audio sent so far has been answered
+        if self._transcript_listener is not None:
+            self._transcript_listener(event)
+
+    def _raise_failure(self, exc: ConnectionClosed | None = None) -> None:
+        """Raise why the session ended, if it has: the reader's error, or a missed pong."""
+        ws = self._ws
+        sent = ws.protocol.close_sent if ws is not None else None
+        if sent is not None and sent.reason == "keepalive ping timeout":
+            raise ConnectionFailed(
+                f"{self.service}: the server stopped answering keepalive pings "
+                f"(no pong within {self._ping_timeout:g} s); the connection is lost.") from exc
+        if self._failure is not None:
+            raise self._failure from exc
+
+    async def _give_up(self, error: ConnectionFailed) -> None:
+        """End a connection that stopped making progress, and raise `error`."""
+        log.warning("%s", error)
+        if self._failure is None:
+            self._failure = error
+        # A peer that stopped reading or answering would not take part in a closing
+        # handshake either: cut the socket rather than wait `close_timeout` for it.
+        if self._ws is not None and self._ws.transport is not None:
+            self._ws.transport.abort()
+        await self.close()
+        raise error
 
     async def _read(self) -> None:
         """Feed every reply to the protocol until the session ends; any failure, of the

@@ -191,10 +191,9 @@ def test_any_rate_and_channels_arrive_as_16k_mono(tmp_path: Path, rate: int,
 def test_bad_file_fails_before_connecting(tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
-    with FakeBahasakita() as server:
-        conn = StreamConnection(server.url, token=TOKEN)
-        with pytest.raises(UnsupportedInput, match="bad.wav: cannot decode"):
-            run(stream_file(bad, conn))
+    with FakeBahasakita() as server, \
+            pytest.raises(UnsupportedInput, match="bad.wav: cannot decode"):
+        run(stream_file(bad, lambda on_transcript: StreamConnection(server.url, token=TOKEN)))
     assert server.sessions == []
 
 
@@ -205,7 +204,8 @@ def test_realtime_pace_sends_about_ten_chunks_a_second(tmp_path: Path) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         with FakeBahasakita() as server:
-            await stream_file(path, StreamConnection(server.url), pace=Pace.REALTIME)
+            await stream_file(path, lambda on_transcript: StreamConnection(server.url),
+                              pace=Pace.REALTIME)
         return loop.time() - start
 
     # 8 chunks at 100 ms: the last is sent 0.7 s after the first.
@@ -239,3 +239,37 @@ def test_a_final_of_another_session_is_not_printed(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["final 20", "final 40", "final 60", "last 60"]
     assert "someone else's words" not in result.stdout
+# --- reconnects and a closed pipe --------------------------------------------------------
+
+
+def test_a_dropped_stream_reconnects_and_says_so_on_stderr(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "in.wav", noise(6.0, 16000, 1, seed=5), 16000)
+    with FakeBahasakita(Behaviour(drop_after=25)) as server:
+        result = cli("stream", str(path), "--url", server.url, "--pace", "fast")
+    assert result.returncode == 0, result.stderr
+    assert len(server.sessions) == 2 and server.sessions[1].stopped
+    status = [line for line in result.stderr.splitlines() if line.startswith("dictation-app:")]
+    assert status[0].startswith("dictation-app: Reconnecting (attempt 1)… ")
+    assert status[-1] == "dictation-app: Finishing the transcript…"
+    assert "Traceback" not in result.stderr
+    # The finals of both sessions, each once.
+    assert result.stdout.splitlines() == [t for s in server.sessions for t in s.finals]
+
+
+def test_a_closed_pipe_ends_the_stream_at_once_and_quietly(tmp_path: Path) -> None:
+    # 30 s at real-time pace: finishing would take 30 s; the pipe closes after one line.
+    path = write_audio(tmp_path / "in.wav", noise(30.0, 16000, 1, seed=6), 16000)
+    environ = {k: v for k, v in os.environ.items() if k != "DICTATION_BAHASAKITA_TOKEN"}
+    with FakeBahasakita(Behaviour(final_every=5)) as server:
+        proc = subprocess.Popen([sys.executable, "-m", "dictation_app", "stream", str(path),
+                                 "--url", server.url], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=environ)
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == "final 5\n"
+        proc.stdout.close()  # as `| head -1` does once it has its line
+        returncode = proc.wait(timeout=15)
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+    assert returncode in (0, 141), stderr
+    assert stderr == ""  # no traceback, no "Exception ignored"
+    assert len(server.sessions[0].chunk_sizes) < 100  # it did not stream on to the end

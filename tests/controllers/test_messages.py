@@ -84,9 +84,9 @@ def test_a_live_token_refused_at_the_handshake(tmp_path: Path) -> None:
     soundfile.write(str(path), np.zeros((8000, 1), np.float32), 16000, subtype="PCM_16")
 
     async def scenario(url: str) -> None:
-        connection = StreamConnection(url, token="a-wrong-token", on_transcript=lambda e: None,
-                                      service="Bahasakita")
-        await stream_file(path, connection, pace=Pace.FAST)
+        await stream_file(path, lambda on_transcript: StreamConnection(
+            url, token="a-wrong-token", on_transcript=on_transcript, service="Bahasakita"),
+            pace=Pace.FAST)
 
     with FakeBahasakita(Behaviour(token="the-right-one")) as server, \
             pytest.raises(AuthenticationFailed) as caught:

@@ -2,7 +2,8 @@
 
 It builds its replies as raw JSON straight from the vendor's examples (not with the
 app's own builders), records every audio byte it receives, and can misbehave on
-request: reject the session, demand a token, drop the connection, send garbage, send
+request: reject the session, demand a token, drop the connection (once or every
+session), stop reading the socket, stall (read but never answer), send garbage, send
 any raw frame after a given chunk (`inject`), a final of another session, or an
 audioStop nobody asked for.
 """
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -39,9 +41,14 @@ class Behaviour:
     version: str = "v1"  # "v1" | "v2"
     token: str | None = None  # when set, other tokens get HTTP 401 at the handshake
     reject_conn: str | None = None  # audioConn answered with status 400 and this message
+    reject_from: int = 0  # ... from this session on (counted from 0), the ones before open
     partial_every: int = 5  # a partial after every N chunks ...
     final_every: int = 20  # ... and a final after every M chunks
-    drop_after: int | None = None  # close the socket (no audioStop) after N chunks
+    drop_after: int | None = None  # close the first session's socket (no audioStop) after N chunks
+    drop_every: int | None = None  # close every session's socket after N chunks of its own
+    stop_reading_after: int | None = None  # once: after N chunks, stop reading the socket
+    stall_after: int | None = None  # once: after N chunks, read on but never answer again
+    chunk_delay: float = 0.0  # seconds spent on each chunk: a link slower than real time
     garbage_after: int | None = None  # send a non-JSON frame after N chunks
     reply_type_case: str = "camel"  # "camel" | "pascal": AudioStream vs audioStream
     silent_conn: bool = False  # never answer audioConn
@@ -58,6 +65,7 @@ class Session:
     messages: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
     path: str = ""
+    finals: list[str] = field(default_factory=list)  # the final texts it sent, in order
 
 
 class FakeBahasakita:
@@ -70,6 +78,11 @@ class FakeBahasakita:
         self._server: Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
+        self.drops = 0  # sessions this server dropped on purpose
+        self._dropped_once = False
+        self._stopped_reading_once = False
+        self._stalled_once = False
+        self._held: list[ServerConnection] = []  # connections it stopped reading
 
     @property
     def url(self) -> str:
@@ -88,12 +101,16 @@ class FakeBahasakita:
         self._loop.close()
 
     async def _start(self) -> None:
+        self._release = asyncio.Event()  # ends the handlers that stopped reading
         self._server = await serve(self._handle, "127.0.0.1", 0, process_request=self._check,
                                    max_queue=None, max_size=None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
         assert self._server is not None
+        self._release.set()
+        for ws in self._held:  # they would never answer the closing handshake
+            ws.transport.abort()
         self._server.close()
         await self._server.wait_closed()
 
@@ -119,9 +136,11 @@ class FakeBahasakita:
     async def _serve(self, ws: ServerConnection) -> None:
         b = self.behaviour
         session = Session(path=ws.request.path if ws.request else "")
+        index = len(self.sessions)
         self.sessions.append(session)
         sess_id = uuid.uuid4().hex
         chunks = 0
+        stalled = False
         async for frame in ws:
             msg = json.loads(frame)
             session.messages.append(msg)
@@ -130,7 +149,7 @@ class FakeBahasakita:
             if kind == "audioConn":
                 if b.silent_conn:
                     continue
-                if b.reject_conn:
+                if b.reject_conn and index >= b.reject_from:
                     key = "message_status" if b.version == "v2" else "message"
                     await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                         "audioConn"), "status": 400, key: b.reject_conn}}))
@@ -146,17 +165,31 @@ class FakeBahasakita:
             elif kind == "audioStream":
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStream without our sess_id"
+                if b.chunk_delay:
+                    await asyncio.sleep(b.chunk_delay)
                 audio = base64.b64decode(bk["data"]["audio"])
                 session.audio += audio
                 session.chunk_sizes.append(len(audio))
                 chunks += 1
-                if b.drop_after is not None and chunks >= b.drop_after:
+                if self._drops_now(chunks):
+                    self.drops += 1
                     await ws.close(1011, "server went away")
                     return
+                if (b.stop_reading_after is not None and chunks >= b.stop_reading_after
+                        and not self._stopped_reading_once):
+                    self._stopped_reading_once = True
+                    await self._stop_reading(ws)
+                    return
+                if (b.stall_after is not None and chunks >= b.stall_after
+                        and not self._stalled_once):
+                    self._stalled_once = stalled = True
+                if stalled:
+                    continue
                 if b.garbage_after is not None and chunks >= b.garbage_after:
                     await ws.send("this is not json")
                     continue
                 if chunks % b.final_every == 0:
+                    session.finals.append(f"final {chunks}")
                     await ws.send(self._result(f"final {chunks}", final=True, sess_id=sess_id))
                 elif chunks % b.partial_every == 0:
                     await ws.send(self._result(f"partial {chunks}", final=False,
@@ -171,9 +204,10 @@ class FakeBahasakita:
                 if b.early_stop_after == chunks:
                     await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                         "audioStop"), "status": 200, "message": "", "sess_id": sess_id}}))
-            elif kind == "audioStop":
+            elif kind == "audioStop" and not stalled:
                 if b.version == "v1":
                     assert bk["sess_id"] == sess_id, "audioStop without our sess_id"
+                session.finals.append(f"last {chunks}")
                 await ws.send(self._result(f"last {chunks}", final=True, sess_id=sess_id))
                 await ws.send(json.dumps({"bk": {"service": "stt", "type": self._type(
                     "audioStop"), "status": 200, "message": ""}}))
@@ -184,6 +218,29 @@ class FakeBahasakita:
             await ws.send(frame.data, text=True)  # websockets does not check what it sends
         else:
             await ws.send(frame)
+
+    def _drops_now(self, chunks: int) -> bool:
+        b = self.behaviour
+        if b.drop_every is not None and chunks >= b.drop_every:
+            return True
+        if b.drop_after is not None and chunks >= b.drop_after and not self._dropped_once:
+            self._dropped_once = True
+            return True
+        return False
+
+    async def _stop_reading(self, ws: ServerConnection) -> None:
+        """Read nothing more: the client's sends fill the socket buffers, then block.
+
+        A small receive buffer keeps what the kernel takes in for us (and so what the
+        client must resend) to a realistic few seconds of audio. Held until the server
+        stops; the client gives up on it first.
+        """
+        self._held.append(ws)
+        ws.transport.pause_reading()
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        await self._release.wait()
 
     def _result(self, text: str, *, final: bool, sess_id: str | None = None) -> str:
         body: dict[str, Any] = {"service": "stt", "type": self._type("audioStream"),

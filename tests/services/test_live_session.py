@@ -18,6 +18,7 @@ import pytest
 from dictation_app.core.errors import ConnectionFailed, DictationError, ServiceRejected
 from dictation_app.protocols.bahasakita_stream import ProtocolVersion
 from dictation_app.services.live_session import LiveSession, LiveTarget, Phase
+from dictation_app.services.reconnect import NO_RECONNECT
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 
 RATE = 16_000
@@ -166,7 +167,7 @@ def test_a_failed_session_keeps_the_grey_words_as_a_final() -> None:
     listener = Recorder()
 
     async def scenario(server: FakeBahasakita) -> LiveSession:
-        session = LiveSession(listener)
+        session = LiveSession(listener, policy=NO_RECONNECT)
         session.set_source(RATE, 1)
         session.start(target(server))
         # As a microphone does: blocks keep coming, and the next send finds the drop.

@@ -25,6 +25,7 @@ from dictation_app.protocols.bahasakita_stream import (
     FinalTranscript,
     ProtocolVersion,
 )
+from dictation_app.services.reconnect import NO_RECONNECT
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita, Frame, RawText
 from tests.support.audio import noise, write_audio
@@ -72,7 +73,7 @@ def test_dropped_connection_mid_stream_is_a_connection_error(tmp_path: Path) -> 
     path = write_audio(tmp_path / "in.wav", noise(3.0, 16000, 1), 16000)
     with FakeBahasakita(Behaviour(drop_after=4)) as server, \
             pytest.raises(ConnectionFailed, match="dropped.*1011.*server went away"):
-        stream(server, path)
+        stream(server, path, policy=NO_RECONNECT)
 
 
 def test_garbage_from_the_server_is_a_protocol_error(tmp_path: Path) -> None:
@@ -91,9 +92,9 @@ def test_server_that_never_opens_the_session_times_out(tmp_path: Path) -> None:
 
 def test_nothing_listening_is_a_connection_error(tmp_path: Path, unused_port: int) -> None:
     path = write_audio(tmp_path / "in.wav", noise(0.5, 16000, 1), 16000)
-    conn = StreamConnection(f"ws://127.0.0.1:{unused_port}/v1/prod/stream", token=TOKEN)
+    url = f"ws://127.0.0.1:{unused_port}/v1/prod/stream"
     with pytest.raises(ConnectionFailed, match="cannot connect") as info:
-        run(stream_file(path, conn))
+        run(stream_file(path, lambda on_transcript: StreamConnection(url, token=TOKEN)))
     assert TOKEN not in str(info.value)
 
 
