@@ -26,7 +26,7 @@ from dictation_app.protocols.bahasakita_stream import (
     ProtocolVersion,
 )
 from dictation_app.services.reconnect import NO_RECONNECT
-from dictation_app.transport.stream_connection import StreamConnection
+from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita, Frame, RawText
 from tests.support.audio import noise, write_audio
 from tests.support.secrets import assert_no_secret_logged, logged_text
@@ -125,10 +125,12 @@ def hostile_stream(tmp_path: Path, behaviour: Behaviour, *, seconds: float = 6.0
     events: list[object] = []
     error: BaseException | None = None
     with FakeBahasakita(behaviour) as server:
-        conn = StreamConnection(server.url, token=TOKEN, on_transcript=events.append)
+        def connect(listener: TranscriptListener) -> StreamConnection:
+            return StreamConnection(server.url, token=TOKEN, on_transcript=listener)
+
         started = time.monotonic()
         try:
-            run(stream_file(path, conn, pace=Pace.FAST))
+            run(stream_file(path, connect, pace=Pace.FAST, on_transcript=events.append))
         except Exception as exc:
             error = exc
         elapsed = time.monotonic() - started

@@ -29,6 +29,7 @@ from dictation_app.ui.about_dialog import (
 EXPECTED_LICENCES = [
     ("Qt and Qt for Python (PySide6)", "LGPL-3.0"),
     ("PocketSphinx and its US English model", "BSD-2-Clause"),
+    ("faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en model", "MIT"),
     ("PortAudio", "MIT"),
     ("libsndfile", "LGPL-2.1+"),
     ("soxr", "LGPL-2.1+"),
@@ -71,8 +72,9 @@ def test_shows_name_version_engine_and_qt(qtbot: QtBot) -> None:
     assert dialog.name_label.text() == "Dictation"
     assert dialog.version_label.text() == f"Version {__version__}"
     assert dialog.engine_label.text() == (
-        f"Offline engine: CMU PocketSphinx {metadata.version('pocketsphinx')} "
-        "with its US English model"
+        f"Offline engines: CMU PocketSphinx {metadata.version('pocketsphinx')} "
+        "with its US English model; "
+        f"faster-whisper {metadata.version('faster-whisper')} with Whisper tiny.en (int8, CPU)"
     )
     pyside = metadata.version("PySide6-Essentials")
     assert dialog.qt_label.text() == f"Qt {qVersion()}, PySide6 {pyside}"
@@ -104,7 +106,8 @@ def test_missing_distributions_read_not_installed(qtbot: QtBot) -> None:
     assert versions.pop("NumPy") == "2.0.0"
     assert set(versions.values()) == {NOT_INSTALLED}
     assert len(versions) == len(BUNDLED) + len(about_engines()) - 1
-    assert dialog.engine_label.text() == f"Offline engine: CMU PocketSphinx ({NOT_INSTALLED})"
+    assert dialog.engine_label.text() == (
+        f"Offline engines: CMU PocketSphinx ({NOT_INSTALLED}); faster-whisper ({NOT_INSTALLED})")
     assert dialog.qt_label.text() == f"Qt {qVersion()}, PySide6 {NOT_INSTALLED}"
 
 
