@@ -104,7 +104,7 @@ DEFAULT_MODEL = TINY_EN.name
 NO_SPEECH_PROB = 0.6
 LOG_PROB_FLOOR = -1.0
 COMPRESSION_RATIO_CEILING = 2.4
-PARTIAL_LOG_PROB_FLOOR = -0.5
+UNTIMED_LOG_PROB_FLOOR = -0.5
 NOISE_WORD_PROB = 0.3
 # Live cutting: a shorter pause than pocketsphinx's keeps the final within a second of
 # speech end once Whisper's decode (a fixed 30-second window) is added; utterances are
@@ -121,15 +121,38 @@ PARTIAL_REST = 1.0
 # No partial is started once the speaker has paused this long: the utterance is likely
 # ending, and its final must not wait behind a partial.
 PARTIAL_PAUSE = 0.15
-FINAL_BEAM = 5
+# Live finals go out as text only (the streaming protocol has no word times), so they
+# skip the alignment pass; the beam is measured in bench/bench_whisper.py.
+LIVE_FINAL_BEAM = 5
+FILE_BEAM = 5
+# A file's utterances are decoded together once they hold this much audio: every decode
+# costs a whole 30 s window of Whisper's encoder, however short the audio.
+FILE_WINDOW = 24.0
+
+
+@dataclass(frozen=True)
+class DecodedSegment:
+    """One segment a decode kept (about a sentence), times from the audio's start."""
+
+    text: str
+    start: float
+    end: float
+    words: tuple[WordTiming, ...]
 
 
 @dataclass(frozen=True)
 class Decoded:
-    """What one decode kept: the text, and each word's time from the audio's start."""
+    """What one decode kept."""
 
-    text: str
-    words: tuple[WordTiming, ...]
+    segments: tuple[DecodedSegment, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(segment.text for segment in self.segments)
+
+    @property
+    def words(self) -> tuple[WordTiming, ...]:
+        return tuple(word for segment in self.segments for word in segment.words)
 
 
 class WhisperModel:
@@ -186,38 +209,40 @@ class WhisperModel:
     def session(self) -> AbstractContextManager[WhisperRecognizer]:
         return contextlib.closing(self.recognizer())
 
-    def decode(self, pcm: bytes, *, final: bool) -> Decoded:
-        """Decode one utterance of 16 kHz s16le; a final gets the wide beam and word times."""
+    def decode(self, pcm: bytes, *, final: bool, timed: bool = False) -> Decoded:
+        """Decode 16 kHz s16le: a partial greedily; a final with LIVE_FINAL_BEAM, or, when
+        `timed` (files), with FILE_BEAM, segment and word times and word probabilities."""
         whisper = self._whisper
         assert whisper is not None, "load() first"
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        beam = (FILE_BEAM if timed else LIVE_FINAL_BEAM) if final else 1
         segments, _ = whisper.transcribe(
-            audio, language=self.language, beam_size=FINAL_BEAM if final else 1,
+            audio, language=self.language, beam_size=beam,
             temperature=0.0,  # no fallback re-decodes: they would double the latency
-            condition_on_previous_text=False, without_timestamps=not final,
-            word_timestamps=final, vad_filter=False,
+            condition_on_previous_text=False, without_timestamps=not timed,
+            word_timestamps=timed, vad_filter=False,
             no_speech_threshold=NO_SPEECH_PROB, log_prob_threshold=LOG_PROB_FLOOR)
-        texts: list[str] = []
-        words: list[WordTiming] = []
+        kept: list[DecodedSegment] = []
         for segment in segments:
-            if _not_speech(segment, final=final):
+            # Word probabilities exist only when timed; without them, the surer rule.
+            if _not_speech(segment, words=timed):
                 continue
             text = segment.text.strip()
             if not any(ch.isalnum() for ch in text):
                 continue
-            texts.append(text)
-            words.extend(
+            words = tuple(
                 WordTiming(word.word.strip(), round(word.start, 3), round(word.end, 3),
                            round(min(1.0, max(0.0, word.probability)), 4))
                 for word in segment.words or () if word.word.strip())
-        return Decoded(" ".join(texts), tuple(words))
+            kept.append(DecodedSegment(text, segment.start, segment.end, words))
+        return Decoded(tuple(kept))
 
 
 # (utterance number, its result or None for "no words", whether it is the final)
 _Delivery = tuple[int, RecognizerEvent | None, bool]
 
 
-def _not_speech(segment: Any, *, final: bool) -> bool:
+def _not_speech(segment: Any, *, words: bool) -> bool:
     """Whether a decoded segment is Whisper making words up from noise or looping."""
     if segment.compression_ratio > COMPRESSION_RATIO_CEILING:
         return True
@@ -227,11 +252,11 @@ def _not_speech(segment: Any, *, final: bool) -> bool:
         return True
     # Loud room noise with mains hum gets a confident "no speech" but a transcript
     # just above the floor ("You", its word at 2-3%): the words' own probabilities
-    # tell. A partial has no word probabilities, so it needs a surer transcript.
-    if not final:
-        return segment.avg_logprob < PARTIAL_LOG_PROB_FLOOR
-    words = segment.words or ()
-    return bool(words) and sum(w.probability for w in words) / len(words) < NOISE_WORD_PROB
+    # tell. Without word probabilities, a surer transcript is asked for.
+    if not words:
+        return segment.avg_logprob < UNTIMED_LOG_PROB_FLOOR
+    found = segment.words or ()
+    return bool(found) and sum(w.probability for w in found) / len(found) < NOISE_WORD_PROB
 
 
 class _Utterance:
@@ -261,6 +286,10 @@ class WhisperRecognizer:
         self._ready: list[RecognizerEvent] = []
         self._ready_lock = threading.Lock()
         self._shown_partial: dict[int, bool] = {}
+        # Files: the utterances gathered for the next decode, as (offset in the joined
+        # audio, start in the stream) in seconds, and their audio.
+        self._window: list[tuple[float, float]] = []
+        self._window_pcm = bytearray()
         self._worker: _DecodeWorker | None = None
         if model.partials:
             self._worker = _DecodeWorker(model, self._deliver)
@@ -279,6 +308,8 @@ class WhisperRecognizer:
             self._step(self._endpointer.finish())
             if self._worker is not None:
                 self._worker.wait_idle()
+            else:
+                self._decode_window()
             return self._take_ready()
 
     def close(self) -> None:
@@ -333,9 +364,30 @@ class WhisperRecognizer:
         if self._worker is not None:
             self._worker.submit_final(utterance.number, bytes(utterance.pcm),
                                       ended.start, ended.end)
-        else:
-            decoded = self._model.decode(bytes(utterance.pcm), final=True)
-            self._deliver(_final(decoded, ended.start, ended.end, utterance.number))
+            return
+        self._window.append((len(self._window_pcm) / 32000, ended.start))
+        self._window_pcm += utterance.pcm
+        if len(self._window_pcm) >= FILE_WINDOW * 32000:
+            self._decode_window()
+
+    def _decode_window(self) -> None:
+        """Decode the file's gathered utterances as one; a final per segment Whisper keeps,
+        its times mapped back from the joined audio to the stream's."""
+        if not self._window_pcm:
+            return
+        pieces, pcm = self._window, bytes(self._window_pcm)
+        self._window, self._window_pcm = [], bytearray()
+
+        def stream_time(at: float) -> float:
+            offset, start = next((p for p in reversed(pieces) if p[0] <= at), pieces[0])
+            return round(start + max(0.0, at - offset), 3)
+
+        for segment in self._model.decode(pcm, final=True, timed=True).segments:
+            words = tuple(WordTiming(w.text, stream_time(w.start), stream_time(w.end),
+                                     w.confidence) for w in segment.words)
+            with self._ready_lock:
+                self._ready.append(FinalResult(segment.text, stream_time(segment.start),
+                                               stream_time(segment.end), words))
 
     def _deliver(self, event: _Delivery) -> None:
         number, result, final = event
