@@ -58,6 +58,10 @@ __all__ = ["DictationController", "Phase"]
 log = logging.getLogger(__name__)
 
 
+
+CLOSING_AFTER_TAKE = ("The window closes once the take is finished; close it again to quit "
+                      "now (the take is kept in History).")
+
 class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
     takes_changed = Signal()  # a take was journaled to its end, or recovered
@@ -84,6 +88,7 @@ class DictationController(QObject):
         self.recovered: list[Take] = []  # takes the last run left unfinished, shown at start
         self._recovered_note = ""
         self._take_service = ""
+        self._closing = False  # the window waits for this take to end, then closes
         self._take_prefix: str | None = None  # the transcript before the current take
         self.engines = EngineController(window, on_started=self._on_engine_started,
                                         engine_factory=engine_factory)
@@ -104,6 +109,7 @@ class DictationController(QObject):
         w = self.window
         w.record_requested.connect(self.on_window_record_requested)
         w.stop_requested.connect(self.on_window_stop_requested)
+        w.close_deferred.connect(self.on_window_close_deferred)
         w.push_to_talk_pressed.connect(self.on_window_push_to_talk_pressed)
         w.push_to_talk_released.connect(self.on_window_push_to_talk_released)
         w.device_selected.connect(self.on_window_device_selected)
@@ -131,11 +137,17 @@ class DictationController(QObject):
 
     async def shutdown(self) -> None:
         """Stop recording (keeping what was said), close the microphone, stop the engine."""
-        if self.phase is not Phase.IDLE:
+        skipped = self.window.finishing_skipped
+        if skipped:
+            # Closed again rather than wait: end now; the journal has the take, its finals
+            # so far and all of its recording, and the History tab shows it next time.
+            await self.session.close()
+        elif self.phase is not Phase.IDLE:
             self.stop_take()
         await self.account.shutdown()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.session.finished(), 10)
+        if not skipped:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.session.finished(), 10)
         await self.session.close()
         self.microphones.close()
         await self.engines.shutdown()
@@ -320,6 +332,8 @@ class DictationController(QObject):
             # A slow or lost link left audio queued: say how much, and how to skip it.
             message = (f"{message} {behind:.0f} s of audio still to send; press Stop again "
                        "to drop it.")
+        if self._closing and self.phase is not Phase.IDLE:
+            message = f"{message} {CLOSING_AFTER_TAKE}"
         self.window.set_status(kind, message)
 
     def on_session_partial(self, text: str) -> None:
@@ -344,6 +358,11 @@ class DictationController(QObject):
             # not wait for the rest (what was sent still gets its finals).
             self.session.stop(discard_backlog=True)
             return
+        self.stop_take()
+
+    def on_window_close_deferred(self) -> None:
+        """Close asked for mid-take: finish it (queued audio, last final), then close."""
+        self._closing = True
         self.stop_take()
 
     def on_window_push_to_talk_pressed(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
     sign_in_requested = Signal(str, str)  # email, password: from the settings dialog
     welcome_dismissed = Signal()
     closing = Signal()
+    # Close asked for while a take runs: the window stays until the take has ended (its
+    # queued audio sent, its last final in) and closes then; asked again, it closes now.
+    close_deferred = Signal()
     # File transcription. The window re-emits its jobs panel's two signals of the same
     # name, so connecting the window's covers the Add files button and drops on the panel.
     open_files_requested = Signal()
@@ -107,6 +110,9 @@ class MainWindow(QMainWindow):
         self._settings_dialog: SettingsDialog | None = None
         self._about_dialog: AboutDialog | None = None
         self._about_engines: tuple[EngineCredit, ...] = ()
+        self._recording = False
+        self._closing_after_take = False
+        self._finishing_skipped = False
 
         self._build_actions()
         self.setCentralWidget(self._build_central())
@@ -219,8 +225,16 @@ class MainWindow(QMainWindow):
 
     def set_recording(self, recording: bool) -> None:
         """Switch the Record button between Record and Stop."""
+        self._recording = recording
         self.record_action.setText("Stop recording" if recording else "Start recording")
         self.control_bar.set_recording(recording)
+        if not recording and self._closing_after_take:
+            QTimer.singleShot(0, self.close)  # the take has ended: close, as asked
+
+    @property
+    def finishing_skipped(self) -> bool:
+        """Whether the person closed again rather than wait for the take to finish."""
+        return self._finishing_skipped
 
     def set_busy(self, busy: bool) -> None:
         """While busy (e.g. connecting) Record/Stop is unavailable."""
@@ -328,6 +342,12 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._recording and not self._closing_after_take:
+            self._closing_after_take = True
+            event.ignore()
+            self.close_deferred.emit()
+            return
+        self._finishing_skipped = self._recording
         self._push_to_talk.release()
         self.closing.emit()
         super().closeEvent(event)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from dictation_app.controllers.dictation_controller import DictationController, Phase
@@ -323,3 +324,68 @@ def test_a_connection_dropped_mid_take_is_reconnected_and_nothing_is_lost(
     assert window.transcript.plain_text().split() == " ".join(finals).split()
     assert window.transcript.partial_text() == ""
     assert window.status_kind == "stopped"
+
+
+def test_closing_mid_take_finishes_the_take_first_then_closes(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    # As the app runs it (app.py): closing the window must not stop the event loop.
+    QApplication.instance().setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
+    mic = pulse_mic(rate=16000, channels=1)
+    closing: list[bool] = []
+    with FakeBahasakita(Behaviour(final_every=10)) as server:
+        window, controller = build(qtbot, server)
+        window.closing.connect(lambda: closing.append(True))
+
+        async def scenario() -> None:
+            controller.start()
+            window.show()
+            mic.write(bytes(16000 * 2 * 4))  # type: ignore[attr-defined]
+            controller.start_take()
+            await until(lambda: bool(server.sessions)
+                        and len(server.sessions[0].chunk_sizes) >= 15)
+            window.close()  # as the title bar's button or Ctrl+Q does
+            # Still there, saying why, while the take sends what it has and ends.
+            assert window.isVisible() and closing == []
+            assert "close it again to quit now" in window.status_label.text()
+            await until(lambda: not window.isVisible())
+
+        run(loop, controller, scenario())
+    assert closing == [True] and not window.finishing_skipped
+    (session,) = server.sessions
+    assert session.stopped  # audioStop sent and answered: the last final came in
+    assert session.finals[-1].startswith("last ")
+    assert session.finals[-1] in window.transcript.plain_text()
+
+
+def test_closing_again_mid_take_quits_at_once_and_keeps_the_take(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    # As the app runs it (app.py): closing the window must not stop the event loop.
+    QApplication.instance().setQuitOnLastWindowClosed(False)  # type: ignore[union-attr]
+    mic = pulse_mic(rate=16000, channels=1)
+    # A server that never confirms the end: only closing again gets the window shut.
+    with FakeBahasakita(Behaviour(final_every=10, stall_after=12)) as server, \
+            TakeStore() as store:
+        window, controller = build(qtbot, server, journal=TakeJournal(store))
+
+        async def scenario() -> None:
+            controller.start()
+            window.show()
+            mic.write(bytes(16000 * 2 * 4))  # type: ignore[attr-defined]
+            controller.start_take()
+            await until(lambda: bool(server.sessions)
+                        and len(server.sessions[0].chunk_sizes) >= 15)
+            window.close()
+            assert window.isVisible()
+            # The take waits for an audioStop confirmation that will not come...
+            await until(lambda: any(m["bk"]["type"] == "audioStop"
+                                    for m in server.sessions[0].messages))
+            window.close()  # ... so the person closes again
+            assert not window.isVisible() and window.finishing_skipped
+
+        run(loop, controller, scenario())
+        (take,) = store.list()
+    assert controller.phase is Phase.IDLE
+    assert take.state is TakeState.ENDED and take.recording is not None
+    assert [f.text for f in take.finals] == ["final 10"]
