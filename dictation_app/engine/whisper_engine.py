@@ -106,13 +106,14 @@ LOG_PROB_FLOOR = -1.0
 COMPRESSION_RATIO_CEILING = 2.4
 UNTIMED_LOG_PROB_FLOOR = -0.5
 NOISE_WORD_PROB = 0.3
-# Live cutting: a shorter pause than pocketsphinx's keeps the final within a second of
-# speech end once Whisper's decode (a fixed 30-second window) is added; utterances are
-# cut at 25 s, inside Whisper's window with the pre-roll.
-LIVE_ENDPOINTING = Endpointing(pause=0.5, max_utterance=25.0)
-# The first partial waits for this much of the utterance (pre-roll included): with
-# less, Whisper has only the onset's syllable and guesses nothing or nonsense.
-FIRST_PARTIAL = 0.7
+# Live cutting: a final waits for the pause that ends its utterance and then for a
+# decode of a whole 30-second window, so the pause is shorter than pocketsphinx's
+# (0.4 s, measured in bench/bench_whisper.py at no cost in WER); utterances are cut at
+# 25 s, inside Whisper's window with the pre-roll.
+LIVE_ENDPOINTING = Endpointing(pause=0.4, max_utterance=25.0)
+# The first partial waits for this much of the utterance, pre-roll included (0.4 s, of
+# which the onset's 0.2 s are speech): with less, Whisper guesses nothing.
+FIRST_PARTIAL = 0.45
 # A partial needs this much new speech since the last one...
 PARTIAL_STEP = 0.3
 # ... and, after a decode that took t seconds, a rest of t * PARTIAL_REST, so partials
@@ -120,9 +121,10 @@ PARTIAL_STEP = 0.3
 PARTIAL_REST = 1.0
 # No partial is started once the speaker has paused this long: the utterance is likely
 # ending, and its final must not wait behind a partial.
-PARTIAL_PAUSE = 0.15
+PARTIAL_PAUSE = 0.1
 # Live finals go out as text only (the streaming protocol has no word times), so they
-# skip the alignment pass; the beam is measured in bench/bench_whisper.py.
+# skip the alignment pass. A greedy decode would be 0.06 s sooner per final (the live
+# set of bench/bench_whisper.py), but it hears "ill-disposed" as "old-sposed".
 LIVE_FINAL_BEAM = 5
 FILE_BEAM = 5
 # A file's utterances are decoded together once they hold this much audio: every decode
