@@ -31,11 +31,10 @@ import enum
 import json
 import logging
 import math
-import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,9 +43,10 @@ import platformdirs
 
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import APP_NAME
+from dictation_app.core.sqlite_file import SqliteFile
 from dictation_app.jobs.model import FileStamp, Job, JobOptions, JobState, text_preview
 from dictation_app.jobs.options import VendorOptions
-from dictation_app.jobs.store_schema import COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from dictation_app.jobs.store_schema import COLUMNS, MIGRATIONS
 from dictation_app.protocols.transcript import Transcript, from_store_dict, to_store_dict
 
 log = logging.getLogger(__name__)
@@ -88,41 +88,11 @@ class JobStore:
         # back as StoredOptions, which each service reads all the same.
         self._options_types = dict(options_types or {})
         self._busy_timeout = busy_timeout
-        self.recovered_from: Path | None = None  # where a damaged file was moved, if one was
-        self._synchronous: str | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"Cannot create the folder for the job list ({self.path.parent}): "
-                f"{exc.strerror or exc}. Check that it is writable.") from exc
-        try:
-            self._conn: sqlite3.Connection | None = self._open()
-        except (sqlite3.DatabaseError, _Damaged) as exc:
-            kind = _failure(exc)
-            if kind == "busy":
-                raise ConfigurationError(
-                    f"The job list ({self.path}) is locked by another program, probably "
-                    "another copy of this app: close it and try again.") from exc
-            if kind == "access":
-                raise ConfigurationError(
-                    f"Cannot open the job list ({self.path}) for reading and writing: "
-                    f"{exc}. Check that this user owns the file, its -wal and -shm "
-                    "companions and their folder, and may write to them (a file left by "
-                    "running the app with sudo belongs to root), then start the app "
-                    "again.") from exc
-            if kind != "damaged" or not self.path.exists():
-                # A full disk or an I/O error says nothing about the file: keep it.
-                raise ConfigurationError(
-                    f"Cannot open the job list ({self.path}): {exc}. Check that the disk "
-                    "has room and the folder is writable, then start the app again.") from exc
-            self.recovered_from = self._move_aside(exc)
-            try:
-                self._conn = self._open()
-            except (sqlite3.DatabaseError, _Damaged) as again:
-                raise ConfigurationError(
-                    f"Cannot start a new job list at {self.path}: {again}. Check that the "
-                    "folder is writable.") from again
+        self._file = SqliteFile(self.path, label="job list", migrations=MIGRATIONS,
+                                busy_timeout=busy_timeout,
+                                newer_schema=lambda db, version: _check_newer(db, version,
+                                                                              self.path))
+        self.recovered_from = self._file.recovered_from  # where a damaged file went, if any
 
     # --- reading ----------------------------------------------------------------------
 
@@ -248,9 +218,7 @@ class JobStore:
             db.execute("DELETE FROM job_files WHERE job_id = ?", (job_id,))
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._file.close()
 
     def __enter__(self) -> JobStore:
         return self
@@ -262,9 +230,7 @@ class JobStore:
     # --- internals --------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise sqlite3.ProgrammingError("the job store is closed")
-        return self._conn
+        return self._file.db()
 
     def _write(self, db: sqlite3.Connection, job_id: int, values: dict[str, Any]) -> Job:
         assignments = ", ".join(f"{name} = ?" for name in values)
@@ -275,134 +241,18 @@ class JobStore:
         row = db.execute(f"{_LISTED} WHERE id = ?", (job_id,)).fetchone()
         return _job(row, self._options_types, with_result=False)
 
-    @contextmanager
-    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        synchronous = "FULL" if durable else "NORMAL"
-        if synchronous != self._synchronous:
-            db.execute(f"PRAGMA synchronous = {synchronous}")
-            self._synchronous = synchronous
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            # Inside the try: a COMMIT that fails (disk full, a deferred constraint)
-            # leaves the transaction open, and every later BEGIN would fail.
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.rollback()
-            raise
-
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), timeout=self._busy_timeout, isolation_level=None)
-        try:
-            db.row_factory = sqlite3.Row
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                # Said of a file SQLite could read: a read-only file or a file system
-                # without shared memory, not damage.
-                raise ConfigurationError(
-                    f"The job list ({self.path}) cannot use write-ahead logging (SQLite "
-                    f"kept journal mode {mode!r}). Check that the file and its folder are "
-                    "writable and on a local disk, then start the app again.")
-            db.execute("PRAGMA synchronous = FULL")
-            self._synchronous = "FULL"
-            check = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
-            if check != ["ok"]:
-                details = "; ".join(check[:3]).replace("\n", " ")
-                raise _Damaged(f"integrity check failed: {details}")
-            self._migrate(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            missing = sorted(set(COLUMNS) - columns)
-            if missing:
-                raise ConfigurationError(
-                    f"The job list ({self.path}) was written by a newer version of this app "
-                    f"(schema {version}) and lacks {', '.join(missing)}: update the app.")
-            log.info("job list schema %d is newer than %d; using it as is",
-                     version, SCHEMA_VERSION)
-            return
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for step in MIGRATIONS[target - 1]:
-                    if callable(step):
-                        step(db)
-                    else:
-                        db.execute(step)
-                db.execute(f"PRAGMA user_version = {target}")
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.rollback()
-                raise
-            log.info("job list schema migrated to version %d", target)
-
-    def _move_aside(self, reason: BaseException) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        attempt = 1
-        while target.exists():
-            attempt += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{attempt}")
-        try:
-            os.replace(self.path, target)
-            # A WAL left beside the damaged file must not be replayed into the new one.
-            for suffix in ("-wal", "-shm"):
-                side = Path(f"{self.path}{suffix}")
-                if side.exists():
-                    os.replace(side, Path(f"{target}{suffix}"))
-        except OSError as exc:
-            raise ConfigurationError(
-                f"The job list ({self.path}) is damaged ({reason}) and could not be moved "
-                f"aside: {exc.strerror or exc}. Move or delete it, then start the app "
-                "again.") from exc
-        log.warning("job list %s could not be read (%s); moved it to %s and started a new one",
-                    self.path, reason, target.name)
-        return target
+    def _transaction(self, *, durable: bool) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.transaction(durable=durable)
 
 
-class _Damaged(Exception):
-    """The file opened but is not a usable job list."""
-
-
-# Only these say the file's contents are unusable. Permission and open errors
-# (SQLITE_CANTOPEN, _PERM, _READONLY, _AUTH) say nothing about the contents: moving such
-# a file aside would hide an intact job list.
-_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-_ACCESS = ("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY", "SQLITE_AUTH")
-
-
-def _failure(exc: BaseException) -> str:
-    """busy (another connection holds a lock), damaged (the file's contents are
-    unusable), access (the file cannot be opened or written: permissions, a read-only
-    disk, a folder in its place) or other (disk full, I/O error: the file may be fine)."""
-    if isinstance(exc, _Damaged):
-        return "damaged"
-    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
-    if name:
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return "busy"
-        if name.startswith(_DAMAGED):
-            return "damaged"
-        return "access" if name.startswith(_ACCESS) else "other"
-    # Python 3.10: SQLite's messages for the same codes.
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return "busy"
-    if "malformed" in text or "not a database" in text:
-        return "damaged"
-    if "unable to open" in text or "readonly" in text or "not authorized" in text \
-            or "access permission" in text:
-        return "access"
-    return "other"
+def _check_newer(db: sqlite3.Connection, version: int, path: Path) -> None:
+    """A job list from a newer app is used as it is if it has every column we read."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+    missing = sorted(set(COLUMNS) - columns)
+    if missing:
+        raise ConfigurationError(
+            f"The job list ({path}) was written by a newer version of this app (schema "
+            f"{version}) and lacks {', '.join(missing)}: update the app.")
 
 
 def _dump(data: Any) -> str:

@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import builtins
 import logging
-import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import platformdirs
 
-from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.settings import APP_NAME
+from dictation_app.core.sqlite_file import SqliteFile
 from dictation_app.takes.model import Take, TakeFinal, TakeState
 from dictation_app.takes.recording import fix_header
 
@@ -76,34 +74,9 @@ class TakeStore:
     def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT):
         self.path = path or default_path()
         self.recordings = self.path.parent / RECORDINGS
-        self.recovered_from: Path | None = None
-        self._busy_timeout = busy_timeout
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"Cannot create the folder for the take history ({self.path.parent}): "
-                f"{exc.strerror or exc}. Check that it is writable.") from exc
-        try:
-            self._conn: sqlite3.Connection | None = self._open()
-        except sqlite3.DatabaseError as exc:
-            kind = _failure(exc)
-            if kind == "busy":
-                raise ConfigurationError(
-                    f"The take history ({self.path}) is locked by another program, probably "
-                    "another copy of this app: close it and try again.") from exc
-            if kind == "access":
-                raise ConfigurationError(
-                    f"Cannot open the take history ({self.path}) for reading and writing: "
-                    f"{exc}. Check that this user owns the file, its -wal and -shm "
-                    "companions and their folder, then start the app again.") from exc
-            if kind != "damaged" or not self.path.exists():
-                raise ConfigurationError(
-                    f"Cannot open the take history ({self.path}): {exc}. Check that the "
-                    "disk has room and the folder is writable, then start the app "
-                    "again.") from exc
-            self.recovered_from = self._move_aside(exc)
-            self._conn = self._open()
+        self._file = SqliteFile(self.path, label="take history", migrations=MIGRATIONS,
+                                busy_timeout=busy_timeout)
+        self.recovered_from = self._file.recovered_from  # where a damaged file went, if any
 
     # --- reading ----------------------------------------------------------------------
 
@@ -221,9 +194,7 @@ class TakeStore:
         return path
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._file.close()
 
     def __enter__(self) -> TakeStore:
         return self
@@ -235,9 +206,7 @@ class TakeStore:
     # --- internals --------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise sqlite3.ProgrammingError("the take store is closed")
-        return self._conn
+        return self._file.db()
 
     def _takes(self, rows: builtins.list[sqlite3.Row]) -> builtins.list[Take]:
         if not rows:
@@ -251,86 +220,8 @@ class TakeStore:
                 TakeFinal(str(f["text"]), str(f["engine"]), float(f["start"]), float(f["end"])))
         return [_take(row, finals[int(row["id"])]) for row in rows]
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.rollback()
-            raise
-
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), timeout=self._busy_timeout, isolation_level=None)
-        try:
-            db.row_factory = sqlite3.Row
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise ConfigurationError(
-                    f"The take history ({self.path}) cannot use write-ahead logging (SQLite "
-                    f"kept journal mode {mode!r}). Check that the file and its folder are "
-                    "writable and on a local disk, then start the app again.")
-            db.execute("PRAGMA synchronous = FULL")
-            if [str(r[0]) for r in db.execute("PRAGMA quick_check")] != ["ok"]:
-                raise sqlite3.DatabaseError("database disk image is malformed")
-            self._migrate(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            log.info("take history schema %d is newer than %d; using it as is",
-                     version, SCHEMA_VERSION)
-            return
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for step in MIGRATIONS[target - 1]:
-                    db.execute(step)
-                db.execute(f"PRAGMA user_version = {target}")
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.rollback()
-                raise
-
-    def _move_aside(self, reason: BaseException) -> Path:
-        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            os.replace(self.path, target)
-            for suffix in ("-wal", "-shm"):
-                side = Path(f"{self.path}{suffix}")
-                if side.exists():
-                    os.replace(side, Path(f"{target}{suffix}"))
-        except OSError as exc:
-            raise ConfigurationError(
-                f"The take history ({self.path}) is damaged ({reason}) and could not be "
-                f"moved aside: {exc.strerror or exc}. Move or delete it, then start the app "
-                "again.") from exc
-        log.warning("take history %s could not be read (%s); moved it to %s", self.path,
-                    reason, target.name)
-        return target
-
-
-def _failure(exc: BaseException) -> str:
-    """busy, damaged, access or other, as in jobs/store.py."""
-    name = getattr(exc, "sqlite_errorname", "")
-    text = str(exc)
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return "busy"
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text \
-            or "not a database" in text:
-        return "damaged"
-    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_READONLY", "SQLITE_AUTH")) \
-            or "unable to open" in text or "readonly" in text:
-        return "access"
-    return "other"
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._file.transaction()
 
 
 def _take(row: sqlite3.Row, finals: builtins.list[TakeFinal]) -> Take:
