@@ -150,10 +150,10 @@ class HistoryPanel(QWidget):
         self.copy_button = button("Copy", "Copy the take's text", self.copy_requested)
         self.export_button = button("Export…", "Save as TXT, SRT, WebVTT or JSON",
                                     self.export_requested)
-        self.save_recording_button = button("Save recording…", "Save the take's audio as WAV",
+        self.save_recording_button = button("Save audio…", "Save the take's audio as WAV",
                                             self.save_recording_requested)
         self.transcribe_button = button(
-            "Transcribe again", "Add the recording to the Files list, with the service "
+            "Re-transcribe", "Add the recording to the Files list, with the service "
             "chosen there", self.transcribe_requested)
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Delete the take and its recording")
