@@ -83,6 +83,11 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     _add_engine_argument(serve)
+    serve.add_argument("--model", metavar="NAME|PATH",
+                       help="the engine's model: for whisper, tiny.en (bundled, the default) "
+                            "or the folder of a CTranslate2 Whisper model")
+    serve.add_argument("--language", metavar="CODE",
+                       help="the language spoken, as a BCP-47 code (default en)")
     serve.add_argument("--grammar", help=argparse.SUPPRESS)  # JSGF, for deterministic tests
 
     stream = commands.add_parser("stream", parents=[common],
@@ -153,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from dictation_app.engine.server import run_serve
 
-            return run_serve(args.host, args.port, engine=args.engine, grammar=args.grammar)
+            return run_serve(args.host, args.port, engine=args.engine, grammar=args.grammar,
+                             model=args.model, language=args.language)
         if args.command == "stream":
             return asyncio.run(_stream(args))
         if args.command == "monitor":

@@ -87,10 +87,13 @@ async def serve_model(host: str, port: int, model: RecognizerModel, *,
 
 
 def run_serve(host: str, port: int, *, engine: str | None = None,
-              grammar: str | None = None) -> int:
+              grammar: str | None = None, model: str | None = None,
+              language: str | None = None) -> int:
     """Serve `engine` (None: the default) until SIGINT/SIGTERM; print `READY <url>` once
-    listening. `grammar` is pocketsphinx's JSGF option, for tests. Returns an exit code."""
+    listening. `model` (a name or folder) and `language` go to the engine; `grammar` is
+    pocketsphinx's JSGF option, for tests. Returns an exit code."""
     options: dict[str, Any] = {} if grammar is None else {"grammar": grammar}
+    options.update({k: v for k, v in (("model", model), ("language", language)) if v})
 
     def ready(url: str) -> None:
         print(f"READY {url}", flush=True)

@@ -254,3 +254,23 @@ def test_the_echo_words_fit_the_word_shape() -> None:
     (final,) = events
     assert isinstance(final, FinalResult)
     assert final.words[0] == WordTiming("utterance", 0.0, final.end / 2, 1.0)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"model": "/no/such/folder"}, "whisper: no model '/no/such/folder': give a bundled model "
+                                   "(tiny.en) or the folder of a CTranslate2 Whisper"),
+    ({"language": "fa"}, "whisper has no model for language 'fa'; it knows: en"),
+    ({"engine": "pocketsphinx", "model": "large"}, "unknown model 'large'; it has one: en-us"),
+])
+def test_run_serve_refuses_a_model_or_language_the_engine_lacks(
+        options: dict[str, str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_serve("127.0.0.1", 0, **options) == 2
+
+    out, errors = capsys.readouterr()
+    assert out == "" and message in errors
+
+
+def test_serve_takes_model_and_language() -> None:
+    args = build_parser().parse_args(["serve", "--model", "tiny.en", "--language", "en-GB"])
+
+    assert (args.model, args.language) == ("tiny.en", "en-GB")
