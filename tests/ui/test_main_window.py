@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent
@@ -11,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from dictation_app import __version__
 from dictation_app.app import about_engines
 from dictation_app.audio.devices import InputDevice
+from dictation_app.core.key_hold import REPEAT_INTERVAL_MS
 from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
@@ -127,8 +130,34 @@ def test_push_to_talk_emits_once_per_press_and_release(qtbot: QtBot, window: Mai
     assert released == []
 
     send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: released == ["r"])
     assert pressed == ["p"]
-    assert released == ["r"]
+
+
+def test_unflagged_auto_repeat_pairs_keep_one_take(qtbot: QtBot, window: MainWindow) -> None:
+    """X11 repeats a held key as release/press pairs that Qt may not flag as repeats."""
+    pressed: list[float] = []
+    released: list[float] = []
+    window.push_to_talk_pressed.connect(lambda: pressed.append(time.monotonic()))
+    window.push_to_talk_released.connect(lambda: released.append(time.monotonic()))
+    editor = window.transcript
+    editor.setFocus()
+
+    send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+    for _ in range(8):  # a held key at 30 Hz, over a quarter of a second
+        send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
+        send_key(editor, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+        qtbot.wait(33)  # the repeat period: the loop runs, the release timers with it
+    assert len(pressed) == 1
+    assert released == []
+
+    let_go = time.monotonic()
+    send_key(editor, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
+    assert released == []  # held back for the repeat interval
+    with qtbot.waitSignal(window.push_to_talk_released, timeout=1000):
+        pass
+    assert released[0] - let_go >= REPEAT_INTERVAL_MS / 1000 * 0.9
+    assert len(pressed) == 1
 
 
 def test_push_to_talk_key_does_not_type_into_the_editor(qtbot: QtBot, window: MainWindow) -> None:
