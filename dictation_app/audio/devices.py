@@ -17,7 +17,12 @@ class InputDevice:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.default_rate} Hz, {self.channels} ch)"
+        """The name a person sees; the default is said in words, not by a mark.
+
+        Rate and channel count are left out: the ALSA pulse plugin reports 44.1 kHz
+        and 32 channels whatever the source underneath is, so they mean nothing.
+        """
+        return f"{self.name} (default)" if self.is_default else self.name
 
 
 def list_input_devices() -> list[InputDevice]:

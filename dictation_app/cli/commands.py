@@ -211,11 +211,9 @@ def _devices() -> int:
         print("No audio input device found. Connect a microphone, or check that the "
               "sound server (PulseAudio/PipeWire) is running.", file=sys.stderr)
         return EXIT_FAILED
-    width = max(len(d.name) for d in devices)
-    print(f"{'index':>5}  {'name':<{width}}  {'rate':>6}  channels")
+    print(f"{'index':>5}  name")
     for d in devices:
-        mark = "*" if d.is_default else " "
-        print(f"{d.index:>4}{mark}  {d.name:<{width}}  {d.default_rate:>6}  {d.channels}")
+        print(f"{d.index:>5}  {d.label}")
     return 0
 
 

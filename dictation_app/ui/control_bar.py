@@ -116,7 +116,7 @@ class ControlBar(QWidget):
         combo.addItem(SYSTEM_DEFAULT, None)
         combo.setItemData(0, "Whatever the system uses as its input", Qt.ItemDataRole.ToolTipRole)
         for device in devices:
-            label = f"{device.label} — default" if device.is_default else device.label
+            label = device.label
             combo.addItem(label, device.index)
             combo.setItemData(combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         position = combo.findData(selected) if selected is not None else 0

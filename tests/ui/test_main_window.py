@@ -239,8 +239,8 @@ def test_devices_are_listed_and_the_choice_is_emitted(qtbot: QtBot, window: Main
     combo = window.device_combo
     assert [combo.itemText(i) for i in range(combo.count())] == [
         SYSTEM_DEFAULT,
-        "Built-in Microphone (48000 Hz, 2 ch) — default",
-        "USB Headset (16000 Hz, 1 ch)",
+        "Built-in Microphone (default)",
+        "USB Headset",
     ]
     assert combo.currentData() == 4
     assert combo.isEnabled()
