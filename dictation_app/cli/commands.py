@@ -55,6 +55,18 @@ _COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-tran
 TRANSCRIBE_HELP = "transcribe an audio file with a service or the offline engine"
 
 
+EXAMPLES = """\
+examples:
+  dictation-app                          open the window
+  dictation-app talk.m4a memo.wav        open the window and transcribe the files
+  dictation-app devices                  list audio input devices
+  dictation-app stream talk.wav          stream a file as the microphone would
+  dictation-app transcribe talk.m4a      transcribe a file (--provider to pick a service)
+  dictation-app history                  list the dictated takes
+  dictation-app COMMAND --help           a command's own options
+"""
+
+
 def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     """The whole command line; with `full=False`, `transcribe` only as a name and its help.
 
@@ -64,7 +76,10 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="dictation-app",
-        description="Live dictation and transcription. With no command, opens the window.",
+        description="Live dictation and transcription. With no command, opens the window; "
+                    "given audio files (dictation-app FILE...), opens it and transcribes them.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")

@@ -30,7 +30,7 @@ from dictation_app.audio.capture import Microphone
 from dictation_app.audio.devices import InputDevice, list_input_devices
 from dictation_app.controllers.account_controller import AccountController
 from dictation_app.controllers.engine_controller import EngineController
-from dictation_app.controllers.messages import Where, window_message
+from dictation_app.controllers.messages import Where, needs_settings_token, window_message
 from dictation_app.controllers.microphone_controller import (
     NO_MICROPHONE,
     MicrophoneController,
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 
 
+ADD_TOKEN = "Add token…"  # the status line's button when the cloud has no token
 CLOSING_AFTER_TAKE = ("The window closes once the take is finished; close it again to quit "
                       "now (the take is kept in History).")
 
@@ -118,6 +119,7 @@ class DictationController(QObject):
         w.settings_requested.connect(self.on_window_settings_requested)
         w.settings_saved.connect(self.on_window_settings_saved)
         w.sign_in_requested.connect(self.on_window_sign_in_requested)
+        w.status_action_requested.connect(self.on_window_status_action_requested)
 
     def start(self) -> None:
         """Fill the window, open the microphone for the meter, start the engine if needed;
@@ -187,7 +189,7 @@ class DictationController(QObject):
         try:
             target = live_provider(self.provider).resolve(self.settings, self.secrets)
         except ConfigurationError as exc:
-            self.window.set_status("error", window_message(exc, Where.LIVE))
+            self._show_problem(exc)
             return
         self._begin_journal(target.service)
         try:
@@ -246,10 +248,23 @@ class DictationController(QObject):
             if not self.devices:
                 self.window.set_status("error", NO_MICROPHONE)
             return  # otherwise the device's own error stays visible
-        name = live_provider(self.provider).label
+        provider = live_provider(self.provider)
+        if not provider.uses_engine:
+            # Said now, not after Record: a cloud provider without its token cannot start.
+            try:
+                provider.resolve(self.settings, self.secrets)
+            except ConfigurationError as exc:
+                self._show_problem(exc)
+                return
+        name = provider.label
         key = self.settings.get_str(Key.PUSH_TO_TALK_KEY)
         self.window.set_status("idle", f"Ready: {name}. Press Record or hold {key} to dictate."
                                + self._recovered_note)
+
+    def _show_problem(self, exc: ConfigurationError) -> None:
+        """A take cannot start: say why, with a button to the fix when Settings holds it."""
+        action = ADD_TOKEN if needs_settings_token(exc) else ""
+        self.window.set_status("error", window_message(exc, Where.LIVE), action=action)
 
     # --- the take journal ------------------------------------------------------
 
@@ -391,8 +406,11 @@ class DictationController(QObject):
         if self.phase is not Phase.IDLE:
             self.stop_take()
         self.settings.set(Key.PROVIDER, provider)
+        # What the status line said was about the provider left behind (a red "cannot
+        # connect" from the cloud): it goes now, whatever the new one has to say.
         if live_provider(provider).uses_engine:
-            self.engines.ensure()
+            if self.engines.ensure().done():
+                self._show_ready()  # the engine was already up: no "started" will come
         else:
             self._show_ready()
 
@@ -410,6 +428,13 @@ class DictationController(QObject):
         dialog = self.window.settings_dialog
         if dialog is not None:
             dialog.set_token_info(*self.account.token_info())
+
+    def on_window_status_action_requested(self) -> None:
+        """The status line's button ("Add token…"): Settings, at the token field."""
+        self.on_window_settings_requested()
+        dialog = self.window.settings_dialog
+        if dialog is not None:
+            dialog.focus_token()
 
     def on_window_settings_saved(self, values: SettingsValues) -> None:
         version = ProtocolVersion(values.protocol_version)

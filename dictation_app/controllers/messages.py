@@ -61,6 +61,15 @@ def window_message(exc: BaseException, where: Where = Where.JOBS, *,
     return _enter_hint(exc, text, descriptors)
 
 
+def needs_settings_token(exc: BaseException, *,
+                         descriptors: tuple[ServiceDescriptor, ...] = registry.DESCRIPTORS
+                         ) -> bool:
+    """Whether `exc` is fixed by entering or renewing the token Settings holds, so the
+    window can offer a button that opens Settings there."""
+    fix = fix_of(exc)
+    return fix is not None and _is_settings_token(fix, descriptors)
+
+
 def _is_settings_token(fix: Fix, descriptors: tuple[ServiceDescriptor, ...]) -> bool:
     """Whether `fix` names the token Settings holds (a live stream's is that one)."""
     if LIVE_TOKEN in fix.fields:

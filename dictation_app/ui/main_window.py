@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
     files_dropped = Signal(list)  # list[Path]: regular files dropped anywhere on the window
     save_transcript_requested = Signal()  # File ▸ Save transcript…
     services_requested = Signal()  # the file-transcription services' accounts
+    status_action_requested = Signal()  # the button beside the status text was pressed
 
     def __init__(
         self, parent: QWidget | None = None, *, jobs_panel: JobsPanel | None = None
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
         self.status_icon = self._status_line.status_icon
         self.status_label = self._status_line.status_label
         self.push_to_talk_label = self._status_line.push_to_talk_label
+        self.status_action_button = self._status_line.action_button
+        self.status_action_button.clicked.connect(self.status_action_requested)
         self.set_devices([], None)
         self.set_status("idle", "Ready")
         self.set_recording(False)
@@ -241,9 +244,10 @@ class MainWindow(QMainWindow):
         self.control_bar.set_busy(busy)
         self.record_action.setEnabled(not busy)
 
-    def set_status(self, kind: str, text: str) -> None:
-        """Show the state of the pipeline; ``kind`` picks the colour, errors show in full."""
-        self._status_line.set_status(kind, text)
+    def set_status(self, kind: str, text: str, *, action: str = "") -> None:
+        """Show the state of the pipeline; ``kind`` picks the colour, errors show in full.
+        ``action`` labels a button beside it (``status_action_requested``); "" hides it."""
+        self._status_line.set_status(kind, text, action=action)
 
     @property
     def status_kind(self) -> str:

@@ -227,6 +227,15 @@ class SettingsDialog(QDialog):
         """Fill the token field, e.g. with the token a sign-in returned."""
         self.token_edit.setText(token)
 
+    def focus_token(self) -> None:
+        """Put the cursor in the token field, for a window that asked for a token."""
+        self.token_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.token_edit.selectAll()
+
+    def focus_sign_in(self) -> None:
+        """Put the cursor in the sign-in email field (the account tab's Sign in…)."""
+        self.email_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def set_token_info(self, expires: str, quota: str) -> None:
         """Show what the service said about the token; hidden when it said nothing."""
         parts = []

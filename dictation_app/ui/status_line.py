@@ -1,4 +1,5 @@
-"""The main window's status line: a coloured dot, the pipeline's state in words, the PTT hint.
+"""The main window's status line: a coloured dot, the pipeline's state in words, a button
+for the one thing that fixes it (when there is one), the PTT hint.
 
 It is not a widget of its own: its three labels go straight into the window's QStatusBar,
 so that transient messages (``showMessage``) keep the status bar's own layout.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPalette, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from dictation_app.ui.dot_icon import dot_icon
 
@@ -37,12 +38,21 @@ class StatusLine:
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status_bar.addWidget(self.status_icon)
         status_bar.addWidget(self.status_label, 1)
+        # The fix for what the line says, one click away ("Add token…"); hidden otherwise.
+        self.action_button = QPushButton()
+        self.action_button.setObjectName("statusAction")
+        self.action_button.setAutoDefault(False)
+        self.action_button.setVisible(False)
+        status_bar.addWidget(self.action_button)
         self.push_to_talk_label = caption("")
         self.push_to_talk_label.setObjectName("pushToTalkHint")
         status_bar.addPermanentWidget(self.push_to_talk_label)
 
-    def set_status(self, kind: str, text: str) -> None:
-        """Show the state of the pipeline; ``kind`` picks the colour, errors show in full."""
+    def set_status(self, kind: str, text: str, *, action: str = "") -> None:
+        """Show the state of the pipeline; ``kind`` picks the colour, errors show in full.
+
+        ``action`` labels the button beside the text ("Add token…"); "" hides it, so a
+        later status never offers the fix for an earlier one."""
         if kind not in STATUS_COLOURS:
             expected = ", ".join(STATUS_COLOURS)
             raise ValueError(f"unknown status kind {kind!r}; expected one of: {expected}")
@@ -52,6 +62,8 @@ class StatusLine:
         self.status_label.setProperty("kind", kind)
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
+        self.action_button.setText(action)
+        self.action_button.setVisible(bool(action))
         self._kind = kind
         self._status_bar.clearMessage()
 

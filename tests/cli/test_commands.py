@@ -43,3 +43,14 @@ def test_stream_help_says_the_token_option_is_visible_to_ps() -> None:
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "`ps`" in text and "DICTATION_BAHASAKITA_TOKEN" in text and "keyring" in text
+
+
+def test_help_names_the_file_form_and_gives_examples() -> None:
+    from dictation_app.cli.commands import build_parser
+
+    text = build_parser(full=False).format_help()
+    assert "dictation-app FILE..." in text
+    assert "examples:" in text
+    for line in ("dictation-app talk.m4a memo.wav", "dictation-app transcribe talk.m4a",
+                 "dictation-app stream talk.wav"):
+        assert line in text

@@ -205,6 +205,8 @@ def test_no_token_no_warning(qtbot: QtBot, loop: asyncio.AbstractEventLoop,
 
         async def scenario() -> None:
             controller.start()
-            assert window.status_label.text().startswith("Ready: Bahasakita")
+            # No expiry warning for a token that is not there: the line asks for one.
+            assert window.status_label.text().startswith("Bahasakita needs a token")
+            assert "expire" not in window.status_label.text().lower()
 
         run(loop, controller, scenario())

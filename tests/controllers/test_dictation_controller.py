@@ -27,6 +27,7 @@ from dictation_app.takes.store import TakeStore
 from dictation_app.ui.main_window import MainWindow
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 from tests.support.audio import SENTENCES, Speech
+from tests.support.memory_keyring import MemoryKeyring
 from tests.support.qt_async import run, until
 from tests.support.streaming import stitch
 
@@ -389,3 +390,59 @@ def test_closing_again_mid_take_quits_at_once_and_keeps_the_take(
     assert controller.phase is Phase.IDLE
     assert take.state is TakeState.ENDED and take.recording is not None
     assert [f.text for f in take.finals] == ["final 10"]
+
+
+def test_the_cloud_without_a_token_says_so_at_once_with_a_button_to_settings(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, pulse_mic: Callable[..., object],
+        memory_keyring: MemoryKeyring) -> None:
+    pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+        controller.secrets.set(BAHASAKITA_TOKEN, "")
+        window.show()
+
+        async def scenario() -> None:
+            controller.start()
+            # Before any Record: the line says what is missing and offers the fix.
+            assert window.status_kind == "error"
+            assert "Bahasakita needs a token" in window.status_label.text()
+            assert window.status_action_button.isVisible()
+            assert window.status_action_button.text() == "Add token…"
+            window.status_action_button.click()
+            dialog = window.settings_dialog
+            assert dialog is not None
+            await until(lambda: dialog.focusWidget() is dialog.token_edit)
+            dialog.token_edit.setText(TOKEN)
+            with qtbot.waitSignal(window.settings_saved):
+                dialog.accept()
+            assert window.status_kind == "idle"
+            assert window.status_label.text().startswith("Ready: Bahasakita (cloud).")
+            assert not window.status_action_button.isVisible()
+
+        run(loop, controller, scenario())
+    assert server.sessions == []
+
+
+def test_a_provider_change_clears_the_last_providers_error(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    pulse_mic(rate=16000, channels=1)
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+        controller.settings.set(Key.PROVIDER, "local")
+        controller.secrets.set(BAHASAKITA_TOKEN, "")
+
+        async def scenario() -> None:
+            window.set_status("error", "Local engine: cannot connect.")
+            window.provider_selected.emit("bahasakita")
+            assert "cannot connect" not in window.status_label.text()
+            assert "Bahasakita needs a token" in window.status_label.text()
+            controller.secrets.set(BAHASAKITA_TOKEN, TOKEN)
+            window.provider_selected.emit("local")
+            window.set_status("error", "Bahasakita: cannot connect.")
+            window.provider_selected.emit("bahasakita")
+            assert window.status_kind == "idle"
+            assert window.status_label.text().startswith("Ready: Bahasakita (cloud).")
+
+        controller.refresh_devices()
+        run(loop, controller, scenario())
