@@ -46,6 +46,9 @@ class Key(str, enum.Enum):
     LAST_EXPORT_DIR = "last_export_dir"
     KEEP_RECORDINGS = "keep_recordings"  # each take's audio, beside the take history
     RECORDINGS_DAYS = "recordings_days"  # recordings older than this are deleted; 0: never
+    SPOKEN_COMMANDS = "spoken_commands"  # "comma", "new paragraph", "scratch that"...
+    WORD_REPLACEMENTS = "word_replacements"  # `spoken => written` lines (core/text)
+    MASK_PROFANITY = "mask_profanity"
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -68,6 +71,9 @@ DEFAULTS: dict[Key, Any] = {
     Key.LAST_EXPORT_DIR: "",
     Key.KEEP_RECORDINGS: True,
     Key.RECORDINGS_DAYS: 30,
+    Key.SPOKEN_COMMANDS: True,
+    Key.WORD_REPLACEMENTS: "",
+    Key.MASK_PROFANITY: False,
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 
