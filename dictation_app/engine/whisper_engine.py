@@ -232,12 +232,40 @@ class WhisperModel:
             text = segment.text.strip()
             if not any(ch.isalnum() for ch in text):
                 continue
-            words = tuple(
-                WordTiming(word.word.strip(), round(word.start, 3), round(word.end, 3),
-                           round(min(1.0, max(0.0, word.probability)), 4))
-                for word in segment.words or () if word.word.strip())
-            kept.append(DecodedSegment(text, segment.start, segment.end, words))
+            raw = [word for word in segment.words or () if word.word.strip()]
+            if not raw:
+                kept.append(DecodedSegment(text, segment.start, segment.end, ()))
+                continue
+            kept.extend(_sentences(raw))
         return Decoded(tuple(kept))
+
+
+_SENTENCE_ENDS = (".", "?", "!", "\u3002", "\uff1f", "\uff01", "\u061f", "\u06d4")
+
+
+def _sentences(raw: list[Any]) -> list[DecodedSegment]:
+    """A timed segment cut after each word that ends a sentence: Whisper's segments may
+    hold two sentences, and results, SRT and VTT want a cue per sentence. The text is
+    the words' own strings joined as Whisper spelt them (leading spaces included), so
+    languages written without spaces stay unspaced."""
+    groups: list[list[Any]] = [[]]
+    for word in raw:
+        groups[-1].append(word)
+        if word.word.strip().endswith(_SENTENCE_ENDS):
+            groups.append([])
+    segments = []
+    for group in groups:
+        if not group:
+            continue
+        text = "".join(word.word for word in group).strip()
+        if not any(ch.isalnum() for ch in text):
+            continue
+        words = tuple(
+            WordTiming(word.word.strip(), round(word.start, 3), round(word.end, 3),
+                       round(min(1.0, max(0.0, word.probability)), 4))
+            for word in group)
+        segments.append(DecodedSegment(text, words[0].start, words[-1].end, words))
+    return segments
 
 
 # (utterance number, its result or None for "no words", whether it is the final)

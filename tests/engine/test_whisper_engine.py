@@ -96,14 +96,15 @@ def test_a_file_of_real_speech_comes_out_punctuated_with_word_times(tmp_path: Pa
 
 
 def test_live_partials_grow_then_one_final_replaces_them(live: WhisperModel) -> None:
-    # Two clips with two seconds of silence between: two utterances, fed at twice the
-    # pace of speech, so the worker has time for grey guesses while each is spoken.
+    # Two clips with two seconds of silence between: two utterances, fed at the pace of
+    # speech, as a microphone would: at twice the pace, a slower CPU had the whole second
+    # clip fed while the worker was still decoding the first final, so no guess for it.
     pcm = pcm_of(CLIP) + bytes(64000) + pcm_of("en_ps_librivox_0930") + bytes(32000)
     events: list[RecognizerEvent] = []
     with live.session() as recognizer:
         started = time.monotonic()
         for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-            time.sleep(max(0.0, started + index * 0.05 - time.monotonic()))
+            time.sleep(max(0.0, started + index * 0.1 - time.monotonic()))
             events.extend(recognizer.feed(pcm[offset:offset + CHUNK_BYTES]))
         events.extend(recognizer.finish())
 
@@ -217,3 +218,22 @@ def test_a_live_session_through_the_server_gets_whisper_finals(whisper_url: str)
     assert len(finals) == 1
     assert word_error_rate(reference(CLIP), words(finals[0])) <= 0.1
     assert "," in finals[0] or "." in finals[0]
+
+
+def test_a_timed_segment_is_cut_after_each_sentence() -> None:
+    from types import SimpleNamespace
+
+    from dictation_app.engine.whisper_engine import _sentences
+
+    def word(text: str, start: float) -> SimpleNamespace:
+        return SimpleNamespace(word=text, start=start, end=start + 0.4, probability=0.9)
+
+    raw = [word(" Send", 0.0), word(" it.", 0.5), word(" Is", 1.0), word(" it", 1.5),
+           word(" done?", 2.0), word(" Yes", 2.5)]
+    segments = _sentences(raw)
+    assert [s.text for s in segments] == ["Send it.", "Is it done?", "Yes"]
+    assert [(s.start, s.end) for s in segments] == [(0.0, 0.9), (1.0, 2.4), (2.5, 2.9)]
+    assert [w.text for s in segments for w in s.words] == [
+        "Send", "it.", "Is", "it", "done?", "Yes"]
+    # Unspaced scripts keep Whisper's own spelling, with no spaces added between words.
+    assert [s.text for s in _sentences([word("你好", 0.0), word("。", 0.4)])] == ["你好。"]
