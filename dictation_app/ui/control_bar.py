@@ -116,9 +116,8 @@ class ControlBar(QWidget):
         combo.addItem(SYSTEM_DEFAULT, None)
         combo.setItemData(0, "Whatever the system uses as its input", Qt.ItemDataRole.ToolTipRole)
         for device in devices:
-            label = device.label
-            combo.addItem(label, device.index)
-            combo.setItemData(combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+            combo.addItem(device.label, device.index)
+            combo.setItemData(combo.count() - 1, device.label, Qt.ItemDataRole.ToolTipRole)
         position = combo.findData(selected) if selected is not None else 0
         combo.setCurrentIndex(max(0, position))
         self._selected_device = combo.currentData()

@@ -38,11 +38,10 @@ _PUNCTUATION: dict[str, dict[str, str]] = {
            "paragraf baru": "\n\n"},
 }
 _RETRACT = {"en": {"scratch that", "undo that"}, "id": {"hapus itu"}}
-# The marks that also act as the last word(s) of a longer final. "colon" (and
-# "titik dua", "titik koma", "semicolon") only act alone: "my colon" is anatomy.
-_AT_END = {"comma", "period", "full stop", "question mark", "exclamation mark",
-           "exclamation point", "new line", "new paragraph", "koma", "titik",
-           "tanda tanya", "tanda seru", "baris baru", "paragraf baru"}
+# "colon" (and "titik dua", "titik koma", "semicolon") only act as a whole final: "my
+# colon" is anatomy. Every other mark also acts as the last word(s) of a longer final.
+_ONLY_ALONE = {"colon", "semicolon", "titik dua", "titik koma"}
+_AT_END = {spoken for marks in _PUNCTUATION.values() for spoken in marks} - _ONLY_ALONE
 
 _PROFANITY = ("fuck", "fucking", "shit", "bitch", "bastard", "asshole", "cunt",
               "dick", "piss", "crap", "damn", "bollocks", "wanker")
@@ -133,9 +132,8 @@ class TakeFormatter:
                 stripped, drop = stripped[:-1], drop + 1
             if drop:
                 self._output = stripped
-                piece = text
                 self._pieces[-1:] = [self._pieces[-1][:-drop]] if self._pieces else []
-                return self._push(piece, retract=drop)
+                return self._push(text, retract=drop)
         at_start = not self._output or self._output.endswith("\n")
         if not raw and (at_start or _SENTENCE_END.search(self._output)):
             text = _capitalise(text)
