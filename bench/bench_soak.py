@@ -106,7 +106,7 @@ class Listener:
     def on_session_partial(self, text: str) -> None:
         pass
 
-    def on_session_final(self, text: str) -> None:
+    def on_session_final(self, text: str, service: str) -> None:
         self.finals.append(text)
 
     def on_session_error(self, error: DictationError) -> None:

@@ -93,7 +93,7 @@ async def child(url: str) -> None:
         def on_session_partial(self, text: str) -> None:
             pass
 
-        def on_session_final(self, text: str) -> None:
+        def on_session_final(self, text: str, service: str) -> None:
             journal.add_final(text, "bench")
             print(json.dumps({"final": text, "t": time.time()}), flush=True)
 

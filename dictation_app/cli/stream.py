@@ -71,7 +71,7 @@ class _FileListener:
         if self._on_transcript is not None:
             self._on_transcript(PartialTranscript(text))
 
-    def on_session_final(self, text: str) -> None:
+    def on_session_final(self, text: str, service: str) -> None:
         if self._on_transcript is not None:
             self._on_transcript(FinalTranscript(text))
 

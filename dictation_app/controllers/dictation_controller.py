@@ -354,10 +354,10 @@ class DictationController(QObject):
     def on_session_partial(self, text: str) -> None:
         self.window.show_partial(text)
 
-    def on_session_final(self, text: str) -> None:
+    def on_session_final(self, text: str, service: str) -> None:
         self.window.add_final(text)
         if self.journal is not None:
-            self.journal.add_final(text, self._take_service)
+            self.journal.add_final(text, service)
 
     def on_session_error(self, error: DictationError) -> None:
         self.window.set_status("error", window_message(error, Where.LIVE))

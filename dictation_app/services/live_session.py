@@ -13,7 +13,10 @@ session keeps queueing audio (the `Backlog`, spilled to disk beyond a bound),
 reconnects with backoff (`ReconnectPolicy`), opens a new session, resends the audio
 sent since the last final and then the backlog, faster than real time, and carries
 on live. A refusal (bad token, rejected audioConn) is not retried; after the
-policy's limit the take ends with `ReconnectGaveUp`. See docs/ARCHITECTURE.md.
+policy's limit the take ends with `ReconnectGaveUp`. With a fallback target (the
+person chose failover), a cloud take that cannot reach its service continues on the
+offline engine meanwhile and goes back once the service answers (services/failover.py).
+See docs/ARCHITECTURE.md.
 
 Any source of audio drives it the same way: the microphone calls `feed()` for
 every block on the event loop, `dictation-app stream` feeds file blocks. Any source
@@ -44,17 +47,24 @@ from dictation_app.audio.format import CHUNK_SECONDS
 from dictation_app.core.errors import DictationError, ReconnectGaveUp
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
 from dictation_app.services.backlog import Backlog
+from dictation_app.services.failover import (
+    ConnectionFactory,
+    Route,
+    probe_delays,
+    wait_until_reachable,
+)
 from dictation_app.services.live_target import LiveTarget
 from dictation_app.services.reconnect import ReconnectPolicy, is_retryable
 from dictation_app.transport.stream_connection import StreamConnection, TranscriptListener
 
-__all__ = ["LiveListener", "LiveSession", "LiveTarget", "Phase", "ReconnectPolicy",
-           "open_stream"]
+__all__ = ["ConnectionFactory", "LiveListener", "LiveSession", "LiveTarget", "Phase",
+           "ReconnectPolicy", "open_stream"]
 
 log = logging.getLogger(__name__)
 
 PRE_ROLL_SECONDS = 0.3
 DEFAULT_POLICY = ReconnectPolicy()
+_SWITCH = object()  # the route is to change: what `_next_chunk` returns instead of a chunk
 
 
 class Phase(enum.IntEnum):
@@ -76,8 +86,8 @@ class LiveListener(Protocol):
     def on_session_partial(self, text: str) -> None:
         """The words so far of the current utterance (replaced by the next)."""
 
-    def on_session_final(self, text: str) -> None:
-        """A settled utterance."""
+    def on_session_final(self, text: str, service: str) -> None:
+        """A settled utterance, and the service or engine that produced it."""
 
     def on_session_error(self, error: DictationError) -> None:
         """The take failed; a final with the unconfirmed words may follow."""
@@ -85,8 +95,6 @@ class LiveListener(Protocol):
 
 # Every 16 kHz chunk of a take, once, in order, as it is captured (sent or not).
 ChunkRecorder = Callable[[bytes], None]
-# (target, resolved url, where transcripts go) -> an unopened connection
-ConnectionFactory = Callable[[LiveTarget, str, TranscriptListener], StreamConnection]
 EngineUrl = Callable[[], Awaitable[str]]
 
 
@@ -136,6 +144,7 @@ class LiveSession:
         self._unconfirmed: collections.deque[tuple[float, bytes]] = collections.deque()
         self._overflowed = False
         self._generation = 0  # which connection's transcripts count
+        self._service = ""  # the service the current connection goes to
         self._opened_once = False
         self._discarded = False
         self._wake = asyncio.Event()
@@ -189,8 +198,12 @@ class LiveSession:
 
     # --- a take --------------------------------------------------------------
 
-    def start(self, target: LiveTarget) -> None:
-        """Open a session to `target`; the pre-roll and every block fed from now are sent."""
+    def start(self, target: LiveTarget, *, fallback: LiveTarget | None = None) -> None:
+        """Open a session to `target`; the pre-roll and every block fed from now are sent.
+
+        With a `fallback` (the offline engine), the take continues there whenever
+        `target` cannot be reached, and goes back to it once it can.
+        """
         if self.phase is not Phase.IDLE:
             raise RuntimeError(f"cannot start a take while {self.phase.name}")
         if not self._samplerate:
@@ -210,7 +223,8 @@ class LiveSession:
                 self._enqueue(chunk)
         self.clear_pre_roll()
         self._set_busy(True)
-        self._task = asyncio.ensure_future(self._run(target, queue))
+        self._service = target.service
+        self._task = asyncio.ensure_future(self._run(Route(target, fallback), queue))
 
     def stop(self, *, discard_backlog: bool = False) -> None:
         """Send what is queued, then end the session; finals still arriving are kept.
@@ -290,29 +304,50 @@ class LiveSession:
         self._discarded = True
         self._wake.set()
 
-    async def _run(self, target: LiveTarget, queue: Backlog) -> None:
+    async def _run(self, route: Route, queue: Backlog) -> None:
         listener = self._listener
         connection: StreamConnection | None = None
         try:
-            url = target.url
-            if url is None:
-                listener.on_session_status("starting", "Waiting for the offline engine…")
-                url = await asyncio.shield(self._engine_url())
-            listener.on_session_status("connecting", f"Connecting to {target.service}…")
             attempt = 0  # failed reconnect attempts in a row
             lost_at = 0.0  # when the last working session was lost
             confirmed_then = -1  # self._confirmed when it was lost
             delays = self.policy.delays(self._rng)
+            first = True
             while True:
-                self._generation += 1
-                connection = self._connect(target, url, self._transcripts_of(self._generation))
+                current = route.current
+                connection = None
+                probe: asyncio.Task[bool] | None = None
                 try:
-                    await self._stream(connection, target, queue, resuming=self._opened_once)
-                    break
+                    url = await self._url_of(current, announce=not route.on_fallback)
+                    if first:
+                        listener.on_session_status("connecting",
+                                                   f"Connecting to {current.service}…")
+                        first = False
+                    self._generation += 1
+                    self._service = current.service
+                    connection = self._connect(current, url, self._transcripts_of(
+                        self._generation, current.service))
+                    if route.on_fallback and route.primary.url is not None:
+                        probe = asyncio.ensure_future(wait_until_reachable(
+                            route.primary, route.primary.url, self._connect,
+                            probe_delays(self.policy.probe_initial, self.policy.probe_max)))
+                    if await self._stream(connection, route, queue,
+                                          resuming=self._opened_once, switch=probe):
+                        break
+                    self._switched_back(route)
                 except DictationError as exc:
-                    await connection.close()
+                    if connection is not None:
+                        await connection.close()
+                    if route.fails_over(exc) and not self._discarded:
+                        self._fail_over(route, exc)
+                        continue
+                    if route.on_fallback:
+                        # The offline engine failed too: reconnecting to the cloud is left.
+                        log.warning("the %s failed during failover (%s); reconnecting to %s "
+                                    "instead", current.service, exc, route.primary.service)
+                        exc = route.drop_fallback() or exc
                     if not (self.policy.enabled and self._opened_once and is_retryable(exc)):
-                        raise
+                        raise exc
                     if self._discarded:
                         log.info("%s; the rest of the take was discarded, so no reconnect", exc)
                         break
@@ -331,7 +366,7 @@ class LiveSession:
                     waited = loop.time() - lost_at
                     if attempt > self.policy.max_attempts or waited > self.policy.give_up_after:
                         raise ReconnectGaveUp(
-                            f"{target.service}: the connection was lost and could not be "
+                            f"{current.service}: the connection was lost and could not be "
                             f"restored ({attempt - 1} attempts in {waited:.0f} s; the last "
                             f"failure: {exc}). Stopped retrying: the transcript so far stays, "
                             "and the recording of the take is kept.") from exc
@@ -339,9 +374,14 @@ class LiveSession:
                     await self._wait_before(attempt, next(delays))
                     if self._discarded:
                         break
+                finally:
+                    if probe is not None and not probe.done():
+                        probe.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await probe
             if self._discarded and queue.ended and self._partial:
                 # No session will finalize the grey words: keep them as they are.
-                listener.on_session_final(self._partial)
+                listener.on_session_final(self._partial, self._service)
                 self._partial = ""
             listener.on_session_status("stopped", "Stopped. The transcript is ready to copy.")
         except DictationError as exc:
@@ -351,7 +391,7 @@ class LiveSession:
                 await connection.close()
             # The session is gone and no final will replace the grey words: keep them.
             if self._partial:
-                listener.on_session_final(self._partial)
+                listener.on_session_final(self._partial, self._service)
         except asyncio.CancelledError:
             if connection is not None:
                 await connection.close()
@@ -370,20 +410,55 @@ class LiveSession:
             self._busy = False
             listener.on_session_state(self.phase, False)
 
-    async def _stream(self, connection: StreamConnection, target: LiveTarget, queue: Backlog,
-                      *, resuming: bool) -> None:
-        """Open a session, resend what the last one left unconfirmed, send, stop."""
+    async def _url_of(self, target: LiveTarget, *, announce: bool) -> str:
+        if target.url is not None:
+            return target.url
+        if announce:
+            self._listener.on_session_status("starting", "Waiting for the offline engine…")
+        return await asyncio.shield(self._engine_url())
+
+    def _fail_over(self, route: Route, error: DictationError) -> None:
+        """The cloud cannot be reached: the take goes on with the fallback at once."""
+        assert route.fallback is not None
+        log.info("%s Continuing on the %s until it is back.", error, route.fallback.service)
+        self._let_go_of_partial()
+        route.fail_over(error)
+        self._listener.on_session_status(
+            "connecting", f"{route.primary.service} cannot be reached: continuing on the "
+            f"{route.fallback.service}…")
+
+    def _switched_back(self, route: Route) -> None:
+        """The fallback's session ended cleanly (its audioStop answered): every word it
+        heard is final, so nothing is resent; the take goes back to the primary."""
+        self._confirmed += len(self._unconfirmed)
+        self._unconfirmed.clear()
+        self._overflowed = False
+        if self._partial:
+            self._listener.on_session_final(self._partial, self._service)
+            self._partial = ""
+        route.back()
+        self._listener.on_session_status(
+            "connecting", f"{route.primary.service} can be reached again: switching back…")
+
+    async def _stream(self, connection: StreamConnection, route: Route, queue: Backlog,
+                      *, resuming: bool, switch: asyncio.Task[bool] | None = None) -> bool:
+        """Open a session, resend what the last one left unconfirmed, send, stop.
+
+        True once the take's audio has all gone and its session is stopped; False when
+        `switch` (a probe of the primary, while on the fallback) found the primary
+        reachable: the session is stopped then too, and the take goes back.
+        """
         listener = self._listener
         await connection.open()
         self._opened_once = True
         if resuming:
             self.reconnects += 1
-            log.info("reconnected to %s; resending %.1f s", target.service,
+            log.info("reconnected to %s; resending %.1f s", route.current.service,
                      len(self._unconfirmed) * CHUNK_SECONDS)
         if self.phase is Phase.CONNECTING:
             self.phase = Phase.RECORDING
         if not resuming:
-            listener.on_session_status("streaming", f"Listening — streaming to {target.service}")
+            listener.on_session_status("streaming", route.listening())
             self._set_busy(False)
         resend = [chunk for _, chunk in self._unconfirmed]
         self._unconfirmed.clear()
@@ -392,25 +467,50 @@ class LiveSession:
             self.chunks_resent += 1
         catching_up = resuming
         if resuming:
-            catching_up = self._show_progress(target, queue)
+            catching_up = self._show_progress(route, queue)
         while True:
+            if switch is not None and switch.done():
+                if not switch.cancelled() and switch.exception() is None and switch.result():
+                    await connection.stop()
+                    return False
+                switch = None  # the primary refused a probe: stay here for this take
             try:
                 # Without a pause for each chunk, a backlog goes out at the link's speed.
-                next_chunk = queue.get_nowait()
+                next_chunk: object = queue.get_nowait()
             except IndexError:
-                next_chunk = await queue.get()
+                next_chunk = await self._next_chunk(queue, switch)
+            if next_chunk is _SWITCH:
+                continue
             if next_chunk is None:
                 break
+            assert isinstance(next_chunk, bytes)
             await self._send(connection, next_chunk)
             if catching_up:
-                catching_up = self._show_progress(target, queue)
+                catching_up = self._show_progress(route, queue)
             waiter = self._drain_waiter
             if waiter is not None and len(queue) <= self._drain_limit and not waiter.done():
                 waiter.set_result(None)
         self._set_busy(True)
         await connection.stop()
+        return True
 
-    def _show_progress(self, target: LiveTarget, queue: Backlog) -> bool:
+    @staticmethod
+    async def _next_chunk(queue: Backlog, switch: asyncio.Task[bool] | None) -> object:
+        """The next chunk (None at the end), waiting; `_SWITCH` if `switch` ends first."""
+        if switch is None:
+            return await queue.get()
+        getter = asyncio.ensure_future(queue.get())
+        try:
+            await asyncio.wait({getter, switch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getter.done():
+                getter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await getter
+        # Backlog.get() only waits, then takes a chunk at once: cancelled, it took none.
+        return _SWITCH if getter.cancelled() else getter.result()
+
+    def _show_progress(self, route: Route, queue: Backlog) -> bool:
         """Status after a reconnect, while the backlog goes out; False once caught up."""
         behind = len(queue) * CHUNK_SECONDS
         if behind > 2 * CHUNK_SECONDS:
@@ -424,8 +524,7 @@ class LiveSession:
         if self.phase is Phase.STOPPING:
             self._listener.on_session_status("connecting", "Finishing the transcript…")
         else:
-            self._listener.on_session_status("streaming",
-                                             f"Listening — streaming to {target.service}")
+            self._listener.on_session_status("streaming", route.listening())
         return False
 
     async def _send(self, connection: StreamConnection, chunk: bytes) -> None:
@@ -445,7 +544,7 @@ class LiveSession:
         if self._overflowed:
             # More was said since the last final than is kept for resending: the audio
             # of the first words is gone, so their text is kept as it was heard.
-            self._listener.on_session_final(self._partial)
+            self._listener.on_session_final(self._partial, self._service)
         else:
             # All its audio is resent, and the new session will say the words again.
             self._listener.on_session_partial("")
@@ -471,19 +570,19 @@ class LiveSession:
         self._busy = busy
         self._listener.on_session_state(self.phase, busy)
 
-    def _transcripts_of(self, generation: int) -> TranscriptListener:
+    def _transcripts_of(self, generation: int, service: str) -> TranscriptListener:
         def deliver(event: PartialTranscript | FinalTranscript) -> None:
             # A connection given up on may still deliver a reply or two while closing;
             # its session is gone, so its words are not this take's any more.
             if generation == self._generation:
-                self._on_transcript(event)
+                self._on_transcript(event, service)
         return deliver
 
-    def _on_transcript(self, event: PartialTranscript | FinalTranscript) -> None:
+    def _on_transcript(self, event: PartialTranscript | FinalTranscript, service: str) -> None:
         if isinstance(event, FinalTranscript):
             self._partial = ""
             self._finalized()
-            self._listener.on_session_final(event.text)
+            self._listener.on_session_final(event.text, service)
         else:
             self._partial = event.text
             self._listener.on_session_partial(event.text)

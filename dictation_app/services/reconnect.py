@@ -37,7 +37,8 @@ class ReconnectPolicy:
     the `final_latency` seconds before a final arrived is kept after it, because it may
     hold the start of the next utterance (see docs/ARCHITECTURE.md, "Reconnect and
     resend"). `memory_seconds` bounds the audio
-    queued in memory before the rest goes to disk.
+    queued in memory before the rest goes to disk. `probe_initial` and `probe_max` space
+    the attempts to reach the cloud again while a take is on its fallback engine.
     """
 
     enabled: bool = True
@@ -49,6 +50,9 @@ class ReconnectPolicy:
     resend_seconds: float = 10.0
     final_latency: float = 0.5
     memory_seconds: float = 30.0
+    # While a take is on its fallback engine, how often the cloud is tried again.
+    probe_initial: float = 2.0
+    probe_max: float = 30.0
 
     def delays(self, rng: random.Random | None = None) -> Iterator[float]:
         return backoff(initial=self.initial_delay, cap=self.max_delay, jitter=self.jitter,

@@ -5,7 +5,8 @@ app's own builders), records every audio byte it receives, and can misbehave on
 request: reject the session, demand a token, drop the connection (once or every
 session), stop reading the socket, stall (read but never answer), send garbage, send
 any raw frame after a given chunk (`inject`), a final of another session, or an
-audioStop nobody asked for.
+audioStop nobody asked for. `go_down()` and `come_back()` make an outage: while down,
+open sessions are cut off and every handshake gets HTTP 503.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +68,7 @@ class Session:
     stopped: bool = False
     path: str = ""
     finals: list[str] = field(default_factory=list)  # the final texts it sent, in order
+    started: float = field(default_factory=time.monotonic)  # to order sessions of two servers
 
 
 class FakeBahasakita:
@@ -83,6 +86,9 @@ class FakeBahasakita:
         self._stopped_reading_once = False
         self._stalled_once = False
         self._held: list[ServerConnection] = []  # connections it stopped reading
+        self._open: set[ServerConnection] = set()
+        self.down = False  # an outage: handshakes get HTTP 503
+        self.refused = 0  # handshakes refused during outages
 
     @property
     def url(self) -> str:
@@ -114,7 +120,22 @@ class FakeBahasakita:
         self._server.close()
         await self._server.wait_closed()
 
+    def go_down(self) -> None:
+        """An outage from now on: open sessions are dropped, new ones refused."""
+        asyncio.run_coroutine_threadsafe(self._go_down(), self._loop).result(10)
+
+    def come_back(self) -> None:
+        self.down = False
+
+    async def _go_down(self) -> None:
+        self.down = True
+        for ws in list(self._open):
+            ws.transport.abort()
+
     def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.down:
+            self.refused += 1
+            return Response(503, "Service Unavailable", Headers({"Content-Length": "0"}), b"")
         wanted = self.behaviour.token
         if wanted is None:
             return None
@@ -130,8 +151,12 @@ class FakeBahasakita:
 
     async def _handle(self, ws: ServerConnection) -> None:
         # A client that closes on a frame it refuses (the point of `inject`) is no failure.
-        with contextlib.suppress(ConnectionClosed):
-            await self._serve(ws)
+        self._open.add(ws)
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                await self._serve(ws)
+        finally:
+            self._open.discard(ws)
 
     async def _serve(self, ws: ServerConnection) -> None:
         b = self.behaviour

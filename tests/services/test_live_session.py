@@ -30,6 +30,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.final_services: list[str] = []  # who produced each final, in order
 
     def on_session_state(self, phase: Phase, busy: bool) -> None:
         self.calls.append(("state", (phase, busy)))
@@ -40,8 +41,9 @@ class Recorder:
     def on_session_partial(self, text: str) -> None:
         self.calls.append(("partial", text))
 
-    def on_session_final(self, text: str) -> None:
+    def on_session_final(self, text: str, service: str) -> None:
         self.calls.append(("final", text))
+        self.final_services.append(service)
 
     def on_session_error(self, error: DictationError) -> None:
         self.calls.append(("error", error))

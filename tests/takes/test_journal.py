@@ -44,7 +44,7 @@ class JournalingListener:
     def on_session_partial(self, text: str) -> None:
         pass
 
-    def on_session_final(self, text: str) -> None:
+    def on_session_final(self, text: str, service: str) -> None:
         self.finals.append(text)
         self.journal.add_final(text, "Bahasakita")
 
