@@ -107,5 +107,5 @@ def _print_table(takes: list[Take]) -> None:
         words = take.preview[:_FIRST_WORDS]
         mark = {"recovered": " (recovered)", "recording": " (recording)"}.get(
             take.state.value, "")
-        print(f"{take.id:>5}  {started:<16}  {minutes:>4}:{secs:02d}  {take.engine:<14}  "
+        print(f"{take.id:>5}  {started:<16}  {minutes:>4}:{secs:02d}  {take.engines_label:<14}  "
               f"{words}{mark}")

@@ -44,6 +44,7 @@ from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVers
 from dictation_app.services.live_providers import (
     DEFAULT_LIVE_PROVIDER,
     LIVE_PROVIDERS,
+    fallback_for,
     live_provider,
     provider_choices,
 )
@@ -193,7 +194,7 @@ class DictationController(QObject):
             return
         self._begin_journal(target.service)
         try:
-            self.session.start(target)
+            self.session.start(target, fallback=fallback_for(target, self.settings))
         except BaseException:
             self._end_journal()
             raise
@@ -355,7 +356,10 @@ class DictationController(QObject):
         self.window.show_partial(text)
 
     def on_session_final(self, text: str, service: str) -> None:
-        self.window.add_final(text)
+        # Words from the fallback engine (failover) are marked as its own.
+        note = "" if service == self._take_service else (
+            f"Heard by the {service} while {self._take_service} could not be reached")
+        self.window.add_final(text, engine_note=note)
         if self.journal is not None:
             self.journal.add_final(text, service)
 
@@ -424,6 +428,7 @@ class DictationController(QObject):
             push_to_talk_key=self.settings.get_str(Key.PUSH_TO_TALK_KEY),
             keep_recordings=self.settings.get_bool(Key.KEEP_RECORDINGS),
             recordings_days=int(self.settings.get(Key.RECORDINGS_DAYS)),
+            failover=self.settings.get_bool(Key.FAILOVER),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -446,6 +451,7 @@ class DictationController(QObject):
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
         self.settings.set(Key.KEEP_RECORDINGS, bool(values.keep_recordings))
         self.settings.set(Key.RECORDINGS_DAYS, max(0, int(values.recordings_days)))
+        self.settings.set(Key.FAILOVER, bool(values.failover))
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:

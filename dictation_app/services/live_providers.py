@@ -61,6 +61,20 @@ LIVE_PROVIDERS: Mapping[str, LiveProvider] = {p.id: p for p in (LOCAL, BAHASAKIT
 DEFAULT_LIVE_PROVIDER = LOCAL.id
 
 
+def fallback_for(target: LiveTarget, settings: Settings) -> LiveTarget | None:
+    """The offline engine as the fallback of a cloud take, when the person chose failover
+    and the engine knows the take's language; None otherwise (the take only reconnects)."""
+    from dictation_app.core.settings import Key
+    from dictation_app.engine.registry import default_engine
+
+    if target.url is None or not settings.get_bool(Key.FAILOVER):
+        return None  # the engine's own take, or no failover
+    if not default_engine().knows(target.language):
+        return None  # its words would be another language's
+    return LiveTarget(url=None, token=None, version=ProtocolVersion.V1,
+                      language=target.language, service=LOCAL.service)
+
+
 def live_provider(provider_id: str) -> LiveProvider:
     """The descriptor for `provider_id`; a ConfigurationError naming the known ones if none."""
     try:

@@ -55,13 +55,23 @@ class Take:
         return joined(final.text for final in self.finals)
 
     @property
+    def engines(self) -> tuple[str, ...]:
+        """Who transcribed the take, in the order they first did: the service it was
+        started with, then any engine failover moved it to (each once)."""
+        return tuple(dict.fromkeys([self.engine, *(f.engine for f in self.finals)]))
+
+    @property
+    def engines_label(self) -> str:
+        return " + ".join(self.engines)
+
+    @property
     def preview(self) -> str:
         text = " ".join(self.text.split())
         return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1] + "…"
 
     def to_transcript(self) -> Transcript:
         """The take as a file job's result: one segment per final, timed in the recording."""
-        engines = sorted({f.engine for f in self.finals}) or [self.engine]
+        engines = list(dict.fromkeys(f.engine for f in self.finals)) or [self.engine]
         file = None if self.recording is None else str(self.recording)
         segments = tuple(Segment(start=f.start, end=f.end, speaker=None, text=f.text)
                          for f in self.finals if f.text.strip())

@@ -52,7 +52,7 @@ def take_summary(take: Take) -> str:
     minutes, seconds = divmod(round(take.duration), 60)
     badge = " · recovered" if take.recovered else ""
     words = take.preview or "(nothing was said)"
-    return f"{when} · {minutes}:{seconds:02d} · {take.engine}{badge}\n{words}"
+    return f"{when} · {minutes}:{seconds:02d} · {take.engines_label}{badge}\n{words}"
 
 
 class TakeListModel(QAbstractListModel):

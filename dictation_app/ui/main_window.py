@@ -298,8 +298,8 @@ class MainWindow(QMainWindow):
     def show_partial(self, text: str) -> None:
         self.transcript.show_partial(text)
 
-    def add_final(self, text: str) -> None:
-        self.transcript.add_final(text)
+    def add_final(self, text: str, *, engine_note: str = "") -> None:
+        self.transcript.add_final(text, engine_note=engine_note)
 
     # ------------------------------------------------------------------ window-only actions
 

@@ -46,6 +46,7 @@ class SettingsValues:
     push_to_talk_key: str = "F9"
     keep_recordings: bool = True  # each take's audio, kept beside the history
     recordings_days: int = 30  # recordings older than this are deleted at start; 0: never
+    failover: bool = False  # a cloud take continues on the offline engine while it is away
 
 
 def url_problem(url: str) -> str | None:
@@ -137,6 +138,16 @@ class SettingsDialog(QDialog):
             "Hold this key while the window has focus to record; clear it to turn push-to-talk off."
         )
 
+        self.failover_check = QCheckBox(
+            "When Bahasakita cannot be reached, continue on the offline engine")
+        self.failover_check.setObjectName("failoverCheck")
+        self.failover_check.setChecked(values.failover)
+        self.failover_check.setToolTip(
+            "The take goes on without waiting for the network, and goes back to Bahasakita "
+            "once it answers. A take in a language the offline engine does not know "
+            "waits and reconnects instead. The history marks which engine heard "
+            "which words.")
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         url_column = QVBoxLayout()
@@ -148,6 +159,7 @@ class SettingsDialog(QDialog):
         form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
+        form.addRow(self.failover_check)
         keyboard_form = QFormLayout()
         keyboard_form.addRow("Push-to-talk key:", self.push_to_talk_edit)
 
@@ -211,6 +223,7 @@ class SettingsDialog(QDialog):
             ),
             keep_recordings=self.keep_recordings_check.isChecked(),
             recordings_days=self.recordings_days_spin.value(),
+            failover=self.failover_check.isChecked(),
         )
 
     def show_sign_in_result(self, ok: bool, message: str) -> None:

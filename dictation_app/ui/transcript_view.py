@@ -20,6 +20,9 @@ Design notes:
   The blank line is there because QPlainTextEdit ignores paragraph spacing.
 * Each update repaints only the lines it changed (``_edit``), not the whole viewport,
   and the scroll bar only when its handle moves.
+* Finals another engine produced than the take's own (failover: the offline engine
+  while the cloud was away) get a dotted underline and a tooltip naming that engine;
+  the text itself stays clean for Copy all.
 * Undo/redo is off: the document's undo stack would record every partial (growing
   without bound) and Ctrl+Z would rewind the recognizer's text instead of the
   person's. ``clear_transcript`` keeps the cleared text so that ``undo_clear`` can put
@@ -34,6 +37,7 @@ from PySide6.QtCore import QEvent, QMimeData, QRect, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QHelpEvent,
     QInputMethodEvent,
     QKeyEvent,
     QPaintEvent,
@@ -41,7 +45,14 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QScrollBar, QStyle, QStyleOptionSlider, QWidget
+from PySide6.QtWidgets import (
+    QPlainTextEdit,
+    QScrollBar,
+    QStyle,
+    QStyleOptionSlider,
+    QToolTip,
+    QWidget,
+)
 
 # Characters that end a sentence; a paragraph may break after them once it is long.
 _SENTENCE_END = frozenset(".?!…\u3002\uff1f\uff01")  # with CJK full stop, ? and !
@@ -114,14 +125,29 @@ class TranscriptView(QPlainTextEdit):
         self._last = QTextCursor(doc)
         self._last.setPosition(end - 1)
 
-    def add_final(self, text: str) -> None:
-        """Settle an utterance: it replaces the guess, and the next guess starts after it."""
+    def add_final(self, text: str, *, engine_note: str = "") -> None:
+        """Settle an utterance: it replaces the guess, and the next guess starts after it.
+
+        With `engine_note` ("Heard by the Local engine…"), the words are marked as another
+        engine's: a dotted underline, and the note as their tooltip.
+        """
         text = _one_line(text)
         if not text:
             self.clear_partial()
             return
-        self._write_pending(text, self._final_format)
+        fmt = self._final_format
+        if engine_note:
+            fmt = QTextCharFormat(self._final_format)
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
+            fmt.setToolTip(engine_note)
+        self._write_pending(text, fmt)
         self._forget_pending()
+
+    def engine_note_at(self, position: int) -> str:
+        """The engine note of the character at `position` (document offset), or ""."""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(min(position + 1, self.document().characterCount() - 1))
+        return cursor.charFormat().toolTip()
 
     def clear_partial(self) -> None:
         """Remove the grey guess, if any."""
@@ -391,6 +417,17 @@ class TranscriptView(QPlainTextEdit):
         cursor.insertText(source.text(), self._final_format)
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            position = self.cursorForPosition(event.pos()).position()
+            note = self.engine_note_at(position) or self.engine_note_at(position - 1)
+            if note:
+                QToolTip.showText(event.globalPos(), note, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

@@ -327,6 +327,63 @@ def test_a_connection_dropped_mid_take_is_reconnected_and_nothing_is_lost(
     assert window.status_kind == "stopped"
 
 
+@pytest.mark.engine
+def test_with_failover_an_outage_continues_on_the_offline_engine_and_comes_back(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, pulse_mic: Callable[..., object],
+        speech: Speech, grammar_file: Path) -> None:
+    mic = pulse_mic(rate=16000, channels=1)
+    statuses: list[str] = []
+    with FakeBahasakita() as server, TakeStore() as store:
+        settings = Settings()
+        settings.set(Key.PROVIDER, "bahasakita")
+        settings.set(Key.BAHASAKITA_URL, server.url)
+        settings.set(Key.LANGUAGE, "en")
+        settings.set(Key.FAILOVER, True)
+        secrets = SecretStore()
+        secrets.set(BAHASAKITA_TOKEN, TOKEN)
+        window = MainWindow()
+        qtbot.addWidget(window)
+        controller = DictationController(
+            window, settings, secrets, journal=TakeJournal(store),
+            engine_factory=lambda: EngineProcess(extra_args=["--grammar", str(grammar_file)]))
+        original = window.set_status
+        window.set_status = lambda kind, text, **kw: (  # type: ignore[method-assign]
+            statuses.append(text), original(kind, text, **kw))
+
+        async def scenario() -> None:
+            controller.start()
+            window.record_button.click()
+            await until(lambda: controller.phase is Phase.RECORDING)
+            mic.write(bytes(16000 * 2 * 2))  # type: ignore[attr-defined]
+            await until(lambda: "final 20" in window.transcript.plain_text(), timeout=30)
+            server.go_down()
+            # The engine starts now (the cloud's take did not need it) and hears this.
+            mic.write(speech(0.3, SENTENCES[4], 1.2))  # type: ignore[attr-defined]
+            await until(lambda: SENTENCES[4] in window.transcript.plain_text(), timeout=60)
+            server.come_back()
+            await until(lambda: len([s for s in server.sessions if s.audio]) == 2, timeout=60)
+            mic.write(bytes(16000 * 2 * 3))  # type: ignore[attr-defined]
+            await until(lambda: window.status_kind == "streaming"
+                        and "Listening — streaming to Bahasakita" in statuses[-1], timeout=30)
+            window.record_button.click()  # Stop
+            await until(lambda: controller.phase is Phase.IDLE, timeout=30)
+
+        run(loop, controller, scenario())
+        [take] = store.list()
+    assert any("Bahasakita cannot be reached: continuing on the Local engine" in s
+               for s in statuses)
+    # The engine's words are marked as its own in the window, and in the history.
+    view = window.transcript
+    at = view.plain_text().index(SENTENCES[4])
+    assert view.engine_note_at(at).startswith("Heard by the Local engine")
+    assert view.engine_note_at(view.plain_text().index("final 20")) == ""
+    engines = [f.engine for f in take.finals]
+    assert engines[0] == "Bahasakita" and "Local engine" in engines
+    assert engines[-1] == "Bahasakita"  # back on the cloud at the end
+    assert take.engines == ("Bahasakita", "Local engine")
+    assert any(f.text == SENTENCES[4] and f.engine == "Local engine" for f in take.finals)
+
+
 def test_closing_mid_take_finishes_the_take_first_then_closes(
         qtbot: QtBot, loop: asyncio.AbstractEventLoop,
         pulse_mic: Callable[..., object]) -> None:

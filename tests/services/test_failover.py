@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from dictation_app.core.errors import ServiceRejected
 from dictation_app.services.live_session import LiveSession, LiveTarget
@@ -132,10 +133,8 @@ def test_a_refusal_is_shown_not_failed_over() -> None:
             session.stop()
             await session.finished()
 
-        try:
+        with pytest.raises(ServiceRejected):
             run(scenario())
-        except ServiceRejected:
-            pass
     assert isinstance(session.error, ServiceRejected)
     assert "quota exceeded" in str(session.error)
     assert engine.sessions == []

@@ -54,8 +54,8 @@ async def main(mode: str, url: str | None) -> None:
     controller = DictationController(window, settings, secrets, journal=TakeJournal(store))
     shown = window.add_final
 
-    def add_final(text: str) -> None:
-        shown(text)
+    def add_final(text: str, *, engine_note: str = "") -> None:
+        shown(text, engine_note=engine_note)
         say(event="final", text=text)
 
     window.add_final = add_final  # type: ignore[method-assign]
