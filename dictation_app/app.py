@@ -135,6 +135,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     history = HistoryController(window, history_panel, takes, settings,
                                 transcribe_files=jobs.add_files)
     controller.takes_changed.connect(history.refresh)
+    controller.transcribe_recording_requested.connect(lambda path: jobs.add_files([path]))
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
     instance_server = _listen_for_second_instances(window, jobs.add_files)

@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -36,7 +37,12 @@ from dictation_app.controllers.microphone_controller import (
     MicrophoneController,
     MicrophoneFactory,
 )
-from dictation_app.core.errors import AudioDeviceError, ConfigurationError, DictationError
+from dictation_app.core.errors import (
+    AudioDeviceError,
+    ConfigurationError,
+    DictationError,
+    ReconnectGaveUp,
+)
 from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.engine.process import EngineProcess
@@ -61,12 +67,17 @@ log = logging.getLogger(__name__)
 
 
 ADD_TOKEN = "Add token…"  # the status line's button when the cloud has no token
+# ... and when a take stopped retrying: its recording, as a file job
+TRANSCRIBE_RECORDING = "Transcribe the recording"
 CLOSING_AFTER_TAKE = ("The window closes once the take is finished; close it again to quit "
                       "now (the take is kept in History).")
 
 class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
     takes_changed = Signal()  # a take was journaled to its end, or recovered
+    # A take's recording (a Path) to transcribe as a file job: the take gave up
+    # reconnecting and the person asked for its audio to be transcribed after all.
+    transcribe_recording_requested = Signal(object)
 
     def __init__(
         self,
@@ -92,6 +103,7 @@ class DictationController(QObject):
         self._take_service = ""
         self._closing = False  # the window waits for this take to end, then closes
         self._take_prefix: str | None = None  # the transcript before the current take
+        self._gave_up_recording: Path | None = None  # offered by the status line's button
         self.engines = EngineController(window, on_started=self._on_engine_started,
                                         engine_factory=engine_factory)
         self.session = LiveSession(self, engine_url=self.engines.ensure,
@@ -265,6 +277,7 @@ class DictationController(QObject):
     def _show_problem(self, exc: ConfigurationError) -> None:
         """A take cannot start: say why, with a button to the fix when Settings holds it."""
         action = ADD_TOKEN if needs_settings_token(exc) else ""
+        self._gave_up_recording = None  # the button is this problem's now
         self.window.set_status("error", window_message(exc, Where.LIVE), action=action)
 
     # --- the take journal ------------------------------------------------------
@@ -296,6 +309,7 @@ class DictationController(QObject):
 
     def _begin_journal(self, service: str) -> None:
         self._take_service = service
+        self._gave_up_recording = None
         self._recovered_note = ""
         if self.journal is None:
             return
@@ -364,6 +378,15 @@ class DictationController(QObject):
             self.journal.add_final(text, service)
 
     def on_session_error(self, error: DictationError) -> None:
+        take = None if self.journal is None else self.journal.take
+        recording = None if take is None else take.recording
+        if isinstance(error, ReconnectGaveUp) and recording is not None:
+            # The audio the link never delivered is in the recording: offer it as a job
+            # (the Files panel's service, which may be the offline engine).
+            self._gave_up_recording = recording
+            self.window.set_status("error", window_message(error, Where.LIVE),
+                                   action=TRANSCRIBE_RECORDING)
+            return
         self.window.set_status("error", window_message(error, Where.LIVE))
 
     # --- window intents ------------------------------------------------------
@@ -435,7 +458,14 @@ class DictationController(QObject):
             dialog.set_token_info(*self.account.token_info())
 
     def on_window_status_action_requested(self) -> None:
-        """The status line's button ("Add token…"): Settings, at the token field."""
+        """The status line's button: "Add token…" opens Settings at the token field;
+        "Transcribe the recording" hands a take that gave up reconnecting to Files."""
+        recording, self._gave_up_recording = self._gave_up_recording, None
+        if recording is not None:
+            self.transcribe_recording_requested.emit(recording)
+            self.window.set_status("idle", "The take's recording was added to the Files "
+                                   "panel; its transcript will appear there.")
+            return
         self.on_window_settings_requested()
         dialog = self.window.settings_dialog
         if dialog is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -382,6 +383,39 @@ def test_with_failover_an_outage_continues_on_the_offline_engine_and_comes_back(
     assert engines[-1] == "Bahasakita"  # back on the cloud at the end
     assert take.engines == ("Bahasakita", "Local engine")
     assert any(f.text == SENTENCES[4] and f.engine == "Local engine" for f in take.finals)
+
+
+def test_a_take_that_gives_up_offers_its_recording_as_a_file_job(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    mic = pulse_mic(rate=16000, channels=1)
+    wanted: list[Path] = []
+    with FakeBahasakita(Behaviour(final_every=10)) as server, TakeStore() as store:
+        window, controller = build(qtbot, server, journal=TakeJournal(store))
+        controller.session.policy = replace(controller.session.policy, initial_delay=0.01,
+                                            max_delay=0.02, max_attempts=3)
+        controller.transcribe_recording_requested.connect(wanted.append)
+
+        async def scenario() -> None:
+            controller.start()
+            mic.write(bytes(16000 * 2 * 4))  # type: ignore[attr-defined]
+            controller.start_take()
+            await until(lambda: controller.journal is not None
+                        and len(controller.journal.finals) >= 1)
+            server.go_down()  # for good: the take gives up after three attempts
+            await until(lambda: controller.phase is Phase.IDLE, timeout=30)
+
+        run(loop, controller, scenario())
+        [take] = store.list()
+    assert window.status_kind == "error"
+    assert "recording of the take is kept" in window.status_label.text()
+    button = window.status_action_button
+    assert button.isVisibleTo(window) and button.text() == "Transcribe the recording"
+    button.click()
+    assert wanted == [take.recording] and take.recording is not None
+    assert take.recording.is_file() and take.recording.stat().st_size > 44
+    assert "added to the Files panel" in window.status_label.text()
+    assert not button.isVisibleTo(window)
 
 
 def test_closing_mid_take_finishes_the_take_first_then_closes(
