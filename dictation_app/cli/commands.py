@@ -42,6 +42,7 @@ from dictation_app.services.live_providers import (
     BAHASAKITA,
     DEFAULT_LIVE_PROVIDER,
     LIVE_PROVIDERS,
+    LOCAL,
     live_provider,
 )
 
@@ -52,6 +53,7 @@ _COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-tran
              "history")
 
 
+BAHASAKITA_LANGUAGE = "id"  # what `stream` sends with protocol v2 unless told
 TRANSCRIBE_HELP = "transcribe an audio file with a service or the offline engine"
 
 
@@ -98,9 +100,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     _add_engine_argument(serve)
-    serve.add_argument("--model", metavar="NAME|PATH",
-                       help="the engine's model: for whisper, tiny.en (bundled, the default) "
-                            "or the folder of a CTranslate2 Whisper model")
+    _add_model_argument(serve)
     serve.add_argument("--language", metavar="CODE",
                        help="the language spoken, as a BCP-47 code (default en)")
     serve.add_argument("--grammar", help=argparse.SUPPRESS)  # JSGF, for deterministic tests
@@ -114,7 +114,12 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
                         help="Bahasakita token; anyone running `ps` can read it here: "
                              f"${BAHASAKITA_TOKEN_ENV} or the keyring is the safe way")
     stream.add_argument("--protocol", choices=[v.value for v in ProtocolVersion], default="v1")
-    stream.add_argument("--language", default="id", help="language for protocol v2 (default id)")
+    stream.add_argument("--language", metavar="CODE",
+                        help="the language spoken: sent with Bahasakita's protocol v2 "
+                             "(default id); for the offline engine, picks its model "
+                             "(default en)")
+    _add_engine_argument(stream, note="; with --provider local")
+    _add_model_argument(stream, note="; with --provider local")
     stream.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
     stream.add_argument("--jsonl", action="store_true", help="every event as one JSON line")
 
@@ -135,13 +140,29 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_engine_argument(parser: argparse.ArgumentParser) -> None:
+def _add_engine_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
     """`--engine NAME`, its choices and default from the engine registry."""
     # None, not the default's name: an engine-specific option (--grammar) then picks
     # the engine that takes it (engine/registry.py engine_for).
     default = default_engine().name
     parser.add_argument("--engine", choices=engine_names(), default=None,
-                        help=f"offline engine (default {default})")
+                        help=f"offline engine (default {default}){note}")
+
+
+def _engine_args(args: argparse.Namespace) -> list[str]:
+    """The `serve` options of an engine child for `stream --provider local`."""
+    extra: list[str] = []
+    for flag, value in (("--engine", args.engine), ("--model", args.model),
+                        ("--language", args.language)):
+        if value:
+            extra += [flag, value]
+    return extra
+
+
+def _add_model_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
+    parser.add_argument("--model", metavar="NAME|PATH",
+                        help="the engine's model: for whisper, tiny.en (bundled, the default) "
+                             f"or the folder of a CTranslate2 Whisper model{note}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -239,10 +260,15 @@ async def _stream(args: argparse.Namespace) -> int:
 
     version = ProtocolVersion(args.protocol)
     provider = live_provider(args.provider)
+    # The engine picks its model by the language; Bahasakita's v2 sends it (id unless said).
+    language = args.language or ("en" if provider is LOCAL else BAHASAKITA_LANGUAGE)
     probe(args.audio_file)  # a bad file fails before any engine starts or socket opens
     token = None
     engine = None
     url = args.url
+    if provider is not LOCAL and (args.engine or args.model):
+        raise ConfigurationError("--engine and --model choose the offline engine's model: "
+                                 "they go with --provider local")
     if provider is BAHASAKITA:
         token = args.token or bahasakita_token()
         if not token:
@@ -252,7 +278,7 @@ async def _stream(args: argparse.Namespace) -> int:
     elif url is None:
         from dictation_app.engine.process import EngineProcess
 
-        engine = EngineProcess()
+        engine = EngineProcess(extra_args=_engine_args(args))
         url = await engine.start()
     elif args.token:
         token = args.token
@@ -282,7 +308,7 @@ async def _stream(args: argparse.Namespace) -> int:
             close_pipe()
 
     def connect(on_transcript: TranscriptListener) -> StreamConnection:
-        return StreamConnection(url, token=token, version=version, language=args.language,
+        return StreamConnection(url, token=token, version=version, language=language,
                                 on_transcript=on_transcript, service=provider.service)
 
     troubled = False  # routine statuses stay quiet; once a reconnect starts, all are shown

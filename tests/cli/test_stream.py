@@ -146,6 +146,33 @@ def test_provider_local_starts_the_engine_itself(tmp_path: Path, speech: Speech)
     assert len(heard & set(SENTENCES[3].split())) >= 3, finals
 
 
+@pytest.mark.engine
+def test_engine_chooses_the_offline_engine(tmp_path: Path, speech: Speech) -> None:
+    path = write_speech(tmp_path / "speech.ogg", speech(0.3, SENTENCES[3], 0.8), 22050, 1)
+    result = cli("stream", str(path), "--provider", "local", "--engine", "pocketsphinx",
+                 "--pace", "fast", timeout=180)
+    assert result.returncode == 0, result.stderr
+    finals = result.stdout.split()
+    # pocketsphinx's words: lower case, no punctuation (Whisper's come capitalised).
+    assert finals and all(word.isalpha() and word.islower() for word in finals), finals
+
+
+@pytest.mark.engine
+def test_a_language_the_engine_does_not_know_is_refused_by_name(audio: Path) -> None:
+    result = cli("stream", str(audio), "--provider", "local", "--engine", "pocketsphinx",
+                 "--language", "fa", timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "fa" in result.stderr and "en" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_engine_options_with_a_cloud_provider_are_refused(audio: Path) -> None:
+    result = cli("stream", str(audio), "--provider", "bahasakita", "--engine", "whisper",
+                 env={"DICTATION_BAHASAKITA_TOKEN": TOKEN})
+    assert result.returncode == 1
+    assert "--engine and --model" in result.stderr and "--provider local" in result.stderr
+
+
 # --- stream_file, in process ---------------------------------------------------------
 
 
