@@ -136,6 +136,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     engine_transcribe = commands.add_parser("engine-transcribe", parents=[common])
     engine_transcribe.add_argument("audio_file")
     _add_engine_argument(engine_transcribe)
+    engine_transcribe.add_argument("--language")
     engine_transcribe.add_argument("--grammar")
     return parser
 
@@ -211,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "engine-transcribe":
             from dictation_app.engine.file_transcriber import run_engine_transcribe
 
-            return run_engine_transcribe(args.audio_file, args.grammar, engine=args.engine)
+            return run_engine_transcribe(args.audio_file, args.grammar, engine=args.engine,
+                                         language=args.language)
     except DictationError as exc:
         print(f"dictation-app: {cli_message(exc)}", file=sys.stderr)
         return EXIT_FAILED

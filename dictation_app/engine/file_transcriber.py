@@ -48,10 +48,12 @@ class TranscriptionCancelled(Exception):
 
 def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
                     engine: str | None = None, grammar: str | Path | None = None,
+                    language: str | None = None,
                     on_progress: Callable[[float], None] | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Transcript:
     """Decode `path` with `model`, or a new one of the registry's `engine` (None: the
-    default; `grammar` is pocketsphinx's JSGF option, for tests), into a Transcript.
+    default; `grammar` is pocketsphinx's JSGF option, for tests; `language` the one
+    spoken, None: the engine's own), into a Transcript.
 
     One segment per utterance the recognizer settles, with its span in seconds from the
     start of the file. `on_progress(fraction)` gets the share of the audio consumed,
@@ -69,7 +71,8 @@ def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
         descriptor = engine_for(engine, options)
         if "partials" in descriptor.options:
             options["partials"] = False  # a file job shows no grey words; finals come sooner
-        model = descriptor.create(**options)  # loads in session(), below
+        # A language it does not know is refused here, by name, before any decoding.
+        model = descriptor.create(language=language, **options)  # loads in session()
     converter = PcmConverter(info.samplerate, info.channels)
     progress = _ProgressThrottle(on_progress, info.frames)
     segments: list[Segment] = []
@@ -126,7 +129,7 @@ class _ProgressThrottle:
 
 
 def run_engine_transcribe(path: str | Path, grammar: str | Path | None = None, *,
-                          engine: str | None = None) -> int:
+                          engine: str | None = None, language: str | None = None) -> int:
     """Transcribe `path` with `engine` (None: the default), writing JSON lines (see the
     module docstring) to stdout.
 
@@ -139,7 +142,8 @@ def run_engine_transcribe(path: str | Path, grammar: str | Path | None = None, *
     try:
         try:
             transcript = transcribe_file(
-                path, engine=engine, grammar=grammar, cancelled=parent_gone.is_set,
+                path, engine=engine, grammar=grammar, language=language,
+                cancelled=parent_gone.is_set,
                 on_progress=lambda fraction: _emit({"progress": round(fraction, 4)}))
         except TranscriptionCancelled:
             return EXIT_FAILED  # nobody is left to tell

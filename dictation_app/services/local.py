@@ -34,7 +34,7 @@ from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
 from dictation_app.protocols.reply_fields import decode_json
 from dictation_app.protocols.transcript import Transcript, from_store_dict
-from dictation_app.services.descriptors.local import PROVIDER
+from dictation_app.services.descriptors.local import PROVIDER, LocalOptions
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,11 @@ class LocalFileService:
         async with self._slots:
             argv = [*self.command, str(context.file)]
             if self.grammar is not None:
-                argv += ["--grammar", self.grammar]
+                argv += ["--grammar", self.grammar]  # it picks its engine (tests)
+            elif context.options.vendor is not None:
+                argv += ["--engine", LocalOptions.of(context.options.vendor).engine]
+            if context.options.language:
+                argv += ["--language", context.options.language]
             child = await _Child.spawn(argv, self._stderr_lines)
             self._children.add(child)
             log.info("offline engine transcriber (pid %d) started for job %d",

@@ -262,6 +262,24 @@ def test_the_offline_engine_transcribes_with_segment_times(tmp_path: Path) -> No
     assert "nice today" in data["text"]  # the general model: most words, not all
 
 
+@pytest.mark.engine
+def test_engine_and_language_reach_the_offline_engine(tmp_path: Path) -> None:
+    speech = tmp_path / "speech.wav"
+    voice = subprocess.run(["espeak-ng", "-v", "en-us+klatt", "-s", "150", "--stdout",
+                            SENTENCES[0]], capture_output=True, check=True).stdout
+    speech.write_bytes(voice)
+    result = transcribe(str(speech), "--provider", "local", "--engine", "pocketsphinx",
+                        "--language", "en-US", environ=env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.split()
+    # pocketsphinx's words: lower case, no punctuation (Whisper's come capitalised).
+    assert words and all(w.isalpha() and w.islower() for w in words), words
+    refused = transcribe(str(speech), "--provider", "local", "--language", "fa",
+                         environ=env(), timeout=120)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "'fa'" in refused.stderr and "knows: en" in refused.stderr, refused.stderr
+
+
 def test_progress_lines_off_a_terminal_say_each_step_once() -> None:
     import io
 

@@ -23,6 +23,7 @@ from dictation_app.protocols.transcript import Segment, Transcript, Word
 from dictation_app.services import registry
 from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
 from dictation_app.services.descriptors.botlhale import BotlhaleOptions
+from dictation_app.services.descriptors.local import LocalOptions
 
 # Read back without the registry's types, a vendor's options come back as plain values.
 OPTIONS = JobOptions(language="id", diarization=True,
@@ -540,7 +541,8 @@ def test_vendor_options_come_back_typed_by_the_registry(path: Path) -> None:
         job = store.add(Path("/a.wav"), "botlhale", chosen)
         assert job.options == chosen
         local = store.add(Path("/b.wav"), "local", JobOptions(diarization=True))
-        assert local.options == JobOptions(diarization=True)
+        # The offline engine's options (its engine) come back as its defaults.
+        assert local.options == JobOptions(diarization=True, vendor=LocalOptions())
     with JobStore(path) as untyped:
         plain = untyped.get(job.id)
     assert plain is not None

@@ -137,7 +137,8 @@ def test_the_cli_vendor_flags_come_from_the_option_declarations() -> None:
     transcribe = _subcommand("transcribe")
     by_flag = {flag: action for action in transcribe._actions for flag in action.option_strings}
     declared = [spec for d in registry.DESCRIPTORS for spec in d.options if spec.flag]
-    assert [spec.flag for spec in declared] == ["--mode", "--api-version", "--priority"]
+    assert [spec.flag for spec in declared] == ["--engine", "--mode", "--api-version",
+                                                "--priority"]
     for spec in declared:
         action = by_flag[spec.flag or ""]
         assert list(action.choices or ()) == [value for value, _label in spec.choices]

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QMenu, QToolButton
 from pytestqt.qtbot import QtBot
 
 from dictation_app.core.errors import ConfigurationError
+from dictation_app.engine.registry import default_engine
 from dictation_app.jobs.model import JobOptions, JobState
 from dictation_app.services import registry
 from dictation_app.services.descriptors.bahasakita_upload import BahasakitaUploadOptions
 from dictation_app.services.descriptors.botlhale import BotlhaleOptions
+from dictation_app.services.descriptors.local import LocalOptions
 from dictation_app.ui.jobs_panel import JobsPanel
 from dictation_app.ui.main_window import MainWindow
 from tests.support.jobs import job
@@ -225,14 +227,15 @@ def test_options_reflect_the_controls(panel: JobsPanel) -> None:
     assert isinstance(mode_combo, QComboBox) and isinstance(priority_combo, QComboBox)
     assert isinstance(subtitle_box, QCheckBox)
     panel.set_provider("local")
-    assert panel.options() == JobOptions()
+    local = LocalOptions(engine=default_engine().name)
+    assert panel.options() == JobOptions(vendor=local)
     panel.language_combo.setCurrentIndex(panel.language_combo.findData("zu"))
     panel.speakers_box.setChecked(True)
     mode_combo.setCurrentIndex(mode_combo.findData("async"))
     priority_combo.setCurrentIndex(priority_combo.findData("high"))
     subtitle_box.setChecked(True)
 
-    assert panel.options() == JobOptions(language="zu", diarization=True)
+    assert panel.options() == JobOptions(language="zu", diarization=True, vendor=local)
     panel.set_provider("botlhale")
     assert panel.options() == JobOptions(language="zu", diarization=True,
                                          vendor=BotlhaleOptions(mode="async"))

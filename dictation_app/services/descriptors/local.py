@@ -1,15 +1,35 @@
 """What the app knows about the embedded offline engine as a file service: its
-`DESCRIPTOR`, with no settings, secrets or options of its own.
+`DESCRIPTOR`, with no settings or secrets, and one job option: which engine decodes.
 
 Kept apart from services/local.py like every vendor's; `build` imports the service.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
+from dictation_app.core.settings import Setting
+from dictation_app.engine.registry import default_engine, engines
+from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
 from dictation_app.services.descriptor import Config, ServiceDescriptor
 
 PROVIDER = "local"
+ENGINE_OPTION = OptionSpec(
+    "engine", "Engine", OptionKind.CHOICE, default_engine().name,
+    choices=tuple((e.name, e.label) for e in engines()),
+    setting=Setting("job_local_engine", default_engine().name), flag="--engine",
+    help=f"offline engine: which one decodes (default {default_engine().name})",
+    tooltip="Which offline engine transcribes the file; each knows its own languages",
+    what="offline engine")
+
+
+@dataclass(frozen=True)
+class LocalOptions(VendorOptions):
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (ENGINE_OPTION,)
+
+    engine: str = default_engine().name
 
 
 def _build(config: Config) -> JobService:
@@ -18,4 +38,5 @@ def _build(config: Config) -> JobService:
     return LocalFileService()
 
 
-DESCRIPTOR = ServiceDescriptor(id=PROVIDER, label="Offline engine", build=_build)
+DESCRIPTOR = ServiceDescriptor(id=PROVIDER, label="Offline engine", build=_build,
+                               options_type=LocalOptions)
