@@ -50,6 +50,7 @@ from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVers
 from dictation_app.services.live_providers import (
     DEFAULT_LIVE_PROVIDER,
     LIVE_PROVIDERS,
+    failover_note,
     fallback_for,
     live_provider,
     provider_choices,
@@ -456,6 +457,7 @@ class DictationController(QObject):
         dialog = self.window.settings_dialog
         if dialog is not None:
             dialog.set_token_info(*self.account.token_info())
+            dialog.set_failover_note(failover_note(self.settings.get_str(Key.LANGUAGE)))
 
     def on_window_status_action_requested(self) -> None:
         """The status line's button: "Add token…" opens Settings at the token field;

@@ -75,6 +75,17 @@ def fallback_for(target: LiveTarget, settings: Settings) -> LiveTarget | None:
                       language=target.language, service=LOCAL.service)
 
 
+def failover_note(language: str) -> str:
+    """Why failover would not act for takes in `language`, for Settings; "" if it would."""
+    from dictation_app.engine.registry import default_engine
+
+    engine = default_engine()
+    if engine.knows(language):
+        return ""
+    return (f"The offline engine does not know the language “{language}” (it knows "
+            f"{', '.join(engine.languages)}), so takes in it wait and reconnect instead.")
+
+
 def live_provider(provider_id: str) -> LiveProvider:
     """The descriptor for `provider_id`; a ConfigurationError naming the known ones if none."""
     try:

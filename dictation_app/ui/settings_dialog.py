@@ -148,6 +148,16 @@ class SettingsDialog(QDialog):
             "waits and reconnects instead. The history marks which engine heard "
             "which words.")
 
+        self.failover_note = QLabel()
+        self.failover_note.setObjectName("failoverNote")
+        self.failover_note.setWordWrap(True)
+        self.failover_note.hide()
+        failover_column = QVBoxLayout()
+        failover_column.setContentsMargins(0, 0, 0, 0)
+        failover_column.setSpacing(2)
+        failover_column.addWidget(self.failover_check)
+        failover_column.addWidget(self.failover_note)
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         url_column = QVBoxLayout()
@@ -159,7 +169,7 @@ class SettingsDialog(QDialog):
         form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
-        form.addRow(self.failover_check)
+        form.addRow(failover_column)
         keyboard_form = QFormLayout()
         keyboard_form.addRow("Push-to-talk key:", self.push_to_talk_edit)
 
@@ -248,6 +258,12 @@ class SettingsDialog(QDialog):
     def focus_sign_in(self) -> None:
         """Put the cursor in the sign-in email field (the account tab's Sign in…)."""
         self.email_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def set_failover_note(self, text: str) -> None:
+        """Say under the failover choice why it would not act now ("" hides it)."""
+        self.failover_note.setText(text)
+        self.failover_note.setVisible(bool(text))
+        self._grow_to_fit()
 
     def set_token_info(self, expires: str, quota: str) -> None:
         """Show what the service said about the token; hidden when it said nothing."""

@@ -12,6 +12,8 @@ from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVers
 from dictation_app.services.live_providers import (
     DEFAULT_LIVE_PROVIDER,
     LIVE_PROVIDERS,
+    failover_note,
+    fallback_for,
     live_provider,
     provider_choices,
 )
@@ -56,3 +58,27 @@ def test_bahasakita_target_follows_the_settings(memory_keyring: object) -> None:
                                 language="en", service="Bahasakita")
     settings.set(Key.BAHASAKITA_URL, "ws://127.0.0.1:9/mine")
     assert provider.resolve(settings, secrets).url == "ws://127.0.0.1:9/mine"
+
+
+def cloud(language: str) -> LiveTarget:
+    return LiveTarget(url="wss://example.test/v1/prod/stream", token="t",
+                      version=ProtocolVersion.V1, language=language, service="Bahasakita")
+
+
+def test_failover_gives_a_cloud_take_the_engine_only_when_chosen_and_it_knows_the_language(
+) -> None:
+    settings = Settings()
+    assert fallback_for(cloud("en"), settings) is None  # not chosen
+    settings.set(Key.FAILOVER, True)
+    fallback = fallback_for(cloud("en-GB"), settings)
+    assert fallback is not None and fallback.url is None  # the engine's, once it runs
+    assert fallback.service == "Local engine" and fallback.language == "en-GB"
+    assert fallback_for(cloud("id"), settings) is None  # its words would be English
+    local = LIVE_PROVIDERS["local"].resolve(settings, SecretStore())
+    assert fallback_for(local, settings) is None  # the engine's own take
+
+
+def test_settings_says_when_failover_would_not_act() -> None:
+    assert failover_note("en") == ""
+    note = failover_note("id")
+    assert "“id”" in note and "knows en" in note and "reconnect" in note
