@@ -49,6 +49,7 @@ class Key(str, enum.Enum):
     SPOKEN_COMMANDS = "spoken_commands"  # "comma", "new paragraph", "scratch that"...
     WORD_REPLACEMENTS = "word_replacements"  # `spoken => written` lines (core/text)
     MASK_PROFANITY = "mask_profanity"
+    TAKE_TIMESTAMPS = "take_timestamps"  # each take's paragraph headed by its start time
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -74,6 +75,7 @@ DEFAULTS: dict[Key, Any] = {
     Key.SPOKEN_COMMANDS: True,
     Key.WORD_REPLACEMENTS: "",
     Key.MASK_PROFANITY: False,
+    Key.TAKE_TIMESTAMPS: True,
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 
