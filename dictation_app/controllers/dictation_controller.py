@@ -484,6 +484,10 @@ class DictationController(QObject):
             push_to_talk_key=self.settings.get_str(Key.PUSH_TO_TALK_KEY),
             keep_recordings=self.settings.get_bool(Key.KEEP_RECORDINGS),
             recordings_days=int(self.settings.get(Key.RECORDINGS_DAYS)),
+            spoken_commands=self.settings.get_bool(Key.SPOKEN_COMMANDS),
+            mask_profanity=self.settings.get_bool(Key.MASK_PROFANITY),
+            word_replacements=self.settings.get_str(Key.WORD_REPLACEMENTS),
+            take_timestamps=self.settings.get_bool(Key.TAKE_TIMESTAMPS),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -506,6 +510,11 @@ class DictationController(QObject):
         self.settings.set(Key.PUSH_TO_TALK_KEY, values.push_to_talk_key)
         self.settings.set(Key.KEEP_RECORDINGS, bool(values.keep_recordings))
         self.settings.set(Key.RECORDINGS_DAYS, max(0, int(values.recordings_days)))
+        # The next take's formatter reads these; the dialog saved only a list that parses.
+        self.settings.set(Key.SPOKEN_COMMANDS, bool(values.spoken_commands))
+        self.settings.set(Key.MASK_PROFANITY, bool(values.mask_profanity))
+        self.settings.set(Key.WORD_REPLACEMENTS, values.word_replacements)
+        self.settings.set(Key.TAKE_TIMESTAMPS, bool(values.take_timestamps))
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:

@@ -139,3 +139,23 @@ def test_each_take_is_a_paragraph_under_its_start_time_and_copied_as_shown(
     assert re.fullmatch(r"09:05\nOne take last \d+\n\n09:05\nOne take last \d+", text), text
     window.transcript_pane.copy_all()
     assert QApplication.clipboard().text() == text
+
+
+def test_the_settings_dialog_saves_the_text_settings_for_the_next_take(
+        qtbot: QtBot) -> None:
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server, word_replacements="a => b\n")
+        window.settings_requested.emit()
+        dialog = window.settings_dialog
+        assert dialog is not None
+        assert dialog.replacements_edit.toPlainText() == "a => b\n"
+        dialog.spoken_commands_check.setChecked(False)
+        dialog.mask_profanity_check.setChecked(True)
+        dialog.timestamps_check.setChecked(False)
+        dialog.replacements_edit.setPlainText("jakarta => Jakarta")
+        dialog.accept()
+        settings = controller.settings
+        assert settings.get_bool(Key.SPOKEN_COMMANDS) is False
+        assert settings.get_bool(Key.MASK_PROFANITY) is True
+        assert settings.get_bool(Key.TAKE_TIMESTAMPS) is False
+        assert settings.get_str(Key.WORD_REPLACEMENTS) == "jakarta => Jakarta\n"
