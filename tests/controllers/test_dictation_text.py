@@ -19,6 +19,7 @@ from dictation_app.controllers.dictation_controller import DictationController, 
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.takes.journal import TakeJournal
+from dictation_app.takes.model import TakeFinal
 from dictation_app.takes.store import TakeStore
 from dictation_app.ui.main_window import MainWindow
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
@@ -159,3 +160,22 @@ def test_the_settings_dialog_saves_the_text_settings_for_the_next_take(
         assert settings.get_bool(Key.MASK_PROFANITY) is True
         assert settings.get_bool(Key.TAKE_TIMESTAMPS) is False
         assert settings.get_str(Key.WORD_REPLACEMENTS) == "jakarta => Jakarta\n"
+
+
+def test_a_recovered_take_is_shown_as_stored_under_its_start_time(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., object]) -> None:
+    pulse_mic(rate=16000, channels=1)
+    started = datetime(2026, 3, 4, 14, 30).timestamp()  # local time, as the heading is
+    with TakeStore() as store:
+        take = store.begin("Bahasakita", None, started=started)
+        for i, text in enumerate(("Hello world", ",", "\n\n", "Next part")):
+            store.add_final(take.id, TakeFinal(text, "Bahasakita", i, i + 1), duration=i + 1)
+    with FakeBahasakita() as server, TakeStore() as store:
+        window, controller = build(qtbot, server, TakeJournal(store))
+
+        async def scenario() -> None:
+            controller.start()
+
+        run(loop, controller, scenario())
+    assert window.transcript.plain_text() == "14:30\nHello world,\n\nNext part"
