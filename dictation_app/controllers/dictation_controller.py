@@ -8,6 +8,12 @@ window, a system-wide key, a command. The take itself (pre-roll, conversion,
 queue, connection, phase) is a Qt-free `LiveSession`; its events come back here
 as `on_session_*` calls and become window updates.
 
+Each take's finals go through a `TakeFormatter` (core/text) built from the Settings at
+the take's start: the window applies each `Formatted` (retract, then append) and the
+journal keeps the same text, so History and a recovered take read as the window did.
+Partials are shown with the formatter's spacing, replacements and mask (not its
+commands, which act on finals only).
+
 The microphone is owned by `MicrophoneController`, the Bahasakita sign-in and
 token expiry by `AccountController`, the engine child the local provider streams
 to by `EngineController`. Everything runs on the qasync event loop: the
@@ -45,6 +51,8 @@ from dictation_app.core.errors import (
 )
 from dictation_app.core.secrets import SecretStore
 from dictation_app.core.settings import Key, Settings
+from dictation_app.core.text.formatter import Formatted, TakeFormatter, mask_profanity
+from dictation_app.core.text.replacements import apply_replacements, parse_replacements
 from dictation_app.engine.process import EngineProcess
 from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
 from dictation_app.services.live_providers import (
@@ -105,6 +113,9 @@ class DictationController(QObject):
         self._closing = False  # the window waits for this take to end, then closes
         self._take_prefix: str | None = None  # the transcript before the current take
         self._gave_up_recording: Path | None = None  # offered by the status line's button
+        self._clock = clock
+        self._formatter: TakeFormatter | None = None  # the current take's
+        self._take_heading: str | None = None  # shown with the take's first words
         self.engines = EngineController(window, on_started=self._on_engine_started,
                                         engine_factory=engine_factory)
         self.session = LiveSession(self, engine_url=self.engines.ensure,
@@ -205,6 +216,7 @@ class DictationController(QObject):
         except ConfigurationError as exc:
             self._show_problem(exc)
             return
+        self._begin_formatting(target.language)
         self._begin_journal(target.service)
         try:
             self.session.start(target, fallback=fallback_for(target, self.settings))
@@ -294,9 +306,12 @@ class DictationController(QObject):
             log.error("could not recover interrupted takes: %s", exc)
             self.window.set_status("error", f"The take history could not be read ({exc}).")
             return
+        timestamps = self.settings.get_bool(Key.TAKE_TIMESTAMPS)
         for take in self.recovered:
-            if take.text:
-                self.window.add_final(take.text)
+            if take.text:  # as stored: the journal keeps what the window showed
+                started = datetime.fromtimestamp(take.started)
+                self.window.begin_take(started.strftime("%H:%M") if timestamps else "")
+                self.window.add_final(Formatted(take.text))
         if self.recovered:
             self.takes_changed.emit()
             last = self.recovered[-1]
@@ -315,7 +330,7 @@ class DictationController(QObject):
         if self.journal is None:
             return
         self.journal.keep_recordings = self.settings.get_bool(Key.KEEP_RECORDINGS)
-        self._take_prefix = self.window.transcript.plain_text()
+        self._take_prefix = None  # set when the take's paragraph opens
         self.journal.begin(service)
 
     def _end_journal(self) -> None:
@@ -368,15 +383,60 @@ class DictationController(QObject):
         self.window.set_status(kind, message)
 
     def on_session_partial(self, text: str) -> None:
-        self.window.show_partial(text)
+        formatter = self._formatter
+        if formatter is None or not text.strip():
+            self.window.show_partial(text)
+            return
+        self._open_take_paragraph()
+        shown = apply_replacements(text, formatter.replacements)
+        if formatter.mask_profanity:
+            shown = mask_profanity(shown)
+        self.window.show_partial(shown, formatter.spacing(shown))
 
     def on_session_final(self, text: str, service: str) -> None:
         # Words from the fallback engine (failover) are marked as its own.
         note = "" if service == self._take_service else (
             f"Heard by the {service} while {self._take_service} could not be reached")
-        self.window.add_final(text, engine_note=note)
+        formatter = self._formatter
+        if formatter is None:
+            self.window.add_final(text, engine_note=note)
+            if self.journal is not None:
+                self.journal.add_final(text, service)
+            return
+        if not text.strip():
+            self.window.add_final("")  # withdraws the partial
+            return
+        formatted = formatter.feed(text)
+        if formatted.text or formatted.retract:
+            self._open_take_paragraph()
+        self.window.add_final(formatted, engine_note=note)
         if self.journal is not None:
-            self.journal.add_final(text, service)
+            self.journal.add_final(formatted.text, service, retract=formatted.retract)
+
+    # --- formatting --------------------------------------------------------------
+
+    def _begin_formatting(self, language: str) -> None:
+        """The take's formatter, from the Settings as they are now."""
+        try:
+            replacements = parse_replacements(self.settings.get_str(Key.WORD_REPLACEMENTS))
+        except ConfigurationError as exc:
+            # Settings validates what it saves; a hand-edited file can still be wrong.
+            log.warning("word replacements ignored: %s", exc)
+            replacements = []
+        self._formatter = TakeFormatter(
+            language=language, spoken_commands=self.settings.get_bool(Key.SPOKEN_COMMANDS),
+            replacements=replacements, mask_profanity=self.settings.get_bool(Key.MASK_PROFANITY))
+        shown = self.settings.get_bool(Key.TAKE_TIMESTAMPS)
+        self._take_heading = self._clock().strftime("%H:%M") if shown else ""
+
+    def _open_take_paragraph(self) -> None:
+        """With the take's first words: its own paragraph under its start time. Not at
+        Record, so a take that says nothing leaves no empty heading behind."""
+        if self._take_heading is None:
+            return
+        self.window.begin_take(self._take_heading)
+        self._take_heading = None
+        self._take_prefix = self.window.transcript.plain_text()
 
     def on_session_error(self, error: DictationError) -> None:
         take = None if self.journal is None else self.journal.take
@@ -453,6 +513,10 @@ class DictationController(QObject):
             keep_recordings=self.settings.get_bool(Key.KEEP_RECORDINGS),
             recordings_days=int(self.settings.get(Key.RECORDINGS_DAYS)),
             failover=self.settings.get_bool(Key.FAILOVER),
+            spoken_commands=self.settings.get_bool(Key.SPOKEN_COMMANDS),
+            mask_profanity=self.settings.get_bool(Key.MASK_PROFANITY),
+            word_replacements=self.settings.get_str(Key.WORD_REPLACEMENTS),
+            take_timestamps=self.settings.get_bool(Key.TAKE_TIMESTAMPS),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -484,6 +548,11 @@ class DictationController(QObject):
         self.settings.set(Key.KEEP_RECORDINGS, bool(values.keep_recordings))
         self.settings.set(Key.RECORDINGS_DAYS, max(0, int(values.recordings_days)))
         self.settings.set(Key.FAILOVER, bool(values.failover))
+        # The next take's formatter reads these; the dialog saved only a list that parses.
+        self.settings.set(Key.SPOKEN_COMMANDS, bool(values.spoken_commands))
+        self.settings.set(Key.MASK_PROFANITY, bool(values.mask_profanity))
+        self.settings.set(Key.WORD_REPLACEMENTS, values.word_replacements)
+        self.settings.set(Key.TAKE_TIMESTAMPS, bool(values.take_timestamps))
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:

@@ -50,6 +50,7 @@ class Key(str, enum.Enum):
     WORD_REPLACEMENTS = "word_replacements"  # `spoken => written` lines (core/text)
     MASK_PROFANITY = "mask_profanity"
     FAILOVER = "failover"  # a cloud take continues on the offline engine while it is away
+    TAKE_TIMESTAMPS = "take_timestamps"  # each take's paragraph headed by its start time
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -76,6 +77,7 @@ DEFAULTS: dict[Key, Any] = {
     Key.WORD_REPLACEMENTS: "",
     Key.MASK_PROFANITY: False,
     Key.FAILOVER: False,
+    Key.TAKE_TIMESTAMPS: True,
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 

@@ -7,6 +7,11 @@ durably before it returns, timed by the audio recorded so far), `end()` when the
 has ended. A final's start is the previous final's end: the streaming protocol gives
 no times, so the span is where in the recording the utterance was settled.
 
+Finals are kept as the person sees them: the take formatter's output (core/text), each
+piece without its leading space, so `Take.text` reads as the window did. A final's
+`retract` ("scratch that", a spoken mark replacing the engine's) is applied to the
+kept finals too: the words taken back are deleted from the store, not just hidden.
+
 A journal that cannot write (a full disk, a store that went away) does not stop the
 dictation: the first problem is kept in `problem` for the window to show.
 """
@@ -17,6 +22,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from dictation_app.core.errors import DictationError
 from dictation_app.takes.model import Take, TakeFinal
@@ -41,6 +47,7 @@ class TakeJournal:
         self._last_end = 0.0
         self._engine = ""
         self._finals: list[TakeFinal] = []
+        self._pieces: list[str] = []  # each final as output (its leading space too)
 
     @property
     def take(self) -> Take | None:
@@ -64,6 +71,7 @@ class TakeJournal:
         self._bytes = 0
         self._last_end = 0.0
         self._finals = []
+        self._pieces = []
         self._engine = engine
         self.problem = None
         started = self._clock()
@@ -92,21 +100,49 @@ class TakeJournal:
         if self._recording is not None:
             self._recording.append(chunk)
 
-    def add_final(self, text: str, engine: str | None = None) -> TakeFinal | None:
-        """Keep a final shown now; durable when this returns."""
-        if self._take is None or not text.strip():
+    def add_final(self, text: str, engine: str | None = None, *,
+                  retract: int = 0) -> TakeFinal | None:
+        """Keep a final shown now, after taking back the last `retract` characters of
+        what was kept (as a `Formatted` says); durable when this returns."""
+        if self._take is None:
+            return None
+        if retract:
+            self._retract(retract)
+        if not text.strip(" \t\r"):
             return None
         end = self.position
-        final = TakeFinal(text=text, engine=engine or self._engine, start=min(self._last_end, end),
-                          end=end)
+        final = TakeFinal(text=text.strip(" \t\r"), engine=engine or self._engine,
+                          start=min(self._last_end, end), end=end)
         self._last_end = end
         self._finals.append(final)
+        self._pieces.append(text)
         try:
             self.store.add_final(self._take.id, final, duration=end)
         except sqlite3.Error as exc:
             self._note(f"A final could not be added to the history ({exc}); the transcript "
                        "on screen is complete, copy it before closing.")
         return final
+
+    def _retract(self, count: int) -> None:
+        assert self._take is not None
+        last_text: str | None = None
+        while count > 0 and self._pieces:
+            piece = self._pieces[-1]
+            if len(piece) <= count:
+                count -= len(piece)
+                self._pieces.pop()
+                self._finals.pop()
+                last_text = None
+                continue
+            self._pieces[-1] = piece[:len(piece) - count]
+            last_text = self._pieces[-1].strip(" \t\r")
+            self._finals[-1] = replace(self._finals[-1], text=last_text)
+            count = 0
+        try:
+            self.store.revise_finals(self._take.id, keep=len(self._finals), last_text=last_text)
+        except sqlite3.Error as exc:
+            self._note(f"A correction could not be kept in the history ({exc}); the "
+                       "transcript on screen is right, copy it before closing.")
 
     def end(self, edited_text: str | None = None) -> Take | None:
         """The take has ended: finish its recording and mark it ended."""

@@ -79,6 +79,20 @@ class Take:
                           duration=self.duration, text=self.text, segments=segments)
 
 
+_NO_SPACE_BEFORE = tuple(",.?!:;)\n")
+
+
 def joined(texts: Iterable[str]) -> str:
-    """Finals joined as the transcript view joins them: one space between utterances."""
-    return " ".join(t.strip() for t in texts if t.strip())
+    """Finals joined as the window shows them: one space between utterances, none
+    before punctuation or after a line break. The journal keeps each final as the take
+    formatter output it (core/text: "Hello world", ",", "and more", "\n\n"), so this
+    gives back the formatted text; finals kept raw by older versions join as before."""
+    out = ""
+    for text in texts:
+        piece = text.strip(" \t\r")
+        if not piece:
+            continue
+        if out and not out.endswith("\n") and not piece.startswith(_NO_SPACE_BEFORE):
+            out += " "
+        out += piece
+    return out.strip()

@@ -114,6 +114,15 @@ class TakeStore:
             db.execute("UPDATE takes SET duration = MAX(duration, ?) WHERE id = ?",
                        (duration, take_id))
 
+    def revise_finals(self, take_id: int, *, keep: int, last_text: str | None = None) -> None:
+        """Keep only the first `keep` finals (a "scratch that" took the others back) and,
+        when given, set the last kept one's text (a mark replaced its trailing one)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM finals WHERE take_id = ? AND seq > ?", (take_id, keep))
+            if last_text is not None:
+                db.execute("UPDATE finals SET text = ? WHERE take_id = ? AND seq = ?",
+                           (last_text, take_id, keep))
+
     def end(self, take_id: int, *, duration: float, edited_text: str | None = None,
             ended: float | None = None) -> None:
         with self._transaction() as db:

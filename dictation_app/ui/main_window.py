@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.audio.devices import InputDevice
+from dictation_app.core.text.formatter import Formatted
 from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
 from dictation_app.ui.control_bar import NO_MICROPHONE, SYSTEM_DEFAULT, ControlBar
 from dictation_app.ui.file_drops import accept_file_drag, has_local_urls, take_file_drop
@@ -295,11 +296,17 @@ class MainWindow(QMainWindow):
         """The offline engines Help ▸ About names and credits."""
         self._about_engines = tuple(engines)
 
-    def show_partial(self, text: str) -> None:
-        self.transcript.show_partial(text)
+    def show_partial(self, text: str, separator: str | None = None) -> None:
+        self.transcript.show_partial(text, separator)
 
-    def add_final(self, text: str, *, engine_note: str = "") -> None:
+    def add_final(self, text: str | Formatted, *, engine_note: str = "") -> None:
+        """A plain utterance, or a take formatter's `Formatted` applied exactly; with
+        `engine_note`, marked as another engine's words (failover)."""
         self.transcript.add_final(text, engine_note=engine_note)
+
+    def begin_take(self, heading: str = "") -> None:
+        """A new take's paragraph, under its heading (the time it started) if given."""
+        self.transcript.begin_take(heading)
 
     # ------------------------------------------------------------------ window-only actions
 

@@ -4,11 +4,16 @@ Open it with ``open()`` (never ``exec()``: the app runs on a qasync loop, and a 
 event loop would stall it). Saving is the caller's job, on ``settings_saved``; signing in
 is too, on ``sign_in_requested``. The password field is emptied as soon as it is sent,
 so the dialog holds the password no longer than the person takes to type it.
+
+The Text group's word replacements are checked as they are typed (``parse_replacements``):
+a malformed line is named under the editor and OK stays disabled, so a list that does
+not parse is never saved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import Qt, Signal
@@ -18,12 +23,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -31,8 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dictation_app.core.errors import ConfigurationError
+from dictation_app.core.text.replacements import parse_replacements
+
 PROTOCOL_VERSIONS = ("v1", "v2")
 DEFAULT_LANGUAGE = "id"
+MAX_IMPORT_BYTES = 1 << 20  # a word list, not a dictionary
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,10 @@ class SettingsValues:
     keep_recordings: bool = True  # each take's audio, kept beside the history
     recordings_days: int = 30  # recordings older than this are deleted at start; 0: never
     failover: bool = False  # a cloud take continues on the offline engine while it is away
+    spoken_commands: bool = True  # "comma", "new paragraph", "scratch that"...
+    mask_profanity: bool = False
+    word_replacements: str = ""  # `spoken => written` lines, as parse_replacements reads
+    take_timestamps: bool = True  # each take's paragraph headed by its start time
 
 
 def url_problem(url: str) -> str | None:
@@ -191,6 +206,8 @@ class SettingsDialog(QDialog):
         history_form.addRow(self.keep_recordings_check)
         history_form.addRow("Keep recordings for:", self.recordings_days_spin)
 
+        text_form = self._build_text_form(values)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -207,10 +224,14 @@ class SettingsDialog(QDialog):
         layout.addSpacing(8)
         layout.addWidget(_heading("History"))
         layout.addLayout(history_form)
+        layout.addSpacing(8)
+        layout.addWidget(_heading("Text"))
+        layout.addLayout(text_form)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
         self.url_edit.textChanged.connect(self._validate)
+        self.replacements_edit.textChanged.connect(self._validate)
         self._on_protocol_combo_changed()
         self._validate()
 
@@ -234,7 +255,45 @@ class SettingsDialog(QDialog):
             keep_recordings=self.keep_recordings_check.isChecked(),
             recordings_days=self.recordings_days_spin.value(),
             failover=self.failover_check.isChecked(),
+            spoken_commands=self.spoken_commands_check.isChecked(),
+            mask_profanity=self.mask_profanity_check.isChecked(),
+            word_replacements=self.replacements_edit.toPlainText().strip()
+            + ("\n" if self.replacements_edit.toPlainText().strip() else ""),
+            take_timestamps=self.timestamps_check.isChecked(),
         )
+
+    def import_replacements(self, path: str | Path) -> bool:
+        """Add the replacements in a file (`spoken => written` lines or two-column CSV)
+        to the editor; a file that cannot be read or parsed is named under the editor
+        and changes nothing. True when something was added."""
+        path = Path(path)
+        try:
+            with path.open("rb") as file:
+                data = file.read(MAX_IMPORT_BYTES + 1)
+            if len(data) > MAX_IMPORT_BYTES:
+                raise ConfigurationError(
+                    f"{path.name} is larger than {MAX_IMPORT_BYTES // 1024} KB: "
+                    "pick a list of replacements, one per line")
+            text = data.decode("utf-8-sig")
+            pairs = parse_replacements(text, source=path.name)
+        except OSError as exc:
+            self._show_replacements_problem(
+                f"{path.name} could not be read ({exc.strerror or exc}).")
+            return False
+        except UnicodeDecodeError:
+            self._show_replacements_problem(
+                f"{path.name} is not UTF-8 text: save it as UTF-8 and import it again.")
+            return False
+        except ConfigurationError as exc:
+            self._show_replacements_problem(f"Not imported: {exc}.")
+            return False
+        if not pairs:
+            self._show_replacements_problem(f"{path.name} holds no replacements.")
+            return False
+        current = self.replacements_edit.toPlainText().rstrip("\n")
+        added = "".join(f"{spoken} => {written}\n" for spoken, written in pairs)
+        self.replacements_edit.setPlainText((current + "\n" if current else "") + added)
+        return True
 
     def show_sign_in_result(self, ok: bool, message: str) -> None:
         """Say how the sign-in went; the fields are usable again either way."""
@@ -376,12 +435,79 @@ class SettingsDialog(QDialog):
         if needed > self.height():
             self.resize(self.width(), needed)
 
+    def _build_text_form(self, values: SettingsValues) -> QFormLayout:
+        self.spoken_commands_check = QCheckBox("Spoken punctuation and commands")
+        self.spoken_commands_check.setChecked(values.spoken_commands)
+        self.spoken_commands_check.setToolTip(
+            "Say “comma”, “period”, “new paragraph” or “scratch that” (Indonesian: "
+            "“koma”, “titik”, “paragraf baru”, “hapus itu”) to punctuate and correct.")
+        self.mask_profanity_check = QCheckBox("Mask profanity (f***)")
+        self.mask_profanity_check.setChecked(values.mask_profanity)
+        self.timestamps_check = QCheckBox("Head each take with the time it started")
+        self.timestamps_check.setChecked(values.take_timestamps)
+        self.timestamps_check.setToolTip("Applies to takes from now on.")
+        self.replacements_edit = QPlainTextEdit(values.word_replacements)
+        self.replacements_edit.setObjectName("replacementsEdit")
+        self.replacements_edit.setPlaceholderText("dictation app => Dictation App\n"
+                                                  "jakarta => Jakarta")
+        self.replacements_edit.setTabChangesFocus(True)
+        self.replacements_edit.setFixedHeight(
+            self.replacements_edit.fontMetrics().lineSpacing() * 5 + 12)
+        self.replacements_error = QLabel()
+        self.replacements_error.setObjectName("replacementsError")
+        self.replacements_error.setWordWrap(True)
+        self.replacements_error.setStyleSheet("color: #b3261e;")
+        self.replacements_error.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.replacements_error.hide()
+        self.import_button = QPushButton("Import from file…")
+        self.import_button.setAutoDefault(False)
+        self.import_button.clicked.connect(self._on_import_button_clicked)
+        hint = QLabel("One per line: spoken => written.")
+        import_row = QHBoxLayout()
+        import_row.setContentsMargins(0, 0, 0, 0)
+        import_row.addWidget(hint, 1)
+        import_row.addWidget(self.import_button)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        column.addWidget(self.replacements_edit)
+        column.addLayout(import_row)
+        column.addWidget(self.replacements_error)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow(self.spoken_commands_check)
+        form.addRow(self.mask_profanity_check)
+        form.addRow(self.timestamps_check)
+        form.addRow("Word replacements:", column)
+        return form
+
+    def _on_import_button_clicked(self) -> None:
+        # open(), not a static getOpenFileName: that would run a nested event loop.
+        dialog = QFileDialog(self, "Import word replacements")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters(["Word lists (*.txt *.csv)", "All files (*)"])
+        dialog.fileSelected.connect(self.import_replacements)
+        dialog.open()
+
+    def _show_replacements_problem(self, message: str) -> None:
+        self.replacements_error.setText(message)
+        self.replacements_error.setVisible(bool(message))
+
     def _validate(self) -> bool:
         problem = url_problem(self.url_edit.text())
         self.url_error.setText(problem or "")
         self.url_error.setVisible(problem is not None)
-        self.ok_button.setEnabled(problem is None)
-        return problem is None
+        try:
+            parse_replacements(self.replacements_edit.toPlainText())
+            replacements_ok = True
+            self._show_replacements_problem("")
+        except ConfigurationError as exc:
+            replacements_ok = False
+            self._show_replacements_problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        ok = problem is None and replacements_ok
+        self.ok_button.setEnabled(ok)
+        return ok
 
     def _on_token_toggle_toggled(self, shown: bool) -> None:
         self.token_edit.setEchoMode(

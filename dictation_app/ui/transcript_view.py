@@ -23,6 +23,11 @@ Design notes:
 * Finals another engine produced than the take's own (failover: the offline engine
   while the cloud was away) get a dotted underline and a tooltip naming that engine;
   the text itself stays clean for Copy all.
+* A take's finals come formatted (``core/text``): ``begin_take`` opens a paragraph
+  for the take, headed by a small timestamp line when given one, and ``add_final``
+  with a ``Formatted`` removes its ``retract`` characters from the end of the take's
+  settled text, then appends its text exactly as given (its own spaces and line
+  breaks). A plain string is one utterance, joined by a space as above.
 * Undo/redo is off: the document's undo stack would record every partial (growing
   without bound) and Ctrl+Z would rewind the recognizer's text instead of the
   person's. ``clear_transcript`` keeps the cleared text so that ``undo_clear`` can put
@@ -54,6 +59,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dictation_app.core.text.formatter import Formatted
+
 # Characters that end a sentence; a paragraph may break after them once it is long.
 _SENTENCE_END = frozenset(".?!…\u3002\uff1f\uff01")  # with CJK full stop, ? and !
 # What Qt returns for a paragraph break inside a document or a selection.
@@ -64,6 +71,7 @@ PARAGRAPH_BREAK = "\n\n"
 PARAGRAPH_SOFT_LIMIT = 400
 PARAGRAPH_HARD_LIMIT = 900
 TRANSCRIPT_POINT_SIZE = 14
+HEADING_POINT_SIZE = 9  # a take's timestamp line
 _NO_UPDATES = Qt.WidgetAttribute.WA_UpdatesDisabled
 
 
@@ -83,6 +91,7 @@ class TranscriptView(QPlainTextEdit):
 
         self._final_format = QTextCharFormat()
         self._partial_format = QTextCharFormat()
+        self._heading_format = QTextCharFormat()
         self._update_partial_format()
 
         # The pending range [start, end): `_start` sits on its first character. Its end
@@ -93,6 +102,11 @@ class TranscriptView(QPlainTextEdit):
         self._end: QTextCursor | None = None
         self._last: QTextCursor | None = None
         self._cleared_text = ""
+        # The current take's text starts just after this cursor's position (a cursor at
+        # the start itself would move on with the take's first insertion); None with
+        # `_take_at_top`: the take starts the document.
+        self._take_anchor: QTextCursor | None = None
+        self._take_at_top = False
 
         # Follow the end of the text while the view is at the end; stop as soon as the
         # person scrolls up, resume when they scroll back down. Qt updates the scroll
@@ -110,13 +124,15 @@ class TranscriptView(QPlainTextEdit):
 
     # ------------------------------------------------------------------ results
 
-    def show_partial(self, text: str) -> None:
-        """Show the recognizer's current guess in grey, replacing the previous guess."""
+    def show_partial(self, text: str, separator: str | None = None) -> None:
+        """Show the recognizer's current guess in grey, replacing the previous guess;
+        after `separator` when given (the take formatter's spacing), else after a space
+        when the text before it needs one."""
         text = _one_line(text)
         if not text:
             self.clear_partial()
             return
-        start, end = self._write_pending(text, self._partial_format)
+        start, end = self._write_pending(text, self._partial_format, separator)
         doc = self.document()
         self._start = QTextCursor(doc)
         self._start.setPosition(start)
@@ -125,21 +141,26 @@ class TranscriptView(QPlainTextEdit):
         self._last = QTextCursor(doc)
         self._last.setPosition(end - 1)
 
-    def add_final(self, text: str, *, engine_note: str = "") -> None:
+    def add_final(self, text: str | Formatted, *, engine_note: str = "") -> None:
         """Settle an utterance: it replaces the guess, and the next guess starts after it.
 
-        With `engine_note` ("Heard by the Local engine…"), the words are marked as another
-        engine's: a dotted underline, and the note as their tooltip.
+        A `Formatted` final is applied exactly: its `retract` characters go from the end
+        of the take's settled text (never from before the take), then its text follows
+        as it is. With `engine_note` ("Heard by the Local engine…"), the words are marked
+        as another engine's: a dotted underline, and the note as their tooltip.
         """
-        text = _one_line(text)
-        if not text:
-            self.clear_partial()
-            return
         fmt = self._final_format
         if engine_note:
             fmt = QTextCharFormat(self._final_format)
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
             fmt.setToolTip(engine_note)
+        if isinstance(text, Formatted):
+            self._add_formatted(text, fmt)
+            return
+        text = _one_line(text)
+        if not text:
+            self.clear_partial()
+            return
         self._write_pending(text, fmt)
         self._forget_pending()
 
@@ -148,6 +169,56 @@ class TranscriptView(QPlainTextEdit):
         cursor = QTextCursor(self.document())
         cursor.setPosition(min(position + 1, self.document().characterCount() - 1))
         return cursor.charFormat().toolTip()
+
+    def begin_take(self, heading: str = "") -> None:
+        """Open a paragraph for a new take, after a blank line, under `heading` (a small
+        line, e.g. the time the take started) when given."""
+        self.clear_partial()
+        doc = self.document()
+        end_of_doc = doc.characterCount() - 1
+        text = doc.toPlainText()
+        gap = "" if not text.strip() else (
+            "" if text.endswith("\n\n") else "\n" if text.endswith("\n") else PARAGRAPH_BREAK)
+
+        def insert(cursor: QTextCursor) -> None:
+            if gap:
+                cursor.insertText(gap, self._final_format)
+            if heading:
+                cursor.insertText(heading, self._heading_format)
+                cursor.insertText("\n", self._final_format)
+
+        if gap or heading:
+            self._edit(insert, (end_of_doc, end_of_doc))
+        end_of_doc = doc.characterCount() - 1
+        self._take_at_top = end_of_doc == 0
+        self._take_anchor = None
+        if not self._take_at_top:
+            self._take_anchor = QTextCursor(doc)
+            self._take_anchor.setPosition(end_of_doc - 1)
+
+    def _take_start(self) -> int | None:
+        if self._take_at_top:
+            return 0
+        if self._take_anchor is None:
+            return None
+        return self._take_anchor.position() + 1
+
+    def _add_formatted(self, formatted: Formatted, fmt: QTextCharFormat) -> None:
+        span = self._pending_span()
+        if span is None:
+            end_of_doc = self.document().characterCount() - 1
+            span = (end_of_doc, end_of_doc)
+        if formatted.retract:
+            start = self._take_start()
+            start = span[0] if start is None else min(start, span[0])
+            cut = (max(start, span[0] - formatted.retract), span[0])
+            if cut[0] < cut[1]:
+                self._edit(lambda cursor: cursor.removeSelectedText(), cut)
+        if formatted.text:
+            self._write_pending(formatted.text, fmt, "")
+        else:
+            self.clear_partial()
+        self._forget_pending()
 
     def clear_partial(self) -> None:
         """Remove the grey guess, if any."""
@@ -163,6 +234,7 @@ class TranscriptView(QPlainTextEdit):
         if text.strip():
             self._cleared_text = text
         self._forget_pending()
+        self._take_anchor, self._take_at_top = None, False  # nothing left to retract from
         doc = self.document()
         self._edit(lambda cursor: cursor.removeSelectedText(), (0, doc.characterCount() - 1))
 
@@ -203,13 +275,15 @@ class TranscriptView(QPlainTextEdit):
 
     # ------------------------------------------------------------------ internals
 
-    def _write_pending(self, text: str, fmt: QTextCharFormat) -> tuple[int, int]:
+    def _write_pending(self, text: str, fmt: QTextCharFormat,
+                       separator: str | None = None) -> tuple[int, int]:
         """Replace the pending range (or the end of the document) with separator + text."""
         span = self._pending_span()
         if span is None:
             end_of_doc = self.document().characterCount() - 1
             span = (end_of_doc, end_of_doc)
-        separator = self._separator_before(span[0])
+        if separator is None:
+            separator = self._separator_before(span[0])
         written: list[int] = []
 
         def write(cursor: QTextCursor) -> None:
@@ -373,6 +447,9 @@ class TranscriptView(QPlainTextEdit):
         )
         self._partial_format = QTextCharFormat()
         self._partial_format.setForeground(grey)
+        self._heading_format = QTextCharFormat()
+        self._heading_format.setForeground(grey)
+        self._heading_format.setFontPointSize(HEADING_POINT_SIZE)
 
     # ---------------------------------------------- the person's typing is never grey
 

@@ -58,6 +58,8 @@ class Behaviour:
     inject: list[tuple[int, Frame]] = field(default_factory=list)
     foreign_final_after: int | None = None  # after chunk N, a final with another sess_id
     early_stop_after: int | None = None  # after chunk N, an audioStop reply unasked
+    # The texts of the finals, in turn, instead of "final N" (then none until the stop's).
+    script: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -213,9 +215,12 @@ class FakeBahasakita:
                 if b.garbage_after is not None and chunks >= b.garbage_after:
                     await ws.send("this is not json")
                     continue
-                if chunks % b.final_every == 0:
-                    session.finals.append(f"final {chunks}")
-                    await ws.send(self._result(f"final {chunks}", final=True, sess_id=sess_id))
+                scripted = b.script is not None and chunks // b.final_every <= len(b.script)
+                if chunks % b.final_every == 0 and (b.script is None or scripted):
+                    text = f"final {chunks}" if b.script is None else \
+                        b.script[chunks // b.final_every - 1]
+                    session.finals.append(text)
+                    await ws.send(self._result(text, final=True, sess_id=sess_id))
                 elif chunks % b.partial_every == 0:
                     await ws.send(self._result(f"partial {chunks}", final=False,
                                                sess_id=sess_id))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from dictation_app.controllers.dictation_controller import DictationController, Phase
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
+from dictation_app.core.text.formatter import Formatted
 from dictation_app.takes.journal import TakeJournal
 from dictation_app.takes.store import TakeStore
 from dictation_app.ui.main_window import MainWindow
@@ -54,9 +55,9 @@ async def main(mode: str, url: str | None) -> None:
     controller = DictationController(window, settings, secrets, journal=TakeJournal(store))
     shown = window.add_final
 
-    def add_final(text: str, *, engine_note: str = "") -> None:
+    def add_final(text: str | Formatted, *, engine_note: str = "") -> None:
         shown(text, engine_note=engine_note)
-        say(event="final", text=text)
+        say(event="final", text=text if isinstance(text, str) else text.text.strip())
 
     window.add_final = add_final  # type: ignore[method-assign]
     controller.start()

@@ -124,3 +124,20 @@ def test_a_dropped_connection_ends_the_take_with_its_finals(tmp_path: Path) -> N
         assert take.state is TakeState.ENDED
         assert [f.text for f in take.finals] == listener.finals and take.finals
         assert journal.take is None
+
+
+def test_a_retract_takes_the_words_back_from_the_history_too() -> None:
+    with TakeStore() as store:
+        journal = TakeJournal(store, keep_recordings=False)
+        take = journal.begin("Bahasakita")
+        assert take is not None
+        journal.add_final("Hello world.")
+        journal.add_final(" Wrong words")
+        journal.add_final("", retract=len(" Wrong words"))  # scratch that
+        journal.add_final(",", retract=1)  # "comma" replaces the engine's full stop
+        journal.add_final("\n\n")
+        journal.add_final("Next")
+        journal.end()
+        [kept] = store.list()
+    assert [f.text for f in kept.finals] == ["Hello world", ",", "\n\n", "Next"]
+    assert kept.text == "Hello world,\n\nNext"

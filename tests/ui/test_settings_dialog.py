@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
@@ -221,3 +223,54 @@ def test_the_history_settings_are_edited(qtbot: QtBot, dialog: SettingsDialog) -
         dialog.accept()
     [values] = saved.args
     assert values.keep_recordings is False and values.recordings_days == 7
+
+
+def test_the_text_settings_are_edited(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    assert dialog.spoken_commands_check.isChecked() and dialog.timestamps_check.isChecked()
+    assert not dialog.mask_profanity_check.isChecked()
+    dialog.spoken_commands_check.setChecked(False)
+    dialog.mask_profanity_check.setChecked(True)
+    dialog.timestamps_check.setChecked(False)
+    dialog.replacements_edit.setPlainText("# mine\ndictation app => Dictation App\n\n")
+    with qtbot.waitSignal(dialog.settings_saved) as saved:
+        dialog.accept()
+    [values] = saved.args
+    assert (values.spoken_commands, values.mask_profanity, values.take_timestamps) == (
+        False, True, False)
+    assert values.word_replacements == "# mine\ndictation app => Dictation App\n"
+
+
+def test_a_replacement_that_does_not_parse_is_named_and_not_saved(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    emitted: list[object] = []
+    dialog.settings_saved.connect(emitted.append)
+    dialog.replacements_edit.setPlainText("good => Good\nno arrow here\n")
+    assert dialog.replacements_error.isVisible()
+    assert "line 2" in dialog.replacements_error.text()
+    assert not dialog.ok_button.isEnabled()
+    dialog.accept()
+    assert emitted == [] and dialog.isVisible()
+    dialog.replacements_edit.setPlainText("good => Good\nno arrow => here\n")
+    assert not dialog.replacements_error.isVisible() and dialog.ok_button.isEnabled()
+
+
+def test_replacements_are_imported_from_a_file(
+        qtbot: QtBot, dialog: SettingsDialog, tmp_path: Path) -> None:
+    dialog.replacements_edit.setPlainText("one => 1")
+    csv_file = tmp_path / "words.csv"
+    csv_file.write_text('jakarta,Jakarta\n"new york",New York\n', encoding="utf-8")
+    assert dialog.import_replacements(csv_file)
+    assert dialog.replacements_edit.toPlainText() == (
+        "one => 1\njakarta => Jakarta\nnew york => New York\n")
+    broken = tmp_path / "broken.txt"
+    broken.write_text("fine => Fine\njust one column\n", encoding="utf-8")
+    assert not dialog.import_replacements(broken)
+    assert "broken.txt, line 2" in dialog.replacements_error.text()
+    assert not dialog.import_replacements(tmp_path / "missing.txt")
+    assert "missing.txt could not be read" in dialog.replacements_error.text()
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert not dialog.import_replacements(binary)
+    assert "not UTF-8" in dialog.replacements_error.text()
+    # What failed to import changed nothing.
+    assert "fine" not in dialog.replacements_edit.toPlainText()

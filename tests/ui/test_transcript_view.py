@@ -392,3 +392,39 @@ def test_scroll_bar_is_repainted_only_when_its_handle_moves(
     lines_added = bar.maximum() - maximum
     assert lines_added > 30
     assert len(paints) < lines_added / 2
+
+
+# ------------------------------------------------------------------ formatted takes
+
+
+def test_a_formatted_final_retracts_within_its_take_then_appends_as_given(
+        view: TranscriptView) -> None:
+    from dictation_app.core.text.formatter import Formatted
+
+    view.add_final("Before.")
+    view.begin_take("09:05")
+    view.add_final(Formatted("Hello world"))
+    view.show_partial("again", " ")
+    assert view.toPlainText() == "Before.\n\n09:05\nHello world again"
+    view.add_final(Formatted(","))  # the grey guess goes, nothing doubled
+    view.add_final(Formatted("\n\n"))
+    view.add_final(Formatted("", retract=2))  # scratch that
+    view.add_final(Formatted(" and more"))
+    assert view.plain_text() == "Before.\n\n09:05\nHello world, and more"
+    # A retract never reaches into the text before the take, nor its heading.
+    view.add_final(Formatted("", retract=1000))
+    assert view.plain_text() == "Before.\n\n09:05\n"
+
+
+def test_a_take_heading_is_small_and_a_take_without_one_is_just_a_paragraph(
+        view: TranscriptView) -> None:
+    from dictation_app.core.text.formatter import Formatted
+
+    view.begin_take("09:05")
+    view.add_final(Formatted("First"))
+    view.begin_take()
+    view.add_final(Formatted("Second"))
+    assert view.plain_text() == "09:05\nFirst\n\nSecond"
+    cursor = QTextCursor(view.document())
+    cursor.setPosition(1)
+    assert cursor.charFormat().fontPointSize() < view.font().pointSizeF()
