@@ -162,8 +162,9 @@ def _engine_args(args: argparse.Namespace) -> list[str]:
 
 def _add_model_argument(parser: argparse.ArgumentParser, note: str = "") -> None:
     parser.add_argument("--model", metavar="NAME|PATH",
-                        help="the engine's model: for whisper, tiny.en (bundled, the default) "
-                             f"or the folder of a CTranslate2 Whisper model{note}")
+                        help="the engine's model: for whisper, tiny.en or base (both "
+                             "bundled; by default tiny.en for English, base for the other "
+                             f"languages) or the folder of a CTranslate2 Whisper model{note}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

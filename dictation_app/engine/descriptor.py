@@ -47,7 +47,7 @@ class EngineDescriptor:
     primary subtags ("en"). For About: `product` and `model_note` make the engine line
     ("CMU PocketSphinx 5.0.4 with its US English model"); `credit`, `licence` and
     `distributions` its row in the licence list, whose version is the first installed
-    distribution's.
+    distribution's. `detects_language`: given "auto" (files), it finds the language.
     """
 
     name: str
@@ -60,6 +60,8 @@ class EngineDescriptor:
     licence: str
     distributions: tuple[str, ...]
     options: frozenset[str] = frozenset()
+    # Files only: with no language given, it detects the one spoken (language "auto").
+    detects_language: bool = False
 
     def implementation(self) -> EngineImplementation:
         # Imported by name on use: the registry is read by the CLI's parser and About,
@@ -79,9 +81,11 @@ class EngineDescriptor:
                 f"(it takes: {honoured})")
         # A model named by its folder may know other languages: the engine checks it.
         if language is not None and model is None and not self.knows(language):
+            known = (", ".join(self.languages) if len(self.languages) <= 8
+                     else f"{len(self.languages)} languages, not that one")
             raise ConfigurationError(
                 f"Offline engine {self.name} has no model for language {language!r}; "
-                f"it knows: {', '.join(self.languages)}")
+                f"it knows: {known}")
         return self.implementation().create(model=model, language=language, **options)
 
     def load(self, model: str | None = None, language: str | None = None,
@@ -92,8 +96,10 @@ class EngineDescriptor:
         return recognizer_model
 
     def knows(self, language: str) -> bool:
-        """Whether a BCP-47 code's primary subtag ("en" of "en-GB") is one of `languages`."""
-        return language.replace("_", "-").split("-")[0].lower() in self.languages
+        """Whether a BCP-47 code's primary subtag ("en" of "en-GB") is one of `languages`
+        ("auto", for an engine that detects the language)."""
+        code = language.replace("_", "-").split("-")[0].lower()
+        return code in self.languages or (code == "auto" and self.detects_language)
 
     def version(self, *, version_of: VersionLookup | None = None) -> str | None:
         """The installed version of the first of `distributions` found, or None.

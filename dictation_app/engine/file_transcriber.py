@@ -71,6 +71,8 @@ def transcribe_file(path: str | Path, *, model: RecognizerModel | None = None,
         descriptor = engine_for(engine, options)
         if "partials" in descriptor.options:
             options["partials"] = False  # a file job shows no grey words; finals come sooner
+        if language is None and descriptor.detects_language:
+            language = "auto"  # no language chosen: Automatic, where the engine can tell
         # A language it does not know is refused here, by name, before any decoding.
         model = descriptor.create(language=language, **options)  # loads in session()
     converter = PcmConverter(info.samplerate, info.channels)

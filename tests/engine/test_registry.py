@@ -27,6 +27,7 @@ from dictation_app.engine.registry import (
     get_engine,
 )
 from dictation_app.engine.server import run_serve
+from dictation_app.engine.whisper_languages import WHISPER_LANGUAGES
 from dictation_app.protocols.bahasakita_stream import (
     FinalTranscript,
     PartialTranscript,
@@ -61,7 +62,16 @@ def test_the_default_engine_is_whisper_with_pocketsphinx_beside_it() -> None:
     assert get_engine() is default_engine() is get_engine("whisper")
     assert engine_names() == ("pocketsphinx", "whisper")
     assert [e.name for e in engines()] == ["pocketsphinx", "whisper"]
-    assert default_engine().languages == ("en",)
+    assert default_engine().languages == WHISPER_LANGUAGES and len(WHISPER_LANGUAGES) == 99
+    assert default_engine().knows("id") and default_engine().knows("fa-IR")
+    assert default_engine().knows("auto") and not get_engine("pocketsphinx").knows("auto")
+    assert not default_engine().knows("zu")  # isiZulu is not one of Whisper's
+
+
+def test_the_declared_languages_are_the_tokenizers() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    assert set(WHISPER_LANGUAGES) == set(_LANGUAGE_CODES) - {"yue"}  # yue: large-v3 only
 
 
 def test_an_option_only_another_engine_takes_picks_that_engine() -> None:
@@ -258,8 +268,9 @@ def test_the_echo_words_fit_the_word_shape() -> None:
 
 @pytest.mark.parametrize("options, message", [
     ({"model": "/no/such/folder"}, "whisper: no model '/no/such/folder': give a bundled model "
-                                   "(tiny.en) or the folder of a CTranslate2 Whisper"),
-    ({"language": "fa"}, "whisper has no model for language 'fa'; it knows: en"),
+                                   "(tiny.en, base) or the folder of a CTranslate2 Whisper"),
+    ({"language": "zu"}, "whisper has no model for language 'zu'; it knows: 99 languages, "
+                         "not that one"),
     ({"engine": "pocketsphinx", "model": "large"}, "unknown model 'large'; it has one: en-us"),
 ])
 def test_run_serve_refuses_a_model_or_language_the_engine_lacks(

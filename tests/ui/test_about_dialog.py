@@ -29,7 +29,7 @@ from dictation_app.ui.about_dialog import (
 EXPECTED_LICENCES = [
     ("Qt and Qt for Python (PySide6)", "LGPL-3.0"),
     ("PocketSphinx and its US English model", "BSD-2-Clause"),
-    ("faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en model", "MIT"),
+    ("faster-whisper, CTranslate2 and OpenAI's Whisper tiny.en and base models", "MIT"),
     ("PortAudio", "MIT"),
     ("libsndfile", "LGPL-2.1+"),
     ("soxr", "LGPL-2.1+"),
@@ -74,7 +74,8 @@ def test_shows_name_version_engine_and_qt(qtbot: QtBot) -> None:
     assert dialog.engine_label.text() == (
         f"Offline engines: CMU PocketSphinx {metadata.version('pocketsphinx')} "
         "with its US English model; "
-        f"faster-whisper {metadata.version('faster-whisper')} with Whisper tiny.en (int8, CPU)"
+        f"faster-whisper {metadata.version('faster-whisper')} with Whisper tiny.en for "
+        "English and base for 99 languages (int8, CPU)"
     )
     pyside = metadata.version("PySide6-Essentials")
     assert dialog.qt_label.text() == f"Qt {qVersion()}, PySide6 {pyside}"
