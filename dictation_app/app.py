@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -26,7 +25,16 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from dictation_app import __version__
+from dictation_app.core.errors import RemoteProtocolError
 from dictation_app.core.resources import APP_ID, app_icon_files
+from dictation_app.protocols.app_command import (
+    COMMAND_START,
+    MAX_COMMAND_BYTES,
+    CommandReply,
+    RecordCommand,
+    encode_reply,
+    parse_command,
+)
 from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
@@ -138,7 +146,8 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     controller.transcribe_recording_requested.connect(lambda path: jobs.add_files([path]))
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
-    instance_server = _listen_for_second_instances(window, jobs.add_files)
+    instance_server = _listen_for_second_instances(window, jobs.add_files,
+                                                   controller.answer_record_command)
 
     closed = asyncio.Event()
     window.closing.connect(closed.set)
@@ -207,14 +216,22 @@ def _open_take_store() -> tuple[TakeStore, str | None]:
 
 
 # --- single instance -----------------------------------------------------------
+# One local socket per user and config dir (core/instance.py). A second window hands
+# its files over on it (raise/open, complete on disconnect); `dictation-app record`
+# sends a command line and reads the answer (protocols/app_command.py). Anyone of this
+# user may connect and send anything: every message is capped, every connection has a
+# deadline, and what is not understood is answered or dropped, never raised.
+
+_MAX_OPEN_BYTES = 1 << 20  # "open\n" and its paths: thousands of files
+_CONNECTION_DEADLINE_MS = 10_000  # a client that sends nothing, or never ends, is cut off
+
+RunCommand = Callable[[RecordCommand], CommandReply]
 
 
 def _instance_name() -> str:
-    """One name per user and config dir: a test with its own config dir gets its own."""
-    from dictation_app.core.settings import config_dir
+    from dictation_app.core.instance import instance_name
 
-    digest = hashlib.sha256(str(config_dir()).encode()).hexdigest()[:16]
-    return f"dictation-app-{digest}"
+    return instance_name()
 
 
 def _raise_running_instance(files: Sequence[Path] = ()) -> bool:
@@ -235,7 +252,9 @@ def _raise_running_instance(files: Sequence[Path] = ()) -> bool:
 
 
 def _listen_for_second_instances(window: object,
-                                 open_files: Callable[[list[Path]], object]) -> QLocalServer:
+                                 open_files: Callable[[list[Path]], object],
+                                 run_command: RunCommand | None = None) -> QLocalServer:
+    """Listen on the instance socket: raise the window, open files, answer commands."""
     server = QLocalServer()
     # Only this user may connect: a message opens files and starts uploads.
     server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
@@ -248,22 +267,96 @@ def _listen_for_second_instances(window: object,
 
     def on_connection() -> None:
         while (client := server.nextPendingConnection()) is not None:
-            # The message is complete once the sender disconnects; it may arrive in parts.
-            received = bytearray()
-
-            def on_ready_read(c: QLocalSocket = client, buffer: bytearray = received) -> None:
-                buffer += bytes(c.readAll().data())
-
-            def on_disconnected(c: QLocalSocket = client, buffer: bytearray = received) -> None:
-                buffer += bytes(c.readAll().data())
-                _on_instance_message(bytes(buffer), window, open_files)
-                c.deleteLater()
-
-            client.readyRead.connect(on_ready_read)
-            client.disconnected.connect(on_disconnected)
+            _InstanceConnection(client, window, open_files, run_command)
 
     server.newConnection.connect(on_connection)
     return server
+
+
+class _InstanceConnection:
+    """One client of the instance socket, from its first byte to its disconnect."""
+
+    def __init__(self, client: QLocalSocket, window: object,
+                 open_files: Callable[[list[Path]], object],
+                 run_command: RunCommand | None) -> None:
+        self.client = client
+        self.window = window
+        self.open_files = open_files
+        self.run_command = run_command
+        self.received = bytearray()
+        self.finished = False  # answered, refused or cut off: nothing more is read
+        deadline = QTimer(client)
+        deadline.setSingleShot(True)
+        deadline.timeout.connect(self.on_deadline)
+        deadline.start(_CONNECTION_DEADLINE_MS)
+        # Lambdas, held by the connections (and so is this object) until the socket goes.
+        client.readyRead.connect(lambda: self.on_ready_read())
+        client.disconnected.connect(lambda: self.on_disconnected())
+
+    def on_ready_read(self) -> None:
+        data = bytes(self.client.readAll().data())
+        if self.finished:
+            return
+        self.received += data
+        if self.received.startswith(COMMAND_START):
+            newline = self.received.find(b"\n")
+            if newline == -1 and len(self.received) < MAX_COMMAND_BYTES:
+                return  # the rest of the line is on its way
+            line = bytes(self.received if newline == -1 else self.received[:newline])
+            self.answer(self.command_reply(line))
+        elif not _could_be_hand_over(self.received):
+            log.warning("ignored a malformed message on the instance socket")
+            self.answer(CommandReply(False, error="Not a message dictation-app understands."))
+        elif len(self.received) > _MAX_OPEN_BYTES:
+            log.warning("ignored a message of over %d bytes on the instance socket",
+                        _MAX_OPEN_BYTES)
+            self.cut_off()
+
+    def command_reply(self, line: bytes) -> CommandReply:
+        try:
+            command = parse_command(line)
+        except RemoteProtocolError as exc:
+            return CommandReply(False, error=str(exc))
+        if self.run_command is None:
+            return CommandReply(False, error="This window takes no commands.")
+        try:
+            return self.run_command(command)
+        except Exception:  # a bug must not take the window down with it
+            log.exception("command %s failed", command)
+            return CommandReply(False, error="dictation-app could not carry out the "
+                                             "command; its log says why.")
+
+    def answer(self, reply: CommandReply) -> None:
+        self.finished = True
+        self.client.write(QByteArray(encode_reply(reply)))
+        self.client.disconnectFromServer()  # once the answer is written
+
+    def cut_off(self) -> None:
+        self.finished = True
+        self.client.abort()
+
+    def on_deadline(self) -> None:
+        if not self.finished:
+            log.warning("cut off a client of the instance socket that did not finish "
+                        "its message in time")
+            self.cut_off()
+
+    def on_disconnected(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.received += bytes(self.client.readAll().data())
+            # A command always ends in its answer; what ends here is a hand-over.
+            if not self.received.startswith(COMMAND_START):
+                try:
+                    _on_instance_message(bytes(self.received), self.window, self.open_files)
+                except Exception:
+                    log.exception("could not act on a second instance's message")
+        self.client.deleteLater()
+
+
+def _could_be_hand_over(received: bytes | bytearray) -> bool:
+    """Whether `received` is, or may yet become, a raise or open message."""
+    return any(received[:len(word)] == word[:len(received)] for word in (_RAISE, _OPEN))
 
 
 def _on_instance_message(message: bytes, window: object,

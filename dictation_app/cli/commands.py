@@ -8,6 +8,7 @@
     dictation-app monitor              show the Bahasakita account's job queues
     dictation-app transcribe FILE      transcribe a file with a service or the engine
     dictation-app history              list the dictated takes; show one, or its audio
+    dictation-app record ACTION        start, stop or toggle the running window's take
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dictation_app import __version__
 from dictation_app.cli.history_parser import add_history_parser
 from dictation_app.cli.messages import cli_message
 from dictation_app.cli.monitor import add_monitor_parser, run_monitor
+from dictation_app.cli.record import add_record_parser, run_record
 from dictation_app.core.errors import LIVE_TOKEN, ConfigurationError, DictationError, Fix
 from dictation_app.core.redaction import RedactingFilter
 from dictation_app.core.secrets import BAHASAKITA_TOKEN_ENV, bahasakita_token
@@ -50,7 +52,7 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a command its pipe ended
 _COMMANDS = ("devices", "serve", "stream", "monitor", "transcribe", "engine-transcribe",
-             "history")
+             "history", "record")
 
 
 BAHASAKITA_LANGUAGE = "id"  # what `stream` sends with protocol v2 unless told
@@ -65,6 +67,7 @@ examples:
   dictation-app stream talk.wav          stream a file as the microphone would
   dictation-app transcribe talk.m4a      transcribe a file (--provider to pick a service)
   dictation-app history                  list the dictated takes
+  dictation-app record toggle            start or stop dictating in the running window
   dictation-app COMMAND --help           a command's own options
 """
 
@@ -125,6 +128,7 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
 
     add_monitor_parser(commands, parents=[common])
     add_history_parser(commands, parents=[common])
+    add_record_parser(commands, parents=[common])
     if full:
         from dictation_app.cli.transcribe import add_transcribe_parser
 
@@ -206,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from dictation_app.cli.history import run_history
 
             return run_history(args)
+        if args.command == "record":
+            return run_record(args)
         if args.command == "transcribe":
             from dictation_app.cli.transcribe import run_transcribe
 

@@ -54,6 +54,7 @@ from dictation_app.core.settings import Key, Settings
 from dictation_app.core.text.formatter import Formatted, TakeFormatter, mask_profanity
 from dictation_app.core.text.replacements import apply_replacements, parse_replacements
 from dictation_app.engine.process import EngineProcess
+from dictation_app.protocols.app_command import CommandReply, LiveState, RecordAction, RecordCommand
 from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
 from dictation_app.services.live_providers import (
     DEFAULT_LIVE_PROVIDER,
@@ -233,6 +234,26 @@ class DictationController(QObject):
             self.start_take()
         else:
             self.stop_take()
+
+    def answer_record_command(self, command: RecordCommand) -> CommandReply:
+        """`dictation-app record ACTION` from another process (a desktop key binding).
+
+        toggle starts a take when idle and stops one connecting or recording; while one
+        is stopping it leaves it to finish. A start the window refuses (no microphone, a
+        setting missing) answers with the window's reason.
+        """
+        action = command.action
+        if action is RecordAction.TOGGLE:
+            action = RecordAction.START if self.phase is Phase.IDLE else (
+                RecordAction.STOP if self.phase is not Phase.STOPPING else RecordAction.STATUS)
+        if action is RecordAction.START and self.phase is Phase.IDLE:
+            self.start_take()
+            if self.phase is Phase.IDLE:
+                return CommandReply(False, LiveState.IDLE, self.window.status_text
+                                    or "The app did not start a take; its window says why.")
+        elif action is RecordAction.STOP:
+            self.stop_take()
+        return CommandReply(True, LiveState[self.phase.name])
 
     def hold_started(self) -> None:
         """Push-to-talk pressed: a take that lasts while it is held."""

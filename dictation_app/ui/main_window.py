@@ -254,6 +254,10 @@ class MainWindow(QMainWindow):
     def status_kind(self) -> str:
         return self._status_line.kind
 
+    @property
+    def status_text(self) -> str:
+        return self.status_label.text()
+
     def set_providers(self, providers: Sequence[tuple[str, str]], current: str) -> None:
         """List the recognizers as (id, label) pairs and select ``current``."""
         self.control_bar.set_providers(providers, current)
