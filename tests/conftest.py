@@ -50,6 +50,17 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, str(path))
 
 
+@pytest.fixture(autouse=True)
+def root_log_filters() -> Iterator[None]:
+    """What a test's in-process `main()` adds to the root handlers' filters is taken off
+    after it: pytest keeps one capture handler for the whole run, and a RedactingFilter
+    left on it would hide every later test's leaked secret from its check."""
+    handlers = {handler: list(handler.filters) for handler in logging.getLogger().handlers}
+    yield
+    for handler, filters in handlers.items():
+        handler.filters[:] = filters
+
+
 def _unavailable(reason: str) -> NoReturn:
     """Missing system packages: a failure under CI, a skip on a developer's machine."""
     if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
