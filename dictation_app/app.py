@@ -73,6 +73,9 @@ def run_gui(files: Sequence[Path] = ()) -> int:
         what = "passed it the files" if files else "raised its window"
         print(f"dictation-app is already running: {what}.", file=sys.stderr)
         return 0
+    from dictation_app.core.log_file import install_log_file
+
+    install_log_file()
     collector = GuiThreadCollector(parent=app)
     collector.start()
     try:
@@ -146,6 +149,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     controller.transcribe_recording_requested.connect(lambda path: jobs.add_files([path]))
     window.show_welcome(not settings.get_bool(Key.WELCOME_SEEN))
     window.welcome_dismissed.connect(lambda: settings.set(Key.WELCOME_SEEN, True))
+    window.log_folder_requested.connect(_open_log_folder)
     instance_server = _listen_for_second_instances(window, jobs.add_files,
                                                    controller.answer_record_command)
 
@@ -213,6 +217,18 @@ def _open_take_store() -> tuple[TakeStore, str | None]:
         session = Path(tempfile.mkdtemp(prefix="dictation-takes-")) / "takes.sqlite3"
         return TakeStore(session), (
             f"{exc} Until then, takes are kept for this session only.")
+
+
+def _open_log_folder() -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    from dictation_app.core.log_file import log_dir
+
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        log.warning("no file manager opened %s", folder)
 
 
 # --- single instance -----------------------------------------------------------

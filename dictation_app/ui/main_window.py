@@ -31,6 +31,7 @@ from dictation_app.core.text.formatter import Formatted
 from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
 from dictation_app.ui.control_bar import NO_MICROPHONE, SYSTEM_DEFAULT, ControlBar
 from dictation_app.ui.file_drops import accept_file_drag, has_local_urls, take_file_drop
+from dictation_app.ui.help_dialog import HOW_TO_TAB, SHORTCUTS_TAB, HelpDialog
 from dictation_app.ui.jobs_panel import JobsPanel
 from dictation_app.ui.push_to_talk import KEY_EVENTS, PushToTalkKey
 from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
     files_dropped = Signal(list)  # list[Path]: regular files dropped anywhere on the window
     save_transcript_requested = Signal()  # File ▸ Save transcript…
     services_requested = Signal()  # the file-transcription services' accounts
+    log_folder_requested = Signal()  # Help ▸ Open log folder
     status_action_requested = Signal()  # the button beside the status text was pressed
 
     def __init__(
@@ -151,6 +153,14 @@ class MainWindow(QMainWindow):
         self.undo_clear_action = actions.undo_clear
         self.settings_action = actions.settings
         self.about_action = actions.about
+        self.how_to_action = actions.how_to
+        self.shortcuts_action = actions.shortcuts_help
+        self.log_folder_action = actions.log_folder
+        self._actions = actions
+        self._help_dialog: HelpDialog | None = None
+        self.how_to_action.triggered.connect(lambda: self.show_help(HOW_TO_TAB))
+        self.shortcuts_action.triggered.connect(lambda: self.show_help(SHORTCUTS_TAB))
+        self.log_folder_action.triggered.connect(self.log_folder_requested.emit)
         self.transcribe_files_action.triggered.connect(self.open_files_requested.emit)
         self.services_action.triggered.connect(self.services_requested.emit)
         self.save_transcript_action.triggered.connect(self.save_transcript_requested.emit)
@@ -387,6 +397,24 @@ class MainWindow(QMainWindow):
 
     def _on_about_dialog_finished(self) -> None:
         self._about_dialog = None
+
+    def show_help(self, tab: int = HOW_TO_TAB) -> HelpDialog:
+        """Help ▸ How to dictate or Keyboard shortcuts: one dialog, opened at `tab`."""
+        dialog = self._help_dialog
+        if dialog is None:
+            dialog = HelpDialog(self, shortcuts=self._actions.shortcut_rows(),
+                                push_to_talk=self._push_to_talk.key_text)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.finished.connect(self._on_help_dialog_finished)
+            self._help_dialog = dialog
+        dialog.tabs.setCurrentIndex(tab)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _on_help_dialog_finished(self) -> None:
+        self._help_dialog = None
 
     # ------------------------------------------------------------------ helpers
 

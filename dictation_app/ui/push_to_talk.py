@@ -46,6 +46,11 @@ class PushToTalkKey(QObject):
         return self._key.toString(QKeySequence.SequenceFormat.NativeText)
 
     @property
+    def key_text(self) -> str:
+        """The key as the platform spells it; "" when push-to-talk is off."""
+        return self._key.toString(QKeySequence.SequenceFormat.NativeText)
+
+    @property
     def is_off(self) -> bool:
         return self._key.isEmpty()
 

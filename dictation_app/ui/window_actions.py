@@ -41,14 +41,24 @@ class WindowActions:
         self.undo_clear = QAction("Undo clear", parent)
         self.undo_clear.setEnabled(False)
 
-        self.settings = QAction("Settings…", parent)
+        # Edit ▸ Preferences on Linux and Windows; the role moves it to the application
+        # menu on macOS, where Qt names it "Preferences…" and gives it Cmd+,.
+        self.settings = QAction("Preferences…", parent)
         self.settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings.setStatusTip("The microphone, recognizers, text, keys and accounts")
+
+        self.how_to = QAction("How to dictate", parent)
+        self.how_to.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.shortcuts_help = QAction("Keyboard shortcuts", parent)
+        self.log_folder = QAction("Open log folder", parent)
+        self.log_folder.setStatusTip("The app's log, to read or to send with a problem report")
 
         self.about = QAction("About Dictation", parent)
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
 
     def fill_menu_bar(self, bar: QMenuBar) -> None:
-        """File, Edit, Settings (an action on the bar itself) and Help."""
+        """File, Edit (with Preferences, as Linux and Windows apps have it) and Help."""
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.record)
         file_menu.addAction(self.transcribe_files)
@@ -61,6 +71,19 @@ class WindowActions:
         edit_menu.addSeparator()
         edit_menu.addAction(self.clear)
         edit_menu.addAction(self.undo_clear)
-        bar.addAction(self.settings)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.settings)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.how_to)
+        help_menu.addAction(self.shortcuts_help)
+        help_menu.addAction(self.log_folder)
+        help_menu.addSeparator()
         help_menu.addAction(self.about)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(key, action) for every action that has a key, as the platform spells it."""
+        native = QKeySequence.SequenceFormat.NativeText
+        return [(action.shortcut().toString(native), action.text().rstrip("…"))
+                for action in (self.record, self.transcribe_files, self.save_transcript,
+                               self.quit, self.copy_all, self.settings, self.how_to)
+                if not action.shortcut().isEmpty()]

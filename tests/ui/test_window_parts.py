@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import QMainWindow, QStatusBar
 from pytestqt.qtbot import QtBot
 
 from dictation_app.audio.devices import InputDevice
 from dictation_app.ui.control_bar import NO_MICROPHONE, ControlBar
+from dictation_app.ui.help_dialog import HOW_TO_TAB, SHORTCUTS_TAB
+from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.push_to_talk import PushToTalkKey
 from dictation_app.ui.status_line import StatusLine
 from dictation_app.ui.transcript_pane import UNDO_CLEAR_OFFER_MS, TranscriptPane
@@ -166,5 +168,40 @@ def test_the_menus_hold_every_action_once(qtbot: QtBot) -> None:
     actions.fill_menu_bar(window.menuBar())
 
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&Edit", "Settings…", "&Help"]
+    assert titles == ["&File", "&Edit", "&Help"]
     assert not actions.undo_clear.isEnabled()
+    menus = {a.text(): [b.text() for b in a.menu().actions() if b.text()]
+             for a in window.menuBar().actions()}
+    # Preferences where Linux and Windows apps keep them; the role moves it on macOS.
+    assert menus["&Edit"][-1] == "Preferences…"
+    assert actions.settings.menuRole() is QAction.MenuRole.PreferencesRole
+    assert menus["&Help"] == ["How to dictate", "Keyboard shortcuts", "Open log folder",
+                              "About Dictation"]
+    every = [text for entries in menus.values() for text in entries]
+    assert len(every) == len(set(every))
+
+
+def test_help_lists_every_action_with_a_key_and_the_push_to_talk_key(qtbot: QtBot) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.set_push_to_talk_key("F8")
+    dialog = window.show_help(SHORTCUTS_TAB)
+    assert dialog.tabs.currentIndex() == SHORTCUTS_TAB
+    rows = dict(dialog.rows())
+    assert rows["F8"] == "Hold to dictate (push-to-talk)"
+    assert rows["Ctrl+R"] == "Start recording"
+    assert rows["Ctrl+,"] == "Preferences"
+    assert "Files list: remove the selected finished jobs" in rows.values()
+    assert "F8" in dialog.how_to.toPlainText()  # the page names the key in use
+    # Asking again raises the same dialog at the other tab.
+    assert window.show_help(HOW_TO_TAB) is dialog
+    assert dialog.tabs.currentIndex() == HOW_TO_TAB
+
+
+def test_without_push_to_talk_the_help_does_not_name_a_key(qtbot: QtBot) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.set_push_to_talk_key("")
+    dialog = window.show_help()
+    assert "Hold to dictate (push-to-talk)" not in dict(dialog.rows()).values()
+    assert "To dictate, press Record (Ctrl+R)" in dialog.how_to.toPlainText()
