@@ -32,6 +32,7 @@ import shutil
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ import pocketsphinx
 # faster-whisper's model loader sits on huggingface_hub; nothing here may reach a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import ctranslate2
 from faster_whisper import WhisperModel as _FasterWhisper
+from faster_whisper.tokenizer import Tokenizer
 
 from dictation_app.audio.format import SAMPLE_RATE
 from dictation_app.core.errors import ConfigurationError
@@ -245,6 +248,18 @@ PARTIAL_PAUSE = 0.1
 # set of bench/bench_whisper.py), but it hears "ill-disposed" as "old-sposed".
 LIVE_FINAL_BEAM = 5
 FILE_BEAM = 5
+# Live decodes see the utterance and this much silence after it, not a 30 s window.
+# Measured on the live utterances of bench/bench_whisper.py (0.8-7 s each): the
+# encoder costs a third of a whole window's; with no pad Whisper loops ("that that
+# that ..."), with 2 s it still says short phrases twice and WER is 5 points worse
+# than a whole window's, with 4-5 s it is as good (12.4% against 13.1%). Saying the
+# sentence twice over is also barred outright: no NO_REPEAT_NGRAM tokens repeated.
+SHORT_WINDOW_PAD = 4.0
+NO_REPEAT_NGRAM = 6
+SHORT_WINDOW_MAX = 30.0 - SHORT_WINDOW_PAD  # longer ones (none, live: cut at 25 s) take a window
+MAX_FRAMES = 3000  # the model's 30 s of 10 ms frames
+TOKENS_PER_SECOND = 8
+MAX_NEW_TOKENS = 220
 # A file's utterances are decoded together once they hold this much audio: every decode
 # costs a whole 30 s window of Whisper's encoder, however short the audio.
 FILE_WINDOW = 24.0
@@ -367,6 +382,8 @@ class WhisperModel:
         beam = (FILE_BEAM if timed else LIVE_FINAL_BEAM) if final else 1
         if self._detect:
             whisper = self._settle_language(audio)
+        if not timed and len(audio) <= SHORT_WINDOW_MAX * SAMPLE_RATE:
+            return self._decode_short(whisper, audio, beam)
         segments, _ = whisper.transcribe(
             audio, language=self._language, beam_size=beam,
             temperature=0.0,  # no fallback re-decodes: they would double the latency
@@ -387,6 +404,45 @@ class WhisperModel:
                 continue
             kept.extend(_sentences(raw))
         return Decoded(tuple(kept))
+
+    def _decode_short(self, whisper: _FasterWhisper, audio: np.ndarray, beam: int) -> Decoded:
+        """Live: the utterance alone, with SHORT_WINDOW_PAD of silence after it, through
+        CTranslate2 directly (faster-whisper pads every decode to 30 s). The encoder's
+        cost follows the window's length: 0.03-0.07 s for a few seconds of speech here,
+        against 0.4-0.6 s for a whole window; with no padding at all Whisper loops."""
+        features = whisper.feature_extractor(audio, padding=int(SHORT_WINDOW_PAD * SAMPLE_RATE))
+        features = np.ascontiguousarray(features[np.newaxis, :, :MAX_FRAMES])
+        tokenizer = self._tokenizer(whisper)
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        seconds = len(audio) / SAMPLE_RATE
+        encoded = whisper.model.encode(ctranslate2.StorageView.from_array(features),
+                                       to_cpu=False)
+        result = whisper.model.generate(
+            encoded, [prompt], beam_size=beam, return_scores=True,
+            return_no_speech_prob=True, no_repeat_ngram_size=NO_REPEAT_NGRAM,
+            # Speech is 2-5 tokens a second; more is a loop being written out.
+            max_length=min(MAX_NEW_TOKENS, int(TOKENS_PER_SECOND * seconds) + 8))[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        text = tokenizer.decode(tokens).strip()
+        if not any(ch.isalnum() for ch in text):
+            return Decoded(())
+        # The same rules as a full window's segment: a loop, or a weak guess at noise.
+        if _compression_ratio(text) > COMPRESSION_RATIO_CEILING:
+            return Decoded(())
+        if result.no_speech_prob > NO_SPEECH_PROB and result.scores[0] < UNTIMED_LOG_PROB_FLOOR:
+            return Decoded(())
+        return Decoded((DecodedSegment(text, 0.0, round(seconds, 3), ()),))
+
+    def _tokenizer(self, whisper: _FasterWhisper) -> Tokenizer:
+        multilingual = whisper.model.is_multilingual
+        return Tokenizer(whisper.hf_tokenizer, multilingual, task="transcribe",
+                         language=self._language if multilingual else "en")
+
+
+def _compression_ratio(text: str) -> float:
+    """Whisper's repetition measure: how far the text's bytes compress."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data))
 
 
 _SENTENCE_ENDS = (".", "?", "!", "\u3002", "\uff1f", "\uff01", "\u061f", "\u06d4")
