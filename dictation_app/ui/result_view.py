@@ -403,11 +403,19 @@ class ResultView(QDialog):
             self._transcript)
         if shown is self._shown:
             return
+        selected = [self.proxy.mapToSource(i).row()
+                    for i in self.table.selectionModel().selectedRows()]
+        rows = self.model.rowCount()
         self._shown = shown
-        self.model.set_transcript(shown)  # the selection and the detail go with the reset
+        self.model.set_transcript(shown)  # a reset: the selection goes with it
         self.detail.clear()
         self.status_label.setText("")
         self._update_count()
+        if selected and self.model.rowCount() == rows:
+            # The same parts in other words: stay on the part the person was reading.
+            row = self.proxy.mapFromSource(self.model.index(selected[0], TEXT)).row()
+            if row >= 0:
+                self.table.selectRow(row)
 
     def _on_search_edit_text_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())

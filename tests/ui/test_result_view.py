@@ -328,6 +328,9 @@ def test_the_redacted_switch_changes_the_rows_and_what_copy_and_exports_write(
 
     rich.show_redacted(False)
     assert texts(rich)[0].endswith("Nick from Kuru.")
+    # The part being read stays selected, its detail now in the original words.
+    assert [i.row() for i in rich.table.selectionModel().selectedRows()] == [0]
+    assert "Nick from Kuru." in rich.detail.toPlainText()
     qtbot.mouseClick(rich.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == export(transcript, ExportFormat.TXT)
     assert rich.transcript_for(ExportFormat.SRT) is transcript
