@@ -107,7 +107,7 @@ class HistoryController(QObject):
                                   speakers: bool) -> None:
         view = self.sender()
         if isinstance(view, ResultView) and view in self._views.values():
-            text = export(view.transcript, fmt, timestamps=timestamps, speakers=speakers)
+            text = export(view.transcript_for(fmt), fmt, timestamps=timestamps, speakers=speakers)
             self._spawn(self._write_text(Path(str(path)), text, view=view))
 
     def on_panel_copy_requested(self, take_id: int) -> None:

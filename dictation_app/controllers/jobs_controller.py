@@ -386,7 +386,7 @@ class JobsController(QObject):
 
     async def _export(self, view: ResultView, path: Path, fmt: ExportFormat, timestamps: bool,
                       speakers: bool) -> None:
-        text = export(view.transcript, fmt, timestamps=timestamps, speakers=speakers)
+        text = export(view.transcript_for(fmt), fmt, timestamps=timestamps, speakers=speakers)
         await self._save(view, Path(path), text)
 
     async def _save(self, view: ResultView, path: Path, text: str) -> None:

@@ -6,7 +6,10 @@ anything the service does not give is None (null in JSON), never a made-up zero.
 
 `extras` hold what one service gives beyond the common shape (a redacted text, an
 emotion label, the service's job id) as sorted `(name, value)` pairs; they stay out of
-`to_json_dict()`, whose keys are fixed.
+`to_json_dict()`, whose keys are fixed. Three of them have one meaning whichever service
+gave them, read through the accessors here (`redacted_text`, `emotion`, `translation`)
+so that the result view and the exports need not know each service's names for them;
+`redacted()` is the transcript as its redacted text reads.
 """
 
 from __future__ import annotations
@@ -20,6 +23,24 @@ from dictation_app.core.errors import RemoteProtocolError
 from dictation_app.protocols.reply_fields import short
 
 Extras = tuple[tuple[str, "str | float"], ...]
+
+# The names of the extras that mean the same for every service. Botlhale's sync reply
+# gives the whole text redacted ("redacted_text"), its async reply each segment's
+# ("redaction"); both are read as the redacted text.
+REDACTED_TEXT = "redacted_text"
+_REDACTED_NAMES = (REDACTED_TEXT, "redaction")
+EMOTION = "emotion"
+TRANSLATION = "translation"
+NAMED_EXTRAS = frozenset({*_REDACTED_NAMES, EMOTION, TRANSLATION})
+
+
+def _text_extra(extras: Extras, *names: str) -> str | None:
+    values = dict(extras)
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def make_extras(values: dict[str, str | float | None]) -> Extras:
@@ -50,6 +71,20 @@ class Segment:
     def extra(self, name: str) -> str | float | None:
         return dict(self.extras).get(name)
 
+    @property
+    def redacted_text(self) -> str | None:
+        """This segment's text with names and places masked, when the service gave it."""
+        return _text_extra(self.extras, *_REDACTED_NAMES)
+
+    @property
+    def emotion(self) -> str | None:
+        """The service's emotion label for this segment ("neu"), when it gave one."""
+        return _text_extra(self.extras, EMOTION)
+
+    @property
+    def translation(self) -> str | None:
+        return _text_extra(self.extras, TRANSLATION)
+
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "start": self.start,
@@ -73,6 +108,55 @@ class Transcript:
     def extra(self, name: str) -> str | float | None:
         return dict(self.extras).get(name)
 
+    @property
+    def has_redaction(self) -> bool:
+        """Whether the service gave a redacted text, whole or for any segment."""
+        return self.redacted_text is not None
+
+    @property
+    def redacted_text(self) -> str | None:
+        """The whole text redacted: the service's own, else its segments' joined (a
+        segment it gave no redaction for in its original words), else None."""
+        whole = _text_extra(self.extras, *_REDACTED_NAMES)
+        if whole is not None:
+            return whole
+        texts = segment_redactions(self)
+        if not any(t is not None for t in texts):
+            return None
+        return " ".join(r if r is not None else s.text
+                        for r, s in zip(texts, self.segments, strict=True) if r or s.text)
+
+    @property
+    def translation(self) -> str | None:
+        """The whole translation: the service's own, else its segments' joined."""
+        whole = _text_extra(self.extras, TRANSLATION)
+        if whole is not None:
+            return whole
+        parts = [t for s in self.segments if (t := s.translation) is not None]
+        return " ".join(parts) if parts else None
+
+    def redacted(self) -> Transcript | None:
+        """The transcript as its redacted text reads, or None when the service gave none.
+
+        Segments keep their times and speakers but lose their words: those are the
+        original's, names included. A segment the service gave no redaction for keeps
+        its original text (Botlhale redacts every segment or none).
+        """
+        whole = self.redacted_text
+        if whole is None:
+            return None
+        texts = segment_redactions(self)
+        segments = tuple(
+            Segment(s.start, s.end, s.speaker, r if r is not None else s.text, (), s.extras)
+            for s, r in zip(self.segments, texts, strict=True))
+        if self.segments and not any(t is not None for t in texts):
+            # A whole redacted text that does not map onto several segments: one part
+            # over their span, so no original words are left showing.
+            first, last = self.segments[0], self.segments[-1]
+            segments = (Segment(first.start, last.end, None, whole),)
+        return Transcript(self.provider, self.file, self.language, self.duration, whole,
+                          segments, self.extras)
+
     def to_json_dict(self) -> dict[str, Any]:
         """Exactly provider, file, language, duration, text, segments[...]; JSON-ready."""
         return {
@@ -83,6 +167,18 @@ class Transcript:
             "text": self.text,
             "segments": [s.to_json_dict() for s in self.segments],
         }
+
+
+def segment_redactions(transcript: Transcript) -> list[str | None]:
+    """Each segment's redacted text, or None where there is none. A whole redacted text
+    counts as the redaction of a lone segment that holds the whole text (Botlhale's sync
+    reply)."""
+    texts = [s.redacted_text for s in transcript.segments]
+    if len(texts) == 1 and texts[0] is None:
+        whole = _text_extra(transcript.extras, *_REDACTED_NAMES)
+        if whole is not None and transcript.segments[0].text.strip() == transcript.text.strip():
+            texts[0] = whole
+    return texts
 
 
 # --- storage form ---------------------------------------------------------------

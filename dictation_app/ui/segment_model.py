@@ -1,5 +1,5 @@
-"""A transcript's segments as a table model (time, speaker, text; words and confidences on
-hover) and the search filter over it, for the result view's table."""
+"""A transcript's segments as a table model (time, speaker, emotion, text; words and
+confidences on hover) and the search filter over it, for the result view's table."""
 
 from __future__ import annotations
 
@@ -19,14 +19,23 @@ from PySide6.QtWidgets import QApplication, QStyle, QWidget
 from dictation_app.protocols.transcript import Segment, Transcript
 
 LOW_CONFIDENCE = 0.5  # words the service was less sure of than this are marked
-COLUMNS = ("Time", "Speaker", "Text")
-TIME, SPEAKER, TEXT = range(3)
+COLUMNS = ("Time", "Speaker", "Emotion", "Text")
+TIME, SPEAKER, EMOTION, TEXT = range(4)
 SEGMENT_ROLE = Qt.ItemDataRole.UserRole + 1
 _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
 _TOOLTIP_WORDS = 80  # a tooltip is not the place for a 2,000-word segment
 _LOW_BACKGROUND = "#fde7b0"
 _ROOT = QModelIndex()
 DASH = "\N{EN DASH}"
+# Emotion recognisers label segments with short codes (Botlhale: "neu"); the common
+# ones in words, anything else as the service wrote it.
+_EMOTIONS = {
+    "neu": "Neutral", "neutral": "Neutral", "hap": "Happy", "happy": "Happy",
+    "sad": "Sad", "ang": "Angry", "angry": "Angry", "fea": "Fearful", "fear": "Fearful",
+    "dis": "Disgusted", "disgust": "Disgusted", "sur": "Surprised", "surprise": "Surprised",
+    "cal": "Calm", "calm": "Calm", "exc": "Excited", "fru": "Frustrated",
+}
+_TOP_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
 
 
 def format_clock(seconds: float | None) -> str:
@@ -37,6 +46,13 @@ def format_clock(seconds: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}"
+
+
+def emotion_label(emotion: str | None) -> str:
+    """The emotion as a person reads it: "Neutral" for "neu"; '' when there is none."""
+    if not emotion:
+        return ""
+    return _EMOTIONS.get(emotion.strip().lower(), emotion.strip())
 
 
 def _speaker_labels(segments: tuple[Segment, ...]) -> dict[str, str]:
@@ -51,10 +67,20 @@ def _speaker_labels(segments: tuple[Segment, ...]) -> dict[str, str]:
 
 
 class SegmentModel(QAbstractTableModel):
-    """One row per segment: time range, speaker, text; words and confidences on hover."""
+    """One row per segment: time range, speaker, emotion, text; words and confidences on
+    hover. `set_transcript()` shows another version of the same transcript (redacted)."""
 
     def __init__(self, transcript: Transcript, parent: QWidget | None = None):
         super().__init__(parent)
+        self._warning: QIcon | None = None
+        self._load(transcript)
+
+    def set_transcript(self, transcript: Transcript) -> None:
+        self.beginResetModel()
+        self._load(transcript)
+        self.endResetModel()
+
+    def _load(self, transcript: Transcript) -> None:
         segments = transcript.segments
         if not segments and transcript.text.strip():
             # A service that gives only text still gets a row to read and search.
@@ -63,11 +89,15 @@ class SegmentModel(QAbstractTableModel):
         self._speakers = _speaker_labels(segments)
         self._low = [sum(1 for w in s.words if w.conf is not None and w.conf < LOW_CONFIDENCE)
                      for s in segments]
-        self._warning: QIcon | None = None
+        self._has_emotions = any(s.emotion for s in segments)
 
     @property
     def has_speakers(self) -> bool:
         return bool(self._speakers)
+
+    @property
+    def has_emotions(self) -> bool:
+        return self._has_emotions
 
     def low_confidence_rows(self) -> list[int]:
         return [row for row, count in enumerate(self._low) if count]
@@ -98,9 +128,15 @@ class SegmentModel(QAbstractTableModel):
                 return time_range(segment)
             if column == SPEAKER:
                 return self.speaker(segment)
+            if column == EMOTION:
+                return emotion_label(segment.emotion)
             return " ".join(segment.text.split())
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            # Wrapped rows grow downwards: every cell starts on the first line.
+            return _TOP_LEFT
         if role == _SEARCH_ROLE:
-            return f"{self.speaker(segment)}\n{segment.text}"
+            return (f"{self.speaker(segment)}\n{emotion_label(segment.emotion)}\n"
+                    f"{segment.text}")
         if role == SEGMENT_ROLE:
             return segment
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -109,6 +145,8 @@ class SegmentModel(QAbstractTableModel):
             if column == SPEAKER:
                 return f"The service calls this speaker {segment.speaker!r}" if (
                     segment.speaker) else None
+            if column == EMOTION:
+                return f"The service's label: {segment.emotion!r}" if segment.emotion else None
             return _words_tooltip(segment)
         if role == Qt.ItemDataRole.DecorationRole and column == TEXT and self._low[row]:
             return self._warning_icon()

@@ -40,8 +40,10 @@ from tests.servers.nevisa_server import (
 )
 from tests.support.audio import SENTENCES, tone, write_audio
 
-CONTRACT = {"provider", "file", "language", "duration", "text", "segments"}
-SEGMENT = {"start", "end", "speaker", "text", "words"}
+CONTRACT = {"provider", "file", "language", "duration", "text", "redacted_text", "translation",
+            "extras", "segments"}
+SEGMENT = {"start", "end", "speaker", "text", "redacted_text", "emotion", "translation", "extras",
+           "words"}
 WORD = {"word", "start", "end", "conf"}
 
 
@@ -119,6 +121,9 @@ def test_botlhale_json_follows_the_contract_with_times_in_seconds(
     assert data["segments"] and all(set(s) == SEGMENT for s in data["segments"])
     first = data["segments"][0]
     assert 0 <= first["start"] < first["end"] < 1000  # seconds, not the service's ms
+    # What Botlhale gives beyond the common shape is kept, under the neutral names.
+    assert "<PERSON>" in first["redacted_text"] and "<PERSON>" in data["redacted_text"]
+    assert first["emotion"] == "neu" and first["extras"]["language"] == "English"
     # Progress went to stderr, a line per step when stderr is not a terminal.
     assert "uploading" in result.stderr and "processing" in result.stderr
     assert BEARER_TOKEN not in result.stderr + result.stdout

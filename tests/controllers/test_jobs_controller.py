@@ -308,6 +308,37 @@ def test_an_export_that_cannot_be_written_says_why_in_the_result_view(
     app.run(scenario())
 
 
+def test_the_redacted_text_botlhale_returned_is_what_the_chosen_exports_write(
+        app: App, server: FakeBotlhale, audio: Path, tmp_path: Path) -> None:
+    server.behaviour.sync_body = dict(
+        server.behaviour.sync_body, text="Call Nick in Kuru tomorrow.",
+        redacted_transcription="Call <PERSON> in <LOCATION> tomorrow.")
+
+    async def scenario() -> None:
+        app.jobs.start()
+        app.panel.set_provider("botlhale")
+        app.window.files_dropped.emit([audio])
+        [row] = app.panel.model.jobs()
+        await until(lambda: app.state(row.id) is JobState.COMPLETED)
+        view = app.jobs.open_result(row.id)
+        assert view is not None and view.version_combo.isVisibleTo(view)
+        view.show_redacted(True)
+        view.request_export(tmp_path / "memo.txt", ExportFormat.TXT)
+        await until(lambda: view.status_label.text() == "Saved memo.txt")
+        view.request_export(tmp_path / "memo.json", ExportFormat.JSON)
+        await until(lambda: view.status_label.text() == "Saved memo.json")
+        view.show_redacted(False)
+        view.request_export(tmp_path / "memo.srt", ExportFormat.SRT)
+        await until(lambda: view.status_label.text() == "Saved memo.srt")
+
+    app.run(scenario())
+    assert (tmp_path / "memo.txt").read_text() == "Call <PERSON> in <LOCATION> tomorrow.\n"
+    assert "Call Nick in Kuru tomorrow." in (tmp_path / "memo.srt").read_text()
+    data = json.loads((tmp_path / "memo.json").read_text())  # both, whichever was shown
+    assert data["text"] == "Call Nick in Kuru tomorrow."
+    assert data["redacted_text"] == "Call <PERSON> in <LOCATION> tomorrow."
+
+
 def test_the_chosen_service_and_options_are_there_at_the_next_start(
         app: App, qtbot: QtBot, audio: Path) -> None:
     from dictation_app.jobs.model import JobOptions

@@ -15,7 +15,10 @@ import pytest
 
 from dictation_app.core.errors import DictationError
 from dictation_app.jobs.exports import ExportFormat, dialog_filter, export, write_export
+from dictation_app.jobs.exports.json_text import transcript_dict
+from dictation_app.protocols import botlhale
 from dictation_app.protocols.transcript import Segment, Transcript, Word
+from tests.servers.botlhale_server import data_v2_body, sync_body
 
 TXT, SRT, VTT, JSON = ExportFormat.TXT, ExportFormat.SRT, ExportFormat.VTT, ExportFormat.JSON
 
@@ -434,7 +437,7 @@ def test_empty_transcripts_export_validly() -> None:
     assert export(empty, TXT) == ""
     assert export(empty, SRT) == ""
     assert export(empty, VTT) == "WEBVTT\n"
-    assert json.loads(export(empty, JSON)) == empty.to_json_dict()
+    assert json.loads(export(empty, JSON)) == transcript_dict(empty)
     blank = make(Segment(0.0, 1.0, None, " \n "), Segment(None, None, "s", ""))
     assert parse(export(blank, SRT), SRT) == []
     assert export(blank, VTT) == "WEBVTT\n"
@@ -532,22 +535,100 @@ RICH = Transcript(
 )
 
 
-def test_json_is_exactly_the_cli_contract() -> None:
-    for transcript in (RICH, DIALOGUE, make(), make(text="t"),
-                       make(Segment(0.0, 1.0, None, "a", timed("a", 0.0, 1.0)))):
-        text = export(transcript, JSON)
-        assert text == json.dumps(transcript.to_json_dict(), ensure_ascii=False, indent=2)
+def botlhale_async() -> Transcript:
+    """The current Botlhale data example, parsed as the app parses it, plus a segment
+    with a translation and another emotion."""
+    body = data_v2_body()
+    body["timestamps"].append({
+        "start": 293000, "end": 293400, "speaker": "SPEAKER_00", "emotion": "hap",
+        "transcription": "Sala kahle, Nick.", "redaction": "Sala kahle, <PERSON>.",
+        "translation": "Goodbye, <PERSON>.", "language": "isiZulu"})
+    return botlhale.parse_data_reply(body, file="call.wav")
 
 
-def test_json_round_trips_through_json_loads() -> None:
+def botlhale_sync() -> Transcript:
+    body = sync_body()
+    body["redacted_transcription"] = "The stale smell of old beer lingers, <PERSON>."
+    body["text"] = "The stale smell of old beer lingers, Nick."
+    return botlhale.parse_sync_reply(body, file="beer.wav")
+
+
+def dump(transcript: Transcript) -> str:
+    return json.dumps(transcript_dict(transcript), ensure_ascii=False, indent=2)
+
+
+def test_json_is_exactly_the_stdlib_dump_of_the_document() -> None:
+    for transcript in (RICH, DIALOGUE, make(), make(text="t"), botlhale_async(),
+                       botlhale_sync(), make(Segment(0.0, 1.0, None, "a", timed("a", 0.0, 1.0)))):
+        assert export(transcript, JSON) == dump(transcript)
+
+
+def test_json_keeps_the_common_shape_and_adds_fixed_keys() -> None:
     data = json.loads(export(DIALOGUE, JSON))
-    assert data == DIALOGUE.to_json_dict()
-    assert list(data) == ["provider", "file", "language", "duration", "text", "segments"]
-    assert list(data["segments"][0]) == ["start", "end", "speaker", "text", "words"]
+    assert list(data) == ["provider", "file", "language", "duration", "text",
+                          "redacted_text", "translation", "extras", "segments"]
+    assert list(data["segments"][0]) == ["start", "end", "speaker", "text", "redacted_text",
+                                         "emotion", "translation", "extras", "words"]
+    common = DIALOGUE.to_json_dict()
+    assert {k: data[k] for k in common if k != "segments"} == {
+        k: v for k, v in common.items() if k != "segments"}
+    # A service that gives none of the extras: nulls and empty objects, never guesses.
+    assert (data["redacted_text"], data["translation"], data["extras"]) == (None, None, {})
+    assert {(s["redacted_text"], s["emotion"], s["translation"]) for s in data["segments"]} == {
+        (None, None, None)}
     words = json.loads(export(RICH, JSON))["segments"][0]["words"]
     assert words[0] == {"word": SALAM, "start": 0.0, "end": 1.25, "conf": 0.987654321}
-    assert "extras" not in export(RICH, JSON)
+    assert json.loads(export(RICH, JSON))["extras"] == {"job": "42"}
     assert SALAM in export(RICH, JSON)  # not \\u escaped
+
+
+def test_json_carries_everything_botlhale_returned() -> None:
+    data = json.loads(export(botlhale_async(), JSON))
+    assert data["text"].startswith("Hello, good day. You're speaking to Nick from Kuru.")
+    assert data["redacted_text"] == (
+        "Hello, good day. You're speaking to <PERSON> from <LOCATION>. Thank you. "
+        "Sala kahle, <PERSON>.")
+    assert data["translation"] == "Goodbye, <PERSON>."
+    assert data["extras"]["date_received"] == "29/01/2025 23:04:28"
+    assert data["extras"]["processing_seconds"] == pytest.approx(95.41188216209412)
+    first, _, last = data["segments"]
+    assert first["text"] == "Hello, good day. You're speaking to Nick from Kuru."
+    assert first["redacted_text"] == "Hello, good day. You're speaking to <PERSON> from <LOCATION>."
+    assert (first["emotion"], first["translation"]) == ("neu", None)  # "-" is no translation
+    assert first["extras"] == {"language": "English"}  # the named extras are not repeated
+    assert (last["emotion"], last["translation"]) == ("hap", "Goodbye, <PERSON>.")
+
+    sync = json.loads(export(botlhale_sync(), JSON))
+    assert sync["redacted_text"] == "The stale smell of old beer lingers, <PERSON>."
+    assert sync["extras"]["id"] == "N5bliIh2i7MP9K5"
+    assert "redacted_text" not in sync["extras"]
+    # The sync reply's one segment is the whole clip, so the whole redaction is its own.
+    assert sync["segments"][0]["redacted_text"] == sync["redacted_text"]
+
+
+def test_json_extras_with_odd_names_and_values_match_the_stdlib() -> None:
+    odd = make(Segment(0.0, 1.0, None, "a", extras=(("50%", "x%sy"), ("n", 2.5),
+                                                     ("\u00e9\n", "\u2028"))),
+               Segment(1.0, 2.0, None, "b", extras=(("emotion", "neu"),)))
+    assert export(odd, JSON) == dump(odd)
+    assert json.loads(export(odd, JSON))["segments"][1]["extras"] == {}
+
+
+def test_text_and_subtitle_exports_of_the_redacted_version_mask_the_names() -> None:
+    transcript = botlhale_async()
+    redacted = transcript.redacted()
+    assert redacted is not None
+    for fmt in (TXT, SRT, VTT):
+        original = export(transcript, fmt)
+        masked = export(redacted, fmt)
+        assert "Nick" in original and "Kuru" in original
+        assert "Nick" not in masked and "Kuru" not in masked
+    assert "<PERSON>" in export(redacted, TXT)
+    assert "&lt;PERSON&gt;" in export(redacted, VTT)  # escaped like any text
+    # Times and speakers stay: the subtitles of both versions cue at the same times.
+    assert [(c.start, c.end) for c in parse(export(redacted, SRT), SRT)][:1] == [
+        (c.start, c.end) for c in parse(export(transcript, SRT), SRT)][:1]
+    assert make().redacted() is None and DIALOGUE.redacted() is None
 
 
 def test_json_of_values_outside_the_declared_types_still_matches_the_stdlib() -> None:
@@ -556,9 +637,11 @@ def test_json_of_values_outside_the_declared_types_still_matches_the_stdlib() ->
 
     odd = Transcript("p", Name("f.wav"), None, None, "t",
                      (Segment(0, 1, 3, "t", (Word("t", True, 1, None),)),))  # type: ignore[arg-type]
-    assert export(odd, JSON) == json.dumps(odd.to_json_dict(), ensure_ascii=False, indent=2)
+    assert export(odd, JSON) == dump(odd)
     nested = Transcript("p", None, None, None, ["a", "b"])  # type: ignore[arg-type]
-    assert export(nested, JSON) == json.dumps(nested.to_json_dict(), ensure_ascii=False, indent=2)
+    assert export(nested, JSON) == dump(nested)
+    listed = make(Segment(0.0, 1.0, None, "a", extras=(("tags", ["x", "y"]),)))  # type: ignore[arg-type]
+    assert export(listed, JSON) == dump(listed)
 
 
 # --- writing files -------------------------------------------------------------------------------

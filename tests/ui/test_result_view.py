@@ -16,9 +16,11 @@ from pytestqt.qtbot import QtBot
 
 from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import Job, JobOptions, JobState
+from dictation_app.protocols import botlhale
 from dictation_app.protocols.transcript import Segment, Transcript, Word
 from dictation_app.ui.result_view import ResultView, export_target
-from dictation_app.ui.segment_model import SPEAKER, TEXT, TIME, format_clock
+from dictation_app.ui.segment_model import EMOTION, SPEAKER, TEXT, TIME, emotion_label, format_clock
+from tests.servers.botlhale_server import data_v2_body, sync_body
 
 TRANSCRIPT = Transcript(
     provider="botlhale", file="/audio/meeting.wav", language="en", duration=3725.0,
@@ -254,3 +256,179 @@ def test_for_job_needs_a_result() -> None:
 ])
 def test_format_clock(seconds: float | None, text: str) -> None:
     assert format_clock(seconds) == text
+
+
+# --- what else the service returned: redaction, emotions, translation ------------------------
+
+
+def botlhale_result() -> Transcript:
+    """A Botlhale async reply, parsed by the app's own parser: two segments of the
+    documented example and one with a translation and another emotion."""
+    body = data_v2_body()
+    body["timestamps"].append({
+        "start": 293000, "end": 293400, "speaker": "SPEAKER_00", "emotion": "hap",
+        "transcription": "Sala kahle, Nick.", "redaction": "Sala kahle, <PERSON>.",
+        "translation": "Goodbye, <PERSON>.", "language": "isiZulu"})
+    return botlhale.parse_data_reply(body, file="/audio/call.wav")
+
+
+@pytest.fixture
+def rich(qtbot: QtBot) -> ResultView:
+    dialog = ResultView(botlhale_result(), service_label="Botlhale")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def texts(view: ResultView) -> list[str]:
+    return [str(cell(view, row, TEXT)) for row in range(view.visible_rows())]
+
+
+def test_the_redacted_switch_changes_the_rows_and_what_copy_and_exports_write(
+        qtbot: QtBot, rich: ResultView, tmp_path: Path) -> None:
+    transcript = rich.transcript
+    redacted = transcript.redacted()
+    assert redacted is not None
+    assert rich.version_combo.isVisible()
+    assert rich.version_combo.accessibleName() == "Show the original or the redacted text"
+    assert "JSON always holds both" in rich.version_combo.toolTip()
+    assert rich.version_label.buddy() is rich.version_combo  # Alt+W reaches it
+    assert texts(rich)[0] == "Hello, good day. You're speaking to Nick from Kuru."
+
+    # With the keyboard, as a person without a mouse does.
+    rich.version_combo.setFocus()
+    qtbot.keyClick(rich.version_combo, Qt.Key.Key_Down)
+    assert rich.version_combo.currentText() == "Redacted" and rich.showing_redacted
+    assert texts(rich) == ["Hello, good day. You're speaking to <PERSON> from <LOCATION>.",
+                           "Thank you.", "Sala kahle, <PERSON>."]
+    rich.search_edit.setText("nick")  # the hidden original is not searched
+    assert rich.visible_rows() == 0
+    rich.search_edit.setText("<person>")
+    assert rich.visible_rows() == 2
+    rich.search_edit.clear()
+
+    qtbot.mouseClick(rich.copy_button, Qt.MouseButton.LeftButton)
+    copied = QGuiApplication.clipboard().text()
+    assert copied == export(redacted, ExportFormat.TXT)
+    assert "Nick" not in copied and "<LOCATION>" in copied
+    assert rich.status_label.text().endswith("(redacted)")
+    for fmt in (ExportFormat.TXT, ExportFormat.SRT, ExportFormat.VTT):
+        assert "Nick" not in export(rich.transcript_for(fmt), fmt)
+    json_text = export(rich.transcript_for(ExportFormat.JSON), ExportFormat.JSON)
+    assert "Nick" in json_text and "<PERSON>" in json_text  # JSON has both, whichever shown
+    rich.choose_export_file()
+    dialog = rich.export_dialog
+    assert dialog is not None and dialog.windowTitle() == "Export the redacted transcript"
+    dialog.close()
+
+    rich.table.selectRow(0)
+    assert "show the original to see its words" in rich.detail.toPlainText()
+    assert "Nick" not in rich.detail.toPlainText()
+
+    rich.show_redacted(False)
+    assert texts(rich)[0].endswith("Nick from Kuru.")
+    # The part being read stays selected, its detail now in the original words.
+    assert [i.row() for i in rich.table.selectionModel().selectedRows()] == [0]
+    assert "Nick from Kuru." in rich.detail.toPlainText()
+    qtbot.mouseClick(rich.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == export(transcript, ExportFormat.TXT)
+    assert rich.transcript_for(ExportFormat.SRT) is transcript
+
+
+def test_a_sync_reply_whose_redaction_masks_nothing_says_so() -> None:
+    view = ResultView(botlhale.parse_sync_reply(sync_body()))
+    try:
+        assert not view.version_combo.isHidden()
+        assert "masked nothing" in view.version_combo.toolTip()
+        view.show_redacted(True)
+        assert texts(view) == ["The stale smell of old beer lingers."]
+    finally:
+        view.deleteLater()
+
+
+def test_emotions_get_a_column_in_words(rich: ResultView) -> None:
+    assert not rich.table.isColumnHidden(EMOTION)
+    assert [cell(rich, row, EMOTION) for row in range(3)] == ["Neutral", "Neutral", "Happy"]
+    assert cell(rich, 2, EMOTION, Qt.ItemDataRole.ToolTipRole) == "The service's label: 'hap'"
+    rich.table.selectRow(2)
+    assert "Speaker 1 · Happy" in rich.detail.toPlainText()
+    rich.search_edit.setText("happy")
+    assert rich.visible_rows() == 1
+    assert emotion_label("xyz") == "xyz" and emotion_label(None) == ""
+
+
+def test_the_translation_is_shown_below_and_copied(qtbot: QtBot, rich: ResultView) -> None:
+    assert rich.lower_tabs.count() == 2
+    assert rich.lower_tabs.tabText(1) == "Translation"
+    assert rich.lower_tabs.tabBar().isVisible()
+    rich.lower_tabs.setCurrentIndex(1)
+    assert rich.translation_text.toPlainText() == "Goodbye, <PERSON>."
+    assert rich.translation_text.accessibleName() == "Translation"
+    QGuiApplication.clipboard().setText("old")
+    qtbot.mouseClick(rich.copy_translation_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "Goodbye, <PERSON>."
+    assert rich.status_label.text() == "Copied the translation, 2 words"
+    rich.lower_tabs.setCurrentIndex(0)
+    rich.table.selectRow(2)
+    assert "Translation:\nGoodbye, <PERSON>." in rich.detail.toPlainText()
+
+
+def test_a_service_without_extras_shows_none_of_their_controls(view: ResultView) -> None:
+    assert view.version_combo.isHidden() and view.version_label.isHidden()
+    assert view.table.isColumnHidden(EMOTION)
+    assert view.lower_tabs.count() == 1
+    assert not view.lower_tabs.tabBar().isVisible()
+    assert not view.copy_translation_button.isVisibleTo(view)
+    view.show_redacted(True)  # nothing to switch to: the original stays
+    assert not view.showing_redacted
+    assert view.transcript_for(ExportFormat.TXT) is TRANSCRIPT
+
+
+# --- wrapping ----------------------------------------------------------------------------------
+
+LONG = ("So the first thing we need to talk about is the budget for next quarter, which the "
+        "finance team has been preparing over the last three weeks, and I think we should go "
+        "through it line by line before the board meeting on Thursday morning.")
+
+
+def test_long_segments_wrap_and_rows_follow_the_width(qtbot: QtBot) -> None:
+    transcript = Transcript("nevisa", "talk.wav", "en", 30.0, f"Short. {LONG}",
+                            (Segment(0.0, 1.0, None, "Short."), Segment(1.0, 30.0, None, LONG)))
+    view = ResultView(transcript)
+    qtbot.addWidget(view)
+    assert view.table.wordWrap()
+    assert view.table.textElideMode() == Qt.TextElideMode.ElideNone
+    view.resize(460, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    one_line = view.fontMetrics().height() + 8  # before a row is measured
+    # At this width the long part needs several lines; its row grows to show them all.
+    qtbot.waitUntil(lambda: view.table.rowHeight(1) >= 3 * one_line)
+    narrow = view.table.rowHeight(1)
+    line = view.table.rowHeight(0)
+    assert line < 2 * one_line  # a short part stays one line high
+    text_width = view.table.columnWidth(TEXT)
+    needed = view.fontMetrics().boundingRect(
+        0, 0, text_width - 12, 10_000, Qt.TextFlag.TextWordWrap, LONG).height()
+    assert narrow >= needed
+
+    view.resize(1400, 500)  # wider: the same text takes fewer lines, and the row shrinks
+    qtbot.waitUntil(lambda: view.table.rowHeight(1) < narrow)
+    assert view.table.rowHeight(0) == line
+
+
+def test_rows_scrolled_into_view_are_fitted(qtbot: QtBot) -> None:
+    segments = tuple(Segment(i * 10.0, i * 10.0 + 9.0, None, f"{i} {LONG}") for i in range(400))
+    transcript = Transcript("nevisa", "long.wav", "en", 4000.0,
+                            " ".join(s.text for s in segments), segments)
+    view = ResultView(transcript)
+    qtbot.addWidget(view)
+    view.resize(600, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    one_line = view.fontMetrics().height() + 8
+    qtbot.waitUntil(lambda: view.table.rowHeight(0) > one_line)
+    assert view.table.rowHeight(399) == one_line  # not measured while off screen
+    view.table.scrollToBottom()
+    qtbot.waitUntil(lambda: view.table.rowHeight(399) > one_line)

@@ -12,9 +12,12 @@ estimate) so that every cue has end > start, cues never overlap and no time is
 negative. Speakers are shown as "Speaker 1", "Speaker 2", ... in order of first
 appearance, since services name them with opaque ids ("speaker_0", "1").
 
-JSON is exactly `json.dumps(transcript.to_json_dict(), ensure_ascii=False, indent=2)`;
-the stdlib builds indented JSON in pure Python (over a second for a 10-hour
-transcript), so the common shape is written by a template that yields the same text.
+JSON is exactly `json.dumps(json_text.transcript_dict(t), ensure_ascii=False, indent=2)`:
+the common shape plus the redacted text, emotion, translation and every other extra.
+The stdlib builds indented JSON in pure Python (over a second for a 10-hour
+transcript), so it is written by a template that yields the same text. The exports
+write the transcript they are given; for a redacted TXT/SRT/VTT, give them
+`Transcript.redacted()`.
 
 One module per part: `formats` (the formats and `export()`), `txt`, `cues` (subtitle
 timing and cue splitting), `subtitles` (SRT and WebVTT text), `json_text`, `segments`
