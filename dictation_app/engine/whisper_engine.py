@@ -28,6 +28,7 @@ import importlib.util
 import logging
 import os
 import queue
+import re
 import shutil
 import sys
 import threading
@@ -423,7 +424,7 @@ class WhisperModel:
             # Speech is 2-5 tokens a second; more is a loop being written out.
             max_length=min(MAX_NEW_TOKENS, int(TOKENS_PER_SECOND * seconds) + 8))[0]
         tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-        text = tokenizer.decode(tokens).strip()
+        text = _without_echo(tokenizer.decode(tokens).strip())
         if not any(ch.isalnum() for ch in text):
             return Decoded(())
         # The same rules as a full window's segment: a loop, or a weak guess at noise.
@@ -437,6 +438,20 @@ class WhisperModel:
         multilingual = whisper.model.is_multilingual
         return Tokenizer(whisper.hf_tokenizer, multilingual, task="transcribe",
                          language=self._language if multilingual else "en")
+
+
+def _without_echo(text: str) -> str:
+    """The text without a last sentence that says the one before it again ("All right,
+    thanks. All right, thanks!"): in the silence after an utterance, a short window's
+    decoder tends to repeat its end, in pieces too short for the n-gram ban."""
+    parts = re.split(r"(?<=[.!?])\s+", text)
+
+    def bare(sentence: str) -> str:
+        return "".join(ch for ch in sentence.casefold() if ch.isalnum())
+
+    while len(parts) >= 2 and bare(parts[-1]) and bare(parts[-1]) == bare(parts[-2]):
+        parts.pop()
+    return " ".join(parts)
 
 
 def _compression_ratio(text: str) -> float:

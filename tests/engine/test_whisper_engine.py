@@ -25,6 +25,7 @@ from dictation_app.engine.whisper_engine import (
     TINY_EN,
     BundledModel,
     WhisperModel,
+    _without_echo,
 )
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
 from dictation_app.transport.stream_connection import StreamConnection
@@ -244,3 +245,16 @@ def test_a_timed_segment_is_cut_after_each_sentence() -> None:
         "Send", "it.", "Is", "it", "done?", "Yes"]
     # Unspaced scripts keep Whisper's own spelling, with no spaces added between words.
     assert [s.text for s in _sentences([word("你好", 0.0), word("。", 0.4)])] == ["你好。"]
+
+
+@pytest.mark.parametrize(("decoded", "kept"), [
+    ("That should be good. All right, thanks. All right, thanks!",
+     "That should be good. All right, thanks."),
+    ("Hello. Hello. Hello.", "Hello."),
+    ("One. Two.", "One. Two."),
+    ("Yes? Yes, it is.", "Yes? Yes, it is."),
+    ("Stop", "Stop"),
+])
+def test_a_last_sentence_said_again_is_dropped(decoded: str, kept: str) -> None:
+    # What a short window's decoder writes into the silence after an utterance.
+    assert _without_echo(decoded) == kept
