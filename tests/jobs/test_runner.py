@@ -808,6 +808,8 @@ def test_a_file_the_check_refuses_fails_at_once_never_runs_and_is_not_retried(
                                                                      JobState.FAILED]
         with pytest.raises(ValueError, match="cannot be decoded"):
             runner.retry(refused.id)
+        # The first may start after the second is refused (its check runs on a thread).
+        await until(lambda: len(service.runs) == 1)
         assert [run.job_id for run in service.runs] == [first.id]
         assert store.list()[0].refused  # listed jobs say so too
         await runner.aclose()
