@@ -244,6 +244,11 @@ PARTIAL_REST = 1.0
 # No partial is started once the speaker has paused this long: the utterance is likely
 # ending, and its final must not wait behind a partial.
 PARTIAL_PAUSE = 0.1
+# Once the speaker has paused this long, the utterance's final is decoded ahead of the
+# endpoint (LIVE_ENDPOINTING.pause): if the pause lasts, that decode is the final and
+# arrives a decode sooner; if speech resumes, it is dropped. The short window pads the
+# audio with seconds of silence anyway, so the pause still to come changes nothing.
+SPECULATE_AFTER = 0.2
 # Live finals go out as text only (the streaming protocol has no word times), so they
 # skip the alignment pass. A greedy decode would be 0.06 s sooner per final (the live
 # set of bench/bench_whisper.py), but it hears "ill-disposed" as "old-sposed".
@@ -516,6 +521,7 @@ class _Utterance:
         self.number = number
         self.pcm = bytearray()
         self.partial_at = 0  # bytes decoded for the last partial asked for
+        self.speculated = False  # its final is being decoded ahead of the endpoint
 
 
 class WhisperRecognizer:
@@ -590,9 +596,22 @@ class WhisperRecognizer:
             elif isinstance(step, UtteranceAudio):
                 assert self._utterance is not None
                 self._utterance.pcm += step.pcm
+                self._maybe_speculate(self._utterance)
                 self._maybe_partial(self._utterance)
             else:
                 self._end(step)
+
+    def _maybe_speculate(self, utterance: _Utterance) -> None:
+        worker = self._worker
+        if worker is None:
+            return
+        pausing = self._endpointer.trailing_pause * self._frame_seconds >= SPECULATE_AFTER
+        if pausing and not utterance.speculated:
+            utterance.speculated = True
+            worker.speculate(utterance.number, bytes(utterance.pcm))
+        elif not pausing and utterance.speculated:
+            utterance.speculated = False  # speech again: that decode is not the final
+            worker.forget_speculation(utterance.number)
 
     def _maybe_partial(self, utterance: _Utterance) -> None:
         worker = self._worker
@@ -612,8 +631,13 @@ class WhisperRecognizer:
         self._utterance = None
         utterance.pcm += ended.tail
         if self._worker is not None:
-            self._worker.submit_final(utterance.number, bytes(utterance.pcm),
-                                      ended.start, ended.end)
+            if utterance.speculated:
+                # Only pause since the decode ahead: it is the final (a cut at
+                # max_utterance is no pause, and never speculated on).
+                self._worker.settle(utterance.number, ended.start, ended.end)
+            else:
+                self._worker.submit_final(utterance.number, bytes(utterance.pcm),
+                                          ended.start, ended.end)
             return
         self._window.append((len(self._window_pcm) / 32000, ended.start))
         self._window_pcm += utterance.pcm
@@ -678,6 +702,7 @@ class _DecodeWorker:
         self._idle = threading.Condition()
         self._pending = 0
         self._finalized: set[int] = set()
+        self._speculated: dict[int, Decoded] = {}  # finals decoded ahead, by utterance
         self._rest_until = 0.0
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="whisper-decode", daemon=True)
@@ -694,6 +719,19 @@ class _DecodeWorker:
         with self._idle:
             self._finalized.add(number)
         self._submit(("final", number, pcm, start, end))
+
+    def speculate(self, number: int, pcm: bytes) -> None:
+        """Decode the final of utterance `number` now, for `settle()` to deliver."""
+        self._submit(("speculate", number, pcm))
+
+    def forget_speculation(self, number: int) -> None:
+        self._submit(("forget", number, b""))
+
+    def settle(self, number: int, start: float, end: float) -> None:
+        """The speculated decode of `number` is its final: deliver it (once decoded)."""
+        with self._idle:
+            self._finalized.add(number)
+        self._submit(("settle", number, b"", start, end))
 
     def wait_idle(self) -> None:
         with self._idle:
@@ -723,7 +761,15 @@ class _DecodeWorker:
 
     def _do(self, job: tuple[Any, ...]) -> None:
         kind, number, pcm = job[0], job[1], job[2]
-        if kind == "partial":
+        if kind == "speculate":
+            self._speculated[number] = self._model.decode(pcm, final=True)
+        elif kind == "forget":
+            self._speculated.pop(number, None)
+        elif kind == "settle":
+            # Jobs run in order: the speculation before this has been decoded.
+            decoded = self._speculated.pop(number, Decoded(()))
+            self._deliver(_final(decoded, job[3], job[4], number))
+        elif kind == "partial":
             with self._idle:
                 if number in self._finalized:
                     return  # its final is coming; this guess would only flicker

@@ -98,7 +98,7 @@ class HelpDialog(QDialog):
         rows.extend(list_shortcuts())
         self.shortcuts = QTableWidget(len(rows), 2)
         self.shortcuts.setAccessibleName("Keyboard shortcuts")
-        self.shortcuts.setHorizontalHeaderLabels(["Key", "Does"])
+        self.shortcuts.setHorizontalHeaderLabels(["Key", "Action"])
         self.shortcuts.verticalHeader().hide()
         self.shortcuts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.shortcuts.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

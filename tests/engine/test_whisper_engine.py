@@ -124,6 +124,33 @@ def test_live_partials_grow_then_one_final_replaces_them(live: WhisperModel) -> 
     assert [e for e in events if isinstance(e, PartialResult) and not e.text] == []
 
 
+def speech_of(clip: str) -> bytes:
+    """The clip from its first loud 10 ms to its last (RMS over 100): the recordings'
+    own silences would end an utterance before the test's pause does."""
+    samples = np.frombuffer(pcm_of(clip), dtype="<i2")
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160).astype(np.float32)
+    loud = np.flatnonzero(np.sqrt((frames ** 2).mean(axis=1)) > 100)
+    return samples[loud[0] * 160:(loud[-1] + 1) * 160].tobytes()
+
+
+def test_a_short_pause_inside_an_utterance_does_not_settle_its_first_half(
+        live: WhisperModel) -> None:
+    # 0.25 s of silence: long enough for the final to be decoded ahead of the endpoint,
+    # too short to end the utterance. That early decode must be dropped when speech
+    # resumes: the one final holds both halves.
+    first, second = "en_ps_librivox_0930", "en_ps_goforward"
+    pcm = speech_of(first) + bytes(8000) + speech_of(second) + bytes(32000)
+    events: list[RecognizerEvent] = []
+    with live.session() as recognizer:
+        for offset in range(0, len(pcm), CHUNK_BYTES):
+            events.extend(recognizer.feed(pcm[offset:offset + CHUNK_BYTES]))
+        events.extend(recognizer.finish())
+    finals = [e.text for e in events if isinstance(e, FinalResult)]
+    heard = words(" ".join(finals))
+    assert word_error_rate(reference(first) + reference(second), heard) <= 0.15
+    assert len(finals) == 1, finals
+
+
 @pytest.mark.parametrize("kind", ["silence", "room noise"])
 def test_a_minute_without_speech_gives_no_words(kind: str, live: WhisperModel) -> None:
     frames = 16000 * 60
