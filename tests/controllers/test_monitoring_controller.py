@@ -103,6 +103,8 @@ def test_a_failed_refresh_keeps_the_data_with_the_service_message(
 class FakeClient:
     """Answers monitoring() with scripted results; `gate` holds every call until set."""
 
+    base_url = "https://fake.invalid"
+
     def __init__(self, *results: MonitoringSnapshot | Exception):
         self.results = list(results)
         self.calls = 0
