@@ -65,7 +65,8 @@ def base_url_problem(url: str) -> str | None:
     except ValueError:
         return "The account address is malformed; check the host and port."
     if parts.scheme not in ("http", "https"):
-        return f"The account address must start with https:// (e.g. {DEFAULT_BASE_URL})."
+        return ("The account address must start with https:// (or http:// for a local "
+                "test server).")
     if not parts.hostname:
         return "The account address has no host name after https://."
     if parts.username is not None or parts.password is not None:

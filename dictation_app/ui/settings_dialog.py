@@ -128,6 +128,7 @@ class SettingsDialog(QDialog):
         self.account_url_error = QLabel()
         self.account_url_error.setObjectName("accountUrlError")
         self.account_url_error.setWordWrap(True)
+        self.account_url_error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.account_url_error.setStyleSheet("color: #b3261e;")
         self.account_url_error.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -533,6 +534,7 @@ class SettingsDialog(QDialog):
         account_problem = account_url_problem(self.account_url_edit.text())
         self.account_url_error.setText(account_problem or "")
         self.account_url_error.setVisible(account_problem is not None)
+        _fit_wrapped(self.account_url_error, self.account_url_edit.width())
         try:
             parse_replacements(self.replacements_edit.toPlainText())
             replacements_ok = True
@@ -552,6 +554,13 @@ class SettingsDialog(QDialog):
 
     def _on_protocol_combo_changed(self) -> None:
         self.language_edit.setEnabled(self.protocol_combo.currentData() == "v2")
+
+
+def _fit_wrapped(label: QLabel, width: int) -> None:
+    # A word-wrapped label in a form row gets one line's height and is clipped: pin
+    # the height its text needs at the width of the field above it, and a line's slack.
+    needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
+    label.setMinimumHeight(needed if label.text() and width > 0 else 0)
 
 
 def _heading(text: str) -> QLabel:
