@@ -154,9 +154,11 @@ class MonitoringController(QObject):
             self._last_started = asyncio.get_running_loop().time()
             if self._wake is not None:
                 self._wake.set()  # the timer counts its next tick from this refresh
-        # Shielded, so one waiter giving up (the timer being stopped) does not cancel
-        # the refresh another waiter is counting on; stop() cancels it explicitly.
-        await asyncio.shield(task)
+        # Waited on, not awaited: one waiter giving up (the timer being stopped) does not
+        # cancel the refresh another is counting on, and a refresh cancelled because the
+        # credentials changed does not cancel its waiters (the timer) with it. stop()
+        # and credentials_changed() cancel it explicitly.
+        await asyncio.wait({task})
 
     def set_interval(self, seconds: float) -> None:
         """Change the timer's period (0 pauses it); the panel is told to show it."""

@@ -369,3 +369,20 @@ def test_signed_out_the_timer_asks_nothing_and_the_controls_say_why(
 
     controlled(panel, factory, scenario, interval=0.02)
     assert [r.headers["Authorization"] for r in server.requests] == [f"Bearer {GOOD_TOKEN}"]
+
+
+def test_a_token_change_mid_refresh_drops_that_refresh_and_keeps_the_timer(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    server.delays[MONITORING] = 30  # the first request hangs (cut short at shutdown)
+
+    async def scenario(controller: MonitoringController) -> None:
+        controller.start()
+        await until_async(lambda: len(server.requests) == 1)
+        del server.delays[MONITORING]
+        controller.on_account_changed()  # e.g. a sign-in while the old token was asking
+        # The new start answers, and the 20 ms timer goes on ticking after it.
+        await until_async(lambda: len(server.requests) >= 4)
+        assert panel.account_label.text() == "Bahasakita account: ayu"
+        assert not panel.message_label.isVisible()
+
+    controlled(panel, real_client(server), scenario, interval=0.02)
