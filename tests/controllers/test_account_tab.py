@@ -141,7 +141,7 @@ def test_the_account_address_from_settings_is_used_at_once_without_a_restart(
 
 
 def test_the_documented_address_is_stored_as_default_and_only_a_change_is_announced(
-        qtbot: QtBot) -> None:
+        qtbot: QtBot, memory_keyring: MemoryKeyring) -> None:
     settings = Settings()
     window = MainWindow()
     qtbot.addWidget(window)
