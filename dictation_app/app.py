@@ -38,9 +38,14 @@ from dictation_app.protocols.app_command import (
 from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
+    from dictation_app.controllers.dictation_controller import DictationController
+    from dictation_app.controllers.monitoring_controller import MonitoringController
+    from dictation_app.core.settings import Settings
     from dictation_app.jobs.store import JobStore
     from dictation_app.takes.store import TakeStore
     from dictation_app.ui.about_dialog import EngineCredit
+    from dictation_app.ui.main_window import MainWindow
+    from dictation_app.ui.monitoring_panel import MonitoringPanel
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +97,14 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     from dictation_app.controllers.history_controller import HistoryController
     from dictation_app.controllers.jobs_controller import JobsController
     from dictation_app.controllers.messages import window_message
-    from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
     from dictation_app.core.settings import MAX_JOBS_AT_ONCE, Key, Settings
     from dictation_app.jobs.runner import JobRunner
     from dictation_app.services import registry
     from dictation_app.services.factory import ServiceFactory
     from dictation_app.takes.journal import TakeJournal
-    from dictation_app.transport.bahasakita_account_client import BahasakitaAccountClient
     from dictation_app.ui.history_panel import HistoryPanel
     from dictation_app.ui.main_window import MainWindow
-    from dictation_app.ui.monitoring_panel import MonitoringPanel
 
     settings = Settings()
     secrets = SecretStore()
@@ -114,24 +116,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     if takes_problem:
         controller.note_history_problem(takes_problem)
 
-    def account_client() -> BahasakitaAccountClient | None:
-        token = secrets.get(BAHASAKITA_TOKEN)
-        return BahasakitaAccountClient(token=token) if token else None
-
-    panel = MonitoringPanel()
-    window.side_panel.addTab(panel, "Bahasakita account")
-    monitoring = MonitoringController(panel, client_factory=account_client,
-                                      interval=settings.get(Key.MONITORING_INTERVAL))
-    panel.interval_changed.connect(lambda seconds: settings.set(Key.MONITORING_INTERVAL, seconds))
-    # Held here: the loop keeps only a weak reference to a task nobody awaits.
-    refreshes: set[asyncio.Task[None]] = set()
-
-    def on_account_token_changed() -> None:
-        task = asyncio.ensure_future(monitoring.credentials_changed())
-        refreshes.add(task)
-        task.add_done_callback(refreshes.discard)
-
-    controller.account_token_changed.connect(on_account_token_changed)
+    panel, monitoring = build_account_tab(window, controller, settings)
 
     store, store_problem = _open_job_store()
     factory = ServiceFactory(settings, secrets)
@@ -178,6 +163,33 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     takes.close()
     if takes_problem:
         shutil.rmtree(takes.path.parent, ignore_errors=True)
+
+
+def build_account_tab(window: MainWindow, controller: DictationController, settings: Settings,
+                      *, interval: float | None = None, backoff_cap: float | None = None
+                      ) -> tuple[MonitoringPanel, MonitoringController]:
+    """The "Bahasakita account" side tab and the controller that feeds it, wired to the
+    account (its token and address, from Settings) and to Sign in…; the caller starts
+    and stops the controller. `interval` and `backoff_cap` (seconds) override the
+    setting and the 5-minute cap, for tests."""
+    from dictation_app.controllers.monitoring_controller import (
+        BACKOFF_CAP,
+        MonitoringController,
+    )
+    from dictation_app.core.settings import Key
+    from dictation_app.ui.monitoring_panel import MonitoringPanel
+
+    panel = MonitoringPanel()
+    window.side_panel.addTab(panel, "Bahasakita account")
+    monitoring = MonitoringController(
+        panel, client_factory=controller.account.monitoring_client,
+        interval=settings.get(Key.MONITORING_INTERVAL) if interval is None else interval,
+        backoff_cap=BACKOFF_CAP if backoff_cap is None else backoff_cap)
+    panel.interval_changed.connect(lambda seconds: settings.set(Key.MONITORING_INTERVAL, seconds))
+    panel.sign_in_requested.connect(controller.open_sign_in)
+    controller.account_token_changed.connect(monitoring.on_account_changed)
+    controller.account_address_changed.connect(monitoring.on_account_changed)
+    return panel, monitoring
 
 
 def about_engines() -> list[EngineCredit]:

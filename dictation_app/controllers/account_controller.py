@@ -1,4 +1,5 @@
-"""The Bahasakita account in the window: sign-in from Settings, the token and its expiry.
+"""The Bahasakita account in the window: sign-in from Settings, the token and its expiry,
+and the account address (the REST base URL) that sign-in and the account tab use.
 
 Signing in exchanges an email and password for a token (the password is dropped at
 once); the token goes to the secret store, its expiry and quota to the settings,
@@ -38,12 +39,14 @@ class AccountController:
         *,
         on_token_changed: Callable[[], None],
         is_idle: Callable[[], bool],
+        on_address_changed: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ):
         self.window = window
         self.settings = settings
         self.secrets = secrets
         self._on_token_changed = on_token_changed
+        self._on_address_changed = on_address_changed
         self._is_idle = is_idle
         self._clock = clock
         self._sign_in_task: asyncio.Task[None] | None = None
@@ -70,6 +73,39 @@ class AccountController:
         self.secrets.set(BAHASAKITA_TOKEN, token)
         if changed:
             self._on_token_changed()
+        return changed
+
+    def monitoring_client(self) -> BahasakitaAccountClient | None:
+        """A client for the account tab, on the account address; None while signed out.
+
+        Raises ConfigurationError for a token a header cannot carry or a malformed
+        address: the tab says which, and waits for it to change."""
+        token = self.token
+        return BahasakitaAccountClient(base_url=self.account_url, token=token) if token else None
+
+    # --- the account address -------------------------------------------------
+
+    @property
+    def account_url(self) -> str:
+        """The REST base URL in force: the one in Settings, else the documented one."""
+        return self.settings.get_str(Key.BAHASAKITA_ACCOUNT_URL) or ACCOUNT_BASE_URL
+
+    @property
+    def stored_account_url(self) -> str:
+        """What Settings holds ("" for the documented default), for the dialog's field."""
+        return self.settings.get_str(Key.BAHASAKITA_ACCOUNT_URL)
+
+    def save_account_url(self, url: str) -> bool:
+        """Store the address typed in Settings; True (and a signal) if the one in force
+        changed. The documented address is stored as "default", like the streaming URL."""
+        url = url.strip().rstrip("/")
+        before = self.account_url
+        stored = "" if url == ACCOUNT_BASE_URL.rstrip("/") else url
+        self.settings.set(Key.BAHASAKITA_ACCOUNT_URL, stored)
+        changed = self.account_url != before
+        if changed:
+            log.info("Bahasakita account address changed")
+            self._on_address_changed()
         return changed
 
     def token_info(self) -> tuple[str, str]:
@@ -109,9 +145,8 @@ class AccountController:
 
     async def _sign_in(self, email: str, password: str) -> None:
         """Exchange the email and password for a token; keep the token, drop the password."""
-        base_url = self.settings.get_str(Key.BAHASAKITA_ACCOUNT_URL) or ACCOUNT_BASE_URL
         try:
-            async with BahasakitaAccountClient(base_url=base_url) as client:
+            async with BahasakitaAccountClient(base_url=self.account_url) as client:
                 token = await client.sign_in(email, password)
         except DictationError as exc:
             log.info("Bahasakita sign-in failed: %s", type(exc).__name__)

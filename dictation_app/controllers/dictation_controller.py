@@ -84,6 +84,7 @@ CLOSING_AFTER_TAKE = ("The window closes once the take is finished; close it aga
 
 class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
+    account_address_changed = Signal()  # Settings changed the account's REST base URL
     takes_changed = Signal()  # a take was journaled to its end, or recovered
     # A take's recording (a Path) to transcribe as a file job: the take gave up
     # reconnecting and the person asked for its audio to be transcribed after all.
@@ -127,6 +128,7 @@ class DictationController(QObject):
             microphone_factory=microphone_factory, list_devices=list_devices)
         self.account = AccountController(
             window, settings, secrets, on_token_changed=self.account_token_changed.emit,
+            on_address_changed=self.account_address_changed.emit,
             is_idle=lambda: self.phase is Phase.IDLE, clock=clock)
         self._connect_window()
 
@@ -538,6 +540,7 @@ class DictationController(QObject):
             mask_profanity=self.settings.get_bool(Key.MASK_PROFANITY),
             word_replacements=self.settings.get_str(Key.WORD_REPLACEMENTS),
             take_timestamps=self.settings.get_bool(Key.TAKE_TIMESTAMPS),
+            bahasakita_account_url=self.account.stored_account_url,
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -558,6 +561,13 @@ class DictationController(QObject):
         if dialog is not None:
             dialog.focus_token()
 
+    def open_sign_in(self) -> None:
+        """The account tab's "Sign in…": Settings, with the cursor in the sign-in email."""
+        self.on_window_settings_requested()
+        dialog = self.window.settings_dialog
+        if dialog is not None:
+            dialog.focus_sign_in()
+
     def on_window_settings_saved(self, values: SettingsValues) -> None:
         version = ProtocolVersion(values.protocol_version)
         # The documented URL is stored as "default", so a later protocol switch follows it.
@@ -574,6 +584,7 @@ class DictationController(QObject):
         self.settings.set(Key.MASK_PROFANITY, bool(values.mask_profanity))
         self.settings.set(Key.WORD_REPLACEMENTS, values.word_replacements)
         self.settings.set(Key.TAKE_TIMESTAMPS, bool(values.take_timestamps))
+        self.account.save_account_url(values.bahasakita_account_url)
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         if values.bahasakita_token and not self.secrets.persistent:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.redaction import MASK
@@ -50,6 +51,30 @@ QUEUE_LABELS = {"inquery": "Waiting", "process": "Processing", "failed": "Failed
 COUNTERS = ("msg_in", "msg_out", "message_status")
 
 _CREATED_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the account's REST base URL, or None when it can.
+
+    Shared by the client (which refuses it) and Settings (which says so as it is
+    typed). The sentence never repeats the URL: it may hold a password after `user:`.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "The account address is malformed; check the host and port."
+    if parts.scheme not in ("http", "https"):
+        return ("The account address must start with https:// (or http:// for a local "
+                "test server).")
+    if not parts.hostname:
+        return "The account address has no host name after https://."
+    if parts.username is not None or parts.password is not None:
+        return ("Remove the name and password from the account address: sign in "
+                "below instead.")
+    if parts.query or parts.fragment:
+        return "The account address takes no ?query or #fragment: give the base URL only."
+    return None
 
 
 @dataclass(frozen=True)

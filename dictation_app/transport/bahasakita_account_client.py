@@ -35,6 +35,7 @@ from dictation_app.protocols.bahasakita_account import (
     SIGN_IN_SERVICE,
     MonitoringSnapshot,
     ServiceToken,
+    base_url_problem,
     basic_credentials,
     monitoring_request,
     parse_error,
@@ -68,12 +69,11 @@ class BahasakitaAccountClient:
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(
-                f"{SERVICE}: the base URL must look like https://api.dikte.in, got {base_url!r}"
-            )
-        self.base_url = base_url.rstrip("/")
+        problem = base_url_problem(base_url)
+        if problem is not None:
+            raise ConfigurationError(f"{SERVICE}: the base URL (the account address in "
+                                     f"Settings) is not usable. {problem}")
+        self.base_url = base_url.strip().rstrip("/")
         self.timeout = timeout
         self._token = check_bahasakita_token(token) if token else None
         self._transport = transport

@@ -1,13 +1,15 @@
 """A side panel showing the Bahasakita account's job queues; passive, like every widget.
 
-It emits intents (`refresh_requested`, `interval_changed`) and exposes update methods
-(`show_snapshot`, `show_error`, `set_loading`, `set_interval`, `show_signed_out`);
-`MonitoringController` does the fetching and decides what to show.
+It emits intents (`refresh_requested`, `interval_changed`, `sign_in_requested`) and
+exposes update methods (`show_snapshot`, `show_error`, `show_paused`, `set_loading`,
+`set_interval`, `show_signed_out`, `set_address`); `MonitoringController` does the
+fetching and decides what to show.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPalette, QPixmap
@@ -47,18 +49,23 @@ _FILE, _DURATION, _CREATED, _SIZE = range(4)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _SIGNED_OUT = ("Not signed in to Bahasakita. Sign in with your email and password, or paste "
                "a token in Settings, to see your transcription queues.")
+_SIGNED_OUT_TIP = "Sign in first: there is nothing to refresh while signed out."
+_INTERVAL_TIP = "How often the queues refresh by themselves"
+_REFRESH_TIP = "Fetch the queues from Bahasakita now"
 
 
 class MonitoringPanel(QWidget):
     refresh_requested = Signal()
     interval_changed = Signal(int)  # seconds; 0 = paused
     job_activated = Signal(str)  # the uuid of a queue entry double-clicked or entered
+    sign_in_requested = Signal()  # "Sign in…": the caller opens Settings at sign-in
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._updated_at: datetime | None = None
         self._local_jobs: dict[str, str] = {}  # uuid -> the file name of our job
         self._changed_icon: QIcon | None = None
+        self._paused = False  # failing repeatedly: the refresh button reads "Retry now"
 
         self.account_label = QLabel("Bahasakita account")
         bold = self.account_label.font()
@@ -72,10 +79,31 @@ class MonitoringPanel(QWidget):
         self.interval_box = QComboBox()
         for seconds, label in INTERVALS:
             self.interval_box.addItem(label, seconds)
-        self.interval_box.setToolTip("How often the queues refresh by themselves")
+        self.interval_box.setToolTip(_INTERVAL_TIP)
         self.interval_box.currentIndexChanged.connect(self._on_interval_box_changed)
+        self.auto_refresh_label = QLabel("Auto-refresh")
+        self.auto_refresh_label.setBuddy(self.interval_box)
         self.refresh_button = QPushButton("Refresh now")
+        self.refresh_button.setToolTip(_REFRESH_TIP)
         self.refresh_button.clicked.connect(self.refresh_requested)
+        self.sign_in_button = QPushButton("Sign in…")
+        self.sign_in_button.setObjectName("accountSignIn")
+        self.sign_in_button.setToolTip("Open Settings at the Bahasakita sign-in")
+        self.sign_in_button.clicked.connect(self.sign_in_requested)
+        self.sign_in_button.setVisible(False)
+
+        # Which server the tab asks: small, and selectable for a support request. Set
+        # only from a client's base URL, which carries no token (it travels in a header).
+        self.address_label = QLabel("")
+        self.address_label.setObjectName("accountAddress")
+        self.address_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.address_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        small = self.address_label.font()
+        small.setPointSizeF(max(small.pointSizeF() * 0.85, 7.0))
+        self.address_label.setFont(small)
+        self.address_label.setToolTip("The Bahasakita account address this tab asks; "
+                                      "change it in Settings")
+        self.address_label.setVisible(False)
 
         self.status_label = QLabel("Not updated yet")
         self.message_label = QLabel("")
@@ -113,18 +141,23 @@ class MonitoringPanel(QWidget):
         self.tree.setVisible(False)
 
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Auto-refresh"))
+        controls.addWidget(self.auto_refresh_label)
         controls.addWidget(self.interval_box)
         controls.addStretch(1)
         controls.addWidget(self.refresh_button)
+        sign_in_row = QHBoxLayout()
+        sign_in_row.addWidget(self.sign_in_button)
+        sign_in_row.addStretch(1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.account_label)
+        layout.addWidget(self.address_label)
         layout.addWidget(self.counters_label)
         layout.addLayout(controls)
         layout.addWidget(self.status_label)
         layout.addWidget(self.message_label)
+        layout.addLayout(sign_in_row)
         layout.addWidget(self.tree, 1)
         layout.addStretch(0)  # takes the height only while the tree is hidden (signed out)
 
@@ -145,6 +178,9 @@ class MonitoringPanel(QWidget):
         self.status_label.setToolTip(f"Last successful refresh: {updated_at:%Y-%m-%d %H:%M:%S}")
         self._style_status(stale=False)
         self.message_label.setVisible(False)
+        self._set_paused(False)
+        self._set_auto_refresh(True)
+        self.sign_in_button.setVisible(False)
 
     def set_local_jobs(self, jobs: dict[str, str]) -> None:
         """uuid -> file name of the uploads made from this app: their rows say so and
@@ -158,18 +194,41 @@ class MonitoringPanel(QWidget):
 
     def show_error(self, message: str) -> None:
         """Keep the last good data on screen, marked stale, and show why the refresh failed."""
-        if self._updated_at is not None:
-            self.status_label.setText(f"Stale: last updated {self._updated_at:%H:%M:%S}")
-            self._grey_out()
-        else:
-            self.status_label.setText("Not updated yet")
-        self.status_label.setVisible(True)
-        self._style_status(stale=True)
+        self._show_stale()
+        self._set_paused(False)
+        self._set_auto_refresh(True)
+        self.sign_in_button.setVisible(False)
         self._show_message(message, error=True)
+
+    def show_paused(self, message: str, *, failures: int, next_try: datetime | None,
+                    stopped: str | None = None, sign_in: bool = False) -> None:
+        """Refreshes keep failing: say how often and why, and offer Retry now.
+
+        `next_try` is when the slowed-down timer tries again (None: it does not);
+        `stopped` says why the timer stays off (a refused token), and disables the
+        interval box with that reason; `sign_in` offers the Sign in… button.
+        """
+        self._show_stale()
+        times = "failure" if failures == 1 else "failures"
+        lines = [f"Paused after {failures} {times}: {message}"]
+        if stopped:
+            lines.append(stopped)
+        elif next_try is not None:
+            lines.append(f"Next try at {next_try:%H:%M:%S}, or press Retry now.")
+        self._set_paused(True)
+        self._set_auto_refresh(stopped is None, stopped or "")
+        self.sign_in_button.setVisible(sign_in)
+        self._show_message("\n".join(lines), error=True)
 
     def set_loading(self, loading: bool) -> None:
         self.refresh_button.setEnabled(not loading)
-        self.refresh_button.setText("Refreshing…" if loading else "Refresh now")
+        self.refresh_button.setText("Refreshing…" if loading else self._refresh_text())
+
+    def set_address(self, url: str) -> None:
+        """Show the address the tab polls ("" hides it)."""
+        shown = _without_credentials(url)
+        self.address_label.setText(f"Polls {shown}" if shown else "")
+        self.address_label.setVisible(bool(shown))
 
     def set_interval(self, seconds: int) -> None:
         """Select `seconds` in the interval box without emitting interval_changed."""
@@ -194,7 +253,17 @@ class MonitoringPanel(QWidget):
         self._set_queue_titles(None, set())
         self.tree.setVisible(False)
         self.status_label.setVisible(False)  # "not updated yet" says nothing the message doesn't
+        self._set_paused(False)
+        # Nothing to refresh: the controls stay in view, greyed, and say why.
+        self._set_auto_refresh(False, _SIGNED_OUT_TIP)
+        self.refresh_button.setEnabled(False)
+        self.refresh_button.setToolTip(_SIGNED_OUT_TIP)
+        self.sign_in_button.setVisible(True)
         self._show_message(message or _SIGNED_OUT, error=False)
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused
 
     # --- internals ---------------------------------------------------------------
 
@@ -278,6 +347,29 @@ class MonitoringPanel(QWidget):
                 for column in range(len(_COLUMNS)):
                     child.setForeground(column, grey)
 
+    def _show_stale(self) -> None:
+        if self._updated_at is not None:
+            self.status_label.setText(f"Stale: last updated {self._updated_at:%H:%M:%S}")
+            self._grey_out()
+        else:
+            self.status_label.setText("Not updated yet")
+        self.status_label.setVisible(True)
+        self._style_status(stale=True)
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.refresh_button.setText(self._refresh_text())
+        self.refresh_button.setEnabled(True)
+        self.refresh_button.setToolTip(_REFRESH_TIP)
+
+    def _refresh_text(self) -> str:
+        return "Retry now" if self._paused else "Refresh now"
+
+    def _set_auto_refresh(self, enabled: bool, why_not: str = "") -> None:
+        self.interval_box.setEnabled(enabled)
+        self.auto_refresh_label.setEnabled(enabled)
+        self.interval_box.setToolTip(_INTERVAL_TIP if enabled else why_not)
+
     def _show_message(self, message: str, *, error: bool) -> None:
         show_message(self.message_label, message, error=error)
         self.message_label.setVisible(True)
@@ -311,6 +403,24 @@ class MonitoringPanel(QWidget):
     def is_stale(self) -> bool:
         return self.status_label.text().startswith("Stale")
 
+
+
+def _without_credentials(url: str) -> str:
+    # A base URL carries no secret, but one typed with user:password@ or a ?query
+    # must not put either on screen.
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6, as it was written
+    if port is not None:
+        host = f"{host}:{port}"
+    return parts._replace(netloc=host, query="", fragment="").geturl()
 
 
 def _children(row: QTreeWidgetItem) -> list[QTreeWidgetItem]:

@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
 
 from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.text.replacements import parse_replacements
+from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL as ACCOUNT_BASE_URL
+from dictation_app.protocols.bahasakita_account import base_url_problem
 
 PROTOCOL_VERSIONS = ("v1", "v2")
 DEFAULT_LANGUAGE = "id"
@@ -62,6 +64,8 @@ class SettingsValues:
     mask_profanity: bool = False
     word_replacements: str = ""  # `spoken => written` lines, as parse_replacements reads
     take_timestamps: bool = True  # each take's paragraph headed by its start time
+    # The account's REST base URL (sign-in, the account tab); "": the documented one.
+    bahasakita_account_url: str = ""
 
 
 def url_problem(url: str) -> str | None:
@@ -81,6 +85,11 @@ def url_problem(url: str) -> str | None:
     if "token" in parse_qs(parts.query):
         return "Remove the token from the URL and enter it in the Token field below."
     return None
+
+
+def account_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the account address, or None when it can ("" is the default)."""
+    return base_url_problem(url) if url.strip() else None
 
 
 class SettingsDialog(QDialog):
@@ -108,6 +117,22 @@ class SettingsDialog(QDialog):
         self.url_error.setWordWrap(True)
         self.url_error.setStyleSheet("color: #b3261e;")
         self.url_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.account_url_edit = QLineEdit(values.bahasakita_account_url)
+        self.account_url_edit.setObjectName("accountUrlEdit")
+        self.account_url_edit.setPlaceholderText(ACCOUNT_BASE_URL)
+        self.account_url_edit.setClearButtonEnabled(True)
+        self.account_url_edit.setToolTip(
+            "Where sign-in and the Bahasakita account tab go; leave it empty for "
+            f"{ACCOUNT_BASE_URL}.")
+        self.account_url_error = QLabel()
+        self.account_url_error.setObjectName("accountUrlError")
+        self.account_url_error.setWordWrap(True)
+        self.account_url_error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.account_url_error.setStyleSheet("color: #b3261e;")
+        self.account_url_error.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.account_url_error.hide()
 
         self.token_edit = QLineEdit(values.bahasakita_token)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -181,6 +206,12 @@ class SettingsDialog(QDialog):
         url_column.addWidget(self.url_edit)
         url_column.addWidget(self.url_error)
         form.addRow("Streaming URL:", url_column)
+        account_column = QVBoxLayout()
+        account_column.setContentsMargins(0, 0, 0, 0)
+        account_column.setSpacing(4)
+        account_column.addWidget(self.account_url_edit)
+        account_column.addWidget(self.account_url_error)
+        form.addRow("Account address:", account_column)
         form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
@@ -231,6 +262,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.url_edit.textChanged.connect(self._validate)
+        self.account_url_edit.textChanged.connect(self._validate)
         self.replacements_edit.textChanged.connect(self._validate)
         self._on_protocol_combo_changed()
         self._validate()
@@ -260,6 +292,7 @@ class SettingsDialog(QDialog):
             word_replacements=self.replacements_edit.toPlainText().strip()
             + ("\n" if self.replacements_edit.toPlainText().strip() else ""),
             take_timestamps=self.timestamps_check.isChecked(),
+            bahasakita_account_url=self.account_url_edit.text().strip(),
         )
 
     def import_replacements(self, path: str | Path) -> bool:
@@ -498,6 +531,10 @@ class SettingsDialog(QDialog):
         problem = url_problem(self.url_edit.text())
         self.url_error.setText(problem or "")
         self.url_error.setVisible(problem is not None)
+        account_problem = account_url_problem(self.account_url_edit.text())
+        self.account_url_error.setText(account_problem or "")
+        self.account_url_error.setVisible(account_problem is not None)
+        _fit_wrapped(self.account_url_error, self.account_url_edit.width())
         try:
             parse_replacements(self.replacements_edit.toPlainText())
             replacements_ok = True
@@ -505,7 +542,7 @@ class SettingsDialog(QDialog):
         except ConfigurationError as exc:
             replacements_ok = False
             self._show_replacements_problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-        ok = problem is None and replacements_ok
+        ok = problem is None and account_problem is None and replacements_ok
         self.ok_button.setEnabled(ok)
         return ok
 
@@ -517,6 +554,13 @@ class SettingsDialog(QDialog):
 
     def _on_protocol_combo_changed(self) -> None:
         self.language_edit.setEnabled(self.protocol_combo.currentData() == "v2")
+
+
+def _fit_wrapped(label: QLabel, width: int) -> None:
+    # A word-wrapped label in a form row gets one line's height and is clipped: pin
+    # the height its text needs at the width of the field above it, and a line's slack.
+    needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
+    label.setMinimumHeight(needed if label.text() and width > 0 else 0)
 
 
 def _heading(text: str) -> QLabel:

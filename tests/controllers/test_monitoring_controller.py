@@ -12,12 +12,13 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from dictation_app.controllers.monitoring_controller import MonitoringController
+from dictation_app.controllers.monitoring_controller import Backoff, MonitoringController
 from dictation_app.core.errors import AuthenticationFailed, ConnectionFailed
 from dictation_app.protocols.bahasakita_account import (
     MonitoringSnapshot,
@@ -55,15 +56,25 @@ def server() -> Iterator[FakeBahasakitaRest]:
 
 def controlled(panel: MonitoringPanel, factory: Callable[[], BahasakitaAccountClient | None],
                scenario: Callable[[MonitoringController], Awaitable[None]],
-               interval: float = 3600) -> None:
+               interval: float = 3600, backoff_cap: float = 300) -> None:
     async def run() -> None:
-        controller = MonitoringController(panel, client_factory=factory, interval=interval)
+        controller = MonitoringController(panel, client_factory=factory, interval=interval,
+                                          backoff_cap=backoff_cap)
         try:
             await scenario(controller)
         finally:
             await controller.stop()
 
     asyncio.run(run())
+
+
+async def until_async(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for `condition` under plain asyncio (the loop yields; no fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 def real_client(server: FakeBahasakitaRest) -> Callable[[], BahasakitaAccountClient]:
@@ -102,6 +113,8 @@ def test_a_failed_refresh_keeps_the_data_with_the_service_message(
 
 class FakeClient:
     """Answers monitoring() with scripted results; `gate` holds every call until set."""
+
+    base_url = "https://fake.invalid"
 
     def __init__(self, *results: MonitoringSnapshot | Exception):
         self.results = list(results)
@@ -206,3 +219,170 @@ def test_a_factory_that_fails_shows_why_and_keeps_the_timer(panel: MonitoringPan
     controlled(panel, factory, scenario)
     assert "paste it again in Settings" in panel.message_label.text()
     assert "pasted with a" not in panel.message_label.text()  # the token is never echoed
+
+
+# --- back-off, signed out, refused tokens ------------------------------------------
+
+
+def test_backoff_grows_for_the_same_failure_and_starts_again_for_another() -> None:
+    backoff = Backoff(cap=300)
+    assert backoff.delay(30) == 30
+    delays = []
+    for _ in range(5):
+        backoff.failed("ConnectionFailed")
+        delays.append(backoff.delay(30))
+    assert delays == [30, 60, 120, 240, 300]  # one failure is a blip; then doubling, capped
+    backoff.failed("RemoteProtocolError")  # another way of failing: counted afresh
+    assert (backoff.failures, backoff.delay(30)) == (1, 30)
+    backoff.failed("RemoteProtocolError")
+    assert backoff.delay(600) == 600  # never faster than the interval chosen
+    assert backoff.delay(0) is None  # paused stays paused
+    backoff.failed("AuthenticationFailed", fatal=True)
+    assert backoff.stopped and backoff.delay(30) is None
+    backoff.reset()
+    assert (backoff.failures, backoff.stopped, backoff.delay(30)) == (0, False, 30)
+
+
+def test_repeated_failures_slow_the_timer_say_so_and_a_success_resets(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    async def scenario(controller: MonitoringController) -> None:
+        server.fail(MONITORING, 503, error_body(503, "Maintenance until 13:00"), times=4)
+        await controller.refresh()
+        # One failure: the usual stale line, the timer unchanged.
+        assert controller.delay == 30 and not panel.is_paused
+        assert panel.refresh_button.text() == "Refresh now"
+        delays = []
+        for _ in range(3):
+            await controller.refresh()
+            delays.append(controller.delay)
+        assert delays == [60, 120, 120]  # capped at 120 s here
+        assert panel.is_paused
+        message = panel.message_label.text()
+        assert message.startswith("Paused after 4 failures: ")
+        assert "Maintenance until 13:00" in message and "Next try at " in message
+        assert panel.refresh_button.text() == "Retry now" and panel.refresh_button.isEnabled()
+        assert panel.interval_box.isEnabled()  # slowed, not stopped: still the person's choice
+
+        await controller.refresh()  # the fake answers again
+        assert controller.delay == 30 and controller.failures == 0
+        assert not panel.is_paused and not panel.message_label.isVisible()
+        assert panel.refresh_button.text() == "Refresh now"
+        assert panel.queue_titles()[0] == "Waiting (1)"
+
+    controlled(panel, real_client(server), scenario, interval=30, backoff_cap=120)
+    assert [r.path for r in server.requests] == [MONITORING] * 5
+
+
+def test_the_timer_waits_longer_after_each_failure_and_recovers(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    # Ticks of 50 ms doubling to a cap of 200 ms: the fake fails three times, then answers.
+    server.fail(MONITORING, 503, times=3)
+    seen: list[float | None] = []
+    starts: list[float] = []
+
+    async def scenario(controller: MonitoringController) -> None:
+        loop = asyncio.get_running_loop()
+        original = panel.set_loading
+
+        def loading(on: bool) -> None:  # each refresh's start, and the delay that led to it
+            if on:
+                starts.append(loop.time())
+                seen.append(controller.delay)
+            original(on)
+
+        panel.set_loading = loading  # type: ignore[method-assign]
+        controller.start()
+        await until_async(lambda: len(server.requests) >= 5)
+
+    controlled(panel, real_client(server), scenario, interval=0.05, backoff_cap=0.2)
+    # The delay before each tick: grown by the failures, reset by the success.
+    assert seen[1:5] == [0.05, 0.1, 0.2, 0.05]
+    # And the ticks really came that far apart: well over the 50 ms they would be
+    # without back-off (the timer never fires early; the margin is for a busy machine).
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps[1] >= 0.075 and gaps[2] >= 0.15, gaps
+
+
+def test_a_refused_token_stops_the_timer_until_the_token_changes(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    tokens = ["refused-token-0005"]
+
+    def factory() -> BahasakitaAccountClient:
+        return BahasakitaAccountClient(base_url=server.base_url, token=tokens[-1])
+
+    async def scenario(controller: MonitoringController) -> None:
+        controller.start()
+        await until_async(lambda: panel.is_paused)
+        assert controller.delay is None  # the timer has nothing left to tick for
+        message = panel.message_label.text()
+        assert message.startswith("Paused after 1 failure: ")
+        assert "Token is invalid or expired" in message
+        assert "Auto-refresh is off until the token changes." in message
+        assert "refused-token-0005" not in message
+        assert not panel.interval_box.isEnabled()
+        assert panel.interval_box.toolTip() == "Auto-refresh is off until the token changes."
+        assert panel.sign_in_button.isVisible()
+        assert panel.refresh_button.text() == "Retry now" and panel.refresh_button.isEnabled()
+
+        panel.refresh_button.click()  # Retry now asks, with the same token, and fails again
+        await until_async(lambda: "Paused after 2 failures" in panel.message_label.text())
+        assert len(server.requests) == 2 and controller.delay is None
+
+        tokens.append(GOOD_TOKEN)
+        controller.on_account_changed()
+        # A fresh start at once, and the timer (20 ms) ticking again after it.
+        await until_async(lambda: len(server.requests) >= 4)
+        assert panel.account_label.text() == "Bahasakita account: ayu"
+        assert not panel.is_paused and panel.interval_box.isEnabled()
+        assert not panel.sign_in_button.isVisible()
+
+    controlled(panel, factory, scenario, interval=0.02)
+    auth = [r.headers["Authorization"] for r in server.requests]
+    assert auth[:2] == ["Bearer refused-token-0005"] * 2
+    assert set(auth[2:]) == {f"Bearer {GOOD_TOKEN}"}
+
+
+def test_signed_out_the_timer_asks_nothing_and_the_controls_say_why(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    tokens: list[str] = []
+
+    def factory() -> BahasakitaAccountClient | None:
+        return (BahasakitaAccountClient(base_url=server.base_url, token=tokens[-1])
+                if tokens else None)
+
+    async def scenario(controller: MonitoringController) -> None:
+        controller.start()
+        await until_async(lambda: panel.sign_in_button.isVisible())
+        assert controller.delay is None
+        assert "Not signed in to Bahasakita" in panel.message_label.text()
+        assert not panel.refresh_button.isEnabled()
+        assert not panel.interval_box.isEnabled()
+        assert "Sign in first" in panel.refresh_button.toolTip()
+        assert "Sign in first" in panel.interval_box.toolTip()
+        assert not panel.address_label.isVisible()
+
+        tokens.append(GOOD_TOKEN)
+        await controller.credentials_changed()
+        assert panel.refresh_button.isEnabled() and panel.interval_box.isEnabled()
+        assert not panel.sign_in_button.isVisible()
+        assert panel.address_label.text() == f"Polls {server.base_url}"
+
+    controlled(panel, factory, scenario, interval=0.02)
+    assert [r.headers["Authorization"] for r in server.requests] == [f"Bearer {GOOD_TOKEN}"]
+
+
+def test_a_token_change_mid_refresh_drops_that_refresh_and_keeps_the_timer(
+        panel: MonitoringPanel, server: FakeBahasakitaRest) -> None:
+    server.delays[MONITORING] = 30  # the first request hangs (cut short at shutdown)
+
+    async def scenario(controller: MonitoringController) -> None:
+        controller.start()
+        await until_async(lambda: len(server.requests) == 1)
+        del server.delays[MONITORING]
+        controller.on_account_changed()  # e.g. a sign-in while the old token was asking
+        # The new start answers, and the 20 ms timer goes on ticking after it.
+        await until_async(lambda: len(server.requests) >= 4)
+        assert panel.account_label.text() == "Bahasakita account: ayu"
+        assert not panel.message_label.isVisible()
+
+    controlled(panel, real_client(server), scenario, interval=0.02)

@@ -296,3 +296,9 @@ def test_an_email_with_a_colon_is_refused_before_sending(server: FakeBahasakitaR
     error = failure(server, lambda c: c.sign_in("a:b@example.com", PASSWORD), token=None)
     assert isinstance(error, ConfigurationError) and "cannot contain ':'" in str(error)
     assert server.requests == []
+
+
+def test_a_base_url_with_a_password_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ConfigurationError, match="account address") as caught:
+        BahasakitaAccountClient(base_url="https://ayu:hunter2@api.dikte.in", token=GOOD_TOKEN)
+    assert "hunter2" not in str(caught.value)

@@ -134,3 +134,61 @@ def test_signed_out_says_how_to_add_a_token(panel: MonitoringPanel) -> None:
     assert not panel.tree.isVisible()
     assert "paste a token in Settings" in panel.message_label.text()
     assert panel.account_label.text() == "Bahasakita account: not signed in"
+
+
+def test_signed_out_offers_sign_in_and_greys_what_has_nothing_to_refresh(
+        panel: MonitoringPanel, qtbot: QtBot) -> None:
+    panel.show_signed_out("")
+    assert panel.sign_in_button.isVisible() and panel.sign_in_button.text() == "Sign in…"
+    assert not panel.refresh_button.isEnabled() and not panel.interval_box.isEnabled()
+    assert "Sign in first" in panel.refresh_button.toolTip()
+    with qtbot.waitSignal(panel.sign_in_requested):
+        qtbot.mouseClick(panel.sign_in_button, Qt.MouseButton.LeftButton)
+
+    panel.show_snapshot(snapshot_of(example_body()), set(), AT)  # signed in since
+    assert not panel.sign_in_button.isVisible()
+    assert panel.refresh_button.isEnabled() and panel.interval_box.isEnabled()
+    assert panel.interval_box.toolTip() == "How often the queues refresh by themselves"
+
+
+def test_paused_says_how_often_and_why_and_offers_retry(panel: MonitoringPanel,
+                                                        qtbot: QtBot) -> None:
+    panel.show_snapshot(snapshot_of(example_body()), set(), AT)
+    panel.show_paused("Bahasakita monitoring: no answer.", failures=3,
+                      next_try=datetime(2024, 5, 1, 12, 5, 0))
+    assert panel.is_paused and panel.is_stale
+    assert panel.message_label.text() == (
+        "Paused after 3 failures: Bahasakita monitoring: no answer.\n"
+        "Next try at 12:05:00, or press Retry now.")
+    assert panel.refresh_button.text() == "Retry now"
+    with qtbot.waitSignal(panel.refresh_requested):
+        qtbot.mouseClick(panel.refresh_button, Qt.MouseButton.LeftButton)
+    panel.set_loading(True)
+    panel.set_loading(False)
+    assert panel.refresh_button.text() == "Retry now"  # still paused until one succeeds
+    assert names(panel, "inquery") == ["rapat-senin.wav"]  # the last data stays
+
+    panel.show_paused("Bahasakita refused the token.", failures=1, next_try=None,
+                      stopped="Auto-refresh is off until the token changes.", sign_in=True)
+    assert panel.message_label.text().endswith("Auto-refresh is off until the token changes.")
+    assert not panel.interval_box.isEnabled() and panel.sign_in_button.isVisible()
+
+    panel.show_error("Bahasakita monitoring: down.")  # one failure of another kind
+    assert not panel.is_paused and panel.refresh_button.text() == "Refresh now"
+    assert panel.interval_box.isEnabled() and not panel.sign_in_button.isVisible()
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://api.dikte.in", "Polls https://api.dikte.in"),
+    ("http://127.0.0.1:8123/base", "Polls http://127.0.0.1:8123/base"),
+    ("https://user:hunter2@host.example/?token=abc#x", "Polls https://host.example/"),
+    ("http://[::1]:80", "Polls http://[::1]:80"),
+    ("", ""),
+])
+def test_the_address_is_shown_without_credentials(panel: MonitoringPanel, url: str,
+                                                  shown: str) -> None:
+    panel.set_address(url)
+    assert panel.address_label.text() == shown
+    assert panel.address_label.isVisible() == bool(shown)
+    assert panel.address_label.textInteractionFlags() & \
+        Qt.TextInteractionFlag.TextSelectableByMouse

@@ -274,3 +274,27 @@ def test_replacements_are_imported_from_a_file(
     assert "not UTF-8" in dialog.replacements_error.text()
     # What failed to import changed nothing.
     assert "fine" not in dialog.replacements_edit.toPlainText()
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("", None),  # the documented address
+    ("https://api.dikte.in", None),
+    ("http://127.0.0.1:8123", None),
+    ("api.dikte.in", "must start with https://"),
+    ("wss://api.dikte.in", "must start with https://"),
+    ("https://", "no host name"),
+    ("https://ayu:pw@api.dikte.in", "Remove the name and password"),
+    ("https://api.dikte.in/?token=abc", "no ?query"),
+    ("https://api.dikte.in:99999", "malformed"),
+])
+def test_the_account_address_is_checked_in_place(dialog: SettingsDialog, url: str,
+                                                 problem: str | None) -> None:
+    assert dialog.account_url_edit.placeholderText() == "https://api.dikte.in"
+    dialog.account_url_edit.setText(url)
+    assert dialog.account_url_error.isVisible() == (problem is not None)
+    assert dialog.ok_button.isEnabled() == (problem is None)
+    if problem is not None:
+        assert problem in dialog.account_url_error.text()
+        assert "pw" not in dialog.account_url_error.text()  # the typed URL is not repeated
+    else:
+        assert dialog.values().bahasakita_account_url == url
