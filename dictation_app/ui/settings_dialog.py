@@ -1,4 +1,6 @@
-"""The settings dialog: edits a ``SettingsValues`` and emits the result; it stores nothing.
+"""The Preferences window: edits a ``SettingsValues`` and emits the result; it stores
+nothing. A list of sections (SECTIONS) on the left, each a scrolled page, so each new
+capability has a place of its own and every choice is in one window.
 
 Open it with ``open()`` (never ``exec()``: the app runs on a qasync loop, and a nested
 event loop would stall it). Saving is the caller's job, on ``settings_saved``; signing in
@@ -25,14 +27,19 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QKeySequenceEdit,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -42,6 +49,14 @@ from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.text.replacements import parse_replacements
 from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL as ACCOUNT_BASE_URL
 from dictation_app.protocols.bahasakita_account import base_url_problem
+
+# The sections, in the order the list shows them.
+GENERAL = "General"
+RECOGNITION = "Recognition and models"
+SHORTCUTS = "Shortcuts and output"
+CLOUD = "Cloud services and accounts"
+PRIVACY = "Privacy and storage"
+SECTIONS = (GENERAL, RECOGNITION, SHORTCUTS, CLOUD, PRIVACY)
 
 PROTOCOL_VERSIONS = ("v1", "v2")
 DEFAULT_LANGUAGE = "id"
@@ -101,12 +116,14 @@ class SettingsDialog(QDialog):
 
     settings_saved = Signal(object)
     sign_in_requested = Signal(str, str)  # email, password
+    services_requested = Signal()  # the file services' accounts (their own dialog)
 
     def __init__(self, values: SettingsValues, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
-        self.setWindowTitle("Settings")
-        self.setMinimumWidth(520)
+        self.setWindowTitle("Preferences")
+        self.setMinimumWidth(720)
+        self.resize(760, 560)
         self._sign_in_return_pressed = False
 
         self.url_edit = QLineEdit(values.bahasakita_url)
@@ -215,7 +232,6 @@ class SettingsDialog(QDialog):
         form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
-        form.addRow(failover_column)
         keyboard_form = QFormLayout()
         keyboard_form.addRow("Push-to-talk key:", self.push_to_talk_edit)
 
@@ -245,20 +261,55 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
+        self.services_button = QPushButton("File transcription services…")
+        self.services_button.setAutoDefault(False)
+        self.services_button.setToolTip("Accounts for Botlhale, Nevisa and Bahasakita uploads")
+        self.services_button.clicked.connect(self.services_requested)
+
+        cloud = QVBoxLayout()
+        cloud.addWidget(_heading("Bahasakita live recognition"))
+        cloud.addLayout(form)
+        cloud.addWidget(self.sign_in_group)
+        cloud.addSpacing(8)
+        cloud.addWidget(_heading("File transcription"))
+        cloud.addWidget(_wrapped("Botlhale, Nevisa and Bahasakita uploads each have their "
+                                 "own account."))
+        cloud.addWidget(self.services_button, 0, Qt.AlignmentFlag.AlignLeft)
+        recognition = QVBoxLayout()
+        recognition.addWidget(_heading("When the cloud is away"))
+        recognition.addLayout(failover_column)
+        recognition.addSpacing(8)
+        recognition.addWidget(_heading("Offline engine"))
+        recognition.addWidget(_wrapped(
+            "Whisper, in the app: tiny.en for English, base for 99 other languages. It "
+            "needs no account and no network; the Files panel picks the engine per job."))
+        shortcuts = QVBoxLayout()
+        shortcuts.addWidget(_heading("Push-to-talk"))
+        shortcuts.addLayout(keyboard_form)
+        privacy = QVBoxLayout()
+        privacy.addWidget(_heading("Recordings"))
+        privacy.addLayout(history_form)
+        general = QVBoxLayout()
+        general.addWidget(_heading("Text"))
+        general.addLayout(text_form)
+
+        self.sections = QListWidget()
+        self.sections.setObjectName("preferenceSections")
+        self.sections.setAccessibleName("Sections")
+        self.pages = QStackedWidget()
+        self._page_scrolls: list[QScrollArea] = []
+        for title, column in ((GENERAL, general), (RECOGNITION, recognition),
+                              (SHORTCUTS, shortcuts), (CLOUD, cloud), (PRIVACY, privacy)):
+            self._add_page(title, column)
+        self.sections.setFixedWidth(self.sections.sizeHintForColumn(0) + 24)
+        self.sections.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.sections.setCurrentRow(0)
+
+        body = QHBoxLayout()
+        body.addWidget(self.sections)
+        body.addWidget(self.pages, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(_heading("Bahasakita cloud recognition"))
-        layout.addLayout(form)
-        layout.addWidget(self.sign_in_group)
-        layout.addSpacing(8)
-        layout.addWidget(_heading("Keyboard"))
-        layout.addLayout(keyboard_form)
-        layout.addSpacing(8)
-        layout.addWidget(_heading("History"))
-        layout.addLayout(history_form)
-        layout.addSpacing(8)
-        layout.addWidget(_heading("Text"))
-        layout.addLayout(text_form)
-        layout.addStretch(1)
+        layout.addLayout(body, 1)
         layout.addWidget(self.buttons)
 
         self.url_edit.textChanged.connect(self._validate)
@@ -266,6 +317,35 @@ class SettingsDialog(QDialog):
         self.replacements_edit.textChanged.connect(self._validate)
         self._on_protocol_combo_changed()
         self._validate()
+
+    def _add_page(self, title: str, column: QVBoxLayout) -> None:
+        column.addStretch(1)
+        page = QWidget()
+        page.setLayout(column)
+        # Scrolled, so a small screen or a large font never squashes the fields.
+        scroll = QScrollArea()
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setAccessibleName(title)
+        self.pages.addWidget(scroll)
+        self._page_scrolls.append(scroll)
+        self.sections.addItem(QListWidgetItem(title))
+
+    def show_section(self, title: str) -> None:
+        """Open the section named `title` (one of SECTIONS)."""
+        self.sections.setCurrentRow(SECTIONS.index(title))
+
+    @property
+    def section(self) -> str:
+        return SECTIONS[self.pages.currentIndex()]
+
+    def _show_section_of(self, widget: QWidget) -> None:
+        for index, scroll in enumerate(self._page_scrolls):
+            if scroll.isAncestorOf(widget):
+                self.sections.setCurrentRow(index)
+                scroll.ensureWidgetVisible(widget)
+                return
 
     @property
     def ok_button(self) -> QPushButton:
@@ -344,11 +424,13 @@ class SettingsDialog(QDialog):
 
     def focus_token(self) -> None:
         """Put the cursor in the token field, for a window that asked for a token."""
+        self._show_section_of(self.token_edit)
         self.token_edit.setFocus(Qt.FocusReason.OtherFocusReason)
         self.token_edit.selectAll()
 
     def focus_sign_in(self) -> None:
         """Put the cursor in the sign-in email field (the account tab's Sign in…)."""
+        self._show_section_of(self.email_edit)
         self.email_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def set_failover_note(self, text: str) -> None:
@@ -561,6 +643,12 @@ def _fit_wrapped(label: QLabel, width: int) -> None:
     # the height its text needs at the width of the field above it, and a line's slack.
     needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
     label.setMinimumHeight(needed if label.text() and width > 0 else 0)
+
+
+def _wrapped(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def _heading(text: str) -> QLabel:

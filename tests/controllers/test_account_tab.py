@@ -21,6 +21,7 @@ from dictation_app.core.settings import Key, Settings
 from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL
 from dictation_app.ui.main_window import MainWindow
 from dictation_app.ui.monitoring_panel import MonitoringPanel
+from dictation_app.ui.settings_dialog import CLOUD
 from tests.servers.bahasakita_rest_server import (
     EMAIL,
     GOOD_TOKEN,
@@ -118,6 +119,7 @@ def test_the_account_address_from_settings_is_used_at_once_without_a_restart(
             window.settings_requested.emit()
             dialog = window.settings_dialog
             assert dialog is not None
+            dialog.show_section(CLOUD)
             assert dialog.account_url_edit.text() == first.base_url
             assert dialog.account_url_edit.placeholderText() == DEFAULT_BASE_URL
             # Checked as typed: a wrong scheme is named in place and OK waits.

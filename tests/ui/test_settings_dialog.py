@@ -10,7 +10,14 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from dictation_app.ui.settings_dialog import SettingsDialog, SettingsValues, url_problem
+from dictation_app.ui.settings_dialog import (
+    CLOUD,
+    GENERAL,
+    SECTIONS,
+    SettingsDialog,
+    SettingsValues,
+    url_problem,
+)
 
 VALUES = SettingsValues(
     bahasakita_url="wss://api.bahasakita.co.id/v1/prod/stream",
@@ -27,6 +34,7 @@ def dialog(qtbot: QtBot) -> SettingsDialog:
     qtbot.addWidget(widget)
     widget.open()
     qtbot.waitExposed(widget)
+    widget.show_section(CLOUD)  # most of these tests are of the Bahasakita fields
     return widget
 
 
@@ -242,6 +250,7 @@ def test_the_text_settings_are_edited(qtbot: QtBot, dialog: SettingsDialog) -> N
 
 def test_a_replacement_that_does_not_parse_is_named_and_not_saved(
         qtbot: QtBot, dialog: SettingsDialog) -> None:
+    dialog.show_section(GENERAL)
     emitted: list[object] = []
     dialog.settings_saved.connect(emitted.append)
     dialog.replacements_edit.setPlainText("good => Good\nno arrow here\n")
@@ -298,3 +307,24 @@ def test_the_account_address_is_checked_in_place(dialog: SettingsDialog, url: st
         assert "pw" not in dialog.account_url_error.text()  # the typed URL is not repeated
     else:
         assert dialog.values().bahasakita_account_url == url
+
+
+def test_preferences_have_a_section_per_concern_and_focus_opens_the_right_one(
+        dialog: SettingsDialog) -> None:
+    assert dialog.windowTitle() == "Preferences"
+    titles = [dialog.sections.item(i).text() for i in range(dialog.sections.count())]
+    assert titles == list(SECTIONS)
+    dialog.show_section(GENERAL)
+    dialog.focus_token()  # the window's "Add token…"
+    assert dialog.section == CLOUD and dialog.token_edit.isVisible()
+    dialog.show_section(GENERAL)
+    dialog.focus_sign_in()  # the account tab's "Sign in…"
+    assert dialog.section == CLOUD and dialog.email_edit.isVisible()
+    dialog.sections.setCurrentRow(SECTIONS.index(GENERAL))  # the list drives the pages
+    assert dialog.replacements_edit.isVisible() and not dialog.token_edit.isVisible()
+
+
+def test_the_file_services_button_asks_for_their_dialog(qtbot: QtBot,
+                                                        dialog: SettingsDialog) -> None:
+    with qtbot.waitSignal(dialog.services_requested):
+        dialog.services_button.click()
