@@ -73,7 +73,8 @@ class JobsController(QObject):
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # a job's remote id (its vendor's) -> the job
         self.panel.set_providers(registry.choices(descriptors),
-                                 registry.options_types(descriptors))
+                                 registry.options_types(descriptors),
+                                 registry.language_supports(descriptors))
         self._job_actions = vendor_job_actions(descriptors)
         self.panel.set_job_actions(self._job_actions)
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
