@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -58,7 +59,13 @@ from dictation_app.core.languages import (
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.ui.file_drops import accept_file_drag, take_file_drop
-from dictation_app.ui.job_list import JOB_ROLE, JobActions, JobDelegate, JobListModel
+from dictation_app.ui.job_list import (
+    JOB_ROLE,
+    JobActions,
+    JobDelegate,
+    JobListModel,
+    job_details,
+)
 from dictation_app.ui.message_line import show_message
 
 DROP_HINT = "Drop audio files here or click Add files…"
@@ -147,6 +154,21 @@ class JobsPanel(QWidget):
         selection.selectionChanged.connect(self._update_actions)
         selection.currentChanged.connect(self._update_actions)
 
+        # The selected job in full, as text a person can select and copy (the error to
+        # search for, the service's job ID): what the row's tooltip says, reachable by
+        # keyboard (Tab from the list) and by a screen reader.
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setTabChangesFocus(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.details.setAccessibleName("Details of the selected job")
+        self.details.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        lines = self.details.fontMetrics().lineSpacing()
+        self.details.setFixedHeight(6 * lines + 12)  # a reason of a few lines, scrolls on
+        self.details.setVisible(False)
+
         self.drop_hint = QLabel(DROP_HINT)
         self.drop_hint.setWordWrap(True)
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -181,6 +203,7 @@ class JobsPanel(QWidget):
         layout.addWidget(self.add_button)
         layout.addWidget(self.message_label)
         layout.addWidget(self._stack, 1)
+        layout.addWidget(self.details)
         layout.addLayout(buttons)
 
         self._tick = QTimer(self)
@@ -492,6 +515,18 @@ class JobsPanel(QWidget):
         self.remove_action.setEnabled(any(job.state.finished for job in jobs))
         self.priority_action.setEnabled(any(self._vendor.can_prioritise(job) for job in jobs))
         self.priority_action.setVisible(any(self._vendor.offers_priority(job) for job in jobs))
+        self._show_details(jobs)
+
+    def _show_details(self, jobs: Sequence[Job]) -> None:
+        """One selected job: its details under the list; none or several: hidden."""
+        if len(jobs) != 1:
+            self.details.setVisible(False)
+            self.details.clear()
+            return
+        text = job_details(jobs[0], self._labels, self._vendor, reason_first=True)
+        if text != self.details.toPlainText():  # a progress report keeps the selection
+            self.details.setPlainText(text)
+        self.details.setVisible(True)
 
     def _vendor_options(self) -> VendorOptions | None:
         kind = self._option_types.get(self.provider())
@@ -597,9 +632,9 @@ class JobsPanel(QWidget):
     def _sync_view(self) -> None:
         empty = self.model.rowCount() == 0
         self._stack.setCurrentWidget(self.drop_hint if empty else self.list_view)
-        # Uniform rows lay out thousands of jobs at once; a refused job's row is taller
+        # Uniform rows lay out thousands of jobs at once; a failed job's row is taller
         # (its reason in full), and is laid out again as the list's width changes.
-        uniform = self.model.refused_count == 0
+        uniform = self.model.tall_count == 0
         if self.list_view.uniformItemSizes() != uniform:
             self.list_view.setUniformItemSizes(uniform)
             self.list_view.setResizeMode(QListView.ResizeMode.Fixed if uniform
