@@ -101,6 +101,9 @@ class ServiceDescriptor:
     # notes say when they say nothing else). `languages_of` wins where the vendor's
     # options decide (the offline engine chosen), given the job's vendor options.
     languages: LanguageSupport | None = None
+    # Its jobs can tell speakers apart when asked (JobOptions.diarization): the Files
+    # panel offers "Tell speakers apart" only then.
+    speakers: bool = False
     languages_of: Callable[[VendorOptions | None], LanguageSupport] | None = None
 
     def remote_id_of(self, job: Job) -> str | None:

@@ -65,6 +65,12 @@ def language_supports(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
     return {d.id: d.language_support for d in descriptors}
 
 
+def speaker_services(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
+                     ) -> frozenset[str]:
+    """The providers whose jobs can tell speakers apart, for the Files panel."""
+    return frozenset(d.id for d in descriptors if d.speakers)
+
+
 def fields_at_fault(exc: BaseException,
                     descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
                     ) -> tuple[ServiceDescriptor, list[Field]] | None:

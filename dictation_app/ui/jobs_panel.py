@@ -12,7 +12,7 @@ language codes in core/languages.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -75,6 +75,8 @@ TYPE_TIP = ": pick one or type a code such as en or pt-BR"
 _ANY_LANGUAGE = LanguageSupport("The service", tuple(code for code, _name in LANGUAGES),
                                 any_code=True)
 
+SPEAKERS_TIP = "Label who speaks when (diarization)"
+
 LanguagesOf = Callable[[VendorOptions | None], LanguageSupport]
 
 _RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
@@ -123,8 +125,8 @@ class JobsPanel(QWidget):
         self._option_types: dict[str, type[VendorOptions]] = {}
         self._option_values: dict[str, dict[str, Any]] = {}  # provider -> name -> value
         self.speakers_box = QCheckBox("Tell speakers apart")
-        self.speakers_box.setToolTip("Label who speaks when (diarization), where the service "
-                                     "can")
+        self.speakers_box.setToolTip(SPEAKERS_TIP)
+        self._speakers: frozenset[str] | None = None  # None: every service offers it
 
         self.add_button = QPushButton("Add files…")
         self.add_button.setToolTip("Choose audio or video files to transcribe (Ctrl+O)")
@@ -275,12 +277,14 @@ class JobsPanel(QWidget):
 
     def set_providers(self, choices: Sequence[tuple[str, str]],
                       option_types: Mapping[str, type[VendorOptions]] | None = None,
-                      languages: Mapping[str, LanguagesOf] | None = None) -> None:
+                      languages: Mapping[str, LanguagesOf] | None = None, *,
+                      speakers: Collection[str] | None = None) -> None:
         """The services to offer, as (id, label), in order; the list shows the labels.
         `option_types` gives each vendor's options: a control for each option its SPECS
         show in the panel, visible while that vendor is chosen. `languages` says, per
         service and given its options, which languages the Language list offers (a
-        service without one offers any code). Emits nothing: the first service becomes
+        service without one offers any code); `speakers` are the services that can
+        tell speakers apart (None: all). Emits nothing: the first service becomes
         the current one until set_provider()."""
         self._labels.clear()
         self._labels.update(choices)
@@ -313,6 +317,7 @@ class JobsPanel(QWidget):
                     self._form.insertRow(row, spec.label, control)
                 row += 1
         self._languages_of = dict(languages or {})
+        self._speakers = frozenset(speakers) if speakers is not None else None
         self._show_provider_controls()
         self._offer_languages(announce=False)
         self.list_view.viewport().update()
@@ -385,7 +390,8 @@ class JobsPanel(QWidget):
         ConfigurationError when the language is not a code the service takes."""
         vendor = self._vendor_options()
         language = self._offered.parse(self.language_combo.currentText())
-        return JobOptions(language=language, diarization=self.speakers_box.isChecked(),
+        return JobOptions(language=language, diarization=(self.speakers_box.isChecked()
+                                                          and self.speakers_box.isEnabled()),
                           vendor=vendor)
 
     def language_support(self) -> LanguageSupport:
@@ -626,6 +632,12 @@ class JobsPanel(QWidget):
 
     def _show_provider_controls(self) -> None:
         provider = self.provider()
+        # Kept ticked while disabled: the person's choice waits for a service that can.
+        offered = self._speakers is None or provider in self._speakers
+        self.speakers_box.setEnabled(offered)
+        label = self._labels.get(provider, provider)
+        self.speakers_box.setToolTip(SPEAKERS_TIP if offered
+                                     else f"{SPEAKERS_TIP}: {label} cannot tell speakers apart")
         for (owner, _name), control in self.option_controls.items():
             self._form.setRowVisible(control, owner == provider)
 

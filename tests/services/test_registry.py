@@ -199,3 +199,9 @@ def test_the_languages_each_service_takes_come_from_its_descriptor() -> None:
         assert support.accepts("pt-BR")
     with pytest.raises(ConfigurationError, match="knows: fa"):
         nevisa.check("en")
+
+
+def test_only_the_services_that_send_diarization_offer_to_tell_speakers_apart() -> None:
+    # Botlhale's async upload and Bahasakita's upload have a `diarization` field; the
+    # offline engine and Nevisa's recognize-file do not.
+    assert registry.speaker_services() == {"botlhale", "bahasakita"}

@@ -22,7 +22,8 @@ def panel(qtbot: QtBot) -> JobsPanel:
     widget = JobsPanel(clock=lambda: NOW)
     # As the jobs controller does:
     widget.set_providers(registry.choices(), registry.options_types(),
-                         registry.language_supports())
+                         registry.language_supports(),
+                         speakers=registry.speaker_services())
     widget.set_job_actions(vendor_job_actions())
     qtbot.addWidget(widget)
     widget.resize(320, 600)

@@ -250,7 +250,8 @@ def test_options_reflect_the_controls(panel: JobsPanel) -> None:
     priority_combo.setCurrentIndex(priority_combo.findData("high"))
     subtitle_box.setChecked(True)
 
-    assert panel.options() == JobOptions(language="af", diarization=True, vendor=local)
+    # The offline engine cannot tell speakers apart: it is not asked to.
+    assert panel.options() == JobOptions(language="af", diarization=False, vendor=local)
     panel.set_provider("botlhale")
     assert panel.options() == JobOptions(language="af", diarization=True,
                                          vendor=BotlhaleOptions(mode="async"))
@@ -403,3 +404,17 @@ def test_retry_is_not_offered_for_a_refused_file(panel: JobsPanel) -> None:
     assert panel.retry_action.isEnabled()
     panel.retry_action.trigger()
     assert retried == [6]
+
+
+def test_tell_speakers_apart_is_offered_only_where_the_service_can(panel: JobsPanel) -> None:
+    box = panel.speakers_box
+    panel.set_provider("botlhale")
+    box.setChecked(True)
+    assert box.isEnabled() and panel.options().diarization
+    for provider in ("local", "nevisa"):
+        panel.set_provider(provider)
+        assert not box.isEnabled() and not panel.options().diarization
+        assert "cannot tell speakers apart" in box.toolTip()
+    assert box.isChecked()  # kept for the next service that can
+    panel.set_provider("bahasakita")
+    assert box.isEnabled() and panel.options().diarization

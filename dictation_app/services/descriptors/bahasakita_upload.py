@@ -85,6 +85,7 @@ def _build(config: Config) -> JobService:
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
     remote_id=remote_id, queue=JobQueue(can_raise_priority, _raise_priority),
+    speakers=True,  # the upload's `diarization` field
     # source_language defaults to `detect`; the notes list no closed set of codes, so
     # any code goes (the service judges it) and the region's languages are suggested.
     languages=LanguageSupport("Bahasakita", ("id", "en", "jv", "su", "ms"), detects=True,

@@ -80,6 +80,7 @@ def _build(config: Config) -> JobService:
 
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Botlhale", build=_build, options_type=BotlhaleOptions,
+    speakers=True,  # `diarization` on the async upload (files over a minute, or queued)
     # language_code is optional (detected when left out) and any BCP-47 tag; the list
     # of codes is on a page the docs link to, so South Africa's languages are suggested.
     languages=LanguageSupport(
