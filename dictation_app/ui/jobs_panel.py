@@ -627,8 +627,8 @@ class JobsPanel(QWidget):
             return LANGUAGE_TIP + TYPE_TIP
         if len(support.codes) == 1 and not support.detects:
             return f"{LANGUAGE_TIP}: {support.who} knows {_language_label(support.codes[0])} only"
-        detects = "" if support.detects else "; it cannot detect the language"
-        return f"{LANGUAGE_TIP}: the ones {support.who} knows{detects}"
+        detects = "" if support.detects else ", and cannot detect the language"
+        return f"{LANGUAGE_TIP}. {support.who} knows the languages listed{detects}"
 
     def _show_provider_controls(self) -> None:
         provider = self.provider()

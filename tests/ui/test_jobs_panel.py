@@ -418,3 +418,12 @@ def test_tell_speakers_apart_is_offered_only_where_the_service_can(panel: JobsPa
     assert box.isChecked()  # kept for the next service that can
     panel.set_provider("bahasakita")
     assert box.isEnabled() and panel.options().diarization
+
+
+def test_the_language_tooltip_says_what_the_list_holds(panel: JobsPanel) -> None:
+    panel.set_provider("nevisa")
+    assert panel.language_combo.toolTip().endswith("Nevisa knows Persian (fa) only")
+    panel.set_provider("botlhale")
+    assert "type a code" in panel.language_combo.toolTip()
+    panel.set_provider("local")
+    assert "knows the languages listed" in panel.language_combo.toolTip()
