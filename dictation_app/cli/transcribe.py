@@ -58,7 +58,9 @@ def add_transcribe_parser(commands: argparse._SubParsersAction,
                         default=registry.DEFAULT_PROVIDER)
     parser.add_argument("--base-url", help="service API address (Nevisa: the API host)")
     parser.add_argument("--accounts-url", help="Nevisa login host")
-    parser.add_argument("--language", help="BCP-47 language code (default: automatic)")
+    parser.add_argument("--language",
+                        help="BCP-47 language code (default: automatic where the service "
+                             "or engine detects it, else the one language it knows)")
     parser.add_argument("--diarization", action="store_true", help="label speakers")
     for spec in _flagged_options():
         _add_option_flag(parser, spec)
@@ -77,8 +79,9 @@ async def run_transcribe(args: argparse.Namespace) -> int:
 
     path = Path(args.audio_file).resolve()
     settings = Settings()
-    options = JobOptions(language=args.language or None, diarization=args.diarization,
-                         vendor=_vendor_options(args, settings))
+    vendor = _vendor_options(args, settings)
+    options = JobOptions(language=_language(args, vendor), diarization=args.diarization,
+                         vendor=vendor)
     factory = ServiceFactory(settings, SecretStore(),
                              overrides=Overrides(args.base_url, args.accounts_url))
     service = factory(args.provider)  # a ConfigurationError says which fields are missing
@@ -255,6 +258,15 @@ def _vendor_options(args: argparse.Namespace, settings: Settings) -> VendorOptio
         if value is not None:
             values[spec.name] = value
     return kind.from_dict(values)
+
+
+def _language(args: argparse.Namespace, vendor: VendorOptions | None) -> str | None:
+    """--language as a code the chosen service (or offline engine) knows, else its
+    default; a ConfigurationError naming the languages it knows, before any job."""
+    support = registry.descriptor(args.provider).language_support(vendor)
+    if args.language is None:
+        return support.default
+    return support.parse(args.language, how="give")
 
 
 def _print_result(text: str) -> int:

@@ -73,7 +73,9 @@ class JobsController(QObject):
         self._refresh_monitoring: Callable[[], object] | None = None
         self._uploads: dict[str, Job] = {}  # a job's remote id (its vendor's) -> the job
         self.panel.set_providers(registry.choices(descriptors),
-                                 registry.options_types(descriptors))
+                                 registry.options_types(descriptors),
+                                 registry.language_supports(descriptors),
+                                 speakers=registry.speaker_services(descriptors))
         self._job_actions = vendor_job_actions(descriptors)
         self.panel.set_job_actions(self._job_actions)
         self._unsubscribe = [runner.add_listener(self.panel.update_job),
@@ -161,7 +163,9 @@ class JobsController(QObject):
         try:
             self.settings.set(Key.JOB_PROVIDER, provider)
             self.settings.set(Key.JOB_LANGUAGE, options.language or "")
-            self.settings.set(Key.JOB_DIARIZATION, options.diarization)
+            # The box as ticked, though a service that cannot tell speakers apart is
+            # not asked to: the next service that can finds the person's choice.
+            self.settings.set(Key.JOB_DIARIZATION, self.panel.speakers_box.isChecked())
             values = self.panel.option_values()
             for d in self.descriptors:
                 for spec in d.options:

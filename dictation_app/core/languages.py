@@ -1,4 +1,5 @@
-"""Language codes as people type them: a short list to pick from and a BCP-47 check.
+"""Language codes as people type them: a short list to pick from, a BCP-47 check, and
+what one service or engine takes (`LanguageSupport`).
 
 Pure: the Files panel and any front end that takes a language use it alike.
 """
@@ -6,6 +7,7 @@ Pure: the Files panel and any front end that takes a language use it alike.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from dictation_app.core.errors import ConfigurationError
 
@@ -51,3 +53,67 @@ def _canonical_tag(code: str) -> str:
         else:
             parts.append(subtag.lower())
     return "-".join(parts)
+
+
+def primary_subtag(code: str) -> str:
+    """"pt" of "pt-BR" (or "pt_BR"), lower case: what a list of known languages names."""
+    return code.replace("_", "-").split("-")[0].lower()
+
+
+@dataclass(frozen=True)
+class LanguageSupport:
+    """The languages one service (or offline engine) takes for a file job.
+
+    `codes` are offered in the lists, in order; a closed list (`any_code` False) is
+    all it knows, matched on the primary subtag ("pt-BR" is Portuguese). `any_code`:
+    the service takes any BCP-47 code and judges it itself, so the codes are only
+    suggestions and others may be typed. `detects`: with no language given it finds
+    the one spoken, so "Automatic" is offered. `who` names it in messages.
+    """
+
+    who: str
+    codes: tuple[str, ...]
+    detects: bool = True
+    any_code: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.codes and not self.any_code:
+            raise ValueError(f"{self.who}: a closed list of languages cannot be empty")
+
+    @property
+    def default(self) -> str | None:
+        """What a job gets when nobody chose: detection, else the first language."""
+        return None if self.detects else self.codes[0]
+
+    def accepts(self, code: str | None) -> bool:
+        if code is None:
+            return self.detects
+        if self.any_code:
+            return True
+        return primary_subtag(code) in self.codes or code in self.codes
+
+    def check(self, code: str | None, *, how: str = "choose") -> None:
+        """Raises ConfigurationError naming the languages it knows when `code` is not
+        one of them (None: detection, for a service that cannot detect)."""
+        if self.accepts(code):
+            return
+        known = ", ".join(self.codes)
+        if code is None:
+            raise ConfigurationError(
+                f"{self.who} cannot detect the language; {how} one of: {known}")
+        raise ConfigurationError(
+            f"{self.who} does not know language {code!r}; it knows: {known}")
+
+    def parse(self, text: str, *, how: str = "choose") -> str | None:
+        """`parse_language(text)`, checked against what it knows."""
+        code = parse_language(text)
+        self.check(code, how=how)
+        return code
+
+
+def language_name(code: str) -> str:
+    """The English name of a code this module lists, else the code itself."""
+    return _NAMES.get(code, code)
+
+
+_NAMES = dict(LANGUAGES)

@@ -194,8 +194,10 @@ class BotlhaleService:
             stop.set()  # a cancelled job stops the conversion between two blocks
 
     async def _sync(self, context: JobContext, prepared: PreparedAudio) -> Transcript:
+        # Sent only when asked: the field is optional, and off is the service's default.
+        redact = BotlhaleOptions.of(context.options.vendor).redact or None
         request = sync_request(language_code=context.options.language,
-                               sample_rate=prepared.samplerate)
+                               sample_rate=prepared.samplerate, redact=redact)
         progress = UploadProgress(context, processing_when_sent=True)
         context.report(JobState.UPLOADING, 0.0)
         with prepared.path.open("rb") as raw:

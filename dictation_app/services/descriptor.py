@@ -11,7 +11,9 @@ environment variable (`env`), which wins, for headless use. A vendor's job optio
 Botlhale mode, a Bahasakita priority) are its `options_type`, whose `SPECS` declare
 them (jobs/options.py). What only some vendors' jobs have (an id worth showing, a
 queue whose order can change) are hooks on the descriptor, so the Files panel and its
-controller ask for them without naming a vendor.
+controller ask for them without naming a vendor. So are the languages it takes
+(`language_support`), which the panel's Language list and `transcribe --language`
+follow.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from dictation_app.core.languages import LANGUAGES, LanguageSupport
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import Job
 from dictation_app.jobs.options import OptionSpec, VendorOptions
@@ -94,9 +97,27 @@ class ServiceDescriptor:
     # The vendor's id of a job, worth showing: it matches the vendor's own account lists.
     remote_id: Callable[[Job], str | None] | None = None
     queue: JobQueue | None = None  # its jobs wait in queues whose order can change
+    # The languages its jobs take; None: any code, detection offered (what the API
+    # notes say when they say nothing else). `languages_of` wins where the vendor's
+    # options decide (the offline engine chosen), given the job's vendor options.
+    languages: LanguageSupport | None = None
+    # Its jobs can tell speakers apart when asked (JobOptions.diarization): the Files
+    # panel offers "Tell speakers apart" only then.
+    speakers: bool = False
+    languages_of: Callable[[VendorOptions | None], LanguageSupport] | None = None
 
     def remote_id_of(self, job: Job) -> str | None:
         return self.remote_id(job) if self.remote_id is not None else None
+
+    def language_support(self, vendor: VendorOptions | None = None) -> LanguageSupport:
+        """What languages a job with these vendor options can be given (the Files
+        panel's list, `transcribe --language`)."""
+        if self.languages_of is not None:
+            return self.languages_of(vendor)
+        if self.languages is not None:
+            return self.languages
+        return LanguageSupport(self.label, tuple(code for code, _name in LANGUAGES),
+                               detects=True, any_code=True)
 
     @property
     def options(self) -> tuple[OptionSpec, ...]:

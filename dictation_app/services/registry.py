@@ -15,14 +15,17 @@ Add a file vendor:
 5. one line below, in `DESCRIPTORS`.
 
 Nothing else changes: the provider lists and labels, the services dialog's fields,
-the Files panel's option controls, `dictation-app transcribe --provider` with its
+the Files panel's option controls and Language list, `dictation-app transcribe --provider` with its
 flags and help, the secret and environment lookups and the factory are all derived
 from the descriptors (tests/services/test_registry.py checks that they are).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dictation_app.core.errors import ConfigurationError, fix_of
+from dictation_app.core.languages import LanguageSupport
 from dictation_app.jobs.options import VendorOptions
 from dictation_app.services.descriptor import Field, ServiceDescriptor
 from dictation_app.services.descriptors import bahasakita_upload, botlhale, local, nevisa
@@ -53,6 +56,19 @@ def options_types(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
                   ) -> dict[str, type[VendorOptions]]:
     """provider -> the type of its job options, for the job store and the Files panel."""
     return {d.id: d.options_type for d in descriptors if d.options_type is not None}
+
+
+def language_supports(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
+                      ) -> dict[str, Callable[[VendorOptions | None], LanguageSupport]]:
+    """provider -> what languages its jobs take given their vendor options, for the
+    Files panel's Language list."""
+    return {d.id: d.language_support for d in descriptors}
+
+
+def speaker_services(descriptors: tuple[ServiceDescriptor, ...] = DESCRIPTORS
+                     ) -> frozenset[str]:
+    """The providers whose jobs can tell speakers apart, for the Files panel."""
+    return frozenset(d.id for d in descriptors if d.speakers)
 
 
 def fields_at_fault(exc: BaseException,

@@ -1,11 +1,12 @@
 """The Files panel's list of jobs: a model that keeps them newest first, and how a row looks.
 
 `JobListModel` changes one row per `upsert`, so thousands of jobs and many progress
-reports a second cost a row repaint each, never a rebuild. A refused job (its file
-cannot be decoded) shows its whole reason, wrapped over as many lines as it takes: its
-row is the one taller than the others. What only a job's vendor
-knows (its remote id, whether its queue priority can change) comes in as `JobActions`,
-set by the controller.
+reports a second cost a row repaint each, never a rebuild. A failed job (a refused file
+among them) shows its whole reason, wrapped over as many lines as it takes: its row is
+taller than the others. `job_details` is everything known about one job as plain text,
+for the tooltip and the panel's details area alike. What only a job's vendor knows (its
+remote id, whether its queue priority can change) comes in as `JobActions`, set by the
+controller.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class JobListModel(QAbstractListModel):
         self._by_id: dict[int, Job] = {}
         self._active: set[int] = set()  # not finished: their elapsed time moves
         self._busy: set[int] = set()  # running with unknown progress: their bar moves
-        self._refused: set[int] = set()  # their rows are taller: the reason in full
+        self._tall: set[int] = set()  # failed: their rows are taller, the reason in full
 
     # Qt's interface
 
@@ -142,7 +143,7 @@ class JobListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return job.label
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(job, self.labels, self.vendor)
+            return job_details(job, self.labels, self.vendor)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             parts = [job.label, self.labels.get(job.provider, job.provider), _state_text(job)]
             if job.error and job.state is JobState.FAILED:
@@ -161,7 +162,7 @@ class JobListModel(QAbstractListModel):
         self._keys = [_key(job) for job in self._jobs]
         self._active.clear()
         self._busy.clear()
-        self._refused.clear()
+        self._tall.clear()
         for job in self._jobs:
             self._track(job)
         self.endResetModel()
@@ -222,9 +223,9 @@ class JobListModel(QAbstractListModel):
         return len(self._busy)
 
     @property
-    def refused_count(self) -> int:
-        """Rows taller than the rest: the view cannot lay them out as uniform."""
-        return len(self._refused)
+    def tall_count(self) -> int:
+        """Rows taller than the rest (failed jobs): the view cannot lay them out as uniform."""
+        return len(self._tall)
 
     # internals
 
@@ -238,7 +239,7 @@ class JobListModel(QAbstractListModel):
         del self._by_id[job.id]
         self._active.discard(job.id)
         self._busy.discard(job.id)
-        self._refused.discard(job.id)
+        self._tall.discard(job.id)
         self.endRemoveRows()
 
     def _track(self, job: Job) -> None:
@@ -250,13 +251,22 @@ class JobListModel(QAbstractListModel):
             self._busy.add(job.id)
         else:
             self._busy.discard(job.id)
-        if job.refused:
-            self._refused.add(job.id)
+        if _wraps(job):
+            self._tall.add(job.id)
         else:
-            self._refused.discard(job.id)
+            self._tall.discard(job.id)
 
 
-def _tooltip(job: Job, labels: Mapping[str, str], vendor: JobActions) -> str:
+def _wraps(job: Job) -> bool:
+    """Its third line is the whole reason it failed, wrapped, never cut."""
+    return job.state is JobState.FAILED
+
+
+def job_details(job: Job, labels: Mapping[str, str], vendor: JobActions, *,
+                reason_first: bool = False) -> str:
+    """The job as plain lines: file, service, state, times, language, remote id, and the
+    whole error or warning: after the facts (a tooltip), or before them (`reason_first`:
+    the details area, whose first lines are in view without scrolling)."""
     lines = [str(job.file), f"Service: {labels.get(job.provider, job.provider)}",
              f"State: {_state_text(job)}",
              f"Added: {datetime.fromtimestamp(job.created):%Y-%m-%d %H:%M:%S}"]
@@ -267,20 +277,24 @@ def _tooltip(job: Job, labels: Mapping[str, str], vendor: JobActions) -> str:
     remote_id = vendor.remote_id(job)
     if remote_id:
         lines.append(f"{labels.get(job.provider, job.provider)} job ID: {remote_id}")
+    reasons = []
     if job.error and job.state is JobState.FAILED:
-        lines.append("")
-        lines.append(job.error)
+        reasons.append(job.error)
     if job.warning:
-        lines.append("")
-        lines.append(f"Warning: {job.warning}")
-    return "\n".join(lines)
+        reasons.append(f"Warning: {job.warning}")
+    if not reasons:
+        return "\n".join(lines)
+    if reason_first:
+        return "\n\n".join([*reasons, "\n".join(lines)])
+    return "\n\n".join(["\n".join(lines), *reasons])
 
 
 # --- how one row looks ---------------------------------------------------------------
 
 
 class JobDelegate(QStyledItemDelegate):
-    """Three lines per job: name and state; service, time and job ID; progress or detail."""
+    """Three lines per job: name and state; service, time and job ID; progress or detail
+    (a failed job's reason over as many lines as it takes)."""
 
     _PADDING = 5
 
@@ -297,11 +311,13 @@ class JobDelegate(QStyledItemDelegate):
         small = QFontMetrics(_small(option.font))
         height = regular.height() + 2 * small.height() + 2 * self._PADDING + 4
         job = index.data(JOB_ROLE)
-        if isinstance(job, Job) and job.refused:
+        if isinstance(job, Job) and _wraps(job):
             # The whole reason, wrapped to the list's width, instead of one elided line.
             width = self._text_width(option)
-            wrapped = small.boundingRect(QRect(0, 0, width, 100_000), _WRAP, _detail(job)[0])
-            height += max(0, wrapped.height() - small.height())
+            area = QRect(0, 0, width, 100_000)
+            wrapped = small.boundingRect(area, _WRAP, _detail(job)[0])
+            # Against one wrapped line, measured alike: a one-line reason adds nothing.
+            height += max(0, wrapped.height() - small.boundingRect(area, _WRAP, "X").height())
         return QSize(200, height)
 
     def _text_width(self, option: QStyleOptionViewItem) -> int:
@@ -384,7 +400,7 @@ class JobDelegate(QStyledItemDelegate):
         line = QRect(rect.left(), y, rect.width(), small_metrics.height())
         if job.state in _RUNNING:
             self._paint_progress(painter, line, job.progress, palette, selected)
-        elif job.refused:
+        elif _wraps(job):
             painter.setPen(text_colour if selected else _STATE_COLOURS[JobState.FAILED])
             painter.drawText(QRect(line.left(), y, line.width(), rect.bottom() - y + 1),
                              _WRAP, _detail(job)[0])

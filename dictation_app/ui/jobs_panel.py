@@ -12,10 +12,11 @@ language codes in core/languages.py.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
+    QLocale,
     QModelIndex,
     QPoint,
     Qt,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -47,14 +49,35 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app.core.errors import ConfigurationError
-from dictation_app.core.languages import AUTOMATIC, LANGUAGES, parse_language
+from dictation_app.core.languages import (
+    AUTOMATIC,
+    LANGUAGES,
+    LanguageSupport,
+    language_name,
+    parse_language,
+)
 from dictation_app.jobs.model import Job, JobOptions, JobState
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.ui.file_drops import accept_file_drag, take_file_drop
-from dictation_app.ui.job_list import JOB_ROLE, JobActions, JobDelegate, JobListModel
+from dictation_app.ui.job_list import (
+    JOB_ROLE,
+    JobActions,
+    JobDelegate,
+    JobListModel,
+    job_details,
+)
 from dictation_app.ui.message_line import show_message
 
 DROP_HINT = "Drop audio files here or click Add files…"
+LANGUAGE_TIP = "The language spoken in the files"
+TYPE_TIP = ": pick one or type a code such as en or pt-BR"
+# What a service offers when the controller gave no LanguageSupport for it.
+_ANY_LANGUAGE = LanguageSupport("The service", tuple(code for code, _name in LANGUAGES),
+                                any_code=True)
+
+SPEAKERS_TIP = "Label who speaks when (diarization)"
+
+LanguagesOf = Callable[[VendorOptions | None], LanguageSupport]
 
 _RETRYABLE = (JobState.FAILED, JobState.CANCELLED)
 _BUSY_TICK_MS = 80  # the moving bar of a job whose progress is unknown
@@ -87,28 +110,23 @@ class JobsPanel(QWidget):
         self.provider_combo.setToolTip("The service that turns the files into text")
         self.provider_combo.currentIndexChanged.connect(self._on_provider_combo_changed)
 
+        # Filled for the chosen service (and, offline, engine) by _offer_languages: its
+        # languages, Automatic where it detects, typing where it takes any code.
         self.language_combo = QComboBox()
-        self.language_combo.setEditable(True)
         self.language_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.language_combo.addItem(AUTOMATIC, None)
-        self.language_combo.setItemData(0, "Let the service detect the language",
-                                        Qt.ItemDataRole.ToolTipRole)
-        for code, name in LANGUAGES:
-            self.language_combo.addItem(f"{name} ({code})", code)
-        self.language_combo.setToolTip("The language spoken in the files: pick one or type a "
-                                       "code such as en or pt-BR")
-        line_edit = self.language_combo.lineEdit()
-        if line_edit is not None:
-            line_edit.setAcceptDrops(False)  # a dropped file is a job, not a language
+        self.language_combo.setAccessibleName("Language")
         self.language_combo.editTextChanged.connect(self._on_language_combo_text_changed)
+        self._languages_of: dict[str, LanguagesOf] = {}
+        self._offered: LanguageSupport = _ANY_LANGUAGE
+        self._restoring = False  # set_options is at work: its own checks speak
 
         # The chosen vendor's own options: built by set_providers from their declarations.
         self.option_controls: dict[tuple[str, str], QComboBox | QCheckBox] = {}
         self._option_types: dict[str, type[VendorOptions]] = {}
         self._option_values: dict[str, dict[str, Any]] = {}  # provider -> name -> value
         self.speakers_box = QCheckBox("Tell speakers apart")
-        self.speakers_box.setToolTip("Label who speaks when (diarization), where the service "
-                                     "can")
+        self.speakers_box.setToolTip(SPEAKERS_TIP)
+        self._speakers: frozenset[str] | None = None  # None: every service offers it
 
         self.add_button = QPushButton("Add files…")
         self.add_button.setToolTip("Choose audio or video files to transcribe (Ctrl+O)")
@@ -137,6 +155,21 @@ class JobsPanel(QWidget):
         selection = self.list_view.selectionModel()
         selection.selectionChanged.connect(self._update_actions)
         selection.currentChanged.connect(self._update_actions)
+
+        # The selected job in full, as text a person can select and copy (the error to
+        # search for, the service's job ID): what the row's tooltip says, reachable by
+        # keyboard (Tab from the list) and by a screen reader.
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setTabChangesFocus(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.details.setAccessibleName("Details of the selected job")
+        self.details.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        lines = self.details.fontMetrics().lineSpacing()
+        self.details.setFixedHeight(6 * lines + 12)  # a reason of a few lines, scrolls on
+        self.details.setVisible(False)
 
         self.drop_hint = QLabel(DROP_HINT)
         self.drop_hint.setWordWrap(True)
@@ -172,12 +205,14 @@ class JobsPanel(QWidget):
         layout.addWidget(self.add_button)
         layout.addWidget(self.message_label)
         layout.addWidget(self._stack, 1)
+        layout.addWidget(self.details)
         layout.addLayout(buttons)
 
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.list_view.viewport().update)
 
         self._show_provider_controls()
+        self._offer_languages(announce=False)
         self._sync_view()
         self._update_actions()
 
@@ -241,11 +276,16 @@ class JobsPanel(QWidget):
         self.message_label.setToolTip(text)
 
     def set_providers(self, choices: Sequence[tuple[str, str]],
-                      option_types: Mapping[str, type[VendorOptions]] | None = None) -> None:
+                      option_types: Mapping[str, type[VendorOptions]] | None = None,
+                      languages: Mapping[str, LanguagesOf] | None = None, *,
+                      speakers: Collection[str] | None = None) -> None:
         """The services to offer, as (id, label), in order; the list shows the labels.
         `option_types` gives each vendor's options: a control for each option its SPECS
-        show in the panel, visible while that vendor is chosen. Emits nothing: the first
-        service becomes the current one until set_provider()."""
+        show in the panel, visible while that vendor is chosen. `languages` says, per
+        service and given its options, which languages the Language list offers (a
+        service without one offers any code); `speakers` are the services that can
+        tell speakers apart (None: all). Emits nothing: the first service becomes
+        the current one until set_provider()."""
         self._labels.clear()
         self._labels.update(choices)
         self.provider_combo.blockSignals(True)
@@ -266,12 +306,20 @@ class JobsPanel(QWidget):
                     continue
                 control = _option_control(spec)
                 self.option_controls[(provider, spec.name)] = control
+                # An option may decide the languages (the offline engine chosen).
+                if isinstance(control, QCheckBox):
+                    control.toggled.connect(self._on_option_control_changed)
+                else:
+                    control.currentIndexChanged.connect(self._on_option_control_changed)
                 if isinstance(control, QCheckBox):
                     self._form.insertRow(row, control)
                 else:
                     self._form.insertRow(row, spec.label, control)
                 row += 1
+        self._languages_of = dict(languages or {})
+        self._speakers = frozenset(speakers) if speakers is not None else None
         self._show_provider_controls()
+        self._offer_languages(announce=False)
         self.list_view.viewport().update()
 
     def set_job_actions(self, actions: JobActions) -> None:
@@ -292,26 +340,27 @@ class JobsPanel(QWidget):
         self.provider_combo.setCurrentIndex(position)
         self.provider_combo.blockSignals(False)
         self._show_provider_controls()
+        self._offer_languages()
 
     def provider(self) -> str:
         return str(self.provider_combo.currentData())
 
     def set_options(self, options: JobOptions) -> None:
         """Show these options; the vendor's go to the vendor whose type they have (or the
-        current one), and values the panel has no control for are kept as given."""
-        if options.language is None:
-            self.language_combo.setCurrentIndex(0)
-        else:
-            position = self.language_combo.findData(options.language)
-            if position >= 0:
-                self.language_combo.setCurrentIndex(position)
-            else:
-                self.language_combo.setEditText(options.language)
+        current one), and values the panel has no control for are kept as given. A
+        language the chosen service does not take gives way to its default, saying so."""
         self.speakers_box.setChecked(options.diarization)
         if options.vendor is not None:
             owner = next((p for p, kind in self._option_types.items()
                           if isinstance(options.vendor, kind)), self.provider())
-            self.set_option_values(owner, options.vendor.to_dict())
+            # The engine may change, and with it the languages: judged below, at once.
+            self._restoring = True
+            try:
+                self.set_option_values(owner, options.vendor.to_dict())
+            finally:
+                self._restoring = False
+        self._offer_languages(announce=False)
+        self._choose_language(options.language, announce=True)
 
     def set_option_values(self, provider: str, values: Mapping[str, Any]) -> None:
         """Show (and keep) these values of `provider`'s options; unknown names are ignored."""
@@ -338,13 +387,16 @@ class JobsPanel(QWidget):
 
     def options(self) -> JobOptions:
         """What the controls say, with the chosen vendor's options typed; raises
-        ConfigurationError when the language is not a code."""
-        language = parse_language(self.language_combo.currentText())
-        kind = self._option_types.get(self.provider())
-        vendor = (kind.from_dict(self.option_values()[self.provider()])
-                  if kind is not None else None)
-        return JobOptions(language=language, diarization=self.speakers_box.isChecked(),
+        ConfigurationError when the language is not a code the service takes."""
+        vendor = self._vendor_options()
+        language = self._offered.parse(self.language_combo.currentText())
+        return JobOptions(language=language, diarization=(self.speakers_box.isChecked()
+                                                          and self.speakers_box.isEnabled()),
                           vendor=vendor)
+
+    def language_support(self) -> LanguageSupport:
+        """What the Language list offers now: the chosen service's (or engine's)."""
+        return self._offered
 
     def select_job(self, job_id: int) -> bool:
         """Select and scroll to a job (e.g. one just added); False when it is not listed."""
@@ -378,18 +430,21 @@ class JobsPanel(QWidget):
 
     def _on_provider_combo_changed(self, _position: int) -> None:
         self._show_provider_controls()
+        self._offer_languages()
         self.provider_changed.emit(self.provider())
+
+    def _on_option_control_changed(self, *_args: object) -> None:
+        self._offer_languages(announce=not self._restoring)
 
     def _on_language_combo_text_changed(self, text: str) -> None:
         try:
-            parse_language(text)
+            self._offered.parse(text)
         except ConfigurationError as exc:
             self.language_combo.setStyleSheet("QComboBox { border: 1px solid #c5221f; }")
             self.language_combo.setToolTip(str(exc))
         else:
             self.language_combo.setStyleSheet("")
-            self.language_combo.setToolTip("The language spoken in the files: pick one or type "
-                                           "a code such as en or pt-BR")
+            self.language_combo.setToolTip(self._language_tip())
 
     def _on_list_view_activated(self, index: QModelIndex) -> None:
         job = index.data(JOB_ROLE)
@@ -466,18 +521,132 @@ class JobsPanel(QWidget):
         self.remove_action.setEnabled(any(job.state.finished for job in jobs))
         self.priority_action.setEnabled(any(self._vendor.can_prioritise(job) for job in jobs))
         self.priority_action.setVisible(any(self._vendor.offers_priority(job) for job in jobs))
+        self._show_details(jobs)
+
+    def _show_details(self, jobs: Sequence[Job]) -> None:
+        """One selected job: its details under the list; none or several: hidden."""
+        if len(jobs) != 1:
+            self.details.setVisible(False)
+            self.details.clear()
+            return
+        text = job_details(jobs[0], self._labels, self._vendor, reason_first=True)
+        if text != self.details.toPlainText():  # a progress report keeps the selection
+            self.details.setPlainText(text)
+        self.details.setVisible(True)
+
+    def _vendor_options(self) -> VendorOptions | None:
+        kind = self._option_types.get(self.provider())
+        return (kind.from_dict(self.option_values()[self.provider()])
+                if kind is not None else None)
+
+    def _offer_languages(self, *, announce: bool = True) -> None:
+        """Fill the Language list with what the chosen service (or engine) takes. A
+        choice it does not take gives way to its default; `announce` says so on the
+        message line, since a silent change would transcribe in a language nobody chose."""
+        languages_of = self._languages_of.get(self.provider())
+        if self.provider_combo.count() and languages_of is not None:
+            support = languages_of(self._vendor_options())
+        else:
+            support = _ANY_LANGUAGE
+        combo = self.language_combo
+        text = combo.currentText()
+        before: str | None = None
+        understood = combo.count() > 0
+        if understood:
+            try:
+                before = parse_language(text)
+            except ConfigurationError:
+                understood = False  # half typed: kept where typing stays possible
+        if support != self._offered or not combo.count():
+            self._offered = support
+            self._fill_languages(support)
+            if not understood:
+                if support.any_code and text:
+                    combo.setEditText(text)
+                else:
+                    self._select_language(support.default)
+                return
+        elif not understood:
+            return
+        self._choose_language(before, announce=announce)
+
+    def _fill_languages(self, support: LanguageSupport) -> None:
+        combo = self.language_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.setEditable(support.any_code)
+        line_edit = combo.lineEdit()
+        if line_edit is not None:
+            line_edit.setAcceptDrops(False)  # a dropped file is a job, not a language
+        if support.detects:
+            combo.addItem(AUTOMATIC, None)
+            combo.setItemData(0, "Let the service detect the language",
+                              Qt.ItemDataRole.ToolTipRole)
+        entries = [(_language_label(code), code) for code in support.codes]
+        if not support.any_code:  # a closed list can be long (Whisper's 99): by name
+            entries.sort(key=lambda entry: entry[0].casefold())
+        for label, code in entries:
+            combo.addItem(label, code)
+        combo.blockSignals(False)
+        combo.setStyleSheet("")
+        combo.setToolTip(self._language_tip())
+
+    def _choose_language(self, code: str | None, *, announce: bool) -> None:
+        """Select `code` if the service takes it, else its default, saying so."""
+        support = self._offered
+        if support.accepts(code):
+            self._select_language(code)
+            return
+        self._select_language(support.default)
+        if announce:
+            now = AUTOMATIC if support.default is None else _language_label(support.default)
+            why = ("cannot detect the language" if code is None
+                   else f"does not know {_language_label(code)}")
+            self.show_message(f"{support.who} {why}: the language is now {now}.")
+
+    def _select_language(self, code: str | None) -> None:
+        combo = self.language_combo
+        position = (combo.findData(code) if code is not None
+                    else next((i for i in range(combo.count())
+                               if combo.itemData(i) is None), -1))
+        if code is not None and position < 0:
+            # "pt-BR" where the list has Portuguese (pt): typed where typing is possible.
+            if combo.isEditable():
+                combo.setEditText(code)
+                return
+            position = combo.findData(code.split("-")[0].lower())
+        if position < 0:
+            position = 0
+        combo.setCurrentIndex(position)
+        if combo.isEditable():
+            combo.setEditText(combo.itemText(position))
+
+    def _language_tip(self) -> str:
+        support = self._offered
+        if support.any_code:
+            return LANGUAGE_TIP + TYPE_TIP
+        if len(support.codes) == 1 and not support.detects:
+            return f"{LANGUAGE_TIP}: {support.who} knows {_language_label(support.codes[0])} only"
+        detects = "" if support.detects else ", and cannot detect the language"
+        return f"{LANGUAGE_TIP}. {support.who} knows the languages listed{detects}"
 
     def _show_provider_controls(self) -> None:
         provider = self.provider()
+        # Kept ticked while disabled: the person's choice waits for a service that can.
+        offered = self._speakers is None or provider in self._speakers
+        self.speakers_box.setEnabled(offered)
+        label = self._labels.get(provider, provider)
+        self.speakers_box.setToolTip(SPEAKERS_TIP if offered
+                                     else f"{SPEAKERS_TIP}: {label} cannot tell speakers apart")
         for (owner, _name), control in self.option_controls.items():
             self._form.setRowVisible(control, owner == provider)
 
     def _sync_view(self) -> None:
         empty = self.model.rowCount() == 0
         self._stack.setCurrentWidget(self.drop_hint if empty else self.list_view)
-        # Uniform rows lay out thousands of jobs at once; a refused job's row is taller
+        # Uniform rows lay out thousands of jobs at once; a failed job's row is taller
         # (its reason in full), and is laid out again as the list's width changes.
-        uniform = self.model.refused_count == 0
+        uniform = self.model.tall_count == 0
         if self.list_view.uniformItemSizes() != uniform:
             self.list_view.setUniformItemSizes(uniform)
             self.list_view.setResizeMode(QListView.ResizeMode.Fixed if uniform
@@ -494,6 +663,17 @@ class JobsPanel(QWidget):
 def _retryable(job: Job) -> bool:
     """Failed or cancelled, and not refused: a file that cannot be decoded is not retried."""
     return job.state in _RETRYABLE and not job.refused
+
+
+def _language_label(code: str) -> str:
+    """'Sepedi (nso)': this app's name for the language where it has one, else Qt's
+    English name for it, else the code alone."""
+    name = language_name(code)
+    if name == code:
+        language = QLocale(code).language()
+        if language not in (QLocale.Language.C, QLocale.Language.AnyLanguage):
+            name = QLocale.languageToString(language)
+    return f"{name} ({code})" if name != code else code
 
 
 def _option_control(spec: OptionSpec) -> QComboBox | QCheckBox:

@@ -129,6 +129,32 @@ def test_botlhale_json_follows_the_contract_with_times_in_seconds(
     assert BEARER_TOKEN not in result.stderr + result.stdout
 
 
+def test_redact_asks_botlhale_for_a_masked_copy_in_the_direct_request(
+        botlhale: FakeBotlhale, audio: Path) -> None:
+    result = transcribe(str(audio), "--provider", "botlhale", "--base-url", botlhale.base_url,
+                        "--mode", "sync", "--redact", "--format", "json",
+                        environ=env(DICTATION_BOTLHALE_TOKEN=BEARER_TOKEN))
+    assert result.returncode == 0, result.stderr
+    (request,) = botlhale.requests
+    assert request.form["redact"] == "True"  # a field of the multipart POST /asr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--provider", "nevisa", "--language", "en"],
+     "Nevisa does not know language 'en'; it knows: fa"),
+    (["--provider", "local", "--engine", "pocketsphinx", "--language", "Automatic"],
+     "cannot detect the language; give one of: en"),
+    (["--provider", "local", "--engine", "whisper", "--language", "nso"],
+     "does not know language 'nso'; it knows: af, am, ar"),
+])
+def test_a_language_the_service_does_not_take_is_refused_before_any_job(
+        audio: Path, args: list[str], said: str) -> None:
+    result = transcribe(str(audio), *args, environ=env())
+    assert result.returncode == 1 and result.stdout == ""
+    assert said in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "uploading" not in result.stderr
+
+
 def test_nevisa_words_keep_their_confidence_and_srt_goes_to_the_output_file(
         audio: Path, tmp_path: Path) -> None:
     out = tmp_path / "call.srt"

@@ -180,6 +180,7 @@ def test_a_bad_language_code_adds_no_job_and_says_why_in_view(app: App, audio: P
     async def scenario() -> None:
         app.jobs.start()
         app.window.side_panel.hide()
+        app.panel.set_provider("botlhale")  # a service that takes typed codes
         app.panel.language_combo.setCurrentText("not a language!")
         assert app.jobs.add_files([audio]) == []
         assert app.store.list() == []

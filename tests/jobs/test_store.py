@@ -546,7 +546,8 @@ def test_vendor_options_come_back_typed_by_the_registry(path: Path) -> None:
     with JobStore(path) as untyped:
         plain = untyped.get(job.id)
     assert plain is not None
-    assert plain.options.vendor == StoredOptions({"mode": "sync", "api_version": 1})
+    assert plain.options.vendor == StoredOptions({"mode": "sync", "api_version": 1,
+                                                "redact": False})
     assert BotlhaleOptions.of(plain.options.vendor) == chosen.vendor  # as services read it
 
 

@@ -314,6 +314,9 @@ class FakeBotlhale(LoopbackHTTPServer):
         rate = record.form.get("sample_rate")
         if rate is not None and not (rate.isdigit() and 8000 <= int(rate) <= 48000):
             return 400, {"message": f"Unsupported sample rate {rate}"}
+        redact = record.form.get("redact")
+        if redact is not None and redact not in ("True", "False", "true", "false"):
+            return 400, {"message": f"redact must be a boolean, not {redact}"}
         return 200, self.behaviour.sync_body
 
     def _names(self) -> tuple[str, str, str]:

@@ -147,6 +147,27 @@ def test_sync_posts_the_file_as_speech_file(server: FakeBotlhale, short_wav: Pat
     assert context.remembered == []  # nothing to resume from a sync request
 
 
+def test_redaction_is_asked_for_in_the_direct_request_form(server: FakeBotlhale,
+                                                          short_wav: Path) -> None:
+    context = RecordingContext(short_wav, JobOptions(vendor=BotlhaleOptions(redact=True)))
+    transcript = run(server, context)
+    (request,) = server.requests
+    assert request.path == SYNC_PATH and request.status == 200
+    assert request.form == {"sample_rate": "16000", "redact": "True"}  # a multipart field
+    assert "redact" in request.part_order and request.part_order[-1] == "speech_file"
+    assert transcript.extra("redacted_text") == "The stale smell of old beer lingers."
+
+
+def test_redaction_is_not_sent_where_the_async_upload_does_not_document_it(
+        server: FakeBotlhale, short_wav: Path) -> None:
+    run(server, RecordingContext(short_wav, JobOptions(
+        vendor=BotlhaleOptions(mode="async", redact=True))))
+    (upload,) = server.to(UPLOAD_PATH)
+    assert "redact" not in upload.form and upload.form["org_id"] == ORG_ID
+    run(server, RecordingContext(short_wav, JobOptions(vendor=BotlhaleOptions(mode="sync"))))
+    assert "redact" not in server.to(SYNC_PATH)[0].form  # off: the field is left out
+
+
 def test_sync_mode_refuses_a_file_over_a_minute(server: FakeBotlhale, long_wav: Path) -> None:
     error = failure(server, RecordingContext(
         long_wav, JobOptions(vendor=BotlhaleOptions(mode="sync"))))

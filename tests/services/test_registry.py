@@ -137,8 +137,8 @@ def test_the_cli_vendor_flags_come_from_the_option_declarations() -> None:
     transcribe = _subcommand("transcribe")
     by_flag = {flag: action for action in transcribe._actions for flag in action.option_strings}
     declared = [spec for d in registry.DESCRIPTORS for spec in d.options if spec.flag]
-    assert [spec.flag for spec in declared] == ["--engine", "--mode", "--api-version",
-                                                "--priority"]
+    assert [spec.flag for spec in declared] == ["--engine", "--mode", "--redact",
+                                                "--api-version", "--priority"]
     for spec in declared:
         action = by_flag[spec.flag or ""]
         assert list(action.choices or ()) == [value for value, _label in spec.choices]
@@ -148,7 +148,8 @@ def test_the_cli_vendor_flags_come_from_the_option_declarations() -> None:
     assert by_flag["--api-version"].default is None  # then the app's setting
     args = build_parser().parse_args(["transcribe", "a.wav", "--provider", "botlhale",
                                       "--mode", "sync", "--api-version", "1"])
-    assert (args.mode, args.api_version) == ("sync", 1)
+    assert (args.mode, args.api_version, args.redact) == ("sync", 1, False)
+    assert build_parser().parse_args(["transcribe", "a.wav", "--redact"]).redact is True
 
 
 def test_a_new_vendors_options_get_panel_controls_from_its_declarations(qtbot: QtBot) -> None:
@@ -178,3 +179,29 @@ def test_a_new_vendors_options_get_panel_controls_from_its_declarations(qtbot: Q
     assert panel.options() == JobOptions(vendor=AcmeOptions(speed="fast"))
     with pytest.raises(ConfigurationError, match="speed must be normal or fast"):
         AcmeOptions(speed="warp")
+
+
+def test_the_languages_each_service_takes_come_from_its_descriptor() -> None:
+    from dictation_app.engine.registry import engines
+    from dictation_app.services.descriptors.local import LocalOptions
+
+    supports = registry.language_supports()
+    assert set(supports) == set(registry.PROVIDERS)
+    for engine in engines():  # offline: exactly what the chosen engine knows
+        offline = supports["local"](LocalOptions(engine=engine.name))
+        assert offline.codes == engine.languages
+        assert offline.detects == engine.detects_language and not offline.any_code
+    nevisa = supports["nevisa"](None)
+    assert (nevisa.codes, nevisa.detects, nevisa.default) == (("fa",), False, "fa")
+    for cloud in ("botlhale", "bahasakita"):  # detect, and take any code they are sent
+        support = supports[cloud](None)
+        assert support.detects and support.any_code and support.default is None
+        assert support.accepts("pt-BR")
+    with pytest.raises(ConfigurationError, match="knows: fa"):
+        nevisa.check("en")
+
+
+def test_only_the_services_that_send_diarization_offer_to_tell_speakers_apart() -> None:
+    # Botlhale's async upload and Bahasakita's upload have a `diarization` field; the
+    # offline engine and Nevisa's recognize-file do not.
+    assert registry.speaker_services() == {"botlhale", "bahasakita"}

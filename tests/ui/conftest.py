@@ -21,7 +21,9 @@ from tests.support.jobs import NOW
 def panel(qtbot: QtBot) -> JobsPanel:
     widget = JobsPanel(clock=lambda: NOW)
     # As the jobs controller does:
-    widget.set_providers(registry.choices(), registry.options_types())
+    widget.set_providers(registry.choices(), registry.options_types(),
+                         registry.language_supports(),
+                         speakers=registry.speaker_services())
     widget.set_job_actions(vendor_job_actions())
     qtbot.addWidget(widget)
     widget.resize(320, 600)

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -172,16 +172,23 @@ REFUSED = ("notes.wav: cannot decode this file (not a recognised audio or video 
            "MP4, MOV, WebM and MKV videos.")
 
 
-def test_a_refused_row_shows_its_whole_reason_and_is_the_only_taller_row(
-        qtbot: QtBot, panel: JobsPanel) -> None:
+SERVICE_ERROR = ("Botlhale upload: the service refused the file (HTTP 415): unsupported "
+                 "format. Convert it to WAV or FLAC and try again, or choose another service "
+                 "for this file.")
+
+
+@pytest.mark.parametrize(("error", "refused"), [(REFUSED, True), (SERVICE_ERROR, False)],
+                         ids=["refused file", "service error"])
+def test_a_failed_row_shows_its_whole_reason_and_only_failed_rows_are_taller(
+        qtbot: QtBot, panel: JobsPanel, error: str, refused: bool) -> None:
     panel.resize(320, 600)
-    panel.set_jobs([job(1, JobState.FAILED, error="Botlhale: HTTP 503"), job(2)])
+    panel.set_jobs([job(1, JobState.COMPLETED, text="Dumela"), job(2)])
     panel.show()
     qtbot.waitExposed(panel)
     assert panel.list_view.uniformItemSizes()  # the usual case: thousands lay out at once
     normal = panel.list_view.sizeHintForIndex(panel.model.index(0, 0)).height()
 
-    panel.update_job(replace(job(3, JobState.FAILED, error=REFUSED), refused=True))
+    panel.update_job(replace(job(3, JobState.FAILED, error=error), refused=refused))
     assert not panel.list_view.uniformItemSizes()
     row = panel.model.row_of(3)
     assert row is not None
@@ -191,11 +198,56 @@ def test_a_refused_row_shows_its_whole_reason_and_is_the_only_taller_row(
     others = [panel.list_view.sizeHintForIndex(panel.model.index(r, 0)).height()
               for r in range(3) if r != row]
     assert others == [normal, normal]
-    assert REFUSED in str(index.data(Qt.ItemDataRole.AccessibleTextRole))
+    assert error in str(index.data(Qt.ItemDataRole.AccessibleTextRole))
     panel.grab()  # paints the wrapped reason; an exception in paint() fails the test
 
     panel.remove_job(3)
     assert panel.list_view.uniformItemSizes()
+
+
+def test_a_short_error_keeps_the_row_its_usual_height(qtbot: QtBot, panel: JobsPanel) -> None:
+    panel.set_jobs([job(1, JobState.FAILED, error="Botlhale: HTTP 503"), job(2)])
+    panel.show()
+    qtbot.waitExposed(panel)
+    heights = {panel.list_view.sizeHintForIndex(panel.model.index(r, 0)).height()
+               for r in range(2)}
+    assert len(heights) == 1
+
+
+def test_the_selected_job_is_described_in_full_in_selectable_text(
+        qtbot: QtBot, panel: JobsPanel) -> None:
+    panel.set_jobs([job(1, JobState.FAILED, error=SERVICE_ERROR),
+                    job(2, JobState.PROCESSING, provider="bahasakita", remote={"uuid": UUID}),
+                    job(3)])
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.details.isHidden()  # nothing selected
+
+    panel.select_job(1)
+    assert not panel.details.isHidden()
+    text = panel.details.toPlainText()
+    assert text.startswith(SERVICE_ERROR)  # the reason first: in view without scrolling
+    assert "State: Failed" in text and "Service: Botlhale" in text
+    assert panel.details.isReadOnly()
+    flags = panel.details.textInteractionFlags()
+    assert flags & Qt.TextInteractionFlag.TextSelectableByKeyboard
+    assert panel.details.accessibleName() == "Details of the selected job"
+
+    # Reached from the list by Tab, and its text selected by keyboard.
+    panel.list_view.setFocus()
+    qtbot.waitUntil(panel.list_view.hasFocus)
+    qtbot.keyClick(panel.list_view, Qt.Key.Key_Tab)
+    qtbot.waitUntil(panel.details.hasFocus)
+    qtbot.keyClick(panel.details, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert SERVICE_ERROR in panel.details.textCursor().selectedText()
+
+    row = panel.model.row_of(2)
+    assert row is not None
+    panel.list_view.selectionModel().select(
+        panel.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    assert f"Bahasakita job ID: {UUID}" in panel.details.toPlainText()
+    panel.list_view.selectAll()
+    assert panel.details.isHidden()  # several: each row's tooltip and text say it
 
 
 def test_a_warning_shows_in_the_row_and_its_tooltip(qtbot: QtBot, panel: JobsPanel) -> None:

@@ -220,6 +220,21 @@ def test_the_vendor_controls_come_from_the_option_declarations(panel: JobsPanel)
     assert subtitle_box.text() == "Subtitles from the service"
 
 
+def test_botlhale_offers_redaction_as_a_check_box(panel: JobsPanel) -> None:
+    redact_box = panel.option_controls[("botlhale", "redact")]
+    assert isinstance(redact_box, QCheckBox)
+    assert redact_box.text() == "Mask names and places"
+    assert "60 s" in redact_box.toolTip() or "a minute" in redact_box.toolTip()
+    panel.set_provider("local")
+    assert redact_box.isHidden()
+    panel.set_provider("botlhale")
+    assert not redact_box.isHidden()
+    redact_box.setChecked(True)
+    assert panel.options().vendor == BotlhaleOptions(redact=True)
+    panel.set_options(JobOptions(vendor=BotlhaleOptions(redact=False)))
+    assert not redact_box.isChecked()
+
+
 def test_options_reflect_the_controls(panel: JobsPanel) -> None:
     mode_combo = panel.option_controls[("botlhale", "mode")]
     priority_combo = panel.option_controls[("bahasakita", "priority")]
@@ -229,19 +244,20 @@ def test_options_reflect_the_controls(panel: JobsPanel) -> None:
     panel.set_provider("local")
     local = LocalOptions(engine=default_engine().name)
     assert panel.options() == JobOptions(vendor=local)
-    panel.language_combo.setCurrentIndex(panel.language_combo.findData("zu"))
+    panel.language_combo.setCurrentIndex(panel.language_combo.findData("af"))
     panel.speakers_box.setChecked(True)
     mode_combo.setCurrentIndex(mode_combo.findData("async"))
     priority_combo.setCurrentIndex(priority_combo.findData("high"))
     subtitle_box.setChecked(True)
 
-    assert panel.options() == JobOptions(language="zu", diarization=True, vendor=local)
+    # The offline engine cannot tell speakers apart: it is not asked to.
+    assert panel.options() == JobOptions(language="af", diarization=False, vendor=local)
     panel.set_provider("botlhale")
-    assert panel.options() == JobOptions(language="zu", diarization=True,
+    assert panel.options() == JobOptions(language="af", diarization=True,
                                          vendor=BotlhaleOptions(mode="async"))
     panel.set_provider("bahasakita")
     assert panel.options() == JobOptions(
-        language="zu", diarization=True,
+        language="af", diarization=True,
         vendor=BahasakitaUploadOptions(priority="high", subtitle=True))
 
 
@@ -252,9 +268,9 @@ def test_set_options_round_trips_and_keeps_fields_without_controls(panel: JobsPa
     panel.set_options(chosen)
     assert panel.language_combo.currentText() == "pt-BR"
     assert panel.options() == chosen
-    panel.set_options(replace(chosen, language="fa"))
-    assert panel.language_combo.currentText() == "Persian (fa)"
-    assert panel.options().language == "fa"
+    panel.set_options(replace(chosen, language="zu"))
+    assert panel.language_combo.currentText() == "isiZulu (zu)"
+    assert panel.options().language == "zu"
     bahasakita = BahasakitaUploadOptions(priority="high", subtitle=True)
     panel.set_options(JobOptions(vendor=bahasakita))  # goes to its vendor, not the current
     assert panel.options().vendor == BotlhaleOptions(mode="sync", api_version=1)
@@ -262,6 +278,8 @@ def test_set_options_round_trips_and_keeps_fields_without_controls(panel: JobsPa
 
 
 def test_a_typed_language_is_checked(qtbot: QtBot, panel: JobsPanel) -> None:
+    panel.set_provider("botlhale")  # takes any code: typing is possible
+    assert panel.language_combo.isEditable()
     panel.language_combo.setEditText("")
     qtbot.keyClicks(panel.language_combo, "en-za")
     assert panel.options().language == "en-ZA"
@@ -273,6 +291,68 @@ def test_a_typed_language_is_checked(qtbot: QtBot, panel: JobsPanel) -> None:
     panel.language_combo.setEditText("Automatic")
     assert panel.options().language is None
     assert "not a language code" not in panel.language_combo.toolTip()
+
+
+def items(combo: QComboBox) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_the_language_list_offers_what_the_service_and_engine_take(panel: JobsPanel) -> None:
+    combo = panel.language_combo
+    engine = panel.option_controls[("local", "engine")]
+    assert isinstance(engine, QComboBox)
+    panel.set_provider("local")
+    engine.setCurrentIndex(engine.findData("whisper"))
+    assert items(combo)[0] == "Automatic" and len(items(combo)) == 1 + 99
+    assert "German (de)" in items(combo) and not combo.isEditable()  # a closed list
+    engine.setCurrentIndex(engine.findData("pocketsphinx"))
+    assert items(combo) == ["English (en)"]  # English only, and no detection
+    panel.set_provider("nevisa")
+    assert items(combo) == ["Persian (fa)"] and panel.options().language == "fa"
+    panel.set_provider("botlhale")
+    assert items(combo)[:3] == ["Automatic", "English (en)", "Afrikaans (af)"]
+    assert "Sepedi (nso)" in items(combo) and combo.isEditable()  # any code can be typed
+    assert panel.language_support().who == "Botlhale"
+
+
+def test_a_language_the_new_choice_does_not_take_gives_way_to_its_default_saying_so(
+        panel: JobsPanel) -> None:
+    combo = panel.language_combo
+    engine = panel.option_controls[("local", "engine")]
+    assert isinstance(engine, QComboBox)
+    panel.set_provider("botlhale")
+    combo.setEditText("pt-BR")
+    panel.set_provider("local")
+    engine.setCurrentIndex(engine.findData("whisper"))
+    assert combo.currentText() == "Portuguese (pt)"  # Whisper knows Portuguese: kept
+    assert panel.message_label.isHidden()
+
+    engine.setCurrentIndex(engine.findData("pocketsphinx"))
+    assert panel.options().language == "en"
+    assert not panel.message_label.isHidden()
+    assert panel.message_label.text() == (
+        "Offline engine PocketSphinx (US English) does not know Portuguese (pt): the "
+        "language is now English (en).")
+
+    panel.set_provider("botlhale")
+    combo.setCurrentIndex(0)  # Automatic
+    panel.provider_combo.setCurrentIndex(panel.provider_combo.findData("nevisa"))
+    assert panel.options().language == "fa"
+    assert panel.message_label.text() == (
+        "Nevisa cannot detect the language: the language is now Persian (fa).")
+
+
+def test_a_remembered_language_the_service_does_not_take_is_replaced_saying_so(
+        panel: JobsPanel) -> None:
+    panel.set_provider("local")
+    panel.set_options(JobOptions(language="nso", vendor=LocalOptions(engine="whisper")))
+    assert panel.options().language is None  # Whisper detects; it has no Sepedi
+    assert "does not know Sepedi (nso): the language is now Automatic" in (
+        panel.message_label.text())
+    panel.show_message("")
+    panel.set_options(JobOptions(language="en-GB", vendor=LocalOptions(engine="pocketsphinx")))
+    assert panel.language_combo.currentText() == "English (en)"  # its primary subtag
+    assert panel.message_label.isHidden()
 
 
 def test_add_files_button_asks_for_files(qtbot: QtBot, panel: JobsPanel) -> None:
@@ -324,3 +404,26 @@ def test_retry_is_not_offered_for_a_refused_file(panel: JobsPanel) -> None:
     assert panel.retry_action.isEnabled()
     panel.retry_action.trigger()
     assert retried == [6]
+
+
+def test_tell_speakers_apart_is_offered_only_where_the_service_can(panel: JobsPanel) -> None:
+    box = panel.speakers_box
+    panel.set_provider("botlhale")
+    box.setChecked(True)
+    assert box.isEnabled() and panel.options().diarization
+    for provider in ("local", "nevisa"):
+        panel.set_provider(provider)
+        assert not box.isEnabled() and not panel.options().diarization
+        assert "cannot tell speakers apart" in box.toolTip()
+    assert box.isChecked()  # kept for the next service that can
+    panel.set_provider("bahasakita")
+    assert box.isEnabled() and panel.options().diarization
+
+
+def test_the_language_tooltip_says_what_the_list_holds(panel: JobsPanel) -> None:
+    panel.set_provider("nevisa")
+    assert panel.language_combo.toolTip().endswith("Nevisa knows Persian (fa) only")
+    panel.set_provider("botlhale")
+    assert "type a code" in panel.language_combo.toolTip()
+    panel.set_provider("local")
+    assert "knows the languages listed" in panel.language_combo.toolTip()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dictation_app.core.languages import LanguageSupport
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, BAHASAKITA_TOKEN_ENV
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.model import Job, JobState
@@ -84,6 +85,11 @@ def _build(config: Config) -> JobService:
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Bahasakita", build=_build, options_type=BahasakitaUploadOptions,
     remote_id=remote_id, queue=JobQueue(can_raise_priority, _raise_priority),
+    speakers=True,  # the upload's `diarization` field
+    # source_language defaults to `detect`; the notes list no closed set of codes, so
+    # any code goes (the service judges it) and the region's languages are suggested.
+    languages=LanguageSupport("Bahasakita", ("id", "en", "jv", "su", "ms"), detects=True,
+                              any_code=True),
     fields=(
         Field("bahasakita_upload_url", "Upload address:", FieldKind.URL, DEFAULT_BASE_URL,
               setting=UPLOAD_URL, override=Override.BASE_URL),

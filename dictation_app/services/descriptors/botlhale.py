@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dictation_app.core.languages import LanguageSupport
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.options import OptionKind, OptionSpec, VendorOptions
 from dictation_app.jobs.service import JobService
@@ -38,6 +39,17 @@ MODE_OPTION = OptionSpec(
     help="Botlhale: sync (up to 60 s) or async (default: by duration)",
     tooltip="Direct sends files of up to a minute in one request; queued uploads longer "
             "files and waits for the result")
+# Only POST /asr (direct) documents `redact`; the async upload form has no such field,
+# though its results may carry a masked text (`redaction`) of their own.
+REDACT_OPTION = OptionSpec(
+    "redact", "Mask names and places", OptionKind.BOOL, False,
+    setting=Setting("job_redact", False), flag="--redact",
+    help="Botlhale: also ask for the transcript with names and places masked (direct "
+         "requests, files up to 60 s)",
+    tooltip="Ask Botlhale for a copy of the transcript with names and places replaced by "
+            "<PERSON> and <LOCATION>. Direct requests only (files up to a minute); "
+            "queued jobs cannot ask for it",
+    what="redaction")
 API_VERSION_OPTION = OptionSpec(
     "api_version", "API", OptionKind.CHOICE, 2,
     choices=((1, "Older async API (v1)"), (2, "Current API (v2)")), setting=API_VERSION,
@@ -48,10 +60,12 @@ API_VERSION_OPTION = OptionSpec(
 
 @dataclass(frozen=True)
 class BotlhaleOptions(VendorOptions):
-    SPECS: ClassVar[tuple[OptionSpec, ...]] = (MODE_OPTION, API_VERSION_OPTION)
+    SPECS: ClassVar[tuple[OptionSpec, ...]] = (MODE_OPTION, REDACT_OPTION,
+                                               API_VERSION_OPTION)
 
     mode: str = "auto"  # auto | sync | async
     api_version: int = 2  # the API generation
+    redact: bool = False  # ask direct requests for a masked copy too
 
 
 def _build(config: Config) -> JobService:
@@ -66,6 +80,12 @@ def _build(config: Config) -> JobService:
 
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Botlhale", build=_build, options_type=BotlhaleOptions,
+    speakers=True,  # `diarization` on the async upload (files over a minute, or queued)
+    # language_code is optional (detected when left out) and any BCP-47 tag; the list
+    # of codes is on a page the docs link to, so South Africa's languages are suggested.
+    languages=LanguageSupport(
+        "Botlhale", ("en", "af", "zu", "xh", "st", "tn", "nso", "ts", "ss", "ve", "nr"),
+        detects=True, any_code=True),
     fields=(
         Field("botlhale_url", "Address:", FieldKind.URL, DEFAULT_BASE_URL, setting=URL,
               override=Override.BASE_URL),

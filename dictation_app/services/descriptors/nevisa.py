@@ -7,6 +7,7 @@ Kept apart from services/nevisa.py so that listing the vendors imports no HTTP c
 
 from __future__ import annotations
 
+from dictation_app.core.languages import LanguageSupport
 from dictation_app.core.settings import Setting
 from dictation_app.jobs.service import JobService
 from dictation_app.protocols.nevisa import ACCOUNT_BASE_URL, API_BASE_URL, PROVIDER
@@ -37,6 +38,8 @@ def _build(config: Config) -> JobService:
 
 DESCRIPTOR = ServiceDescriptor(
     id=PROVIDER, label="Nevisa", title="Nevisa (PersianSpeech)", build=_build,
+    # recognize-file takes no language: the service transcribes Persian, and nothing else.
+    languages=LanguageSupport("Nevisa", ("fa",), detects=False),
     fields=(
         Field("nevisa_api_url", "API address:", FieldKind.URL, API_BASE_URL, setting=API_URL,
               override=Override.BASE_URL),
