@@ -168,3 +168,30 @@ def test_no_display_is_a_clear_error() -> None:
     with pytest.raises(HotkeyUnavailable, match=r"cannot grab F9: cannot reach the X "
                                                 r"display :999"):
         hotkey.start()
+
+
+def test_a_lost_x_server_is_reported_on_the_x_thread_not_raised() -> None:
+    server = XvfbServer()  # its own: this test kills it
+    recorder = Recorder()
+    failures: list[Exception] = []
+    failed = threading.Event()
+
+    def on_failed(error: Exception) -> None:
+        failures.append(error)
+        failed.set()
+
+    hotkey = X11Hotkey(KeySpec.parse("F9"), recorder.on_pressed, recorder.on_released,
+                       server.display, on_failed=on_failed)
+    hotkey.start()
+    keys = KeySender(server.display)
+    keys.press("F9")
+    keys.sync()
+    assert recorder.pressed.wait(WAIT_S)
+    keys.close()
+    server.close()
+    assert failed.wait(WAIT_S)
+    assert isinstance(failures[0], HotkeyUnavailable)
+    assert "F9 is no longer grabbed: the connection to the X display was lost" in str(
+        failures[0])
+    assert recorder.calls == ["pressed", "released"]  # the hold ended with the server
+    hotkey.stop()
