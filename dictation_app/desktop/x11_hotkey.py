@@ -5,6 +5,10 @@ the lock modifiers (CapsLock, NumLock), since X matches a grab's modifiers exact
 a lit NumLock would otherwise hide the key. A thread of our own reads the connection;
 auto-repeat, which arrives as release/press pairs, is folded away by the shared
 `KeyHold` rule (core/key_hold.py) so a held key gives one press and one release.
+
+While the key is held X gives the whole keyboard to the grab (XTest's fake keys too),
+as it does for every passive grab: `X11Typer` waits for the key to be let go before it
+types, so a final that settles during a hold is typed at the release.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class X11Hotkey:
         self._last_time = 0  # the last server timestamp, unwrapped
         self._released_stamp = 0  # the server time of the release pending, if any
         self._stopping = False
+        self._stopped_from_callback = False
 
     # -- the caller's thread -------------------------------------------------------------
 
@@ -98,6 +103,10 @@ class X11Hotkey:
         self._stopping = True
         with contextlib.suppress(OSError):  # the thread may be gone and its end closed
             os.write(self._wake_write, b"x")
+        if thread is threading.current_thread():
+            # Called from a callback: the thread ends when it returns, and closes the pipe.
+            self._stopped_from_callback = True
+            return
         thread.join(_STOP_TIMEOUT_S)
         if thread.is_alive():
             log.warning("the X thread of %s did not end within %s s", self.spec,
@@ -155,10 +164,13 @@ class X11Hotkey:
             except (xerror.ConnectionClosedError, OSError):
                 pass  # the server is gone, and the grabs with it
             os.close(self._wake_read)
+            if self._stopped_from_callback:
+                os.close(self._wake_write)
         if failure is not None and not self._stopping:
             log.warning("%s", failure)
-            if self._on_failed is not None:
-                self._on_failed(failure)
+            on_failed = self._on_failed
+            if on_failed is not None:
+                self._call(lambda: on_failed(failure))
 
     def _read_events(self, display: Display) -> None:
         while True:

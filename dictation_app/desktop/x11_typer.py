@@ -6,6 +6,12 @@ bound for the moment to a spare keycode, one the layout leaves empty, as its Uni
 keysym, typed, and the keycode emptied again when the text is done. A newline is
 Return, a tab is Tab; other control characters are dropped.
 
+X gives the whole keyboard to the client whose key grab is active, fake keys included:
+while the push-to-talk key (ours, or any app's grab, an open menu) is held, typed text
+would vanish into the grab. So typing waits until no other client holds the keyboard,
+up to `grab_wait_s`, and fails saying why after that: a final that settles during a
+hold arrives when the key is let go.
+
 Modifiers a person is holding (the push-to-talk chord, say Ctrl+Alt) would turn the
 text into shortcuts, so any modifier key down when typing starts is released first
 and deliberately not pressed again: if it were, and the person let go meanwhile, it
@@ -39,6 +45,11 @@ _SHIFT_L = int(XK.string_to_keysym("Shift_L"))
 _CAPS_LOCK = int(XK.string_to_keysym("Caps_Lock"))
 # Keysyms older than the Unicode range that layouts bind for a common character.
 _LEGACY_KEYSYMS = {0x20AC: "€"}  # EuroSign
+
+# How long typing waits for another client's keyboard grab to end (a held push-to-talk
+# key): longer than people hold one for a sentence, short of forever.
+GRAB_WAIT_S = 120.0
+_GRAB_POLL_S = 0.02
 
 # How long a target may take to read a remapped key before the mapping changes again.
 # The target looks the key up when it handles the MappingNotify queued ahead of it,
@@ -81,10 +92,11 @@ class X11Typer:
     available = True
 
     def __init__(self, display: str | None = None, *, reason: str = "",
-                 settle_s: float = SETTLE_S) -> None:
+                 settle_s: float = SETTLE_S, grab_wait_s: float = GRAB_WAIT_S) -> None:
         self._display_name = display
         self.reason = reason or "XTest on the X display"
         self._settle_s = settle_s
+        self._grab_wait_s = grab_wait_s
         self._lock = threading.Lock()
         self._display: Display | None = self._open()
 
@@ -115,11 +127,35 @@ class X11Typer:
             if self._display is None:
                 self._display = self._open()
             try:
+                self._wait_for_keyboard(self._display)
                 _Typing(self._display, self._settle_s).type(text)
             except (xerror.ConnectionClosedError, OSError) as exc:
                 self._display = None
                 raise InsertionFailed(f"the text could not be typed: the connection to the "
                                       f"X display was lost ({exc})") from exc
+
+    def _wait_for_keyboard(self, display: Display) -> None:
+        """Return once no other client holds the keyboard (tried by grabbing it for an
+        instant); InsertionFailed when that takes longer than `grab_wait_s`."""
+        root = display.screen().root
+        deadline = time.monotonic() + self._grab_wait_s
+        logged = False
+        while True:
+            status = root.grab_keyboard(False, X.GrabModeAsync, X.GrabModeAsync,
+                                        X.CurrentTime)
+            if status == X.GrabSuccess:
+                display.ungrab_keyboard(X.CurrentTime)
+                display.sync()
+                return
+            if time.monotonic() >= deadline:
+                raise InsertionFailed(f"the text could not be typed: another application "
+                                      f"(a held shortcut key, an open menu) has held the "
+                                      f"keyboard for {self._grab_wait_s:g} s")
+            if not logged:
+                log.info("the keyboard is grabbed (a shortcut key held?): typing once it "
+                         "is let go")
+                logged = True
+            time.sleep(_GRAB_POLL_S)
 
 
 class _Typing:

@@ -195,3 +195,27 @@ def test_a_lost_x_server_is_reported_on_the_x_thread_not_raised() -> None:
         failures[0])
     assert recorder.calls == ["pressed", "released"]  # the hold ended with the server
     hotkey.stop()
+
+
+def test_stop_may_be_called_from_a_callback(
+        xvfb: XvfbServer, keys: KeySender) -> None:
+    stopped = threading.Event()
+    hotkey: X11Hotkey
+
+    def on_pressed() -> None:
+        hotkey.stop()  # on the X thread: must not wait for itself
+        stopped.set()
+
+    hotkey = X11Hotkey(KeySpec.parse("F9"), on_pressed, lambda: None, xvfb.display)
+    hotkey.start()
+    keys.tap("F9")
+    assert stopped.wait(WAIT_S)
+    again = X11Hotkey(KeySpec.parse("F9"), lambda: None, lambda: None, xvfb.display)
+    deadline = time.monotonic() + WAIT_S
+    while True:  # the thread lets the key go once the callback has returned
+        try:
+            again.start()
+            break
+        except HotkeyTaken:
+            assert time.monotonic() < deadline
+    again.stop()

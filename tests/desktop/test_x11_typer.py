@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
+from Xlib import X
 from Xlib.display import Display
 
-from dictation_app.desktop.output import InsertionUnavailable
+from dictation_app.desktop.hotkey import KeySpec
+from dictation_app.desktop.output import InsertionFailed, InsertionUnavailable
+from dictation_app.desktop.x11_hotkey import X11Hotkey
 from dictation_app.desktop.x11_typer import (
     UNICODE_KEYSYM_BASE,
     X11Typer,
@@ -88,6 +92,40 @@ def test_capslock_does_not_change_the_case(
     finally:
         assert keys.lock_mask() & 2  # put back on
         keys.tap("Caps_Lock")
+
+
+def test_text_typed_while_a_grabbed_key_is_held_arrives_when_it_is_let_go(
+        xvfb: XvfbServer, window: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
+    pressed = threading.Event()
+    hotkey = X11Hotkey(KeySpec.parse("F9"), pressed.set, lambda: None, xvfb.display)
+    hotkey.start()
+    try:
+        keys.press("F9")
+        keys.sync()
+        assert pressed.wait(5)  # the grab now holds the whole keyboard
+        keys.release("F9", delay_ms=500)  # the server lets go in half a second
+        keys.display.flush()
+        typer.insert("abc")  # would vanish into the grab if typed at once
+        assert window.wait_for_text("abc") == "abc"
+    finally:
+        hotkey.stop()
+
+
+def test_a_keyboard_held_too_long_is_a_clear_error(
+        xvfb: XvfbServer, window: TypedTextWindow, keys: KeySender) -> None:
+    other = Display(xvfb.display)  # another app holding the keyboard: a menu, say
+    try:
+        assert other.screen().root.grab_keyboard(
+            False, X.GrabModeAsync, X.GrabModeAsync, X.CurrentTime) == X.GrabSuccess
+        typer = X11Typer(xvfb.display, grab_wait_s=0.2)
+        try:
+            with pytest.raises(InsertionFailed, match="another application .* has held the "
+                                                      "keyboard for 0.2 s"):
+                typer.insert("lost")
+        finally:
+            typer.close()
+    finally:
+        other.close()
 
 
 def test_no_display_is_a_clear_error() -> None:
