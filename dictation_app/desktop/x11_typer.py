@@ -123,6 +123,8 @@ class X11Typer:
         """Type `text` into the focused window; InsertionFailed if the X server is gone
         or has no spare keycode for a character its layout lacks."""
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not text:
+            return
         with self._lock:
             if self._display is None:
                 self._display = self._open()

@@ -157,6 +157,7 @@ def test_stop_returns_promptly_and_frees_the_key(
     assert time.monotonic() - began < 1.0
     assert recorder.calls == ["pressed", "released"]  # a key held is let go
     keys.release("F9")
+    keys.sync()
     again = Recorder()
     hotkey = X11Hotkey(KeySpec.parse("F9"), again.on_pressed, again.on_released, xvfb.display)
     hotkey.start()  # not taken any more

@@ -104,6 +104,9 @@ class KeySender:
         return int(self.display.screen().root.query_pointer().mask)
 
     def close(self) -> None:
+        # Processed before the next test's client acts: the server does not order the
+        # requests of different clients.
+        self.display.sync()
         self.display.close()
 
 
