@@ -115,6 +115,20 @@ def test_auto_repeat_while_held_gives_one_press_and_one_release(
     assert recorder.calls == ["pressed", "released"]
 
 
+def test_the_servers_own_auto_repeat_gives_one_press_and_one_release(
+        xvfb: XvfbServer, grab: tuple[Recorder, list[X11Hotkey]], keys: KeySender) -> None:
+    recorder, started = grab
+    _grab(xvfb, grab, "F9")
+    # Held for 1.2 s: past the server's repeat delay (660 ms), it repeats the key as
+    # release/press pairs at 25 per second, stamped alike, as a held key does.
+    keys.press("F9")
+    keys.release("F9", delay_ms=1200)
+    keys.sync()
+    assert recorder.released.wait(WAIT_S)
+    started.pop().stop()
+    assert recorder.calls == ["pressed", "released"]
+
+
 def test_a_second_hold_after_a_real_release_is_its_own(
         xvfb: XvfbServer, grab: tuple[Recorder, list[X11Hotkey]], keys: KeySender) -> None:
     recorder = _grab(xvfb, grab, "F9")
