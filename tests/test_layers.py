@@ -15,19 +15,24 @@ its row lists, nothing else):
     takes        core, protocols                  the take journal: store, recordings
     services     core, audio, protocols, engine, transport, jobs, takes
                                                   one module per vendor: the job contract
+    desktop      core                             the desktop integration: a key grabbed
+                                                  system-wide, text typed into other
+                                                  apps; Qt-free, on threads of its own
     ui           core, audio, protocols, jobs (model and exports only), takes (model
                  only), ui
                                                   passive widgets: no transport, services,
                                                   engine, runner or store
-    controllers  everything below, ui             Qt controllers
+    controllers  everything below, ui, desktop    Qt controllers
     app          everything but cli               the composition root
-    cli          everything but ui, controllers   command-line front ends (the GUI
-                                                  only through app)
+    cli          everything but ui, controllers,  command-line front ends (the GUI
+                 desktop                          only through app)
 
 `audio/format.py` (constants only: the 16 kHz mono s16le format and its 100 ms chunk)
 is a foundation any layer may import, the pure protocols included.
 
-Lazy imports (for start-up cost) are fine, but they obey the same table.
+Lazy imports (for start-up cost) are fine, but they obey the same table. `desktop`
+imports no Qt either: it runs its own threads and calls back, and the controllers
+marshal onto the loop.
 """
 
 from __future__ import annotations
@@ -50,8 +55,9 @@ ALLOWED: dict[str, set[str]] = {
     "takes": {"core", "protocols"},
     "services": BELOW_SERVICES,
     "ui": {"core", "audio", "protocols", "jobs", "takes"},
-    "controllers": BELOW_SERVICES | {"services", "ui"},
-    "app": BELOW_SERVICES | {"services", "ui", "controllers"},
+    "desktop": {"core"},
+    "controllers": BELOW_SERVICES | {"services", "ui", "desktop"},
+    "app": BELOW_SERVICES | {"services", "ui", "controllers", "desktop"},
     "cli": BELOW_SERVICES | {"services", "app"},
     "__main__": {"cli"},
     "__init__": set(),
@@ -129,6 +135,20 @@ def _violations() -> list[str]:
 
 def test_imports_point_down_the_layers() -> None:
     assert _violations() == []
+
+
+QT_MODULES = ("PySide6", "shiboken6", "qasync")
+
+
+def test_the_desktop_layer_imports_no_qt() -> None:
+    found = []
+    for path in sorted((PACKAGE / "desktop").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.name}:{node.lineno} imports {name}" for name in names
+                      if name.split(".")[0] in QT_MODULES]
+    assert found == []
 
 
 def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
