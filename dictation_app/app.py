@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from dictation_app.protocols.app_command import (
 from dictation_app.ui.gc_pin import GuiThreadCollector
 
 if TYPE_CHECKING:
+    from dictation_app.controllers.desktop_controller import DesktopController
     from dictation_app.controllers.dictation_controller import DictationController
     from dictation_app.controllers.monitoring_controller import MonitoringController
     from dictation_app.core.settings import Settings
@@ -55,8 +56,9 @@ _RAISE = b"raise\n"
 _OPEN = b"open\n"  # followed by one absolute path per line
 
 
-def run_gui(files: Sequence[Path] = ()) -> int:
-    """Open the window; `files` (from the desktop's "Open with") become transcription jobs."""
+def run_gui(files: Sequence[Path] = (), *, output: str | None = None) -> int:
+    """Open the window; `files` (from the desktop's "Open with") become transcription jobs;
+    `output` ("window" or "type"), if given, is where finals go for this run."""
     import qasync
 
     existing = QApplication.instance()
@@ -85,13 +87,14 @@ def run_gui(files: Sequence[Path] = ()) -> int:
     collector.start()
     try:
         with contextlib.suppress(asyncio.CancelledError):
-            qasync.run(_main(app, files))
+            qasync.run(_main(app, files, output=output))
     finally:
         collector.stop()
     return 0
 
 
-async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
+async def _main(app: QApplication, files: Sequence[Path] = (), *,
+                output: str | None = None) -> None:
     from dictation_app.audio.files import check_file
     from dictation_app.controllers.dictation_controller import DictationController
     from dictation_app.controllers.history_controller import HistoryController
@@ -115,6 +118,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     controller = DictationController(window, settings, secrets, journal=journal)
     if takes_problem:
         controller.note_history_problem(takes_problem)
+    desktop = build_desktop(window, controller, settings, output=output)
 
     panel, monitoring = build_account_tab(window, controller, settings)
 
@@ -143,6 +147,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     window.show()
     history.start()
     controller.start()
+    desktop.start()
     monitoring.start()
     jobs.start()
     if store_problem:
@@ -153,6 +158,7 @@ async def _main(app: QApplication, files: Sequence[Path] = ()) -> None:
     await closed.wait()
     window.hide()
     instance_server.close()
+    desktop.shutdown()
     await monitoring.stop()
     await jobs.shutdown()
     store.close()
@@ -229,6 +235,30 @@ def _open_take_store() -> tuple[TakeStore, str | None]:
         session = Path(tempfile.mkdtemp(prefix="dictation-takes-")) / "takes.sqlite3"
         return TakeStore(session), (
             f"{exc} Until then, takes are kept for this session only.")
+
+
+def build_desktop(window: MainWindow, controller: DictationController, settings: Settings,
+                  *, output: str | None = None,
+                  environ: Mapping[str, str] | None = None) -> DesktopController:
+    """The system-wide keys and typing into other apps, wired to the take's intents and
+    finals; Preferences shows what works here and applies a change at once."""
+    from dictation_app.controllers.desktop_controller import DesktopController
+
+    desktop = DesktopController(
+        settings, hold_started=controller.hold_started, hold_ended=controller.hold_ended,
+        toggle=controller.toggle_take, environ=environ, output=output,
+        show_problem=lambda message: window.set_status("error", message))
+    controller.take_began.connect(desktop.on_take_began)
+    controller.text_settled.connect(desktop.on_text_settled)
+
+    def on_settings_requested() -> None:  # after the controller opened the dialog
+        dialog = window.settings_dialog
+        if dialog is not None:
+            dialog.set_desktop_notes(desktop.key_note, desktop.output_note)
+
+    window.settings_requested.connect(on_settings_requested)
+    window.settings_saved.connect(lambda _values: desktop.apply_settings())
+    return desktop
 
 
 def _open_log_folder() -> None:

@@ -28,6 +28,7 @@ from tests.support.pulse import (
     reinitialize_portaudio,
 )
 from tests.support.secrets import SecretWatch
+from tests.support.x11 import KeySender, XvfbServer, XvfbUnavailable
 
 # Property tests (tests/protocols/test_properties.py): a bounded, derandomized run, so CI
 # is deterministic and the suite stays fast; `HYPOTHESIS_PROFILE=deep` for a long hunt.
@@ -189,3 +190,24 @@ def no_secret_logged(caplog: pytest.LogCaptureFixture) -> Iterator[SecretWatch]:
     watch = SecretWatch(caplog)
     yield watch
     watch.check()
+
+
+@pytest.fixture(scope="module")
+def xvfb() -> Iterator[XvfbServer]:
+    """A private X server (Xvfb) for the module; its display name is `xvfb.display`."""
+    try:
+        server = XvfbServer()
+    except XvfbUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(f"{exc} (CI must run the X11 tests: run scripts/setup.sh)")
+        pytest.skip(str(exc))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def keys(xvfb: XvfbServer) -> Iterator[KeySender]:
+    """A second X client that presses keys with XTest, as a person would."""
+    sender = KeySender(xvfb.display)
+    yield sender
+    sender.close()

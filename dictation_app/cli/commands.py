@@ -90,6 +90,9 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     parser.add_argument("--self-test", action="store_true",
                         help="check that Qt, audio, the engine model and settings load; no window")
+    parser.add_argument("--output", choices=["window", "type"], default=None,
+                        help="the window: where finals go for this run (type: into the app "
+                             "that has the focus; default: as in Preferences)")
     # -v also after the command; SUPPRESS keeps a subcommand from resetting a leading -v.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -194,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from dictation_app.app import run_gui
 
-            return run_gui()
+            return run_gui(output=args.output)
         if args.command == "devices":
             return _devices()
         if args.command == "serve":

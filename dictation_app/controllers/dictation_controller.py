@@ -86,6 +86,10 @@ class DictationController(QObject):
     account_token_changed = Signal()  # a new Bahasakita token was stored (sign-in or pasted)
     account_address_changed = Signal()  # Settings changed the account's REST base URL
     takes_changed = Signal()  # a take was journaled to its end, or recovered
+    # A take began (its finals follow); then each final as formatted, once shown and
+    # journaled: what typing into another app applies (Formatted: retract, then text).
+    take_began = Signal()
+    text_settled = Signal(object)
     # A take's recording (a Path) to transcribe as a file job: the take gave up
     # reconnecting and the person asked for its audio to be transcribed after all.
     transcribe_recording_requested = Signal(object)
@@ -155,6 +159,7 @@ class DictationController(QObject):
         self._recover_takes()
         self.window.set_providers(provider_choices(), self.provider)
         self.window.set_push_to_talk_key(self.settings.get_str(Key.PUSH_TO_TALK_KEY))
+        self.window.set_toggle_key(self.settings.get_str(Key.TOGGLE_KEY))
         self.refresh_devices()
         if live_provider(self.provider).uses_engine:
             # "Ready" arrives when the engine is up; the warning goes up after it.
@@ -220,6 +225,7 @@ class DictationController(QObject):
             self._show_problem(exc)
             return
         self._begin_formatting(target.language)
+        self.take_began.emit()
         self._begin_journal(target.service)
         try:
             self.session.start(target, fallback=fallback_for(target, self.settings))
@@ -425,6 +431,8 @@ class DictationController(QObject):
             self.window.add_final(text, engine_note=note)
             if self.journal is not None:
                 self.journal.add_final(text, service)
+            if text.strip():
+                self.text_settled.emit(Formatted(text))
             return
         if not text.strip():
             self.window.add_final("")  # withdraws the partial
@@ -435,6 +443,8 @@ class DictationController(QObject):
         self.window.add_final(formatted, engine_note=note)
         if self.journal is not None:
             self.journal.add_final(formatted.text, service, retract=formatted.retract)
+        if formatted.text or formatted.retract:
+            self.text_settled.emit(formatted)
 
     # --- formatting --------------------------------------------------------------
 
@@ -541,6 +551,9 @@ class DictationController(QObject):
             word_replacements=self.settings.get_str(Key.WORD_REPLACEMENTS),
             take_timestamps=self.settings.get_bool(Key.TAKE_TIMESTAMPS),
             bahasakita_account_url=self.account.stored_account_url,
+            system_wide_keys=self.settings.get_bool(Key.SYSTEM_WIDE_KEYS),
+            toggle_key=self.settings.get_str(Key.TOGGLE_KEY),
+            output_mode=self.settings.get_str(Key.OUTPUT_MODE),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -584,9 +597,13 @@ class DictationController(QObject):
         self.settings.set(Key.MASK_PROFANITY, bool(values.mask_profanity))
         self.settings.set(Key.WORD_REPLACEMENTS, values.word_replacements)
         self.settings.set(Key.TAKE_TIMESTAMPS, bool(values.take_timestamps))
+        self.settings.set(Key.SYSTEM_WIDE_KEYS, bool(values.system_wide_keys))
+        self.settings.set(Key.TOGGLE_KEY, values.toggle_key)
+        self.settings.set(Key.OUTPUT_MODE, values.output_mode)
         self.account.save_account_url(values.bahasakita_account_url)
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
+        self.window.set_toggle_key(values.toggle_key)
         if values.bahasakita_token and not self.secrets.persistent:
             warning = self.account.expiry_warning()
             self.window.set_status(

@@ -51,6 +51,9 @@ class Key(str, enum.Enum):
     MASK_PROFANITY = "mask_profanity"
     FAILOVER = "failover"  # a cloud take continues on the offline engine while it is away
     TAKE_TIMESTAMPS = "take_timestamps"  # each take's paragraph headed by its start time
+    SYSTEM_WIDE_KEYS = "system_wide_keys"  # the keys below work while any app has focus
+    TOGGLE_KEY = "toggle_key"  # press once to start, again to stop; "" none
+    OUTPUT_MODE = "output_mode"  # "window", or "type": finals typed into the focused app
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -78,6 +81,9 @@ DEFAULTS: dict[Key, Any] = {
     Key.MASK_PROFANITY: False,
     Key.FAILOVER: False,
     Key.TAKE_TIMESTAMPS: True,
+    Key.SYSTEM_WIDE_KEYS: True,
+    Key.TOGGLE_KEY: "",
+    Key.OUTPUT_MODE: "window",
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 

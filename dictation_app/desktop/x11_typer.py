@@ -4,7 +4,8 @@ Each character is looked up in the server's keyboard mapping (the plain and the 
 level of every keycode); one the layout lacks (é on a US layout, ß, €, CJK, emoji) is
 bound for the moment to a spare keycode, one the layout leaves empty, as its Unicode
 keysym, typed, and the keycode emptied again when the text is done. A newline is
-Return, a tab is Tab; other control characters are dropped.
+Return, a tab is Tab, a backspace ("\b", to take back words) is BackSpace; other
+control characters are dropped.
 
 X gives the whole keyboard to the client whose key grab is active, fake keys included:
 while the push-to-talk key (ours, or any app's grab, an open menu) is held, typed text
@@ -41,6 +42,7 @@ NAME = "x11-xtest"
 UNICODE_KEYSYM_BASE = 0x01000000
 _RETURN = int(XK.string_to_keysym("Return"))
 _TAB = int(XK.string_to_keysym("Tab"))
+_BACKSPACE = int(XK.string_to_keysym("BackSpace"))
 _SHIFT_L = int(XK.string_to_keysym("Shift_L"))
 _CAPS_LOCK = int(XK.string_to_keysym("Caps_Lock"))
 # Keysyms older than the Unicode range that layouts bind for a common character.
@@ -59,6 +61,8 @@ SETTLE_S = 0.1
 
 def keysym_to_char(keysym: int) -> str | None:
     """The character a keysym types, for the ones typing needs (None: not a character)."""
+    if keysym == _BACKSPACE:
+        return "\b"
     if keysym == _RETURN:
         return "\n"
     if keysym == _TAB:
@@ -72,6 +76,8 @@ def keysym_to_char(keysym: int) -> str | None:
 
 def char_to_keysym(char: str) -> int:
     """The keysym to bind for a character: Latin-1 as itself, anything else Unicode."""
+    if char == "\b":
+        return _BACKSPACE
     if char == "\n":
         return _RETURN
     if char == "\t":

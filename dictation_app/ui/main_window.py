@@ -16,7 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -277,6 +284,13 @@ class MainWindow(QMainWindow):
         shown = self._push_to_talk.set_key(sequence)
         self._status_line.set_push_to_talk_key(shown)
         self.transcript_pane.set_push_to_talk_key(shown)
+
+    def set_toggle_key(self, sequence: str) -> None:
+        """A key that starts and stops a take, beside Ctrl+R ("" for none)."""
+        keys = [QKeySequence("Ctrl+R")]
+        if sequence and QKeySequence(sequence) != keys[0]:
+            keys.append(QKeySequence(sequence))
+        self.record_action.setShortcuts(keys)
 
     def show_settings(self, values: SettingsValues) -> None:
         """Open the settings dialog (window-modal, without a nested event loop)."""

@@ -81,6 +81,13 @@ class SettingsValues:
     take_timestamps: bool = True  # each take's paragraph headed by its start time
     # The account's REST base URL (sign-in, the account tab); "": the documented one.
     bahasakita_account_url: str = ""
+    system_wide_keys: bool = True  # the keys work while any app has the focus
+    toggle_key: str = ""  # press to start, press again to stop; "" none
+    output_mode: str = "window"  # or "type": each final typed into the focused app
+
+
+OUTPUT_CHOICES = (("window", "Only in this window"),
+                  ("type", "Type each final into the app that has the focus"))
 
 
 def url_problem(url: str) -> str | None:
@@ -192,8 +199,26 @@ class SettingsDialog(QDialog):
         self.push_to_talk_edit.setMaximumSequenceLength(1)
         self.push_to_talk_edit.setClearButtonEnabled(True)
         self.push_to_talk_edit.setToolTip(
-            "Hold this key while the window has focus to record; clear it to turn push-to-talk off."
-        )
+            "Hold this key to record, and let go to stop; clear it to turn push-to-talk off.")
+        self.push_to_talk_edit.setAccessibleName("Push-to-talk key")
+        self.toggle_edit = QKeySequenceEdit(QKeySequence(values.toggle_key))
+        self.toggle_edit.setObjectName("toggleKeyEdit")
+        self.toggle_edit.setMaximumSequenceLength(1)
+        self.toggle_edit.setClearButtonEnabled(True)
+        self.toggle_edit.setAccessibleName("Start and stop key")
+        self.toggle_edit.setToolTip("Press once to start dictating and again to stop; "
+                                    "empty for none.")
+        self.system_wide_check = QCheckBox("These keys work in every app, not only here")
+        self.system_wide_check.setObjectName("systemWideCheck")
+        self.system_wide_check.setChecked(values.system_wide_keys)
+        self.key_note = _note("keyNote")
+        self.output_combo = QComboBox()
+        self.output_combo.setObjectName("outputCombo")
+        self.output_combo.setAccessibleName("Where the text goes")
+        for mode, label in OUTPUT_CHOICES:
+            self.output_combo.addItem(label, mode)
+        self.output_combo.setCurrentIndex(max(0, self.output_combo.findData(values.output_mode)))
+        self.output_note = _note("outputNote")
 
         self.failover_check = QCheckBox(
             "When Bahasakita cannot be reached, continue on the offline engine")
@@ -233,7 +258,13 @@ class SettingsDialog(QDialog):
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
         keyboard_form = QFormLayout()
-        keyboard_form.addRow("Push-to-talk key:", self.push_to_talk_edit)
+        keyboard_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        keyboard_form.addRow("Hold to talk:", self.push_to_talk_edit)
+        keyboard_form.addRow("Start and stop:", self.toggle_edit)
+        keyboard_form.addRow(self.system_wide_check)
+        output_form = QFormLayout()
+        output_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        output_form.addRow("Text goes:", self.output_combo)
 
         self.keep_recordings_check = QCheckBox("Keep the recording of every take")
         self.keep_recordings_check.setChecked(values.keep_recordings)
@@ -284,8 +315,13 @@ class SettingsDialog(QDialog):
             "Whisper, in the app: tiny.en for English, base for 99 other languages. It "
             "needs no account and no network; the Files panel picks the engine per job."))
         shortcuts = QVBoxLayout()
-        shortcuts.addWidget(_heading("Push-to-talk"))
+        shortcuts.addWidget(_heading("Keys"))
         shortcuts.addLayout(keyboard_form)
+        shortcuts.addWidget(self.key_note)
+        shortcuts.addSpacing(8)
+        shortcuts.addWidget(_heading("Output"))
+        shortcuts.addLayout(output_form)
+        shortcuts.addWidget(self.output_note)
         privacy = QVBoxLayout()
         privacy.addWidget(_heading("Recordings"))
         privacy.addLayout(history_form)
@@ -373,6 +409,10 @@ class SettingsDialog(QDialog):
             + ("\n" if self.replacements_edit.toPlainText().strip() else ""),
             take_timestamps=self.timestamps_check.isChecked(),
             bahasakita_account_url=self.account_url_edit.text().strip(),
+            system_wide_keys=self.system_wide_check.isChecked(),
+            toggle_key=self.toggle_edit.keySequence().toString(
+                QKeySequence.SequenceFormat.PortableText),
+            output_mode=str(self.output_combo.currentData()),
         )
 
     def import_replacements(self, path: str | Path) -> bool:
@@ -438,6 +478,12 @@ class SettingsDialog(QDialog):
         self.failover_note.setText(text)
         self.failover_note.setVisible(bool(text))
         self._grow_to_fit()
+
+    def set_desktop_notes(self, keys: str, output: str) -> None:
+        """Say under the keys and the output choice what works on this desktop, and why."""
+        for label, text in ((self.key_note, keys), (self.output_note, output)):
+            label.setText(text)
+            label.setVisible(bool(text))
 
     def set_token_info(self, expires: str, quota: str) -> None:
         """Show what the service said about the token; hidden when it said nothing."""
@@ -643,6 +689,16 @@ def _fit_wrapped(label: QLabel, width: int) -> None:
     # the height its text needs at the width of the field above it, and a line's slack.
     needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
     label.setMinimumHeight(needed if label.text() and width > 0 else 0)
+
+
+def _note(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
 
 
 def _wrapped(text: str) -> QLabel:

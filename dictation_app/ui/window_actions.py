@@ -83,7 +83,7 @@ class WindowActions:
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(key, action) for every action that has a key, as the platform spells it."""
         native = QKeySequence.SequenceFormat.NativeText
-        return [(action.shortcut().toString(native), action.text().rstrip("…"))
+        return [(key.toString(native), action.text().rstrip("…"))
                 for action in (self.record, self.transcribe_files, self.save_transcript,
                                self.quit, self.copy_all, self.settings, self.how_to)
-                if not action.shortcut().isEmpty()]
+                for key in action.shortcuts() if not key.isEmpty()]

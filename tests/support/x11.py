@@ -164,6 +164,11 @@ class TypedTextWindow:
                 level = 1 if event.state & X.ShiftMask else 0
                 keysym = (self._display.keycode_to_keysym(event.detail, level)
                           or self._display.keycode_to_keysym(event.detail, 0))
+                if keysym == XK.XK_BackSpace:  # as a text field takes it
+                    with self._changed:
+                        self.text = self.text[:-1]
+                        self._changed.notify_all()
+                    continue
                 text = keysym_text(keysym)
                 if text is not None:
                     with self._changed:
@@ -174,6 +179,12 @@ class TypedTextWindow:
         """Wait until as many characters as `expected` holds arrived (or the timeout)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
+            return self.text
+
+    def wait_until(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """Wait until the text so far meets `condition` (or the timeout); the text."""
+        with self._changed:
+            self._changed.wait_for(lambda: condition(self.text), timeout)
             return self.text
 
     def close(self) -> None:

@@ -476,3 +476,12 @@ def test_about_is_opened_once_and_forgotten_when_closed(qtbot: QtBot, window: Ma
     with qtbot.waitSignal(dialog.finished):
         dialog.reject()
     assert window.about_dialog is None
+
+
+def test_the_start_and_stop_key_works_beside_ctrl_r(qtbot: QtBot) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.set_toggle_key("F8")
+    assert [k.toString() for k in window.record_action.shortcuts()] == ["Ctrl+R", "F8"]
+    window.set_toggle_key("")
+    assert [k.toString() for k in window.record_action.shortcuts()] == ["Ctrl+R"]

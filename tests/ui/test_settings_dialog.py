@@ -14,6 +14,7 @@ from dictation_app.ui.settings_dialog import (
     CLOUD,
     GENERAL,
     SECTIONS,
+    SHORTCUTS,
     SettingsDialog,
     SettingsValues,
     url_problem,
@@ -328,3 +329,22 @@ def test_the_file_services_button_asks_for_their_dialog(qtbot: QtBot,
                                                         dialog: SettingsDialog) -> None:
     with qtbot.waitSignal(dialog.services_requested):
         dialog.services_button.click()
+
+
+def test_the_keys_and_the_output_are_edited_and_what_works_here_is_said(
+        qtbot: QtBot, dialog: SettingsDialog) -> None:
+    dialog.show_section(SHORTCUTS)
+    dialog.set_desktop_notes("F9 works in every app (X11 key grab on :0).",
+                             "Cannot type into other apps: install wtype.")
+    assert dialog.key_note.isVisible() and "X11 key grab" in dialog.key_note.text()
+    assert dialog.output_note.isVisible() and "install wtype" in dialog.output_note.text()
+    dialog.toggle_edit.setKeySequence(QKeySequence("Ctrl+Alt+D"))
+    dialog.system_wide_check.setChecked(False)
+    dialog.output_combo.setCurrentIndex(dialog.output_combo.findData("type"))
+    with qtbot.waitSignal(dialog.settings_saved) as saved:
+        dialog.ok_button.click()
+    values = saved.args[0]
+    assert (values.toggle_key, values.system_wide_keys, values.output_mode) == (
+        "Ctrl+Alt+D", False, "type")
+    dialog.set_desktop_notes("", "")
+    assert not dialog.key_note.isVisible() and not dialog.output_note.isVisible()

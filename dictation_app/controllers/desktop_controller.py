@@ -1,0 +1,224 @@
+"""The desktop around the window: the push-to-talk and toggle keys while any app has the
+focus, and each final typed where the cursor is (output mode "type").
+
+The keys are grabbed on the X server (desktop/x11_hotkey.py); their callbacks come on
+the X thread and are handed to the Qt loop. Typing runs on one worker thread, in order,
+because it blocks (XTest waits while the push-to-talk key itself holds the keyboard, so
+a final that settles during a hold is typed once the key is let go). A final is typed
+only after the window shows it and the journal has it: typing that fails loses nothing,
+and says so in the status line. What a final takes back ("scratch that") is taken back
+with BackSpace, never more than this take typed.
+
+Where none of this can work (Wayland without a portal, no display), `key_note` and
+`output_note` say why in words, for Preferences; the window's own push-to-talk key and
+`dictation-app record` keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+from collections.abc import Callable, Mapping
+
+from PySide6.QtCore import QObject
+
+from dictation_app.core.errors import ConfigurationError, DictationError
+from dictation_app.core.settings import Key, Settings
+from dictation_app.core.text.formatter import Formatted
+from dictation_app.desktop.hotkey import HotkeyListener, HotkeyUnavailable, KeySpec
+from dictation_app.desktop.output import TextInserter, detect_inserter
+
+log = logging.getLogger(__name__)
+
+OUTPUT_WINDOW, OUTPUT_TYPE = "window", "type"
+OUTPUT_MODES = (OUTPUT_WINDOW, OUTPUT_TYPE)
+
+# (spec, on_pressed, on_released, display) -> a listener, started by the caller.
+HotkeyFactory = Callable[[KeySpec, Callable[[], None], Callable[[], None], str],
+                         HotkeyListener]
+
+
+def _x11_hotkey(spec: KeySpec, on_pressed: Callable[[], None],
+                on_released: Callable[[], None], display: str) -> HotkeyListener:
+    from dictation_app.desktop.x11_hotkey import X11Hotkey
+
+    return X11Hotkey(spec, on_pressed, on_released, display=display)
+
+
+def _x11_display(environ: Mapping[str, str]) -> str | None:
+    """The X display keys can be grabbed on: not XWayland's, whose grabs see X apps only."""
+    display = environ.get("DISPLAY", "")
+    wayland = (environ.get("XDG_SESSION_TYPE", "").lower() == "wayland"
+               or bool(environ.get("WAYLAND_DISPLAY")))
+    return display if display and not wayland else None
+
+
+class DesktopController(QObject):
+    """Grabs the keys the Settings name and types finals, as the Settings say.
+
+    `hold_started` / `hold_ended` / `toggle` are the dictation controller's intents.
+    """
+
+    def __init__(self, settings: Settings, *, hold_started: Callable[[], None],
+                 hold_ended: Callable[[], None], toggle: Callable[[], None],
+                 show_problem: Callable[[str], None],
+                 environ: Mapping[str, str] | None = None,
+                 hotkey_factory: HotkeyFactory = _x11_hotkey,
+                 inserter_factory: Callable[[Mapping[str, str]], TextInserter] = detect_inserter,
+                 output: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self._hold_started, self._hold_ended, self._toggle = hold_started, hold_ended, toggle
+        self._show_problem = show_problem
+        self._environ = dict(os.environ if environ is None else environ)
+        self._hotkey_factory = hotkey_factory
+        self._inserter_factory = inserter_factory
+        self._output_override = output  # `--output` at launch wins over the setting
+        self._hotkeys: list[HotkeyListener] = []
+        self._inserter: TextInserter | None = None
+        self._typer = concurrent.futures.ThreadPoolExecutor(1, "dictation-typing")
+        self._typed_in_take = 0  # characters this take typed: what BackSpace may remove
+        self._ends_in_space = True  # what was typed last ended in whitespace (or nothing)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.key_note = ""
+        self.output_note = ""
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Grab the keys and find a way to type, as the Settings say now."""
+        self._loop = asyncio.get_event_loop()
+        self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """The Settings changed (or the app started): grab again, pick the output again."""
+        self._release_keys()
+        self.key_note = self._grab_keys()
+        self.output_note = self._prepare_output()
+
+    def shutdown(self) -> None:
+        self._release_keys()
+        self._typer.shutdown(wait=False, cancel_futures=True)
+        close = getattr(self._inserter, "close", None)  # X11Typer's connection
+        if callable(close):
+            self._typer_close(close)
+
+    @property
+    def output_mode(self) -> str:
+        mode = self._output_override or self.settings.get_str(Key.OUTPUT_MODE)
+        return mode if mode in OUTPUT_MODES else OUTPUT_WINDOW
+
+    @property
+    def grabbed(self) -> list[str]:
+        """The keys held for the whole desktop now, as "F9", "Ctrl+Alt+D"."""
+        return [str(hotkey.spec) for hotkey in self._hotkeys]
+
+    # --- keys ----------------------------------------------------------------------
+
+    def _grab_keys(self) -> str:
+        hold = self.settings.get_str(Key.PUSH_TO_TALK_KEY).strip()
+        toggle = self.settings.get_str(Key.TOGGLE_KEY).strip()
+        if not self.settings.get_bool(Key.SYSTEM_WIDE_KEYS) or not (hold or toggle):
+            return "The keys work while this window has the focus."
+        display = _x11_display(self._environ)
+        if display is None:
+            return ("System-wide keys need an X11 session here. On Wayland, bind "
+                    "`dictation-app record start` (press) and `dictation-app record "
+                    "stop` (release) in your desktop's keyboard settings.")
+        problems, grabbed = [], []
+        for text, pressed, released in ((hold, self._on_hold_pressed, self._on_hold_released),
+                                        (toggle, self._on_toggle_pressed, _nothing)):
+            if not text:
+                continue
+            try:
+                hotkey = self._hotkey_factory(KeySpec.parse(text), pressed, released, display)
+                hotkey.start()
+            except (HotkeyUnavailable, ConfigurationError) as exc:
+                problems.append(str(exc))
+                continue
+            self._hotkeys.append(hotkey)
+            grabbed.append(str(hotkey.spec))
+        if problems:
+            message = " ".join(problems)
+            self._show_problem(f"System-wide key: {message}")
+            return message
+        return f"{' and '.join(grabbed)} work in every app (X11 key grab on {display})."
+
+    def _release_keys(self) -> None:
+        hotkeys, self._hotkeys = self._hotkeys, []
+        for hotkey in hotkeys:
+            hotkey.stop()
+
+    # Called on the X thread: hand over to the Qt loop.
+    def _on_hold_pressed(self) -> None:
+        self._on_loop(self._hold_started)
+
+    def _on_hold_released(self) -> None:
+        self._on_loop(self._hold_ended)
+
+    def _on_toggle_pressed(self) -> None:
+        self._on_loop(self._toggle)
+
+    def _on_loop(self, intent: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(intent)
+
+    # --- text ----------------------------------------------------------------------
+
+    def _prepare_output(self) -> str:
+        if self.output_mode == OUTPUT_WINDOW:
+            return "Text stays in this window (Copy all, or Save transcript)."
+        if self._inserter is None:
+            self._inserter = self._inserter_factory(self._environ)
+        if not self._inserter.available:
+            return (f"Cannot type into other apps: {self._inserter.reason}. The text stays "
+                    "in this window.")
+        return f"Each final is typed where the cursor is ({self._inserter.reason})."
+
+    def on_take_began(self) -> None:
+        self._typed_in_take = 0
+
+    def on_text_settled(self, formatted: Formatted) -> None:
+        """A final shown and journaled: type it, if the output mode says so."""
+        inserter = self._inserter
+        if self.output_mode != OUTPUT_TYPE or inserter is None or not inserter.available:
+            return
+        keys = ""
+        retract = min(formatted.retract, self._typed_in_take)
+        if retract and inserter.name == "x11-xtest":
+            keys = "\b" * retract  # the others cannot be asked to delete
+        text = formatted.text
+        if self._typed_in_take == 0 and text and not text[0].isspace() \
+                and not self._ends_in_space:
+            text = " " + text  # a take that follows another's words in the same place
+        self._typed_in_take += len(text) - retract
+        if text:
+            self._ends_in_space = text[-1].isspace()
+        if keys or text:
+            future = self._typer.submit(inserter.insert, keys + text)
+            future.add_done_callback(self._on_typed)
+
+    def _on_typed(self, future: concurrent.futures.Future[None]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            return
+        log.warning("typing into the focused app failed: %s", error)
+        message = str(error) if isinstance(error, DictationError) else repr(error)
+        self._on_loop(lambda: self._show_problem(
+            f"Could not type into the other app ({message}); the text is in this window "
+            "and in History."))
+
+    def _typer_close(self, close: Callable[[], None]) -> None:
+        try:
+            close()
+        except Exception:  # closing a lost X connection: nothing left to tell anyone
+            log.debug("closing the typing backend failed", exc_info=True)
+
+
+def _nothing() -> None:
+    pass
