@@ -27,7 +27,7 @@ _MAX_CHANNELS = 2  # we only downmix, so more channels would be wasted work
 # Rates tried, in order, when a device refuses its own default (all >= 16 kHz,
 # so the converter only ever downsamples).
 _FALLBACK_RATES = (48_000, 44_100, 32_000, 22_050, 16_000, 96_000)
-_SETTINGS_HINT = "choose another microphone in Settings"
+_SETTINGS_HINT = "choose another microphone in the list at the top of the window"
 
 
 class Microphone:
@@ -273,7 +273,8 @@ def _resolve_device(sd: Any, device: int | None) -> tuple[int, dict[str, Any]]:
         except sd.PortAudioError as exc:
             raise AudioDeviceError(
                 "No microphone found: the system has no default audio input. "
-                "Connect a microphone (or start the sound server), then choose it in Settings."
+                "Connect a microphone (or start the sound server), then choose it in the list "
+                "at the top of the window."
             ) from exc
     else:
         try:
@@ -286,7 +287,7 @@ def _resolve_device(sd: Any, device: int | None) -> tuple[int, dict[str, Any]]:
     if int(info["max_input_channels"]) < 1:
         raise AudioDeviceError(
             f"The audio device “{info['name']}” has no input channels, so it cannot "
-            "record. Choose a microphone in Settings."
+            "record. Choose a microphone in the list at the top of the window."
         )
     return int(info["index"]), info
 
@@ -312,5 +313,6 @@ def _choose_format(sd: Any, index: int, info: dict[str, Any]) -> tuple[int, int]
         f"The microphone “{info['name']}” refused its own default format "
         f"({default_rate} Hz, {most} ch) and every other we tried "
         f"({', '.join(map(str, rates[1:]))} Hz; {' or '.join(map(str, channel_counts))} ch). "
-        f"PortAudio said: {'; '.join(reasons)}. Choose another microphone in Settings."
+        f"PortAudio said: {'; '.join(reasons)}. Choose another microphone in the list at "
+        "the top of the window."
     )

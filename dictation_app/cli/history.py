@@ -47,9 +47,9 @@ def run_history(args: argparse.Namespace, *, path: Path | None = None) -> int:
         return 0
     if take.recording is None or not take.recording.is_file():
         raise ConfigurationError(
-            f"Take {take.id} has no recording: recordings were turned off in Settings when "
-            "it was made, or it was deleted when it got older than the days Settings keep "
-            f"them. `dictation-app history show {take.id}` prints its text.")
+            f"Take {take.id} has no recording: recordings were turned off in Preferences "
+            "when it was made, or it was deleted when it got older than the days set in "
+            f"Preferences to keep them. `dictation-app history show {take.id}` prints its text.")
     output: Path = args.output
     try:
         seconds = copy_recording(take.recording, output)

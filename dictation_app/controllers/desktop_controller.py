@@ -42,8 +42,11 @@ HotkeyFactory = Callable[[KeySpec, Callable[[], None], Callable[[], None], str],
 
 def _x11_hotkey(spec: KeySpec, on_pressed: Callable[[], None],
                 on_released: Callable[[], None], display: str) -> HotkeyListener:
-    from dictation_app.desktop.x11_hotkey import X11Hotkey
-
+    try:
+        from dictation_app.desktop.x11_hotkey import X11Hotkey
+    except ImportError as exc:  # python-xlib is installed on Linux only
+        raise HotkeyUnavailable(f"{spec} cannot be grabbed: the X11 display {display} "
+                                "needs python-xlib", spec=spec) from exc
     return X11Hotkey(spec, on_pressed, on_released, display=display)
 
 
@@ -169,14 +172,14 @@ class DesktopController(QObject):
     # --- text ----------------------------------------------------------------------
 
     def _prepare_output(self) -> str:
-        if self.output_mode == OUTPUT_WINDOW:
-            return "Text stays in this window (Copy all, or Save transcript)."
+        """What typing can do on this desktop, whichever mode is chosen: Preferences
+        shows it under the choice, so it says the truth before the choice is saved."""
         if self._inserter is None:
             self._inserter = self._inserter_factory(self._environ)
         if not self._inserter.available:
-            return (f"Cannot type into other apps: {self._inserter.reason}. The text stays "
-                    "in this window.")
-        return f"Each final is typed where the cursor is ({self._inserter.reason})."
+            return (f"Typing into other apps cannot work here: {self._inserter.reason}. "
+                    "The text stays in this window.")
+        return f"Typing into other apps works here ({self._inserter.reason})."
 
     def on_take_began(self) -> None:
         self._typed_in_take = 0

@@ -43,6 +43,7 @@ from dictation_app.controllers.microphone_controller import (
     MicrophoneController,
     MicrophoneFactory,
 )
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import (
     AudioDeviceError,
     ConfigurationError,
@@ -54,6 +55,7 @@ from dictation_app.core.settings import Key, Settings
 from dictation_app.core.text.formatter import Formatted, TakeFormatter, mask_profanity
 from dictation_app.core.text.replacements import apply_replacements, parse_replacements
 from dictation_app.engine.process import EngineProcess
+from dictation_app.engine.registry import REGISTRY as ENGINE_REGISTRY
 from dictation_app.protocols.app_command import CommandReply, LiveState, RecordAction, RecordCommand
 from dictation_app.protocols.bahasakita_stream import DEFAULT_URLS, ProtocolVersion
 from dictation_app.services.live_providers import (
@@ -61,6 +63,8 @@ from dictation_app.services.live_providers import (
     LIVE_PROVIDERS,
     failover_note,
     fallback_for,
+    live_engine_args,
+    live_language,
     live_provider,
     provider_choices,
 )
@@ -100,7 +104,7 @@ class DictationController(QObject):
         settings: Settings,
         secrets: SecretStore,
         *,
-        engine_factory: Callable[[], EngineProcess] = EngineProcess,
+        engine_factory: Callable[[], EngineProcess] | None = None,
         microphone_factory: MicrophoneFactory = Microphone,
         list_devices: Callable[[], list[InputDevice]] = list_input_devices,
         clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
@@ -122,8 +126,13 @@ class DictationController(QObject):
         self._clock = clock
         self._formatter: TakeFormatter | None = None  # the current take's
         self._take_heading: str | None = None  # shown with the take's first words
-        self.engines = EngineController(window, on_started=self._on_engine_started,
-                                        engine_factory=engine_factory)
+        # The live engine child runs the engine and language Preferences name.
+        self._engine_stale = False  # Preferences changed them during a take
+        self._engine_restart: asyncio.Future[None] | None = None
+        self.engines = EngineController(
+            window, on_started=self._on_engine_started,
+            engine_factory=engine_factory or (
+                lambda: EngineProcess(extra_args=live_engine_args(self.settings))))
         self.session = LiveSession(self, engine_url=self.engines.ensure,
                                    recorder=None if journal is None else journal.record)
         self.microphones = MicrophoneController(
@@ -182,9 +191,12 @@ class DictationController(QObject):
         await self.account.shutdown()
         if not skipped:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.session.finished(), 10)
+                await within(self.session.finished(), 10)
         await self.session.close()
         self.microphones.close()
+        if self._engine_restart is not None:
+            with contextlib.suppress(Exception):
+                await self._engine_restart  # a restart under way ends before the child
         await self.engines.shutdown()
 
     @property
@@ -400,6 +412,8 @@ class DictationController(QObject):
         self.window.set_busy(busy)
         if phase is Phase.IDLE:
             self._end_journal()
+            if self._engine_stale:
+                self._restart_engine()
 
     def on_session_status(self, kind: str, message: str) -> None:
         behind = self.session.behind_seconds
@@ -554,11 +568,15 @@ class DictationController(QObject):
             system_wide_keys=self.settings.get_bool(Key.SYSTEM_WIDE_KEYS),
             toggle_key=self.settings.get_str(Key.TOGGLE_KEY),
             output_mode=self.settings.get_str(Key.OUTPUT_MODE),
+            live_engines=tuple((e.name, e.label, e.languages) for e in ENGINE_REGISTRY.all()),
+            live_engine=self.settings.get_str(Key.LIVE_ENGINE),
+            live_language=live_language(self.settings),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
             dialog.set_token_info(*self.account.token_info())
-            dialog.set_failover_note(failover_note(self.settings.get_str(Key.LANGUAGE)))
+            dialog.set_failover_note(failover_note(self.settings.get_str(Key.LANGUAGE),
+                                                   live_language(self.settings)))
 
     def on_window_status_action_requested(self) -> None:
         """The status line's button: "Add token…" opens Settings at the token field;
@@ -600,6 +618,12 @@ class DictationController(QObject):
         self.settings.set(Key.SYSTEM_WIDE_KEYS, bool(values.system_wide_keys))
         self.settings.set(Key.TOGGLE_KEY, values.toggle_key)
         self.settings.set(Key.OUTPUT_MODE, values.output_mode)
+        engine_before = live_engine_args(self.settings)
+        if values.live_engine:
+            self.settings.set(Key.LIVE_ENGINE, values.live_engine)
+        self.settings.set(Key.LIVE_LANGUAGE, values.live_language)
+        if live_engine_args(self.settings) != engine_before:
+            self._restart_engine()
         self.account.save_account_url(values.bahasakita_account_url)
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
@@ -607,11 +631,26 @@ class DictationController(QObject):
         if values.bahasakita_token and not self.secrets.persistent:
             warning = self.account.expiry_warning()
             self.window.set_status(
-                "idle", "Settings saved. No system keyring is available, so the token is kept "
+                "idle", "Preferences saved. No system keyring is available, so the token is kept "
                 "for this session only." + (f" {warning}" if warning else ""))
         elif self.phase is Phase.IDLE:
             self._show_ready()
             self.account.show_expiry_warning()
+
+    def _restart_engine(self) -> None:
+        """Preferences named another live engine or language: the child is replaced now,
+        or once the take in progress has ended (its words come from the old one)."""
+        if self.phase is not Phase.IDLE:
+            self._engine_stale = True
+            return
+        self._engine_stale = False
+
+        async def restart() -> None:
+            await self.engines.shutdown()
+            if live_provider(self.provider).uses_engine and not self._closing:
+                self.engines.ensure()
+
+        self._engine_restart = asyncio.ensure_future(restart())
 
     def on_window_sign_in_requested(self, email: str, password: str) -> None:
         self.account.sign_in(email, password)

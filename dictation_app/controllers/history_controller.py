@@ -127,7 +127,7 @@ class HistoryController(QObject):
             return
         if take.recording is None or not take.recording.is_file():
             self.panel.show_message("This take has no recording: recordings were turned off "
-                                    "in Settings, or it was older than the days they are "
+                                    "in Preferences, or it was older than the days they are "
                                     "kept.", error=True)
             return
         source = take.recording

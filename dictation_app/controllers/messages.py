@@ -32,15 +32,16 @@ class Where(str, enum.Enum):
 # How to fix the Settings token, appended to what is wrong, as each part of the window
 # has always said it.
 _SETTINGS_TOKEN: dict[tuple[Where, Remedy], str] = {
-    (Where.LIVE, Remedy.ENTER): ": open Settings and paste your token, "
+    (Where.LIVE, Remedy.ENTER): ": open Preferences and paste your token, "
                                 "or switch to Local (offline).",
-    (Where.LIVE, Remedy.RENEW): " Check the token in Settings; it may have expired.",
+    (Where.LIVE, Remedy.RENEW): " Check the token in Preferences; it may have expired.",
     (Where.ACCOUNT, Remedy.ENTER): ": sign in with your Bahasakita email and password, "
-                                   f"paste a token in Settings, or set {BAHASAKITA_TOKEN_ENV}.",
-    (Where.ACCOUNT, Remedy.RENEW): " Sign in again or paste a new token in Settings.",
-    (Where.JOBS, Remedy.RENEW): " Sign in to Bahasakita again, or paste a new token in Settings.",
+                                   f"paste a token in Preferences, or set {BAHASAKITA_TOKEN_ENV}.",
+    (Where.ACCOUNT, Remedy.RENEW): " Sign in again or paste a new token in Preferences.",
+    (Where.JOBS, Remedy.RENEW): " Sign in to Bahasakita again, or paste a new token in "
+                                "Preferences.",
 }
-_REENTER_IN_SETTINGS = "; paste it again in Settings."
+_REENTER_IN_SETTINGS = "; paste it again in Preferences."
 
 
 def window_message(exc: BaseException, where: Where = Where.JOBS, *,

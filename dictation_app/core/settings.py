@@ -54,6 +54,8 @@ class Key(str, enum.Enum):
     SYSTEM_WIDE_KEYS = "system_wide_keys"  # the keys below work while any app has focus
     TOGGLE_KEY = "toggle_key"  # press once to start, again to stop; "" none
     OUTPUT_MODE = "output_mode"  # "window", or "type": finals typed into the focused app
+    LIVE_ENGINE = "live_engine"  # the offline engine live dictation runs (engine registry)
+    LIVE_LANGUAGE = "live_language"  # the language that engine hears live
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -84,6 +86,8 @@ DEFAULTS: dict[Key, Any] = {
     Key.SYSTEM_WIDE_KEYS: True,
     Key.TOGGLE_KEY: "",
     Key.OUTPUT_MODE: "window",
+    Key.LIVE_ENGINE: "whisper",
+    Key.LIVE_LANGUAGE: "en",
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 

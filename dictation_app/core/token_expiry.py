@@ -30,11 +30,11 @@ def expiry_warning(expires: datetime | None, now: datetime) -> str | None:
     day = expires.astimezone(now.tzinfo).date()
     if expires <= now:
         return (f"Your Bahasakita token expired on {day.isoformat()}. "
-                "Sign in again in Settings.")
+                "Sign in again in Preferences.")
     days = (day - now.date()).days
     when = "today" if days <= 0 else "tomorrow" if days == 1 else f"in {days} days"
     return (f"Your Bahasakita token expires on {day.isoformat()} ({when}). "
-            "Sign in again in Settings.")
+            "Sign in again in Preferences.")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -119,7 +119,7 @@ class HotkeyTaken(HotkeyUnavailable):
 
     def __init__(self, spec: KeySpec):
         super().__init__(f"{spec} is already taken by another application; choose "
-                         f"another key in Settings", spec=spec)
+                         f"another key in Preferences", spec=spec)
 
 
 class HotkeyListener(Protocol):

@@ -139,8 +139,11 @@ def _detect(env: Mapping[str, str]) -> TextInserter:
     wayland = session == "wayland" or bool(env.get("WAYLAND_DISPLAY"))
     # Under a Wayland session DISPLAY is XWayland's, whose XTest reaches X clients only.
     if display and session != "wayland":
-        from dictation_app.desktop.x11_typer import X11Typer
-
+        try:
+            from dictation_app.desktop.x11_typer import X11Typer
+        except ImportError:  # python-xlib is installed on Linux only
+            return NoInserter(f"the X11 display {display} needs python-xlib, which this "
+                              "installation does not have")
         try:
             return X11Typer(display, reason=f"XTest on the X11 display {display}")
         except InsertionUnavailable as exc:

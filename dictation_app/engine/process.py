@@ -10,6 +10,7 @@ import sys
 from collections import deque
 from collections.abc import Sequence
 
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import ConnectionFailed
 from dictation_app.engine.server import PARENT_PIPE_ENV
 
@@ -98,7 +99,7 @@ class EngineProcess:
         self._readers = [asyncio.create_task(
             keep_tail(process.stderr, self._stderr_tail, "offline engine"))]
         try:
-            url = await asyncio.wait_for(self._read_ready(process.stdout), timeout)
+            url = await within(self._read_ready(process.stdout), timeout)
         except asyncio.TimeoutError:
             await self._kill()
             raise ConnectionFailed(
@@ -111,7 +112,7 @@ class EngineProcess:
             # Its stdout closed: it is exiting, or (odd, but possible) closed the pipe
             # and lives on, in which case it is no use to us either.
             try:
-                await asyncio.wait_for(process.wait(), 5.0)
+                await within(process.wait(), 5.0)
             except asyncio.TimeoutError:
                 await self._kill()
             await self._finish_readers()
@@ -133,7 +134,7 @@ class EngineProcess:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                await within(process.wait(), timeout)
             except asyncio.TimeoutError:
                 log.warning("offline engine did not exit within %g s; killing it", timeout)
                 await self._kill()

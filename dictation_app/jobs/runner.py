@@ -44,6 +44,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import DictationError
 from dictation_app.core.redaction import redact, redacting_logger
 from dictation_app.jobs.claims import JobClaims
@@ -471,7 +472,7 @@ class JobRunner:
         label = self._labels.get(job.provider, job.provider)
         try:
             service = self._service(job.provider)  # the one the job ran on: it is cached
-            await asyncio.wait_for(service.cancel(job.remote), CANCEL_TIMEOUT)
+            await within(service.cancel(job.remote), CANCEL_TIMEOUT)
         except DictationError as exc:
             note = f"Cancelled here, but {label} did not confirm that it stopped the job: {exc}"
         except asyncio.TimeoutError:

@@ -31,13 +31,31 @@ class LiveProvider:
 
 
 # The language the live engine runs in (its model is chosen by it when it starts).
-LOCAL_LANGUAGE = "en"
+LOCAL_LANGUAGE = "en"  # what the offline engine hears live unless Preferences say
+
+
+def live_language(settings: Settings) -> str:
+    """The language the offline engine hears live (Preferences ▸ Recognition)."""
+    from dictation_app.core.settings import Key
+
+    return settings.get_str(Key.LIVE_LANGUAGE).strip() or LOCAL_LANGUAGE
+
+
+def live_engine_args(settings: Settings) -> list[str]:
+    """`serve` options for the live engine child: the engine and language Preferences
+    name (an engine the registry no longer has: the default, with the language)."""
+    from dictation_app.core.settings import Key
+    from dictation_app.engine.registry import REGISTRY
+
+    name = settings.get_str(Key.LIVE_ENGINE)
+    engine = REGISTRY.get(name) if name in REGISTRY.names() else REGISTRY.default()
+    return ["--engine", engine.name, "--language", live_language(settings)]
 
 
 def _local_target(settings: Settings, secrets: SecretStore) -> LiveTarget:
     # The engine's URL is known once it has started; it speaks protocol v1.
     return LiveTarget(url=None, token=None, version=ProtocolVersion.V1,
-                      language=LOCAL_LANGUAGE, service=LOCAL.service)
+                      language=live_language(settings), service=LOCAL.service)
 
 
 def _primary(language: str) -> str:
@@ -76,18 +94,22 @@ def fallback_for(target: LiveTarget, settings: Settings) -> LiveTarget | None:
 
     if target.url is None or not settings.get_bool(Key.FAILOVER):
         return None  # the engine's own take, or no failover
-    if _primary(target.language) != LOCAL_LANGUAGE:
+    if _primary(target.language) != _primary(live_language(settings)):
         return None  # the live engine's words would be another language's
     return LiveTarget(url=None, token=None, version=ProtocolVersion.V1,
                       language=target.language, service=LOCAL.service)
 
 
-def failover_note(language: str) -> str:
-    """Why failover would not act for takes in `language`, for Settings; "" if it would."""
-    if _primary(language) == LOCAL_LANGUAGE:
+def failover_note(language: str, local_language: str = LOCAL_LANGUAGE) -> str:
+    """Why failover would not act for takes in `language` when the offline engine hears
+    `local_language` live, for Preferences; "" if it would."""
+    if _primary(language) == _primary(local_language):
         return ""
-    return (f"Live dictation on the offline engine is in English for now, not “{language}”, "
-            "so takes in that language wait and reconnect instead.")
+    from dictation_app.core.languages import language_name
+
+    return (f"The offline engine hears {language_name(local_language)} live, not "
+            f"“{language}”, so takes in that language wait and reconnect instead "
+            "(Recognition and models ▸ Language).")
 
 
 def live_provider(provider_id: str) -> LiveProvider:

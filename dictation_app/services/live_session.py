@@ -44,6 +44,7 @@ import numpy as np
 
 from dictation_app.audio.convert import ChunkPipeline
 from dictation_app.audio.format import CHUNK_SECONDS
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import DictationError, ReconnectGaveUp
 from dictation_app.protocols.bahasakita_stream import FinalTranscript, PartialTranscript
 from dictation_app.services.backlog import Backlog
@@ -564,7 +565,7 @@ class LiveSession:
             if left <= 0:
                 return
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(1.0, left))
+                await within(self._wake.wait(), min(1.0, left))
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

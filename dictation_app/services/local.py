@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dictation_app.core import errors
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import DictationError, RemoteProtocolError
 from dictation_app.jobs.model import JobState
 from dictation_app.jobs.service import JobContext
@@ -253,7 +254,7 @@ class _Child:
         process = self._process
         if process.returncode is None and grace > 0:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), grace)
+                await within(process.wait(), grace)
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()

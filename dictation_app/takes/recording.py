@@ -64,7 +64,7 @@ class WavRecording:
             raise ConfigurationError(
                 f"Cannot write the take's recording ({path}): {exc.strerror or exc}. Check "
                 "that the folder is writable and the disk has room, or turn off keeping "
-                "recordings in Settings.") from exc
+                "recordings in Preferences.") from exc
         self._thread = threading.Thread(target=self._run, name=f"wav-{path.stem}", daemon=True)
         self._thread.start()
 

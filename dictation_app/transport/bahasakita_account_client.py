@@ -72,7 +72,7 @@ class BahasakitaAccountClient:
         problem = base_url_problem(base_url)
         if problem is not None:
             raise ConfigurationError(f"{SERVICE}: the base URL (the account address in "
-                                     f"Settings) is not usable. {problem}")
+                                     f"Preferences) is not usable. {problem}")
         self.base_url = base_url.strip().rstrip("/")
         self.timeout = timeout
         self._token = check_bahasakita_token(token) if token else None

@@ -58,6 +58,7 @@ from urllib.parse import urlsplit
 import httpx
 import tenacity
 
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -362,7 +363,7 @@ class ServiceHttp:
         if timeout is not None and self._deadline_floor:
             deadline = max(deadline, 2 * timeout)
         try:
-            response = await asyncio.wait_for(self._fetch(
+            response = await within(self._fetch(
                 method, url, headers=kwargs["headers"], params=kwargs["params"],
                 data=kwargs["data"], files=kwargs["files"], json=json_body,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT),

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from dictation_app.core.deadline import within
 from dictation_app.core.errors import (
     LIVE_TOKEN,
     AuthenticationFailed,
@@ -133,7 +134,7 @@ class StreamConnection:
         self._stopped = loop.create_future()
         log.info("connecting to %s", self.display_url)
         try:
-            self._ws = await asyncio.wait_for(self._connect(), self._open_timeout)
+            self._ws = await within(self._connect(), self._open_timeout)
         except asyncio.TimeoutError as exc:
             raise ConnectionFailed(
                 f"{self.service}: no answer from {self.display_url} within "
@@ -143,7 +144,7 @@ class StreamConnection:
         self._reader = asyncio.create_task(self._read(), name="stream-reader")
         try:
             await self._ws.send(self.protocol.open())
-            return await asyncio.wait_for(asyncio.shield(self._opened), self._open_timeout)
+            return await within(asyncio.shield(self._opened), self._open_timeout)
         except asyncio.TimeoutError as exc:
             await self.close()
             raise ConnectionFailed(
@@ -177,7 +178,7 @@ class StreamConnection:
                 f"{now - self._unanswered_since:.0f} s while audio was sent."))
         frame = self.protocol.audio(chunk)
         try:
-            await asyncio.wait_for(self._ws.send(frame), self._send_timeout)
+            await within(self._ws.send(frame), self._send_timeout)
         except asyncio.TimeoutError:
             await self._give_up(ConnectionFailed(
                 f"{self.service}: the server stopped reading: a send waited "
@@ -191,8 +192,8 @@ class StreamConnection:
         self._raise_failure()
         assert self._ws is not None and self._stopped is not None, "open() first"
         try:
-            await asyncio.wait_for(self._ws.send(self.protocol.stop()), self._send_timeout)
-            await asyncio.wait_for(asyncio.shield(self._stopped), self._stop_timeout)
+            await within(self._ws.send(self.protocol.stop()), self._send_timeout)
+            await within(asyncio.shield(self._stopped), self._stop_timeout)
         except asyncio.TimeoutError as exc:
             raise ConnectionFailed(
                 f"{self.service}: the server did not confirm the end of the session within "
@@ -212,7 +213,7 @@ class StreamConnection:
         if self._ws is not None:
             # The closing handshake needs a peer that reads; one that stopped is cut off.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._ws.close(), self._close_timeout)
+                await within(self._ws.close(), self._close_timeout)
             if self._ws.transport is not None and not self._ws.transport.is_closing():
                 self._ws.transport.abort()
         if self._reader is not None:
@@ -370,7 +371,7 @@ class StreamConnection:
         """
         assert self._ws is not None and self._stopped is not None
         try:
-            more = await asyncio.wait_for(self._ws.recv(), self.after_stop_quiet)
+            more = await within(self._ws.recv(), self.after_stop_quiet)
         except (asyncio.TimeoutError, ConnectionClosed):
             if not self._stopped.done():
                 self._stopped.set_result(None)

@@ -52,7 +52,7 @@ def _how_to_html(push_to_talk: str) -> str:
     return f"""
 <h3>Dictate</h3>
 <p>Pick a recognizer in the bar at the top: <b>Local</b> works offline with no
-account; <b>Bahasakita</b> is a cloud service and needs a token (Settings).</p>
+account; <b>Bahasakita</b> is a cloud service and needs a token (Edit ▸ Preferences).</p>
 <p>To dictate, {hold}press <b>Record</b> (Ctrl+R) to start and again to stop. Grey
 words are the recognizer's guesses while you speak; they turn black once settled.</p>
 <h3>Punctuation and corrections</h3>
@@ -60,14 +60,16 @@ words are the recognizer's guesses while you speak; they turn black once settled
 <i>new line</i> or <i>new paragraph</i> at the end of a phrase, or on their own.
 <i>Scratch that</i> removes what you said last. In Indonesian: <i>koma</i>,
 <i>titik</i>, <i>tanda tanya</i>, <i>baris baru</i>, <i>paragraf baru</i>,
-<i>hapus itu</i>. Settings ▸ Text turns these off and holds your word replacements.</p>
+<i>hapus itu</i>. Preferences ▸ General turns these off and holds your word
+replacements.</p>
 <h3>Files</h3>
 <p>Drop audio or video files on the window, or use File ▸ Transcribe files… (Ctrl+O).
 Each becomes a job in the Files panel; double-click a finished job to read, search and
 export its transcript.</p>
 <h3>Nothing is lost</h3>
-<p>Every take is kept in the History panel with its recording (Settings says for how
-long). If the connection drops, the app reconnects and sends what it missed; if the app
+<p>Every take is kept in the History panel with its recording (Preferences ▸ Privacy
+and storage says for how long). If the connection drops, the app reconnects and sends
+what it missed; if the app
 is closed by a crash, the next start shows the take it recovered.</p>
 <h3>From a desktop shortcut</h3>
 <p><code>dictation-app record toggle</code> starts or stops dictating in the running

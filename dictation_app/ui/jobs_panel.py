@@ -16,7 +16,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QLocale,
     QModelIndex,
     QPoint,
     Qt,
@@ -53,7 +52,6 @@ from dictation_app.core.languages import (
     AUTOMATIC,
     LANGUAGES,
     LanguageSupport,
-    language_name,
     parse_language,
 )
 from dictation_app.jobs.model import Job, JobOptions, JobState
@@ -66,6 +64,7 @@ from dictation_app.ui.job_list import (
     JobListModel,
     job_details,
 )
+from dictation_app.ui.language_label import language_label
 from dictation_app.ui.message_line import show_message
 
 DROP_HINT = "Drop audio files here or click Add files…"
@@ -582,7 +581,7 @@ class JobsPanel(QWidget):
             combo.addItem(AUTOMATIC, None)
             combo.setItemData(0, "Let the service detect the language",
                               Qt.ItemDataRole.ToolTipRole)
-        entries = [(_language_label(code), code) for code in support.codes]
+        entries = [(language_label(code), code) for code in support.codes]
         if not support.any_code:  # a closed list can be long (Whisper's 99): by name
             entries.sort(key=lambda entry: entry[0].casefold())
         for label, code in entries:
@@ -599,9 +598,9 @@ class JobsPanel(QWidget):
             return
         self._select_language(support.default)
         if announce:
-            now = AUTOMATIC if support.default is None else _language_label(support.default)
+            now = AUTOMATIC if support.default is None else language_label(support.default)
             why = ("cannot detect the language" if code is None
-                   else f"does not know {_language_label(code)}")
+                   else f"does not know {language_label(code)}")
             self.show_message(f"{support.who} {why}: the language is now {now}.")
 
     def _select_language(self, code: str | None) -> None:
@@ -626,7 +625,7 @@ class JobsPanel(QWidget):
         if support.any_code:
             return LANGUAGE_TIP + TYPE_TIP
         if len(support.codes) == 1 and not support.detects:
-            return f"{LANGUAGE_TIP}: {support.who} knows {_language_label(support.codes[0])} only"
+            return f"{LANGUAGE_TIP}: {support.who} knows {language_label(support.codes[0])} only"
         detects = "" if support.detects else ", and cannot detect the language"
         return f"{LANGUAGE_TIP}. {support.who} knows the languages listed{detects}"
 
@@ -663,17 +662,6 @@ class JobsPanel(QWidget):
 def _retryable(job: Job) -> bool:
     """Failed or cancelled, and not refused: a file that cannot be decoded is not retried."""
     return job.state in _RETRYABLE and not job.refused
-
-
-def _language_label(code: str) -> str:
-    """'Sepedi (nso)': this app's name for the language where it has one, else Qt's
-    English name for it, else the code alone."""
-    name = language_name(code)
-    if name == code:
-        language = QLocale(code).language()
-        if language not in (QLocale.Language.C, QLocale.Language.AnyLanguage):
-            name = QLocale.languageToString(language)
-    return f"{name} ({code})" if name != code else code
 
 
 def _option_control(spec: OptionSpec) -> QComboBox | QCheckBox:

@@ -48,7 +48,7 @@ _TIP_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's own tooltip, before local-
 _FILE, _DURATION, _CREATED, _SIZE = range(4)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _SIGNED_OUT = ("Not signed in to Bahasakita. Sign in with your email and password, or paste "
-               "a token in Settings, to see your transcription queues.")
+               "a token in Preferences, to see your transcription queues.")
 _SIGNED_OUT_TIP = "Sign in first: there is nothing to refresh while signed out."
 _INTERVAL_TIP = "How often the queues refresh by themselves"
 _REFRESH_TIP = "Fetch the queues from Bahasakita now"
@@ -88,7 +88,7 @@ class MonitoringPanel(QWidget):
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.sign_in_button = QPushButton("Sign in…")
         self.sign_in_button.setObjectName("accountSignIn")
-        self.sign_in_button.setToolTip("Open Settings at the Bahasakita sign-in")
+        self.sign_in_button.setToolTip("Open Preferences at the Bahasakita sign-in")
         self.sign_in_button.clicked.connect(self.sign_in_requested)
         self.sign_in_button.setVisible(False)
 
@@ -102,7 +102,7 @@ class MonitoringPanel(QWidget):
         small.setPointSizeF(max(small.pointSizeF() * 0.85, 7.0))
         self.address_label.setFont(small)
         self.address_label.setToolTip("The Bahasakita account address this tab asks; "
-                                      "change it in Settings")
+                                      "change it in Preferences")
         self.address_label.setVisible(False)
 
         self.status_label = QLabel("Not updated yet")

@@ -49,6 +49,7 @@ from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.text.replacements import parse_replacements
 from dictation_app.protocols.bahasakita_account import DEFAULT_BASE_URL as ACCOUNT_BASE_URL
 from dictation_app.protocols.bahasakita_account import base_url_problem
+from dictation_app.ui.language_label import language_label
 
 # The sections, in the order the list shows them.
 GENERAL = "General"
@@ -84,6 +85,11 @@ class SettingsValues:
     system_wide_keys: bool = True  # the keys work while any app has the focus
     toggle_key: str = ""  # press to start, press again to stop; "" none
     output_mode: str = "window"  # or "type": each final typed into the focused app
+    # The offline engines live dictation may run, as (name, label, languages), and the
+    # one chosen with the language it hears.
+    live_engines: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    live_engine: str = ""
+    live_language: str = "en"
 
 
 OUTPUT_CHOICES = (("window", "Only in this window"),
@@ -230,6 +236,22 @@ class SettingsDialog(QDialog):
             "waits and reconnects instead. The history marks which engine heard "
             "which words.")
 
+        self._live_engine_choices = values.live_engines
+        self._live_engines = {name: languages for name, _label, languages in values.live_engines}
+        self.live_engine_combo = QComboBox()
+        self.live_engine_combo.setObjectName("liveEngineCombo")
+        self.live_engine_combo.setAccessibleName("Offline engine for live dictation")
+        for name, label, _languages in values.live_engines:
+            self.live_engine_combo.addItem(label, name)
+        self.live_engine_combo.setCurrentIndex(
+            max(0, self.live_engine_combo.findData(values.live_engine)))
+        self.live_language_combo = QComboBox()
+        self.live_language_combo.setObjectName("liveLanguageCombo")
+        self.live_language_combo.setAccessibleName("Language of live dictation offline")
+        self._fill_live_languages(values.live_language)
+        self.live_engine_combo.currentIndexChanged.connect(
+            lambda _index: self._fill_live_languages(self._live_language()))
+
         self.failover_note = QLabel()
         self.failover_note.setObjectName("failoverNote")
         self.failover_note.setWordWrap(True)
@@ -307,13 +329,20 @@ class SettingsDialog(QDialog):
                                  "own account."))
         cloud.addWidget(self.services_button, 0, Qt.AlignmentFlag.AlignLeft)
         recognition = QVBoxLayout()
+        recognition.addWidget(_heading("Live dictation on this computer"))
+        recognition.addWidget(_wrapped(
+            "The offline engine needs no account and no network. Whisper writes "
+            "punctuation and capitals (tiny.en for English, base for 98 other languages); "
+            "PocketSphinx is smaller and English only. The Files panel picks the engine "
+            "for each file."))
+        engine_form = QFormLayout()
+        engine_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        engine_form.addRow("Engine:", self.live_engine_combo)
+        engine_form.addRow("Language:", self.live_language_combo)
+        recognition.addLayout(engine_form)
+        recognition.addSpacing(8)
         recognition.addWidget(_heading("When the cloud is away"))
         recognition.addLayout(failover_column)
-        recognition.addSpacing(8)
-        recognition.addWidget(_heading("Offline engine"))
-        recognition.addWidget(_wrapped(
-            "Whisper, in the app: tiny.en for English, base for 99 other languages. It "
-            "needs no account and no network; the Files panel picks the engine per job."))
         shortcuts = QVBoxLayout()
         shortcuts.addWidget(_heading("Keys"))
         shortcuts.addLayout(keyboard_form)
@@ -332,6 +361,7 @@ class SettingsDialog(QDialog):
         self.sections = QListWidget()
         self.sections.setObjectName("preferenceSections")
         self.sections.setAccessibleName("Sections")
+        self.sections.setSpacing(3)
         self.pages = QStackedWidget()
         self._page_scrolls: list[QScrollArea] = []
         for title, column in ((GENERAL, general), (RECOGNITION, recognition),
@@ -413,7 +443,28 @@ class SettingsDialog(QDialog):
             toggle_key=self.toggle_edit.keySequence().toString(
                 QKeySequence.SequenceFormat.PortableText),
             output_mode=str(self.output_combo.currentData()),
+            live_engines=self._live_engine_choices,
+            live_engine=str(self.live_engine_combo.currentData() or ""),
+            live_language=self._live_language(),
         )
+
+    def _live_language(self) -> str:
+        return str(self.live_language_combo.currentData() or "en")
+
+    def _fill_live_languages(self, wanted: str) -> None:
+        """The chosen engine's languages, English first, then by name; `wanted` kept
+        when the engine knows it, else English."""
+        languages = self._live_engines.get(str(self.live_engine_combo.currentData()), ("en",))
+        labelled = sorted(((language_label(code), code) for code in languages),
+                          key=lambda pair: (pair[1] != "en", pair[0].casefold()))
+        combo = self.live_language_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for label, code in labelled:
+            combo.addItem(label, code)
+        index = combo.findData(wanted)
+        combo.setCurrentIndex(index if index >= 0 else max(0, combo.findData("en")))
+        combo.blockSignals(False)
 
     def import_replacements(self, path: str | Path) -> bool:
         """Add the replacements in a file (`spoken => written` lines or two-column CSV)

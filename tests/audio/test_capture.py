@@ -236,7 +236,7 @@ def test_a_nonexistent_device_index_is_refused_clearly(
 
     async def scenario() -> None:
         microphone = Recorder(asyncio.get_running_loop()).attach(99)
-        with pytest.raises(AudioDeviceError, match=r"no audio device #99.*Settings"):
+        with pytest.raises(AudioDeviceError, match=r"no audio device #99.*list at the top"):
             microphone.start()
         assert not microphone.running
         microphone.stop()
@@ -299,7 +299,7 @@ def test_a_refused_default_format_falls_back_or_says_what_was_refused(
         message = str(caught.value)
         assert "“default” refused its own default format (44100 Hz, 2 ch)" in message
         assert "(48000, 32000, 22050, 16000, 96000 Hz; 2 or 1 ch)" in message
-        assert "Invalid sample rate" in message and "Settings" in message
+        assert "Invalid sample rate" in message and "the list at the top" in message
         assert not microphone.running
 
     asyncio.run(scenario())
@@ -321,7 +321,7 @@ def test_a_vanishing_device_is_reported_on_the_loop(pulse_mic: Callable[..., Pul
         mic.kill()
         error = await recorder.wait_for_error()
         assert "“default” stopped working" in str(error)
-        assert "Settings" in str(error)
+        assert "the list at the top of the window" in str(error)
         assert not microphone.running
         blocks = len(recorder.levels)
         microphone.stop()  # idempotent after a failure

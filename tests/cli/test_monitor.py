@@ -145,7 +145,7 @@ def test_no_token_says_how_to_set_one(server: FakeBahasakitaRest, monkeypatch: p
     monkeypatch.delenv(TOKEN_ENV)
     assert monitor(server) == 1
     err = capsys.readouterr().err
-    assert TOKEN_ENV in err and "Settings" not in err
+    assert TOKEN_ENV in err and "Preferences" not in err
     assert server.requests == []
 
 

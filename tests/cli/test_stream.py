@@ -87,7 +87,7 @@ def test_wrong_token_exits_non_zero_without_showing_it(audio: Path) -> None:
                      "--token", TOKEN, "-v")
     assert result.returncode == 1
     assert "refused the token (HTTP 401)" in result.stderr
-    assert "--token" in result.stderr and "Settings" not in result.stderr
+    assert "--token" in result.stderr and "Preferences" not in result.stderr
     assert TOKEN not in result.stderr + result.stdout
 
 
@@ -124,7 +124,7 @@ def test_bahasakita_without_a_token_says_how_to_give_one(audio: Path) -> None:
     result = cli("stream", str(audio), "--provider", "bahasakita", "--url", "ws://127.0.0.1:9/")
     assert result.returncode == 1
     assert "DICTATION_BAHASAKITA_TOKEN" in result.stderr
-    assert "--token" in result.stderr and "Settings" not in result.stderr
+    assert "--token" in result.stderr and "Preferences" not in result.stderr
 
 
 def test_usage_errors_exit_2() -> None:

@@ -1,4 +1,4 @@
-"""Signing in from the Settings dialog, end to end: the real window and controller on a
+"""Signing in from the Preferences dialog, end to end: the real window and controller on a
 qasync loop, the real account client, and a Bahasakita REST server on loopback.
 
 No microphone is needed: the controller lists no devices and must still sign in.
@@ -156,7 +156,7 @@ def test_a_token_expiring_tomorrow_is_warned_about(
 
     day = tomorrow.date().isoformat()
     assert window.status_label.text() == (
-        f"Your Bahasakita token expires on {day} (tomorrow). Sign in again in Settings.")
+        f"Your Bahasakita token expires on {day} (tomorrow). Sign in again in Preferences.")
     assert window.status_kind != "error"  # not expired yet: a warning, not a failure
 
 
@@ -173,7 +173,7 @@ def test_the_warning_shows_at_start_and_when_settings_are_saved(
         async def scenario() -> None:
             controller.start()
             assert window.status_label.text() == (
-                "Your Bahasakita token expired on 2025-12-31. Sign in again in Settings.")
+                "Your Bahasakita token expired on 2025-12-31. Sign in again in Preferences.")
             assert window.status_kind == "error"
 
             dialog = open_dialog(window)

@@ -22,6 +22,7 @@ from dictation_app.controllers.dictation_controller import DictationController, 
 from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.engine.process import EngineProcess
+from dictation_app.services.live_providers import LIVE_PROVIDERS
 from dictation_app.takes.journal import TakeJournal
 from dictation_app.takes.model import TakeFinal, TakeState
 from dictation_app.takes.store import TakeStore
@@ -539,3 +540,35 @@ def test_a_provider_change_clears_the_last_providers_error(
 
         controller.refresh_devices()
         run(loop, controller, scenario())
+
+
+@pytest.mark.engine
+def test_preferences_naming_another_live_engine_and_language_restart_the_child(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, no_sound_server: list[str]) -> None:
+    settings = Settings()
+    settings.set(Key.LIVE_ENGINE, "pocketsphinx")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = DictationController(window, settings, SecretStore())
+
+    async def scenario() -> None:
+        controller.start()
+        await until(lambda: controller.engine is not None and controller.engine.running,
+                    timeout=60)
+        first = controller.engine
+        assert first is not None and first.command[-4:] == [
+            "--engine", "pocketsphinx", "--language", "en"]
+        window.settings_requested.emit()
+        dialog = window.settings_dialog
+        assert dialog is not None
+        dialog.live_engine_combo.setCurrentIndex(dialog.live_engine_combo.findData("whisper"))
+        dialog.live_language_combo.setCurrentIndex(dialog.live_language_combo.findData("es"))
+        dialog.accept()
+        await until(lambda: controller.engine is not None and controller.engine is not first
+                    and controller.engine.running, timeout=60)
+        assert controller.engine.command[-4:] == ["--engine", "whisper", "--language", "es"]
+        assert not first.running  # the old child is gone, not left beside the new one
+        assert LIVE_PROVIDERS["local"].resolve(settings, SecretStore()).language == "es"
+
+    run(loop, controller, scenario())
+    assert settings.get_str(Key.LIVE_LANGUAGE) == "es"

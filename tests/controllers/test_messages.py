@@ -33,7 +33,7 @@ from dictation_app.transport.bahasakita_account_client import (
 from dictation_app.transport.stream_connection import StreamConnection
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 
-GUI_PLACES = ("Settings", "File →", "File ->", "services dialog", "menu", "Press", "button")
+GUI_PLACES = ("Preferences", "File →", "File ->", "services dialog", "menu", "Press", "button")
 
 
 def printed_names_no_gui_place(error: BaseException) -> str:
@@ -47,8 +47,8 @@ def test_a_damaged_bahasakita_token() -> None:
         check_bahasakita_token("secret-part-one\nsecret-part-two")
     error = caught.value
     assert window_message(error, Where.ACCOUNT).endswith(
-        "(a curly quote, say); paste it again in Settings.")
-    assert window_message(error, Where.JOBS).endswith("; paste it again in Settings.")
+        "(a curly quote, say); paste it again in Preferences.")
+    assert window_message(error, Where.JOBS).endswith("; paste it again in Preferences.")
     assert printed_names_no_gui_place(error).endswith(
         "(a curly quote, say); set DICTATION_BAHASAKITA_TOKEN again.")
     assert "secret-part" not in window_message(error) + cli_message(error)
@@ -63,7 +63,7 @@ def test_monitoring_without_a_token() -> None:
         asyncio.run(scenario())
     assert window_message(caught.value, Where.ACCOUNT) == (
         "Bahasakita monitoring needs a token: sign in with your Bahasakita email and "
-        "password, paste a token in Settings, or set DICTATION_BAHASAKITA_TOKEN.")
+        "password, paste a token in Preferences, or set DICTATION_BAHASAKITA_TOKEN.")
     assert printed_names_no_gui_place(caught.value) == (
         "Bahasakita monitoring needs a token: set DICTATION_BAHASAKITA_TOKEN, or enter it "
         "in the app.")
@@ -73,7 +73,7 @@ def test_a_live_take_without_a_token(memory_keyring: object) -> None:
     with pytest.raises(ConfigurationError) as caught:
         live_provider("bahasakita").resolve(Settings(), SecretStore())
     assert window_message(caught.value, Where.LIVE) == (
-        "Bahasakita needs a token: open Settings and paste your token, "
+        "Bahasakita needs a token: open Preferences and paste your token, "
         "or switch to Local (offline).")
     assert printed_names_no_gui_place(caught.value) == (
         "Bahasakita needs a token: pass --token or set DICTATION_BAHASAKITA_TOKEN.")
@@ -92,7 +92,7 @@ def test_a_live_token_refused_at_the_handshake(tmp_path: Path) -> None:
             pytest.raises(AuthenticationFailed) as caught:
         asyncio.run(scenario(server.url))
     assert window_message(caught.value, Where.LIVE) == (
-        "Bahasakita refused the token (HTTP 401). Check the token in Settings; it may have "
+        "Bahasakita refused the token (HTTP 401). Check the token in Preferences; it may have "
         "expired.")
     assert printed_names_no_gui_place(caught.value) == (
         "Bahasakita refused the token (HTTP 401). Check --token or DICTATION_BAHASAKITA_TOKEN;"

@@ -217,7 +217,7 @@ def test_a_factory_that_fails_shows_why_and_keeps_the_timer(panel: MonitoringPan
         await controller.refresh()  # still alive: asks again rather than raising
 
     controlled(panel, factory, scenario)
-    assert "paste it again in Settings" in panel.message_label.text()
+    assert "paste it again in Preferences" in panel.message_label.text()
     assert "pasted with a" not in panel.message_label.text()  # the token is never echoed
 
 

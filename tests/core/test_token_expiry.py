@@ -28,12 +28,12 @@ def test_more_than_three_days_ahead_gives_no_warning() -> None:
 def test_within_three_days_says_the_date_and_how_soon(expires: datetime, when: str) -> None:
     day = expires.date().isoformat()
     assert expiry_warning(expires, NOW) == (
-        f"Your Bahasakita token expires on {day} ({when}). Sign in again in Settings.")
+        f"Your Bahasakita token expires on {day} ({when}). Sign in again in Preferences.")
 
 
 def test_an_expired_token_says_so() -> None:
     assert expiry_warning(datetime(2026, 11, 20, tzinfo=timezone.utc), NOW) == (
-        "Your Bahasakita token expired on 2026-11-20. Sign in again in Settings.")
+        "Your Bahasakita token expired on 2026-11-20. Sign in again in Preferences.")
     assert expiry_warning(NOW, NOW) is not None and "expired on" in str(expiry_warning(NOW, NOW))
 
 

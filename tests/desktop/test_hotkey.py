@@ -54,5 +54,5 @@ def test_a_bad_key_is_refused_by_name(text: str, says: str) -> None:
 def test_a_taken_key_says_what_to_do() -> None:
     error = HotkeyTaken(KeySpec.parse("f9"))
     assert str(error) == ("F9 is already taken by another application; choose another "
-                          "key in Settings")
+                          "key in Preferences")
     assert isinstance(error, ConfigurationError)

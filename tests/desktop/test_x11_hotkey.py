@@ -149,7 +149,7 @@ def test_a_key_another_client_grabbed_is_a_clear_error(
     taken = X11Hotkey(KeySpec.parse("ctrl+shift+f12"), second.on_pressed,
                       second.on_released, xvfb.display)
     with pytest.raises(HotkeyTaken, match=r"^Ctrl\+Shift\+F12 is already taken by another "
-                                          r"application; choose another key in Settings$"):
+                                          r"application; choose another key in Preferences$"):
         taken.start()
     taken.stop()  # harmless after a failed start
     # The refused grab left the first one whole, and took nothing for itself.

@@ -154,7 +154,7 @@ def runner_for(store: JobStore, *services: FakeService, at_once: int = 2) -> Job
 
     def factory(provider: str) -> JobService:
         if provider not in by_provider:
-            raise ConfigurationError(f"{provider} needs a token: add it in Settings")
+            raise ConfigurationError(f"{provider} needs a token: add it in Preferences")
         return by_provider[provider]
 
     return JobRunner(store, factory, at_once=at_once)
@@ -447,7 +447,7 @@ def test_a_missing_service_configuration_fails_the_job_with_its_message(
         job = submit(runner, provider="botlhale")
         failed = await runner.wait(job.id)
         assert failed.state is JobState.FAILED
-        assert failed.error == "botlhale needs a token: add it in Settings"
+        assert failed.error == "botlhale needs a token: add it in Preferences"
         await runner.aclose()
         assert service.closed == 0  # never used
 

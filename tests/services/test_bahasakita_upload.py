@@ -212,8 +212,8 @@ def test_missing_token_says_where_to_set_it(server: FakeBahasakitaUpload, audio:
                                             token: str | None) -> None:
     error = failure(server, lambda s: s.run(context_for(server, audio)), ConfigurationError,
                     token=token)
-    assert "Settings" in window_message(error)
-    assert "Settings" not in cli_message(error)  # the command line has no dialogs
+    assert "Preferences" in window_message(error)
+    assert "Preferences" not in cli_message(error)  # the command line has no dialogs
     assert "DICTATION_BAHASAKITA_TOKEN" in window_message(error)
     assert "DICTATION_BAHASAKITA_TOKEN" in cli_message(error)
     error = failure(server, lambda s: s.change_priority("abc", "high"), ConfigurationError,
@@ -228,7 +228,7 @@ def test_damaged_token_is_refused_without_echoing_it(server: FakeBahasakitaUploa
                                                      damage: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         service_for(server, token=GOOD_TOKEN + damage)
-    assert "paste it again in Settings" in window_message(caught.value)
+    assert "paste it again in Preferences" in window_message(caught.value)
     assert "DICTATION_BAHASAKITA_TOKEN again" in cli_message(caught.value)
     assert GOOD_TOKEN not in window_message(caught.value)
     assert server.requests == []
@@ -244,7 +244,7 @@ def test_wrong_token_asks_to_sign_in_again(server: FakeBahasakitaUpload, audio: 
     error = failure(server, lambda s: s.run(context_for(server, audio)), AuthenticationFailed,
                     token="wrong-token-0005")
     assert "Sign in to Bahasakita again" in window_message(error)
-    assert "Settings" not in cli_message(error)
+    assert "Preferences" not in cli_message(error)
     assert "Token is invalid or expired" in str(error)
     assert len(server.requests) == 1  # a refused token is not retried
 

@@ -14,6 +14,7 @@ from dictation_app.services.live_providers import (
     LIVE_PROVIDERS,
     failover_note,
     fallback_for,
+    live_engine_args,
     live_provider,
     provider_choices,
 )
@@ -42,7 +43,7 @@ def test_bahasakita_without_a_token_says_what_to_do(memory_keyring: object) -> N
     with pytest.raises(ConfigurationError) as caught:
         live_provider("bahasakita").resolve(Settings(), SecretStore())
     assert window_message(caught.value, Where.LIVE).startswith(
-        "Bahasakita needs a token: open Settings")
+        "Bahasakita needs a token: open Preferences")
 
 
 def test_bahasakita_target_follows_the_settings(memory_keyring: object) -> None:
@@ -82,3 +83,22 @@ def test_settings_says_when_failover_would_not_act() -> None:
     assert failover_note("en") == ""
     note = failover_note("id")
     assert "“id”" in note and "English" in note and "reconnect" in note
+
+
+def test_the_live_engine_and_language_come_from_preferences() -> None:
+    settings = Settings()
+    assert live_engine_args(settings) == ["--engine", "whisper", "--language", "en"]
+    settings.set(Key.LIVE_ENGINE, "pocketsphinx")
+    assert live_engine_args(settings)[:2] == ["--engine", "pocketsphinx"]
+    settings.set(Key.LIVE_ENGINE, "gone-engine")  # a hand-edited or older file
+    assert live_engine_args(settings)[:2] == ["--engine", "whisper"]
+    settings.set(Key.LIVE_LANGUAGE, "id")
+    assert LIVE_PROVIDERS["local"].resolve(settings, SecretStore()).language == "id"
+    # The engine hears Indonesian live now: an Indonesian cloud take may fail over to
+    # it, an English one may not, and Preferences says why.
+    settings.set(Key.FAILOVER, True)
+    fallback = fallback_for(cloud("id"), settings)
+    assert fallback is not None and fallback.language == "id"
+    assert fallback_for(cloud("en"), settings) is None
+    assert failover_note("id", "id") == ""
+    assert "hears Indonesian live" in failover_note("en", "id")

@@ -107,7 +107,7 @@ def test_a_refused_token_says_what_to_do(server: FakeBahasakitaRest) -> None:
     assert isinstance(error, AuthenticationFailed)
     assert window_message(error, Where.ACCOUNT) == (
         "Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
-        "Sign in again or paste a new token in Settings.")
+        "Sign in again or paste a new token in Preferences.")
     assert cli_message(error) == (
         "Bahasakita refused the token (HTTP 401): Token is invalid or expired. "
         "Set DICTATION_BAHASAKITA_TOKEN to a new value, or renew it in the app.")
@@ -183,9 +183,9 @@ def test_no_token_says_how_to_set_one(server: FakeBahasakitaRest) -> None:
     error = failure(server, token=None)
     assert isinstance(error, ConfigurationError)
     shown = window_message(error, Where.ACCOUNT)
-    assert "DICTATION_BAHASAKITA_TOKEN" in shown and "Settings" in shown
+    assert "DICTATION_BAHASAKITA_TOKEN" in shown and "Preferences" in shown
     printed = cli_message(error)
-    assert "DICTATION_BAHASAKITA_TOKEN" in printed and "Settings" not in printed
+    assert "DICTATION_BAHASAKITA_TOKEN" in printed and "Preferences" not in printed
     assert server.requests == []
 
 
@@ -202,7 +202,7 @@ def test_a_token_with_a_non_ascii_character_is_refused_before_sending(
         server: FakeBahasakitaRest, damage: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         BahasakitaAccountClient(base_url=server.base_url, token=GOOD_TOKEN + damage)
-    assert "paste it again in Settings" in window_message(caught.value, Where.ACCOUNT)
+    assert "paste it again in Preferences" in window_message(caught.value, Where.ACCOUNT)
     assert GOOD_TOKEN not in window_message(caught.value, Where.ACCOUNT)
 
 

@@ -342,7 +342,7 @@ def test_status_kinds(window: MainWindow, kind: str) -> None:
 def test_error_status_shows_the_full_selectable_message(window: MainWindow) -> None:
     message = (
         "Could not connect to Bahasakita (wss://api.bahasakita.co.id/v1/prod/stream): "
-        "the server refused the token (HTTP 401). Check the token in Settings. " * 3
+        "the server refused the token (HTTP 401). Check the token in Preferences. " * 3
     )
     window.set_status("error", message)
 

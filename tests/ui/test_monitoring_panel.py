@@ -56,7 +56,7 @@ def test_a_failure_keeps_the_data_marks_it_stale_and_says_why(panel: MonitoringP
     panel.show_snapshot(snapshot_of(example_body()), set(), AT)
     normal = panel.job_rows("inquery")[0].foreground(0).color()
     reason = ("Bahasakita refused the token (HTTP 401): Token expired. "
-              "Sign in again or paste a new token in Settings.")
+              "Sign in again or paste a new token in Preferences.")
     panel.show_error(reason)
     assert panel.is_stale
     assert panel.status_label.text() == "Stale: last updated 12:03:04"
@@ -132,7 +132,7 @@ def test_signed_out_says_how_to_add_a_token(panel: MonitoringPanel) -> None:
     panel.show_snapshot(snapshot_of(example_body()), set(), AT)
     panel.show_signed_out("")
     assert not panel.tree.isVisible()
-    assert "paste a token in Settings" in panel.message_label.text()
+    assert "paste a token in Preferences" in panel.message_label.text()
     assert panel.account_label.text() == "Bahasakita account: not signed in"
 
 

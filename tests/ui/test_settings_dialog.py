@@ -348,3 +348,26 @@ def test_the_keys_and_the_output_are_edited_and_what_works_here_is_said(
         "Ctrl+Alt+D", False, "type")
     dialog.set_desktop_notes("", "")
     assert not dialog.key_note.isVisible() and not dialog.output_note.isVisible()
+
+
+def test_the_live_engine_offers_its_own_languages(qtbot: QtBot) -> None:
+    engines = (("pocketsphinx", "PocketSphinx (US English)", ("en",)),
+               ("whisper", "Whisper", ("es", "en", "id")))
+    dialog = SettingsDialog(SettingsValues(bahasakita_url="", bahasakita_token="",
+                                           live_engines=engines, live_engine="whisper",
+                                           live_language="es"))
+    qtbot.addWidget(dialog)
+    languages = dialog.live_language_combo
+
+    def offered() -> list[str]:
+        return [str(languages.itemData(i)) for i in range(languages.count())]
+
+    assert offered() == ["en", "id", "es"]  # English first, then by name
+    assert languages.currentData() == "es" and languages.currentText() == "Spanish (es)"
+    dialog.live_engine_combo.setCurrentIndex(dialog.live_engine_combo.findData("pocketsphinx"))
+    assert offered() == ["en"] and languages.currentData() == "en"
+    dialog.live_engine_combo.setCurrentIndex(dialog.live_engine_combo.findData("whisper"))
+    languages.setCurrentIndex(languages.findData("id"))
+    values = dialog.values()
+    assert (values.live_engine, values.live_language) == ("whisper", "id")
+    assert values.live_engines == engines

@@ -31,7 +31,7 @@ def test_says_the_offline_engine_works_in_english_without_an_account(
 def test_says_where_a_bahasakita_token_goes(banner: WelcomeBanner) -> None:
     line = next(line for line in banner.text().splitlines() if "Bahasakita" in line)
     assert "token" in line
-    assert "Settings" in line
+    assert "Preferences" in line
 
 
 def test_says_files_can_be_dropped_for_botlhale_and_nevisa(banner: WelcomeBanner) -> None:

@@ -96,7 +96,7 @@ DESCRIPTOR = ServiceDescriptor(
         # Entered (or signed in for) in Settings: live dictation and monitoring share it.
         Field(TOKEN_FIELD, "Token:", FieldKind.SECRET, secret=BAHASAKITA_TOKEN,
               env=BAHASAKITA_TOKEN_ENV, shown=False,
-              place="sign in with your Bahasakita email and password in Settings, paste "
+              place="sign in with your Bahasakita email and password in Preferences, paste "
                     "a token there"),
     ),
-    note="The Bahasakita token is the one in Settings, shared with live dictation.")
+    note="The Bahasakita token is the one in Preferences, shared with live dictation.")
