@@ -108,8 +108,8 @@ def failover_note(language: str, local_language: str = LOCAL_LANGUAGE) -> str:
     from dictation_app.core.languages import language_name
 
     return (f"The offline engine hears {language_name(local_language)} live, not "
-            f"“{language}”, so takes in that language wait and reconnect instead "
-            "(Recognition and models ▸ Language).")
+            f"“{language}”, so takes in that language wait and reconnect instead; to fail "
+            "over, choose that language for the offline engine.")
 
 
 def live_provider(provider_id: str) -> LiveProvider:

@@ -54,7 +54,8 @@ def _how_to_html(push_to_talk: str) -> str:
 <p>Pick a recognizer in the bar at the top: <b>Local</b> works offline with no
 account; <b>Bahasakita</b> is a cloud service and needs a token (Edit ▸ Preferences).</p>
 <p>To dictate, {hold}press <b>Record</b> (Ctrl+R) to start and again to stop. Grey
-words are the recognizer's guesses while you speak; they turn black once settled.</p>
+words are the recognizer's guesses while you speak; they become plain text once
+settled.</p>
 <h3>Punctuation and corrections</h3>
 <p>Say <i>comma</i>, <i>period</i> or <i>full stop</i>, <i>question mark</i>,
 <i>new line</i> or <i>new paragraph</i> at the end of a phrase, or on their own.

@@ -65,12 +65,12 @@ class TranscriptPane(QWidget):
         if shown:
             self.transcript.setPlaceholderText(
                 f"Press Record (Ctrl+R) or hold {shown}, then speak.\n\n"
-                "Words in grey are still being recognized; they turn black once settled."
+                "Words in grey are still being recognized; they become plain text once settled."
             )
         else:
             self.transcript.setPlaceholderText(
                 "Press Record (Ctrl+R), then speak.\n\n"
-                "Words in grey are still being recognized; they turn black once settled."
+                "Words in grey are still being recognized; they become plain text once settled."
             )
 
     def copy_all(self) -> None:
