@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 TITLE = "Welcome to Dictation"
 LINES = (
     "Press Record and speak: your words appear below as text you can copy anywhere.",
-    "The Local (offline) recognizer works at once, in English and 98 other languages: "
-    "no internet, no account.",
+    "Local (offline) works at once, in English and 98 other languages: no internet, no account.",
     "Have a Bahasakita account? Paste your token in Preferences, then choose Bahasakita.",
     "Drop audio files here to transcribe them offline, or with Botlhale, Nevisa or Bahasakita.",
 )
