@@ -247,7 +247,8 @@ def build_desktop(window: MainWindow, controller: DictationController, settings:
     desktop = DesktopController(
         settings, hold_started=controller.hold_started, hold_ended=controller.hold_ended,
         toggle=controller.toggle_take, environ=environ, output=output,
-        show_problem=lambda message: window.set_status("error", message))
+        show_problem=lambda message: window.set_status("error", message),
+        set_overlay=window.set_overlay_enabled)
     controller.take_began.connect(desktop.on_take_began)
     controller.text_settled.connect(desktop.on_text_settled)
 

@@ -67,6 +67,7 @@ class DesktopController(QObject):
     def __init__(self, settings: Settings, *, hold_started: Callable[[], None],
                  hold_ended: Callable[[], None], toggle: Callable[[], None],
                  show_problem: Callable[[str], None],
+                 set_overlay: Callable[[bool], None] = lambda _enabled: None,
                  environ: Mapping[str, str] | None = None,
                  hotkey_factory: HotkeyFactory = _x11_hotkey,
                  inserter_factory: Callable[[Mapping[str, str]], TextInserter] = detect_inserter,
@@ -75,6 +76,7 @@ class DesktopController(QObject):
         self.settings = settings
         self._hold_started, self._hold_ended, self._toggle = hold_started, hold_ended, toggle
         self._show_problem = show_problem
+        self._set_overlay = set_overlay
         self._environ = dict(os.environ if environ is None else environ)
         self._hotkey_factory = hotkey_factory
         self._inserter_factory = inserter_factory
@@ -100,6 +102,8 @@ class DesktopController(QObject):
         self._release_keys()
         self.key_note = self._grab_keys()
         self.output_note = self._prepare_output()
+        # Typing into another app hides the window behind it: show the take over it.
+        self._set_overlay(self.output_mode == OUTPUT_TYPE)
 
     def shutdown(self) -> None:
         self._release_keys()

@@ -37,6 +37,7 @@ from dictation_app.audio.devices import InputDevice
 from dictation_app.core.text.formatter import Formatted
 from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
 from dictation_app.ui.control_bar import NO_MICROPHONE, SYSTEM_DEFAULT, ControlBar
+from dictation_app.ui.dictation_overlay import DictationOverlay
 from dictation_app.ui.file_drops import accept_file_drag, has_local_urls, take_file_drop
 from dictation_app.ui.help_dialog import HOW_TO_TAB, SHORTCUTS_TAB, HelpDialog
 from dictation_app.ui.jobs_panel import JobsPanel
@@ -124,6 +125,9 @@ class MainWindow(QMainWindow):
         self._recording = False
         self._closing_after_take = False
         self._finishing_skipped = False
+        # The take at a glance over other apps, while finals are typed into them.
+        self.overlay = DictationOverlay()
+        self._overlay_enabled = False
 
         self._build_actions()
         self.setCentralWidget(self._build_central())
@@ -243,12 +247,14 @@ class MainWindow(QMainWindow):
 
     def set_level(self, peak: float, rms: float) -> None:
         self.control_bar.set_level(peak, rms)
+        self.overlay.set_level(peak, rms)
 
     def set_recording(self, recording: bool) -> None:
         """Switch the Record button between Record and Stop."""
         self._recording = recording
         self.record_action.setText("Stop recording" if recording else "Start recording")
         self.control_bar.set_recording(recording)
+        self._show_overlay()
         if not recording and self._closing_after_take:
             QTimer.singleShot(0, self.close)  # the take has ended: close, as asked
 
@@ -266,6 +272,7 @@ class MainWindow(QMainWindow):
         """Show the state of the pipeline; ``kind`` picks the colour, errors show in full.
         ``action`` labels a button beside it (``status_action_requested``); "" hides it."""
         self._status_line.set_status(kind, text, action=action)
+        self.overlay.set_state(kind, text)
 
     @property
     def status_kind(self) -> str:
@@ -326,11 +333,23 @@ class MainWindow(QMainWindow):
 
     def show_partial(self, text: str, separator: str | None = None) -> None:
         self.transcript.show_partial(text, separator)
+        self.overlay.show_partial(text)
 
     def add_final(self, text: str | Formatted, *, engine_note: str = "") -> None:
         """A plain utterance, or a take formatter's `Formatted` applied exactly; with
         `engine_note`, marked as another engine's words (failover)."""
         self.transcript.add_final(text, engine_note=engine_note)
+        self.overlay.show_final(text.text if isinstance(text, Formatted) else text)
+
+    def set_overlay_enabled(self, enabled: bool) -> None:
+        """Whether the overlay shows while a take runs (for output mode "type", where
+        the person looks at another app, not at this window)."""
+        self._overlay_enabled = enabled
+        self._show_overlay()
+
+    @property
+    def overlay_enabled(self) -> bool:
+        return self._overlay_enabled
 
     def begin_take(self, heading: str = "") -> None:
         """A new take's paragraph, under its heading (the time it started) if given."""
@@ -388,6 +407,7 @@ class MainWindow(QMainWindow):
             return
         self._finishing_skipped = self._recording
         self._push_to_talk.release()
+        self.overlay.close()
         self.closing.emit()
         super().closeEvent(event)
 
@@ -431,6 +451,14 @@ class MainWindow(QMainWindow):
         self._help_dialog = None
 
     # ------------------------------------------------------------------ helpers
+
+    def _show_overlay(self) -> None:
+        wanted = self._overlay_enabled and self._recording
+        if wanted and not self.overlay.isVisible():
+            self.overlay.clear()  # no words or level left over from the last take
+            self.overlay.show()
+        elif not wanted:
+            self.overlay.hide()
 
     def _filter_drag(self, watched: QObject, event: QEvent) -> bool:
         # Files dropped on a child (the transcript editor would paste their paths as

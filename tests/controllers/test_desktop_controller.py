@@ -194,3 +194,31 @@ def test_with_no_way_to_type_the_note_says_so_and_nothing_is_attempted(
     finally:
         desktop.shutdown()
     assert problems == []
+
+
+def test_the_overlay_is_on_in_type_mode_and_follows_a_change_in_preferences(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop) -> None:
+    settings = Settings()
+    settings.set(Key.OUTPUT_MODE, "window")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    controller = DictationController(window, settings, SecretStore())
+    desktop = build_desktop(window, controller, settings, environ={})
+    try:
+        desktop.start()
+        assert not window.overlay_enabled
+        settings.set(Key.OUTPUT_MODE, "type")
+        desktop.apply_settings()  # as saving Preferences does
+        assert window.overlay_enabled
+        settings.set(Key.OUTPUT_MODE, "window")
+        desktop.apply_settings()
+        assert not window.overlay_enabled
+    finally:
+        desktop.shutdown()
+    # `--output type` at launch wins over the setting.
+    launched = build_desktop(window, controller, settings, output="type", environ={})
+    try:
+        launched.start()
+        assert window.overlay_enabled
+    finally:
+        launched.shutdown()
