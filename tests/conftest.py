@@ -28,7 +28,7 @@ from tests.support.pulse import (
     reinitialize_portaudio,
 )
 from tests.support.secrets import SecretWatch
-from tests.support.x11 import KeySender, XvfbServer, XvfbUnavailable
+from tests.support.x11 import KeySender, TypedTextWindow, XvfbServer, XvfbUnavailable
 
 # Property tests (tests/protocols/test_properties.py): a bounded, derandomized run, so CI
 # is deterministic and the suite stays fast; `HYPOTHESIS_PROFILE=deep` for a long hunt.
@@ -211,3 +211,12 @@ def keys(xvfb: XvfbServer) -> Iterator[KeySender]:
     sender = KeySender(xvfb.display)
     yield sender
     sender.close()
+
+
+@pytest.fixture
+def focused_app(xvfb: XvfbServer) -> Iterator[TypedTextWindow]:
+    """Another app's window on the X server, with the keyboard focus, collecting the
+    text its keys type."""
+    window = TypedTextWindow(xvfb.display)
+    yield window
+    window.close()

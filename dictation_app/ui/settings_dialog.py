@@ -264,18 +264,8 @@ class SettingsDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        url_column = QVBoxLayout()
-        url_column.setContentsMargins(0, 0, 0, 0)
-        url_column.setSpacing(4)
-        url_column.addWidget(self.url_edit)
-        url_column.addWidget(self.url_error)
-        form.addRow("Streaming URL:", url_column)
-        account_column = QVBoxLayout()
-        account_column.setContentsMargins(0, 0, 0, 0)
-        account_column.setSpacing(4)
-        account_column.addWidget(self.account_url_edit)
-        account_column.addWidget(self.account_url_error)
-        form.addRow("Account address:", account_column)
+        form.addRow("Streaming URL:", _column(self.url_edit, self.url_error))
+        form.addRow("Account address:", _column(self.account_url_edit, self.account_url_error))
         form.addRow("Token:", token_column)
         form.addRow("Protocol:", self.protocol_combo)
         form.addRow("Language:", self.language_edit)
@@ -740,6 +730,16 @@ def _fit_wrapped(label: QLabel, width: int) -> None:
     # the height its text needs at the width of the field above it, and a line's slack.
     needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
     label.setMinimumHeight(needed if label.text() and width > 0 else 0)
+
+
+def _column(*widgets: QWidget) -> QVBoxLayout:
+    """A field and the line under it that says what is wrong with it."""
+    column = QVBoxLayout()
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(4)
+    for widget in widgets:
+        column.addWidget(widget)
+    return column
 
 
 def _note(name: str) -> QLabel:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,14 +27,6 @@ from dictation_app.ui.main_window import MainWindow
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
 from tests.support.qt_async import run, until
 from tests.support.x11 import KeySender, TypedTextWindow, XvfbServer
-
-
-@pytest.fixture
-def focused_app(xvfb: XvfbServer) -> Iterator[TypedTextWindow]:
-    """Another app's window, with the keyboard focus, collecting what it is typed."""
-    window = TypedTextWindow(xvfb.display)
-    yield window
-    window.close()
 
 
 def desktop_for(settings: Settings, environ: dict[str, str], calls: list[str],

@@ -24,13 +24,6 @@ TEXT = "Hello, world! é ß € 日本 🙂\nnext"
 
 
 @pytest.fixture
-def window(xvfb: XvfbServer) -> Iterator[TypedTextWindow]:
-    target = TypedTextWindow(xvfb.display)
-    yield target
-    target.close()
-
-
-@pytest.fixture
 def typer(xvfb: XvfbServer) -> Iterator[X11Typer]:
     x11_typer = X11Typer(xvfb.display)
     yield x11_typer
@@ -49,19 +42,19 @@ def _keyboard_mapping(display_name: str) -> list[tuple[int, ...]]:
 
 
 def test_any_text_arrives_exactly_and_the_keyboard_is_put_back(
-        xvfb: XvfbServer, window: TypedTextWindow, typer: X11Typer) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow, typer: X11Typer) -> None:
     before = _keyboard_mapping(xvfb.display)
     empty = [index for index, row in enumerate(before) if not any(row)]
     assert empty  # the layout leaves keys to lend, or this test proves nothing
     typer.insert(TEXT)
-    assert window.wait_for_text(TEXT) == TEXT
+    assert focused_app.wait_for_text(TEXT) == TEXT
     after = _keyboard_mapping(xvfb.display)
     assert after == before
     assert all(not any(after[index]) for index in empty)
 
 
 def test_more_missing_characters_than_spare_keys_still_arrive(
-        xvfb: XvfbServer, window: TypedTextWindow) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow) -> None:
     spare = sum(1 for row in _keyboard_mapping(xvfb.display) if not any(row))
     # Indonesian words, Persian and more distinct CJK characters than keys to lend.
     text = "Selamat pagi, Bapak. سلام " + "".join(chr(0x4E00 + n) for n in range(spare + 3))
@@ -70,32 +63,32 @@ def test_more_missing_characters_than_spare_keys_still_arrive(
         typer.insert(text)
     finally:
         typer.close()
-    assert window.wait_for_text(text) == text
+    assert focused_app.wait_for_text(text) == text
 
 
 def test_a_held_modifier_does_not_turn_the_text_into_shortcuts(
-        xvfb: XvfbServer, window: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
     keys.press("Control_L")  # the push-to-talk chord, still held
     keys.press("Shift_L")
     keys.sync()
     typer.insert("abc")
-    assert window.wait_for_text("abc") == "abc"
+    assert focused_app.wait_for_text("abc") == "abc"
     assert keys.lock_mask() == 0  # released, and not left pressed
 
 
 def test_capslock_does_not_change_the_case(
-        xvfb: XvfbServer, window: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
     keys.tap("Caps_Lock")
     try:
         typer.insert("aB é")
-        assert window.wait_for_text("aB é") == "aB é"
+        assert focused_app.wait_for_text("aB é") == "aB é"
     finally:
         assert keys.lock_mask() & 2  # put back on
         keys.tap("Caps_Lock")
 
 
 def test_text_typed_while_a_grabbed_key_is_held_arrives_when_it_is_let_go(
-        xvfb: XvfbServer, window: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow, typer: X11Typer, keys: KeySender) -> None:
     pressed = threading.Event()
     hotkey = X11Hotkey(KeySpec.parse("F9"), pressed.set, lambda: None, xvfb.display)
     hotkey.start()
@@ -106,13 +99,13 @@ def test_text_typed_while_a_grabbed_key_is_held_arrives_when_it_is_let_go(
         keys.release("F9", delay_ms=500)  # the server lets go in half a second
         keys.display.flush()
         typer.insert("abc")  # would vanish into the grab if typed at once
-        assert window.wait_for_text("abc") == "abc"
+        assert focused_app.wait_for_text("abc") == "abc"
     finally:
         hotkey.stop()
 
 
 def test_a_keyboard_held_too_long_is_a_clear_error(
-        xvfb: XvfbServer, window: TypedTextWindow, keys: KeySender) -> None:
+        xvfb: XvfbServer, focused_app: TypedTextWindow, keys: KeySender) -> None:
     other = Display(xvfb.display)  # another app holding the keyboard: a menu, say
     try:
         assert other.screen().root.grab_keyboard(
