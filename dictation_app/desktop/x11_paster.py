@@ -11,10 +11,15 @@ One paste: the current clipboard text is read (if some client owns it and answer
 UTF8_STRING or STRING within `read_wait_s`), the clipboard taken with our text at a
 server timestamp T0, the chord sent (Ctrl+Shift+V when the focused window is a
 terminal, else Ctrl+V), and then the owner waits until the target has fetched the text
-or `settle_s` passed. The user's text is then put back by owning the clipboard again at
-T0: the server ignores an ownership change older than the selection's last change, so
-if anyone copied meanwhile (a later time) their clipboard stays theirs, without a race.
-With nothing to put back the clipboard is given up the same way.
+or `settle_s` passed. Clipboard managers fetch every new clipboard at once, so only a
+fetch by the focused window's client (X resource ids carry their client's bits) ends
+the wait early; any other only spares the paste its "nothing fetched it" error.
+
+The user's text is then put back by owning the clipboard again at T0: the server
+ignores an ownership change older than the selection's last change, so if anyone
+copied meanwhile (a later time) their clipboard stays theirs, without a race. With
+nothing to put back the clipboard is given up the same way. A clipboard manager that
+takes ownership of each new clipboard counts as someone copying: it keeps our text.
 
 Texts are served whole (no INCR transfers): a final is far below the request size, and
 a user's clipboard too large for one property is not read, so it cannot be restored.
@@ -169,9 +174,11 @@ class X11Paster:
         if stamp is None:
             raise InsertionFailed("the text could not be pasted: another application kept "
                                   "the clipboard")
-        terminal = is_terminal(focused_wm_class(display))
+        focus, wm_class = focused_window(display)
+        terminal = is_terminal(wm_class)
         try:
             release_held_modifiers(display)
+            owner.expect(focus)
             self._send_chord(display, shift=terminal)
             fetched = owner.wait_fetched(self._settle_s)
         finally:
@@ -198,21 +205,25 @@ class X11Paster:
         display.sync()
 
 
-def focused_wm_class(display: Display) -> tuple[str, str] | None:
-    """WM_CLASS of the window with the input focus, or of its nearest ancestor that has
-    one (toolkits focus a child of the top-level window); None for none."""
-    window: Any = display.get_input_focus().focus
+def focused_window(display: Display) -> tuple[int, tuple[str, str] | None]:
+    """The id of the window with the input focus (0: none, or the root) and the WM_CLASS
+    of it or of its nearest ancestor that has one (toolkits focus a child of the
+    top-level window), None when none has."""
+    focus: Any = display.get_input_focus().focus
     root = display.screen().root
     # An int is X.NONE or X.PointerRoot: no window of an app.
-    while not isinstance(window, int) and window.id not in (X.NONE, root.id):
+    if isinstance(focus, int) or focus.id == root.id:
+        return 0, None
+    window = focus
+    while window.id not in (X.NONE, root.id):
         try:
             wm_class = window.get_wm_class()
             if wm_class is not None:
-                return (str(wm_class[0]), str(wm_class[1]))
+                return int(focus.id), (str(wm_class[0]), str(wm_class[1]))
             window = window.query_tree().parent
         except xerror.BadWindow:
-            return None  # the window went away meanwhile
-    return None
+            break  # the window went away meanwhile
+    return int(focus.id), None
 
 
 class _ClipboardOwner:
@@ -236,6 +247,7 @@ class _ClipboardOwner:
         self._utf8 = display.intern_atom("UTF8_STRING")
         self._targets = display.intern_atom("TARGETS")
         self._text = display.intern_atom("TEXT")
+        self._mime_utf8 = display.intern_atom("text/plain;charset=utf-8")
         self._incr = display.intern_atom("INCR")
         self._transfer = display.intern_atom("DICTATION_APP_CLIPBOARD")
         self._stamp = display.intern_atom("DICTATION_APP_TIMESTAMP")
@@ -243,6 +255,10 @@ class _ClipboardOwner:
         self._content: bytes | None = None  # what we serve while we own the clipboard
         self._changed = threading.Condition()
         self._fetches = 0  # data requests served (TARGETS not counted)
+        self._target_fetches = 0  # of which by the client of the window expected
+        self._target_client: int | None = None  # its resource-id base (None: any)
+        # The server gives every client the same mask; the bits above it are the client.
+        self._client_mask = ~int(display.display.info.resource_id_mask)
         self._lost = False  # another client took the clipboard since we last took it
         self._commands: queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]]
         self._commands = queue.Queue()
@@ -269,11 +285,21 @@ class _ClipboardOwner:
             raise InsertionFailed(f"the text could not be pasted: the X server did not "
                                   f"answer within {_COMMAND_WAIT_S:g} s") from exc
 
-    def wait_fetched(self, wait_s: float) -> bool:
-        """Whether a client fetched the text taken last, waiting up to `wait_s`."""
+    def expect(self, window_id: int) -> None:
+        """The paste is for window `window_id` (0: unknown): a fetch by its client is it."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._fetches > 0 or self._lost
-                                          or not self.alive, wait_s) and self._fetches > 0
+            self._target_client = window_id & self._client_mask if window_id else None
+
+    def wait_fetched(self, wait_s: float) -> bool:
+        """Whether the text taken last was fetched: at once when the expected client
+        (any, if unknown) fetched it, else once `wait_s` passed, by any client."""
+        def done() -> bool:
+            return (self._target_fetches > 0 or self._lost or not self.alive
+                    or (self._target_client is None and self._fetches > 0))
+
+        with self._changed:
+            self._changed.wait_for(done, wait_s)
+            return self._fetches > 0
 
     def stop(self) -> None:
         """End the thread and the connection (and so our hold on the clipboard)."""
@@ -371,11 +397,12 @@ class _ClipboardOwner:
         if self._content is None or request.selection != self._clipboard:
             answered = False
         elif request.target == self._targets:
-            requestor.change_property(prop, Xatom.ATOM, 32, [self._targets, self._utf8,
-                                                             Xatom.STRING, self._text],
-                                      onerror=catcher)
-        elif request.target in (self._utf8, self._text):
-            requestor.change_property(prop, self._utf8, 8, self._content, onerror=catcher)
+            requestor.change_property(prop, Xatom.ATOM, 32,
+                                      [self._targets, self._utf8, self._mime_utf8,
+                                       Xatom.STRING, self._text], onerror=catcher)
+        elif request.target in (self._utf8, self._text, self._mime_utf8):
+            kind = self._mime_utf8 if request.target == self._mime_utf8 else self._utf8
+            requestor.change_property(prop, kind, 8, self._content, onerror=catcher)
             fetched = True
         elif request.target == Xatom.STRING:
             latin1 = self._content.decode("utf-8", "replace").encode("latin-1", "replace")
@@ -391,6 +418,8 @@ class _ClipboardOwner:
         if fetched and catcher.get_error() is None:
             with self._changed:
                 self._fetches += 1
+                if requestor.id & self._client_mask == self._target_client:
+                    self._target_fetches += 1
                 self._changed.notify_all()
 
     # -- commands (run on the owner thread) ---------------------------------------------------
@@ -438,7 +467,8 @@ class _ClipboardOwner:
             return None
         with self._changed:
             self._content = data
-            self._fetches = 0
+            self._fetches = self._target_fetches = 0
+            self._target_client = None
             self._lost = False
         return stamp
 

@@ -14,6 +14,7 @@ from dictation_app.desktop.output import InsertionFailed, InsertionUnavailable
 from dictation_app.desktop.x11_paster import X11Paster, is_terminal
 from tests.support.x11 import (
     ClipboardHolder,
+    ClipboardWatcher,
     KeySender,
     PasteTargetWindow,
     TypedTextWindow,
@@ -183,3 +184,20 @@ def test_a_text_too_long_for_one_transfer_is_refused_before_anything_happens(
 def test_terminals_are_known_by_their_wm_class(
         wm_class: tuple[str, str] | None, terminal: bool) -> None:
     assert is_terminal(wm_class) is terminal
+
+
+def test_a_clipboard_managers_fetch_does_not_end_the_paste_early(
+        xvfb: XvfbServer, holder: ClipboardHolder, paster: X11Paster) -> None:
+    manager = ClipboardWatcher(xvfb.display)
+    # The target asks only once the clipboard was given back (a second change of owner:
+    # the bug this is about), or at the latest 0.3 s later, well within the settle time.
+    slow = PasteTargetWindow(xvfb.display,
+                             after=lambda: manager.wait_for_changes(2, timeout=0.3))
+    try:
+        paster.insert(TEXT)
+        assert slow.wait_for_text(TEXT) == TEXT  # not the user's text, given back too soon
+        assert manager.seen[0] == TEXT  # it did fetch ours first
+        assert clipboard_text(xvfb.display) == "user text"
+    finally:
+        slow.close()
+        manager.close()

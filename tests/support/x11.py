@@ -23,7 +23,7 @@ from typing import Any
 
 from Xlib import XK, X, Xatom
 from Xlib.display import Display
-from Xlib.ext import xtest
+from Xlib.ext import xfixes, xtest
 from Xlib.protocol import event as xevent
 
 _START_TIMEOUT_S = 10.0
@@ -353,13 +353,16 @@ class PasteTargetWindow(_SelectionClient):
     """A focused window that pastes: on Ctrl+V (Shift or not) it asks for CLIPBOARD as
     UTF8_STRING and appends what arrives to `text`; `chords` holds the Control and
     Shift state of each. With `copies` it also copies that text the moment it asks,
-    as a person copying during the paste would (its request is answered first)."""
+    as a person copying during the paste would (its request is answered first). With
+    `after` it asks only once that call returned, as a slow app would."""
 
     def __init__(self, display: str, *, wm_class: tuple[str, str] | None = None,
-                 copies: str | None = None) -> None:
+                 copies: str | None = None, after: Callable[[], object] | None = None
+                 ) -> None:
         super().__init__(display, X.KeyPressMask | X.StructureNotifyMask, wm_class,
                          mapped=True)
         self._copies = copies
+        self._after = after  # a slow app: it asks only once this returned
         self._pasted = self._display.intern_atom("PASTED")
         self.text = ""
         self.chords: list[int] = []
@@ -373,6 +376,8 @@ class PasteTargetWindow(_SelectionClient):
             state = event.state
             keysym = self._display.keycode_to_keysym(event.detail, 0)
             if keysym == XK.XK_v and state & X.ControlMask:
+                if self._after is not None:
+                    self._after()
                 self.window.convert_selection(self.clipboard, self._utf8, self._pasted,
                                               event.time)
                 if self._copies is not None:
@@ -394,3 +399,41 @@ class PasteTargetWindow(_SelectionClient):
         with self._changed:
             self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
             return self.text
+
+
+class ClipboardWatcher(_SelectionClient):
+    """A clipboard manager: told by XFixes of each new CLIPBOARD owner (`changes`
+    counts them), it fetches the text at once (into `seen`) and never owns it itself."""
+
+    def __init__(self, display: str) -> None:
+        super().__init__(display, X.StructureNotifyMask, None, mapped=False)
+        self._display.xfixes_query_version()
+        self._display.xfixes_select_selection_input(
+            self.window, self.clipboard, xfixes.XFixesSetSelectionOwnerNotifyMask)
+        self._watched = self._display.intern_atom("WATCHED")
+        self._xfixes_event = self._display.query_extension("XFIXES").first_event
+        self.seen: list[str] = []
+        self.changes = 0
+        self._display.sync()
+        self._thread.start()
+
+    def _other(self, event: Any) -> None:
+        if (event.type == self._xfixes_event
+                and event.sub_code == xfixes.XFixesSetSelectionOwnerNotify):
+            with self._changed:
+                self.changes += 1
+                self._changed.notify_all()
+            if event.owner != X.NONE:
+                self.window.convert_selection(self.clipboard, self._utf8, self._watched,
+                                              event.selection_timestamp)
+                self._display.flush()
+        elif event.type == X.SelectionNotify and event.property != X.NONE:
+            found = self.window.get_property(self._watched, X.AnyPropertyType, 0, 1 << 20,
+                                             delete=True)
+            if found is not None:
+                self.seen.append(bytes(found.value).decode("utf-8"))
+
+    def wait_for_changes(self, count: int, timeout: float) -> bool:
+        """Whether the clipboard changed owner `count` times within `timeout`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.changes >= count, timeout)
