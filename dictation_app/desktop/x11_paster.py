@@ -130,13 +130,19 @@ class X11Paster:
                 self._display = None
 
     def insert(self, text: str) -> None:
-        """Paste `text` into the focused window and give the clipboard back.
+        """Paste `text` into the focused window and give the clipboard back. Backspaces
+        ("\b") it starts with are pressed as BackSpace first, as X11Typer types them
+        (to take words back); other control characters but newline and tab are dropped.
 
         InsertionFailed when the keyboard stays grabbed, the text is too long, the
         clipboard cannot be taken, nothing fetched the text within `settle_s` (the
         focused window takes no paste, or another app copied first), or the X server
         is gone."""
-        if not text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        backspaces = len(text) - len(text.lstrip("\b"))
+        text = "".join(char for char in text[backspaces:]
+                       if char in "\n\t" or not (ord(char) < 0x20 or ord(char) == 0x7F))
+        if not text and not backspaces:
             return
         data = text.encode("utf-8")
         if len(data) > MAX_TEXT_BYTES:
@@ -144,7 +150,7 @@ class X11Paster:
                                   f"bytes, at most {MAX_TEXT_BYTES}): use the 'type' output")
         with self._lock:
             try:
-                self._paste(data)
+                self._paste(data, backspaces)
             except (xerror.ConnectionClosedError, OSError) as exc:
                 self._drop_connections()
                 raise InsertionFailed(f"the text could not be pasted: the connection to "
@@ -156,7 +162,7 @@ class X11Paster:
         self._owner = None
         self._display = None
 
-    def _paste(self, data: bytes) -> None:
+    def _paste(self, data: bytes, backspaces: int) -> None:
         if self._display is None:
             self._display = self._open()
         if self._owner is not None and not self._owner.alive:
@@ -169,6 +175,11 @@ class X11Paster:
             raise InsertionFailed(f"the text could not be pasted: another application (a "
                                   f"held shortcut key, an open menu) has held the keyboard "
                                   f"for {self._grab_wait_s:g} s")
+        if backspaces:
+            release_held_modifiers(display)
+            self._tap(display, ("BackSpace",), times=backspaces)
+        if not data:
+            return
         previous = owner.call(lambda: owner.read_clipboard(self._read_wait_s))
         stamp = owner.call(lambda: owner.take(data))
         if stamp is None:
@@ -179,7 +190,8 @@ class X11Paster:
         try:
             release_held_modifiers(display)
             owner.expect(focus)
-            self._send_chord(display, shift=terminal)
+            self._tap(display, ("Control_L", "Shift_L", "v") if terminal
+                      else ("Control_L", "v"))
             fetched = owner.wait_fetched(self._settle_s)
         finally:
             given_back = owner.call(lambda: owner.give_back(stamp, previous))
@@ -192,16 +204,17 @@ class X11Paster:
                                   f"window may not take a paste, or another application "
                                   f"copied first)")
 
-    def _send_chord(self, display: Display, *, shift: bool) -> None:
-        names = ("Control_L", "Shift_L", "v") if shift else ("Control_L", "v")
+    def _tap(self, display: Display, names: tuple[str, ...], *, times: int = 1) -> None:
+        """Press the keys `names` in order and release them in reverse, `times` times."""
         keycodes = [display.keysym_to_keycode(XK.string_to_keysym(name)) for name in names]
         if not all(keycodes):
             raise InsertionFailed("the text could not be pasted: the keyboard layout has "
                                   "no key for " + "+".join(names))
-        for keycode in keycodes:
-            xtest.fake_input(display, X.KeyPress, keycode)
-        for keycode in reversed(keycodes):
-            xtest.fake_input(display, X.KeyRelease, keycode)
+        for _ in range(times):
+            for keycode in keycodes:
+                xtest.fake_input(display, X.KeyPress, keycode)
+            for keycode in reversed(keycodes):
+                xtest.fake_input(display, X.KeyRelease, keycode)
         display.sync()
 
 

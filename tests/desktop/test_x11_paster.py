@@ -201,3 +201,14 @@ def test_a_clipboard_managers_fetch_does_not_end_the_paste_early(
     finally:
         slow.close()
         manager.close()
+
+
+def test_leading_backspaces_take_words_back_before_the_paste(
+        xvfb: XvfbServer, target: PasteTargetWindow, paster: X11Paster) -> None:
+    paster.insert("scratch this")
+    assert target.wait_for_text("scratch this") == "scratch this"
+    paster.insert("\b" * 4 + "that\r\nline\x07")  # the bell is not pasted
+    assert target.wait_until(lambda text: text.endswith("line")) == "scratch that\nline"
+    paster.insert("\b")  # nothing to paste: only the key
+    assert target.wait_until(lambda text: text.endswith("lin")) == "scratch that\nlin"
+    assert len(target.chords) == 2

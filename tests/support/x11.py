@@ -351,7 +351,8 @@ class ClipboardHolder(_SelectionClient):
 
 class PasteTargetWindow(_SelectionClient):
     """A focused window that pastes: on Ctrl+V (Shift or not) it asks for CLIPBOARD as
-    UTF8_STRING and appends what arrives to `text`; `chords` holds the Control and
+    UTF8_STRING and appends what arrives to `text` (BackSpace takes its last character
+    off); `chords` holds the Control and
     Shift state of each. With `copies` it also copies that text the moment it asks,
     as a person copying during the paste would (its request is answered first). With
     `after` it asks only once that call returned, as a slow app would."""
@@ -375,7 +376,11 @@ class PasteTargetWindow(_SelectionClient):
         elif kind == X.KeyPress:
             state = event.state
             keysym = self._display.keycode_to_keysym(event.detail, 0)
-            if keysym == XK.XK_v and state & X.ControlMask:
+            if keysym == XK.XK_BackSpace:  # as a text field takes it
+                with self._changed:
+                    self.text = self.text[:-1]
+                    self._changed.notify_all()
+            elif keysym == XK.XK_v and state & X.ControlMask:
                 if self._after is not None:
                     self._after()
                 self.window.convert_selection(self.clipboard, self._utf8, self._pasted,
@@ -398,6 +403,12 @@ class PasteTargetWindow(_SelectionClient):
         """Wait until as many characters as `expected` holds arrived (or the timeout)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
+            return self.text
+
+    def wait_until(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """Wait until the text so far meets `condition` (or the timeout); the text."""
+        with self._changed:
+            self._changed.wait_for(lambda: condition(self.text), timeout)
             return self.text
 
 
