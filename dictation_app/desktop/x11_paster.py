@@ -157,9 +157,13 @@ class X11Paster:
                                       f"the X display was lost ({exc})") from exc
 
     def _drop_connections(self) -> None:
+        """Forget both connections after a failure; the next insert opens new ones."""
         if self._owner is not None:
             self._owner.stop()
         self._owner = None
+        if self._display is not None:
+            with contextlib.suppress(xerror.ConnectionClosedError, OSError):
+                self._display.close()
         self._display = None
 
     def _paste(self, data: bytes, backspaces: int) -> None:

@@ -212,3 +212,22 @@ def test_leading_backspaces_take_words_back_before_the_paste(
     paster.insert("\b")  # nothing to paste: only the key
     assert target.wait_until(lambda text: text.endswith("lin")) == "scratch that\nlin"
     assert len(target.chords) == 2
+
+
+def test_an_x_server_gone_is_a_clear_error() -> None:
+    server = XvfbServer()  # its own, to end it
+    paster = X11Paster(server.display)
+    try:
+        window = PasteTargetWindow(server.display)
+        paster.insert("first")  # both connections in use
+        assert window.wait_for_text("first") == "first"
+        window.close()
+        server.close()
+        # Lost mid-paste, or found lost and not reachable again: either says so.
+        gone = "the connection to the X display was lost|cannot reach the X display"
+        with pytest.raises(InsertionFailed, match=gone):
+            paster.insert(TEXT)
+        with pytest.raises(InsertionUnavailable, match="cannot reach the X display"):
+            paster.insert(TEXT)  # tried again, not stuck
+    finally:
+        paster.close()
