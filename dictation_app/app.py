@@ -58,7 +58,7 @@ _OPEN = b"open\n"  # followed by one absolute path per line
 
 def run_gui(files: Sequence[Path] = (), *, output: str | None = None) -> int:
     """Open the window; `files` (from the desktop's "Open with") become transcription jobs;
-    `output` ("window" or "type"), if given, is where finals go for this run."""
+    `output` ("window", "type" or "paste"), if given, is where finals go for this run."""
     import qasync
 
     existing = QApplication.instance()

@@ -90,9 +90,9 @@ def build_parser(*, full: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     parser.add_argument("--self-test", action="store_true",
                         help="check that Qt, audio, the engine model and settings load; no window")
-    parser.add_argument("--output", choices=["window", "type"], default=None,
-                        help="the window: where finals go for this run (type: into the app "
-                             "that has the focus; default: as in Preferences)")
+    parser.add_argument("--output", choices=["window", "type", "paste"], default=None,
+                        help="the window: where finals go for this run (type or paste: into "
+                             "the app that has the focus; default: as in Preferences)")
     # -v also after the command; SUPPRESS keeps a subcommand from resetting a leading -v.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,

@@ -32,8 +32,9 @@ from dictation_app.desktop.output import TextInserter, detect_inserter
 
 log = logging.getLogger(__name__)
 
-OUTPUT_WINDOW, OUTPUT_TYPE = "window", "type"
-OUTPUT_MODES = (OUTPUT_WINDOW, OUTPUT_TYPE)
+OUTPUT_WINDOW, OUTPUT_TYPE, OUTPUT_PASTE = "window", "type", "paste"
+OUTPUT_MODES = (OUTPUT_WINDOW, OUTPUT_TYPE, OUTPUT_PASTE)
+_TAKES_BACK = ("x11-xtest", "x11-paste")  # backends that press BackSpace for "\b"
 
 # (spec, on_pressed, on_released, display) -> a listener, started by the caller.
 HotkeyFactory = Callable[[KeySpec, Callable[[], None], Callable[[], None], str],
@@ -70,7 +71,7 @@ class DesktopController(QObject):
                  set_overlay: Callable[[bool], None] = lambda _enabled: None,
                  environ: Mapping[str, str] | None = None,
                  hotkey_factory: HotkeyFactory = _x11_hotkey,
-                 inserter_factory: Callable[[Mapping[str, str]], TextInserter] = detect_inserter,
+                 inserter_factory: Callable[..., TextInserter] = detect_inserter,
                  output: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -82,7 +83,7 @@ class DesktopController(QObject):
         self._inserter_factory = inserter_factory
         self._output_override = output  # `--output` at launch wins over the setting
         self._hotkeys: list[HotkeyListener] = []
-        self._inserter: TextInserter | None = None
+        self._inserters: dict[str, TextInserter] = {}  # by output mode, made on first use
         self._typer = concurrent.futures.ThreadPoolExecutor(1, "dictation-typing")
         self._typed_in_take = 0  # characters this take typed: what BackSpace may remove
         self._ends_in_space = True  # what was typed last ended in whitespace (or nothing)
@@ -103,14 +104,15 @@ class DesktopController(QObject):
         self.key_note = self._grab_keys()
         self.output_note = self._prepare_output()
         # Typing into another app hides the window behind it: show the take over it.
-        self._set_overlay(self.output_mode == OUTPUT_TYPE)
+        self._set_overlay(self.output_mode != OUTPUT_WINDOW)
 
     def shutdown(self) -> None:
         self._release_keys()
         self._typer.shutdown(wait=False, cancel_futures=True)
-        close = getattr(self._inserter, "close", None)  # X11Typer's connection
-        if callable(close):
-            self._typer_close(close)
+        for inserter in self._inserters.values():
+            close = getattr(inserter, "close", None)  # the X11 backends' connections
+            if callable(close):
+                self._typer_close(close)
 
     @property
     def output_mode(self) -> str:
@@ -175,27 +177,37 @@ class DesktopController(QObject):
 
     # --- text ----------------------------------------------------------------------
 
+    def _inserter(self, mode: str) -> TextInserter:
+        inserter = self._inserters.get(mode)
+        if inserter is None:
+            inserter = self._inserter_factory(self._environ, mode=mode)
+            self._inserters[mode] = inserter
+        return inserter
+
     def _prepare_output(self) -> str:
-        """What typing can do on this desktop, whichever mode is chosen: Preferences
-        shows it under the choice, so it says the truth before the choice is saved."""
-        if self._inserter is None:
-            self._inserter = self._inserter_factory(self._environ)
-        if not self._inserter.available:
-            return (f"Typing into other apps cannot work here: {self._inserter.reason}. "
+        """What the chosen way in can do on this desktop (for "window", what typing
+        could): Preferences shows it under the choice, and says why when it cannot."""
+        mode = OUTPUT_TYPE if self.output_mode == OUTPUT_WINDOW else self.output_mode
+        inserter = self._inserter(mode)
+        verb = "Pasting" if mode == OUTPUT_PASTE else "Typing"
+        if not inserter.available:
+            return (f"{verb} into other apps cannot work here: {inserter.reason}. "
                     "The text stays in this window.")
-        return f"Typing into other apps works here ({self._inserter.reason})."
+        return f"{verb} into other apps works here ({inserter.reason})."
 
     def on_take_began(self) -> None:
         self._typed_in_take = 0
 
     def on_text_settled(self, formatted: Formatted) -> None:
         """A final shown and journaled: type it, if the output mode says so."""
-        inserter = self._inserter
-        if self.output_mode != OUTPUT_TYPE or inserter is None or not inserter.available:
+        if self.output_mode == OUTPUT_WINDOW:
+            return
+        inserter = self._inserter(self.output_mode)
+        if not inserter.available:
             return
         keys = ""
         retract = min(formatted.retract, self._typed_in_take)
-        if retract and inserter.name == "x11-xtest":
+        if retract and inserter.name in _TAKES_BACK:
             keys = "\b" * retract  # the others cannot be asked to delete
         text = formatted.text
         if self._typed_in_take == 0 and text and not text[0].isspace() \
@@ -217,7 +229,7 @@ class DesktopController(QObject):
         log.warning("typing into the focused app failed: %s", error)
         message = str(error) if isinstance(error, DictationError) else repr(error)
         self._on_loop(lambda: self._show_problem(
-            f"Could not type into the other app ({message}); the text is in this window "
+            f"Could not put the text into the other app ({message}); it is in this window "
             "and in History."))
 
     def _typer_close(self, close: Callable[[], None]) -> None:

@@ -53,7 +53,7 @@ class Key(str, enum.Enum):
     TAKE_TIMESTAMPS = "take_timestamps"  # each take's paragraph headed by its start time
     SYSTEM_WIDE_KEYS = "system_wide_keys"  # the keys below work while any app has focus
     TOGGLE_KEY = "toggle_key"  # press once to start, again to stop; "" none
-    OUTPUT_MODE = "output_mode"  # "window", or "type": finals typed into the focused app
+    OUTPUT_MODE = "output_mode"  # "window", "type" or "paste": where finals go
     LIVE_ENGINE = "live_engine"  # the offline engine live dictation runs (engine registry)
     LIVE_LANGUAGE = "live_language"  # the language that engine hears live
 

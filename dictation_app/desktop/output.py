@@ -3,9 +3,11 @@ works on this desktop.
 
 A `TextInserter` types a final's text into whatever app has the focus. There is one
 per kind of desktop: XTest on X11 (`x11_typer.py`), and on Wayland the `wtype`
-(virtual-keyboard protocol) or `ydotool` (uinput) programs. `detect_inserter()` picks
-one and says why, in words for Settings; when none can work it returns a
-`NoInserter` that says so, and whose `insert()` raises instead of failing silently.
+(virtual-keyboard protocol) or `ydotool` (uinput) programs. The paste mode has its own
+on X11 (`x11_paster.py`: the clipboard and the paste shortcut). `detect_inserter()`
+picks one for a mode and says why, in words for Settings; when none can work it
+returns a `NoInserter` that says so, and whose `insert()` raises instead of failing
+silently.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Literal, Protocol
 
 from dictation_app.core.errors import DictationError
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 # few ms a key, so a long final still fits, and a hung one cannot hold a take.
 _DEADLINE_S = 5.0
 _DEADLINE_PER_CHAR_S = 0.02
+
+InsertMode = Literal["type", "paste"]
 
 
 class InsertionFailed(DictationError):
@@ -40,7 +44,8 @@ class InsertionUnavailable(InsertionFailed):
 class TextInserter(Protocol):
     """Types text into the app that has the keyboard focus.
 
-    `name` is the backend's id ("x11-xtest", "wtype", "ydotool", "none"); `reason` says
+    `name` is the backend's id ("x11-xtest", "x11-paste", "wtype", "ydotool", "none");
+    `reason` says
     in a sentence why it was chosen, or why nothing could be. `insert()` blocks until the
     text is sent (call it off the GUI thread) and raises InsertionFailed.
     """
@@ -124,31 +129,51 @@ def ydotool_inserter(program: str, environ: Mapping[str, str] | None = None, *,
                                   "running and types only what a US keyboard has)")
 
 
-def detect_inserter(environ: Mapping[str, str] | None = None) -> TextInserter:
-    """The inserter that works on the desktop `environ` (default: os.environ) describes:
-    XTest on X11 when the server has it, else wtype, else ydotool on PATH, else none.
-    The X11 pick connects to the display (its XTEST extension is checked)."""
-    inserter = _detect(os.environ if environ is None else environ)
-    log.info("typing into other apps: %s (%s)", inserter.name, inserter.reason)
+def detect_inserter(environ: Mapping[str, str] | None = None, *,
+                    mode: InsertMode = "type") -> TextInserter:
+    """The inserter that works on the desktop `environ` (default: os.environ) describes.
+
+    mode "type": XTest on X11 when the server has it, else wtype, else ydotool on PATH,
+    else none. mode "paste": the clipboard and Ctrl+V (Ctrl+Shift+V in terminals) on
+    X11; elsewhere, as nothing pastes there yet, the "type" pick, its reason saying so.
+    The X11 picks connect to the display (its XTEST extension is checked)."""
+    inserter = _detect(os.environ if environ is None else environ, mode)
+    log.info("%s into other apps: %s (%s)", "pasting" if mode == "paste" else "typing",
+             inserter.name, inserter.reason)
     return inserter
 
 
-def _detect(env: Mapping[str, str]) -> TextInserter:
+def _detect(env: Mapping[str, str], mode: InsertMode) -> TextInserter:
     display = env.get("DISPLAY", "")
     session = env.get("XDG_SESSION_TYPE", "").lower()
     wayland = session == "wayland" or bool(env.get("WAYLAND_DISPLAY"))
     # Under a Wayland session DISPLAY is XWayland's, whose XTest reaches X clients only.
     if display and session != "wayland":
         try:
-            from dictation_app.desktop.x11_typer import X11Typer
-        except ImportError:  # python-xlib is installed on Linux only
+            import Xlib  # noqa: F401  (python-xlib is installed on Linux only)
+        except ImportError:
             return NoInserter(f"the X11 display {display} needs python-xlib, which this "
                               "installation does not have")
         try:
+            if mode == "paste":
+                from dictation_app.desktop.x11_paster import X11Paster
+
+                return X11Paster(display, reason=f"the clipboard and Ctrl+V (Ctrl+Shift+V "
+                                                 f"in terminals) on the X11 display "
+                                                 f"{display}, the clipboard given back")
+            from dictation_app.desktop.x11_typer import X11Typer
+
             return X11Typer(display, reason=f"XTest on the X11 display {display}")
         except InsertionUnavailable as exc:
             if not wayland:
                 return NoInserter(str(exc))
+    if mode == "paste":
+        typer = _detect(env, "type")
+        if isinstance(typer, NoInserter):
+            return typer
+        typer.reason = (f"pasting works on X11 only for now, so the text is typed: "
+                        f"{typer.reason}")
+        return typer
     if not wayland:
         return NoInserter("cannot type into other apps: no graphical session (neither "
                           "DISPLAY nor WAYLAND_DISPLAY is set)")

@@ -1,14 +1,26 @@
 """What the X11 backends share: opening a display as our error, keysyms for our key
-names, and which modifier bit (Mod1..Mod5) the server gave Alt, Super and NumLock."""
+names, which modifier bit (Mod1..Mod5) the server gave Alt, Super and NumLock, and
+the two courtesies owed before sending fake keys: waiting out another client's
+keyboard grab, and letting go of the modifiers a person still holds."""
 
 from __future__ import annotations
 
 import gc
+import logging
+import time
 import warnings
 
 from Xlib import XK, X
 from Xlib import error as xerror
 from Xlib.display import Display
+from Xlib.ext import xtest
+
+log = logging.getLogger(__name__)
+
+# How long the fake-key backends wait for another client's keyboard grab to end (a
+# held push-to-talk key): longer than people hold one for a sentence, short of forever.
+GRAB_WAIT_S = 120.0
+_GRAB_POLL_S = 0.02
 
 # Our canonical key names (hotkey.KEY_NAMES) whose X keysym name differs.
 _KEYSYM_NAMES = {
@@ -56,3 +68,40 @@ def modifier_masks(display: Display) -> dict[str, int]:
                 masks[name] = by_keycode[keycode]
                 break
     return masks
+
+
+def wait_for_keyboard(display: Display, wait_s: float) -> bool:
+    """Whether the keyboard became free of other clients' grabs within `wait_s` (tried
+    by grabbing it for an instant). X gives the whole keyboard to an active grab, fake
+    keys included, so keys sent during someone's grab would vanish into it."""
+    root = display.screen().root
+    deadline = time.monotonic() + wait_s
+    logged = False
+    while True:
+        status = root.grab_keyboard(False, X.GrabModeAsync, X.GrabModeAsync, X.CurrentTime)
+        if status == X.GrabSuccess:
+            display.ungrab_keyboard(X.CurrentTime)
+            display.sync()
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        if not logged:
+            log.info("the keyboard is grabbed (a shortcut key held?): sending keys once it "
+                     "is let go")
+            logged = True
+        time.sleep(_GRAB_POLL_S)
+
+
+def release_held_modifiers(display: Display) -> None:
+    """Send a release for every modifier key down now (the locks aside), so the keys that
+    follow are not read as shortcuts. Deliberately not pressed again afterwards: had the
+    person let go meanwhile, it would stay stuck down."""
+    numlock = modifier_masks(display)["NumLock"]
+    pressed = display.query_keymap()  # 32 bytes, a bit per keycode
+    for index, keycodes in enumerate(display.get_modifier_mapping()):
+        if index == 1 or (1 << index) == numlock:
+            continue  # the locks: their state is handled apart (or harmless)
+        for keycode in keycodes:
+            if keycode and pressed[keycode // 8] & (1 << (keycode % 8)):
+                xtest.fake_input(display, X.KeyRelease, keycode)
+    display.sync()

@@ -34,7 +34,12 @@ from Xlib.display import Display
 from Xlib.ext import xtest
 
 from dictation_app.desktop.output import InsertionFailed, InsertionUnavailable
-from dictation_app.desktop.x11_keys import modifier_masks, open_display
+from dictation_app.desktop.x11_keys import (
+    GRAB_WAIT_S,
+    open_display,
+    release_held_modifiers,
+    wait_for_keyboard,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +52,6 @@ _SHIFT_L = int(XK.string_to_keysym("Shift_L"))
 _CAPS_LOCK = int(XK.string_to_keysym("Caps_Lock"))
 # Keysyms older than the Unicode range that layouts bind for a common character.
 _LEGACY_KEYSYMS = {0x20AC: "€"}  # EuroSign
-
-# How long typing waits for another client's keyboard grab to end (a held push-to-talk
-# key): longer than people hold one for a sentence, short of forever.
-GRAB_WAIT_S = 120.0
-_GRAB_POLL_S = 0.02
 
 # How long a target may take to read a remapped key before the mapping changes again.
 # The target looks the key up when it handles the MappingNotify queued ahead of it,
@@ -135,35 +135,16 @@ class X11Typer:
             if self._display is None:
                 self._display = self._open()
             try:
-                self._wait_for_keyboard(self._display)
+                if not wait_for_keyboard(self._display, self._grab_wait_s):
+                    raise InsertionFailed(f"the text could not be typed: another "
+                                          f"application (a held shortcut key, an open "
+                                          f"menu) has held the keyboard for "
+                                          f"{self._grab_wait_s:g} s")
                 _Typing(self._display, self._settle_s).type(text)
             except (xerror.ConnectionClosedError, OSError) as exc:
                 self._display = None
                 raise InsertionFailed(f"the text could not be typed: the connection to the "
                                       f"X display was lost ({exc})") from exc
-
-    def _wait_for_keyboard(self, display: Display) -> None:
-        """Return once no other client holds the keyboard (tried by grabbing it for an
-        instant); InsertionFailed when that takes longer than `grab_wait_s`."""
-        root = display.screen().root
-        deadline = time.monotonic() + self._grab_wait_s
-        logged = False
-        while True:
-            status = root.grab_keyboard(False, X.GrabModeAsync, X.GrabModeAsync,
-                                        X.CurrentTime)
-            if status == X.GrabSuccess:
-                display.ungrab_keyboard(X.CurrentTime)
-                display.sync()
-                return
-            if time.monotonic() >= deadline:
-                raise InsertionFailed(f"the text could not be typed: another application "
-                                      f"(a held shortcut key, an open menu) has held the "
-                                      f"keyboard for {self._grab_wait_s:g} s")
-            if not logged:
-                log.info("the keyboard is grabbed (a shortcut key held?): typing once it "
-                         "is let go")
-                logged = True
-            time.sleep(_GRAB_POLL_S)
 
 
 class _Typing:
@@ -202,7 +183,7 @@ class _Typing:
         return 0
 
     def type(self, text: str) -> None:
-        self._release_held_modifiers()
+        release_held_modifiers(self._display)
         caps = self._caps_lock_on()
         if caps:
             self._tap(self._keycode_of(_CAPS_LOCK))
@@ -266,17 +247,6 @@ class _Typing:
         for keycode in sorted(set(self._borrowed.values())):
             self._display.change_keyboard_mapping(keycode, [self._rows[keycode - self._first]])
         self._borrowed.clear()
-        self._display.sync()
-
-    def _release_held_modifiers(self) -> None:
-        numlock = modifier_masks(self._display)["NumLock"]
-        pressed = self._display.query_keymap()  # 32 bytes, a bit per keycode
-        for index, keycodes in enumerate(self._display.get_modifier_mapping()):
-            if index == 1 or (1 << index) == numlock:
-                continue  # the locks: their state is handled apart (or harmless)
-            for keycode in keycodes:
-                if keycode and pressed[keycode // 8] & (1 << (keycode % 8)):
-                    xtest.fake_input(self._display, X.KeyRelease, keycode)
         self._display.sync()
 
     def _caps_lock_on(self) -> bool:

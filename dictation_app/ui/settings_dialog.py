@@ -84,7 +84,7 @@ class SettingsValues:
     bahasakita_account_url: str = ""
     system_wide_keys: bool = True  # the keys work while any app has the focus
     toggle_key: str = ""  # press to start, press again to stop; "" none
-    output_mode: str = "window"  # or "type": each final typed into the focused app
+    output_mode: str = "window"  # "type" or "paste": each final into the focused app
     # The offline engines live dictation may run, as (name, label, languages), and the
     # one chosen with the language it hears.
     live_engines: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
@@ -93,7 +93,8 @@ class SettingsValues:
 
 
 OUTPUT_CHOICES = (("window", "Only in this window"),
-                  ("type", "Type each final into the app that has the focus"))
+                  ("type", "Type each final into the app that has the focus"),
+                  ("paste", "Paste each final there (the clipboard is given back)"))
 
 
 def url_problem(url: str) -> str | None:

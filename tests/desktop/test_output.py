@@ -20,8 +20,9 @@ from dictation_app.desktop.output import (
     detect_inserter,
     wtype_inserter,
 )
+from dictation_app.desktop.x11_paster import X11Paster
 from dictation_app.desktop.x11_typer import X11Typer
-from tests.support.x11 import TypedTextWindow, XvfbServer
+from tests.support.x11 import PasteTargetWindow, TypedTextWindow, XvfbServer
 
 
 def _program(folder: Path, name: str, body: str) -> Path:
@@ -123,3 +124,46 @@ def test_a_hung_program_is_stopped_at_its_deadline(tmp_path: Path) -> None:
     with pytest.raises(InsertionFailed, match="did not finish typing within 0.5 s"):
         inserter.insert("words")
     assert time.monotonic() - began < 5
+
+
+def test_paste_mode_on_x11_pastes(xvfb: XvfbServer, tmp_path: Path) -> None:
+    inserter = detect_inserter({"DISPLAY": xvfb.display, "XDG_SESSION_TYPE": "x11",
+                                "PATH": str(tmp_path)}, mode="paste")
+    try:
+        assert isinstance(inserter, X11Paster)
+        assert (inserter.name, inserter.available) == ("x11-paste", True)
+        assert "Ctrl+Shift+V in terminals" in inserter.reason
+        window = PasteTargetWindow(xvfb.display)
+        try:
+            inserter.insert("Halo ü")
+            assert window.wait_for_text("Halo ü") == "Halo ü"
+        finally:
+            window.close()
+    finally:
+        if isinstance(inserter, X11Paster):
+            inserter.close()
+
+
+def test_type_mode_stays_the_default_on_x11(xvfb: XvfbServer, tmp_path: Path) -> None:
+    inserter = detect_inserter({"DISPLAY": xvfb.display, "PATH": str(tmp_path)})
+    try:
+        assert inserter.name == "x11-xtest"
+    finally:
+        if isinstance(inserter, X11Typer):
+            inserter.close()
+
+
+def test_paste_mode_on_wayland_types_and_says_why(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    _program(bin_dir, "wtype", "")
+    inserter = detect_inserter({**WAYLAND, "PATH": str(bin_dir)}, mode="paste")
+    assert inserter.name == "wtype"
+    assert inserter.reason.startswith("pasting works on X11 only for now, so the text is "
+                                      "typed: wtype types through")
+
+
+def test_paste_mode_with_no_display_says_so(tmp_path: Path) -> None:
+    inserter = detect_inserter({"DISPLAY": ":999", "XDG_SESSION_TYPE": "x11",
+                                "PATH": str(tmp_path)}, mode="paste")
+    assert inserter.name == "none"
+    assert "cannot paste into other apps: cannot reach the X display :999" in inserter.reason
