@@ -98,7 +98,20 @@ def checks() -> list[tuple[str, Check]]:
         *(("engine", _engine_check(descriptor)) for descriptor in engines()),
         ("settings", _settings),
         ("keyring", _keyring),
+        ("licences", _licences),
     ]
+
+
+def _licences() -> str:
+    """Help ▸ About's list: generated for this install, or the bundle's file."""
+    from dictation_app.core.components import shipped_components
+
+    components = shipped_components()
+    if not components:
+        raise RuntimeError("no third-party component list (the bundle's file is missing, "
+                           "or dictation-app is not installed)")
+    native = [c.name for c in components if c.inside]
+    return f"{len(components)} third-party components listed, with {', '.join(native)}"
 
 
 def run_self_test() -> int:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from dictation_app import __version__
+from dictation_app.core.components import Component, shipped_components
 from dictation_app.core.resources import app_icon_files
 
 APP_NAME = "Dictation"
@@ -117,6 +118,21 @@ def licence_credits(engines: Sequence[EngineCredit] = (), *,
     return rows
 
 
+def component_credits(components: Sequence[Component],
+                      engines: Sequence[EngineCredit] = ()) -> list[Credit]:
+    """The generated list as rows: Qt first, then the engines' own, then the rest by
+    name; a native library names the package that carries it."""
+    qt = {d.lower() for d in QT.distributions} | {"qt 6", "shiboken6"}
+    engine = {d.lower() for e in engines for d in e.component.distributions}
+
+    def order(c: Component) -> tuple[int, str]:
+        name = c.name.lower().replace("_", "-")
+        return (0 if name in qt else 1 if name in engine else 2, c.name.casefold())
+
+    return [Credit(c.name, f"in {c.inside}" if c.inside else c.version, c.licence)
+            for c in sorted(components, key=order)]
+
+
 class AboutDialog(QDialog):
     """Shows what the app is and what it is made of; it only has a Close button."""
 
@@ -126,6 +142,7 @@ class AboutDialog(QDialog):
         *,
         engines: Sequence[EngineCredit] = (),
         version_of: VersionLookup = metadata.version,
+        components: Sequence[Component] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
@@ -165,7 +182,11 @@ class AboutDialog(QDialog):
         self.licence_label.setObjectName("aboutLicence")
         self.licence_label.setWordWrap(True)
 
-        self.credits = licence_credits(engines, version_of=version_of)
+        # What this copy runs on, generated (core/components.py); the table above when
+        # that cannot be known.
+        shipped = shipped_components() if components is None else list(components)
+        self.credits = (component_credits(shipped, engines) if shipped
+                        else licence_credits(engines, version_of=version_of))
         self.credits_view = QTextBrowser()
         self.credits_view.setObjectName("aboutCredits")
         self.credits_view.setOpenLinks(False)

@@ -58,7 +58,9 @@ def only(installed: dict[str, str]) -> about_dialog.VersionLookup:
 
 def open_dialog(qtbot: QtBot, *, engines: list[EngineCredit] | None = None,
                 **options: about_dialog.VersionLookup) -> AboutDialog:
-    dialog = AboutDialog(engines=about_engines() if engines is None else engines, **options)
+    # components=(): the dialog's own table (what the fake versions apply to).
+    dialog = AboutDialog(engines=about_engines() if engines is None else engines,
+                         components=(), **options)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -163,3 +165,20 @@ def test_without_engines_the_dialog_says_so(qtbot: QtBot) -> None:
 
     assert dialog.engine_label.text() == "Offline engine: none"
     assert [row.name for row in dialog.credits] == [item.name for item in BUNDLED]
+
+
+def test_the_licence_list_is_what_the_app_runs_on_native_libraries_included(
+        qtbot: QtBot) -> None:
+    dialog = AboutDialog(engines=about_engines())  # the generated list, from this install
+    qtbot.addWidget(dialog)
+    rows = {row.name: row for row in dialog.credits}
+    # The case: FFmpeg ships inside PyAV and was missing from the list.
+    assert rows["FFmpeg"].version == "in av" and "LGPL" in rows["FFmpeg"].licence
+    for name in ("av", "faster-whisper", "ctranslate2", "tokenizers", "httpx", "qasync",
+                 "libsndfile", "Qt 6"):
+        assert name in rows, name
+    assert rows["faster-whisper"].version == metadata.version("faster-whisper")
+    assert all(row.licence for row in dialog.credits)
+    assert "pytest" not in rows and "mypy" not in rows  # tools, not shipped
+    assert dialog.credits[0].name in ("Qt 6", "PySide6_Essentials", "PySide6-Essentials")
+    assert "FFmpeg" in dialog.credits_text()
