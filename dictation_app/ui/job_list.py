@@ -272,8 +272,7 @@ def job_details(job: Job, labels: Mapping[str, str], vendor: JobActions, *,
              f"Added: {datetime.fromtimestamp(job.created):%Y-%m-%d %H:%M:%S}"]
     if job.state.finished:
         lines.append(f"Finished: {datetime.fromtimestamp(job.updated):%Y-%m-%d %H:%M:%S}")
-    if job.options.language:
-        lines.append(f"Language: {job.options.language}")
+    lines.append(f"Language: {job.options.language or 'Automatic'}")
     remote_id = vendor.remote_id(job)
     if remote_id:
         lines.append(f"{labels.get(job.provider, job.provider)} job ID: {remote_id}")

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from dictation_app.jobs.exports import ExportFormat, export
 from dictation_app.jobs.model import Job
 from dictation_app.protocols.transcript import Segment, Transcript
+from dictation_app.ui.language_label import language_label
 from dictation_app.ui.segment_model import (
     DASH,
     EMOTION,
@@ -101,8 +102,10 @@ class ResultView(QDialog):
 
     def __init__(self, transcript: Transcript, parent: QWidget | None = None, *,
                  file: Path | None = None, job_id: int | None = None,
-                 service_label: str | None = None):
+                 service_label: str | None = None, language_detected: bool = False):
         super().__init__(parent)
+        # The job asked for Automatic: the transcript's language is what was detected.
+        self._language_detected = language_detected
         self.setModal(False)
         # The service's name as lists show it; the controller knows it, else the id.
         self._service_label = service_label or transcript.provider
@@ -290,7 +293,8 @@ class ResultView(QDialog):
         if job.result is None:
             raise ValueError(f"job {job.id} ({job.label}) has no transcript to show")
         return cls(job.result, parent, file=job.file, job_id=job.id,
-                   service_label=service_label)
+                   service_label=service_label,
+                   language_detected=job.options.language is None)
 
     @property
     def transcript(self) -> Transcript:
@@ -532,8 +536,11 @@ class ResultView(QDialog):
     def _details(self) -> str:
         transcript = self._transcript
         parts = [self._service_label]
-        parts.append(f"language {transcript.language}" if transcript.language
-                     else "language not given")
+        if transcript.language:
+            detected = ", detected" if self._language_detected else ""
+            parts.append(f"{language_label(transcript.language)}{detected}")
+        else:
+            parts.append("language not given")
         if transcript.duration is not None:
             parts.append(f"{format_clock(transcript.duration)} long")
         words = len(transcript.text.split())

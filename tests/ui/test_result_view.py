@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -54,7 +55,7 @@ def cell(view: ResultView, row: int, column: int,
 def test_shows_the_header_and_every_segment(view: ResultView) -> None:
     assert not view.isModal()
     assert view.title_label.text() == "meeting.wav"
-    assert view.details_label.text() == "Botlhale · language en · 1:02:05 long · 8 words"
+    assert view.details_label.text() == "Botlhale · English (en) · 1:02:05 long · 8 words"
     assert view.visible_rows() == 3
     assert [cell(view, 1, c) for c in (TIME, SPEAKER, TEXT)] == [
         "1:01:01 \N{EN DASH} 1:01:03", "Speaker 2", "Thanks, Thabo."]
@@ -235,6 +236,18 @@ def test_a_text_only_transcript_gets_one_row() -> None:
         assert view.details_label.text() == "Botlhale · language not given · 2 words"
     finally:
         view.deleteLater()
+
+
+def test_a_language_the_job_left_to_automatic_is_shown_as_detected(qtbot: QtBot) -> None:
+    spanish = dataclasses.replace(TRANSCRIPT, language="es")
+    for options, shown in ((JobOptions(), "Spanish (es), detected"),
+                           (JobOptions(language="es"), "Spanish (es) ·")):
+        view = ResultView.for_job(Job(1, Path("/audio/a.wav"), "local", options,
+                                      JobState.COMPLETED, None, 0.0, 0.0, result=spanish))
+        qtbot.addWidget(view)
+        assert shown in view.details_label.text()
+        if options.language:
+            assert "detected" not in view.details_label.text()
 
 
 def test_for_job_needs_a_result() -> None:
