@@ -129,8 +129,12 @@ def component_credits(components: Sequence[Component],
         name = c.name.lower().replace("_", "-")
         return (0 if name in qt else 1 if name in engine else 2, c.name.casefold())
 
-    return [Credit(c.name, f"in {c.inside}" if c.inside else c.version, c.licence)
+    rows = [Credit(c.name, f"in {c.inside}" if c.inside else c.version, c.licence)
             for c in sorted(components, key=order)]
+    # What each engine credits (its models' origin and licence) heads the engine rows.
+    credits = [Credit(e.component.name, "", e.component.licence) for e in engines]
+    qt_rows = sum(1 for c in components if order(c)[0] == 0)
+    return [*rows[:qt_rows], *credits, *rows[qt_rows:]]
 
 
 class AboutDialog(QDialog):
@@ -176,6 +180,7 @@ class AboutDialog(QDialog):
         title = "Offline engines" if len(lines) > 1 else "Offline engine"
         self.engine_label = _selectable(f"{title}: {'; '.join(lines) or 'none'}")
         self.engine_label.setObjectName("aboutEngine")
+        self.engine_label.setWordWrap(True)  # two engines with their models run long
         self.qt_label = _selectable(f"Qt {qVersion()}, PySide6 {pyside or NOT_INSTALLED}")
         self.qt_label.setObjectName("aboutQt")
         self.licence_label = QLabel(f"{APP_NAME} is free software under the {APP_LICENCE} licence.")

@@ -175,7 +175,7 @@ def test_self_test_checks_each_registered_engine(echo: EngineDescriptor) -> None
     engine_checks = [check for name, check in selftest.checks() if name == "engine"]
 
     assert names == ["qt", "audio", "codecs", "engine", "engine", "engine", "settings",
-                     "keyring"]
+                     "keyring", "licences"]
     assert len(engine_checks) == len(engine_names()) == 3
     assert engine_checks[2]() == "echo needs no model"
 

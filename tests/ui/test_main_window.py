@@ -459,7 +459,10 @@ def test_about_opens_from_the_help_menu_without_blocking_the_window(
     assert dialog.windowModality() == Qt.WindowModality.NonModal
     assert dialog.version_label.text() == f"Version {__version__}"
     text = dialog.credits_text()
-    for name, licence in EXPECTED_LICENCES:
+    # The list is generated from what the app runs on, the engines' credits with it.
+    for name, licence in [*EXPECTED_LICENCES[1:3], ("FFmpeg", "LGPL-2.1-or-later"),
+                          ("libsndfile", "LGPL-2.1-or-later"), ("httpx", "BSD-3-Clause"),
+                          ("qasync", "BSD-2-Clause"), ("websockets", "BSD-3-Clause")]:
         (row,) = (row for row in dialog.credits if row.name == name)
         assert row.licence == licence
         assert name in text
