@@ -79,8 +79,9 @@ class Xterm:
         return self._xdotool("getwindowfocus").strip() == self.window
 
     def end_input(self, keys: KeySender) -> str:
-        """Once the app has typed all it was given (see `typed_all`): Ctrl+D twice (the first hands `cat` the line typed so far, the second ends
-        it); what `cat` wrote, once xterm has exited."""
+        """Once the app has typed all it was given (see `typed_all`): Ctrl+D twice
+        (the first hands `cat` the line typed so far, the second ends it); what `cat`
+        wrote, once xterm has exited."""
         for _ in range(2):
             keys.tap("Control_L", "d")
         assert self._process.wait(20) == 0
@@ -156,7 +157,7 @@ async def typed_all(running: App) -> None:
     """Wait until the app's typing thread has done every insertion handed to it: it
     takes them in order, so a no-op given now runs after them. Only then may another
     client's keys follow, as the X server orders no two clients' requests."""
-    await asyncio.wrap_future(running.desktop._typer.submit(lambda: None))  # noqa: SLF001
+    await asyncio.wrap_future(running.desktop._typer.submit(lambda: None))
 
 
 async def in_thread(work: Callable[[], object]) -> object:
@@ -203,7 +204,7 @@ def test_record_start_and_stop_type_persian_into_xterm_as_the_window_shows_it(
     instance: list[object] = []
 
     async def take(running: App) -> None:
-        instance.append(app._listen_for_second_instances(  # noqa: SLF001
+        instance.append(app._listen_for_second_instances(
             running.window, lambda _files: None, running.controller.answer_record_command))
         mic.write(bytes(16000 * 2 * 4))  # type: ignore[attr-defined]
         assert await in_thread(lambda: main(["record", "start"])) == 0
