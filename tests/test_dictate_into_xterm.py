@@ -46,7 +46,7 @@ PASTE_BINDING = "XTerm*VT100.translations: #override Ctrl Shift <Key>V: insert-s
 class Xterm:
     """`xterm` running `cat > path` on `display`, with the keyboard focus."""
 
-    def __init__(self, display: str, path: Path) -> None:
+    def __init__(self, display: str, path: Path, *, paste_binding: bool = True) -> None:
         program = shutil.which("xterm")
         if program is None:
             if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
@@ -55,8 +55,9 @@ class Xterm:
         self.path = path
         self._env = {**os.environ, "DISPLAY": display, "LC_ALL": "C.UTF-8"}
         title = f"dictation-target-{os.getpid()}-{path.stem}"
+        resources = ["-xrm", PASTE_BINDING] if paste_binding else []
         self._process = subprocess.Popen(
-            [program, "-u8", "-T", title, "-xrm", PASTE_BINDING,
+            [program, "-u8", "-T", title, *resources,
              "-e", "sh", "-c", 'exec cat > "$0"', str(path)],
             env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -248,4 +249,32 @@ def test_in_paste_mode_xterm_gets_the_text_and_the_clipboard_is_given_back(
         copied.close()
     assert re.fullmatch(r"Selamat pagi, apa kabar\? سلام دنیا last \d+", shown[0]), shown
     assert written == shown
+    assert clipboard == ["what the user copied"]
+
+
+def test_a_stock_xterm_takes_no_clipboard_paste_and_the_window_says_so(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop, pulse_mic: Callable[..., object],
+        xvfb: XvfbServer, keys: KeySender, tmp_path: Path) -> None:
+    # xterm as installed pastes only PRIMARY (Shift+Insert); Ctrl+Shift+V is a key.
+    mic = pulse_mic(rate=16000, channels=1)
+    terminal = Xterm(xvfb.display, tmp_path / "typed.txt", paste_binding=False)
+    copied = ClipboardHolder(xvfb.display, "what the user copied")
+    status: list[str] = []
+    clipboard: list[object] = []
+
+    async def then(running: App) -> None:
+        await typed_all(running)
+        await until(lambda: "not pasted" in running.window.status_text)
+        status.append(running.window.status_text)
+        clipboard.append(await in_thread(lambda: clipboard_text(xvfb.display)))
+
+    try:
+        dictate(qtbot, loop, xvfb, (PERSIAN[0],), "paste", "fa",
+                holding_f9(mic, keys, 1), then)
+    finally:
+        copied.close()
+        terminal.close()
+    assert status[0].startswith("Could not put the text into the other app (the text "
+                                "was not pasted: nothing fetched it from the clipboard")
+    assert status[0].endswith("it is in this window and in History.")
     assert clipboard == ["what the user copied"]
