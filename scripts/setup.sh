@@ -30,6 +30,8 @@ PACKAGES=(
     libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
     libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1
     xvfb xauth xdotool
+    # a real X11 terminal the end-to-end dictation test types into
+    xterm
     # audio: PortAudio for sounddevice, libsndfile for soundfile
     libportaudio2 libsndfile1
     # the virtual microphone the tests use (PulseAudio + its ALSA plugin)
