@@ -1,0 +1,354 @@
+"""System-wide keys on Wayland through the XDG Desktop Portal's GlobalShortcuts interface.
+
+The portal does not grab a key for us: we describe our shortcuts (hold to dictate,
+start/stop) with the trigger we would like, the desktop lets the user confirm or change
+them, and then tells us when each is activated and deactivated. One session holds both
+shortcuts. Every portal call is a request answered later by a `Response` signal on a
+Request object whose path we can predict from our unique name and a token of our own, so
+we listen before we call (the spec's advice, to avoid missing a quick answer).
+
+D-Bus is spoken with jeepney's threading router: its receiver thread files the signals
+into a queue, and a thread of ours turns them into the callbacks, so the callbacks run
+on that thread, never the caller's, as with `X11Hotkey`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jeepney import DBusAddress, HeaderFields, MatchRule, Message, MessageType, new_method_call
+from jeepney.bus_messages import message_bus
+from jeepney.io.common import FilterHandle, RouterClosed
+from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
+
+from dictation_app.core.errors import DictationError
+from dictation_app.desktop.hotkey import (
+    HotkeyCallback,
+    HotkeyUnavailable,
+    KeySpec,
+    Modifier,
+    PortalMissing,
+)
+
+log = logging.getLogger(__name__)
+
+PORTAL_BUS_NAME = "org.freedesktop.portal.Desktop"
+PORTAL_PATH = "/org/freedesktop/portal/desktop"
+SHORTCUTS_INTERFACE = "org.freedesktop.portal.GlobalShortcuts"
+REQUEST_INTERFACE = "org.freedesktop.portal.Request"
+SESSION_INTERFACE = "org.freedesktop.portal.Session"
+
+HOLD_ID = "dictate-hold"
+TOGGLE_ID = "dictate-toggle"
+_DESCRIPTIONS = {HOLD_ID: "Hold to dictate", TOGGLE_ID: "Start or stop dictation"}
+_ROLES = {HOLD_ID: "hold", TOGGLE_ID: "start/stop"}
+
+ANSWER_TIMEOUT_S = 10.0
+_STOP_TIMEOUT_S = 1.0
+# The portal shows a dialog for BindShortcuts, and a person takes their time with it.
+BIND_TIMEOUT_S = 120.0
+
+# The shortcuts spec names modifiers as xkbcommon does, keys by their keysym names.
+_TRIGGER_MODIFIERS = {Modifier.CTRL: "CTRL", Modifier.ALT: "ALT", Modifier.SHIFT: "SHIFT",
+                      Modifier.SUPER: "LOGO"}
+_TRIGGER_KEYS = {
+    "Space": "space", "Enter": "Return", "Backspace": "BackSpace", "PageUp": "Page_Up",
+    "PageDown": "Page_Down", "ScrollLock": "Scroll_Lock",
+}
+_tokens = itertools.count(1)
+
+
+def portal_trigger(spec: KeySpec) -> str:
+    """`spec` as the shortcuts spec writes a trigger: "CTRL+ALT+d", "F9", "LOGO+space"."""
+    modifiers = [_TRIGGER_MODIFIERS[m] for m in Modifier if m in spec.modifiers]
+    key = _TRIGGER_KEYS.get(spec.key, spec.key.lower() if len(spec.key) == 1 else spec.key)
+    return "+".join([*modifiers, key])
+
+
+def _token(kind: str) -> str:
+    # Unique in this process and not guessable across processes, as the spec asks.
+    return f"dictation_{kind}_{os.getpid()}_{next(_tokens)}_{os.urandom(4).hex()}"
+
+
+class PortalHotkeys:
+    """The hold-to-talk and start/stop shortcuts of one GlobalShortcuts session.
+
+    `hold` or `toggle` may be None (that shortcut is not asked for). `on_pressed` and
+    `on_released` follow the hold shortcut's Activated and Deactivated; `on_toggled` the
+    toggle's Activated. They, and `on_failed(error)` when the desktop ends the session,
+    are called on a thread this object starts. After `start()`, `bound` maps "hold" and
+    "start/stop" to the trigger the desktop says it gave (its own words, "Ctrl+Alt+D"),
+    for the shortcuts it bound.
+    """
+
+    def __init__(self, hold: KeySpec | None, toggle: KeySpec | None, *,
+                 on_pressed: HotkeyCallback, on_released: HotkeyCallback,
+                 on_toggled: HotkeyCallback, bus_address: str,
+                 on_failed: Callable[[DictationError], None] | None = None,
+                 answer_timeout_s: float = ANSWER_TIMEOUT_S,
+                 bind_timeout_s: float = BIND_TIMEOUT_S) -> None:
+        if hold is None and toggle is None:
+            raise ValueError("PortalHotkeys needs a hold or a toggle key")
+        self.hold, self.toggle = hold, toggle
+        self.specs = [spec for spec in (hold, toggle) if spec is not None]
+        self._wanted = {shortcut_id: spec for shortcut_id, spec in
+                        ((HOLD_ID, hold), (TOGGLE_ID, toggle)) if spec is not None}
+        self._on_pressed, self._on_released = on_pressed, on_released
+        self._on_toggled, self._on_failed = on_toggled, on_failed
+        self._address = bus_address
+        self._answer_timeout_s = answer_timeout_s
+        self._bind_timeout_s = bind_timeout_s
+        self.bound: dict[str, str] = {}
+        self._connection: DBusConnection | None = None
+        self._router: DBusRouter | None = None
+        self._session_handle = ""
+        self._signals: queue.Queue[Message | None] = queue.Queue()
+        self._responses: queue.Queue[Message] = queue.Queue()
+        self._filters: list[FilterHandle] = []
+        self._thread: threading.Thread | None = None
+        self._held = False
+        self._stopping = False
+
+    # -- the caller's thread -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open a session and bind the shortcuts; HotkeyUnavailable when there is no
+        portal, it has no GlobalShortcuts, the user declined, or it does not answer."""
+        if self._router is not None:
+            raise RuntimeError("PortalHotkeys.start() called twice")
+        try:
+            self._connection = open_dbus_connection(self._address)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise self._unavailable(f"cannot reach the D-Bus session bus "
+                                    f"({self._address}): {exc}", PortalMissing) from exc
+        self._router = DBusRouter(self._connection)
+        try:
+            self._subscribe()
+            self._check_interface()
+            self._session_handle = self._create_session()
+            self.bound = self._bind_shortcuts()
+        except BaseException:
+            self._close_session()
+            self._close_connection()
+            raise
+        self._thread = threading.Thread(target=self._run, name="portal-shortcuts",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close the session and the connection (within about a second); a hold in
+        progress is reported released first. Safe to call twice or before start()."""
+        if self._router is None or self._stopping:
+            return
+        self._stopping = True
+        self._signals.put(None)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_STOP_TIMEOUT_S)
+        self._close_session()
+        self._close_connection()
+
+    def _close_session(self) -> None:
+        router = self._router
+        if not self._session_handle or router is None:
+            return
+        close = new_method_call(DBusAddress(self._session_handle, PORTAL_BUS_NAME,
+                                            SESSION_INTERFACE), "Close")
+        try:
+            router.send_and_get_reply(close, timeout=_STOP_TIMEOUT_S)
+        except (OSError, TimeoutError, RuntimeError, RouterClosed) as exc:
+            log.warning("the desktop portal did not close the shortcut session: %s", exc)
+
+    @property
+    def bound_note(self) -> str:
+        """What the desktop gave, for Preferences: "F9 (hold), Ctrl+Alt+D (start/stop)"."""
+        return ", ".join(f"{trigger} ({role})" for role, trigger in self.bound.items())
+
+    def _unavailable(self, reason: str, kind: type[HotkeyUnavailable] = HotkeyUnavailable,
+                     ) -> HotkeyUnavailable:
+        keys = " and ".join(str(spec) for spec in self.specs)
+        what = "desktop shortcuts" if len(self.specs) > 1 else "a desktop shortcut"
+        return kind(f"{keys} cannot be set up as {what}: {reason}",
+                    spec=self.specs[0])
+
+    def _subscribe(self) -> None:
+        router = self._router
+        assert router is not None
+        wanted = [(self._responses, {"interface": REQUEST_INTERFACE, "member": "Response"}),
+                  (self._signals, {"interface": SHORTCUTS_INTERFACE, "path": PORTAL_PATH}),
+                  (self._signals, {"interface": SESSION_INTERFACE, "member": "Closed"})]
+        for destination, fields in wanted:
+            # Locally any sender matches (messages carry the portal's unique name); the
+            # bus is asked for the portal's signals only.
+            self._filters.append(router.filter(MatchRule(type="signal", **fields),
+                                               queue=destination))
+            self._call(message_bus.AddMatch(MatchRule(type="signal", sender=PORTAL_BUS_NAME,
+                                                      **fields)),
+                       "subscribe to the portal's signals")
+
+    def _check_interface(self) -> None:
+        get = new_method_call(DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME,
+                                          "org.freedesktop.DBus.Properties"),
+                              "Get", "ss", (SHORTCUTS_INTERFACE, "version"))
+        reply = self._call(get, "ask for the GlobalShortcuts portal", check=False)
+        if reply.header.message_type is MessageType.error:
+            name = reply.header.fields.get(HeaderFields.error_name, "")
+            if name in ("org.freedesktop.DBus.Error.ServiceUnknown",
+                        "org.freedesktop.DBus.Error.NameHasNoOwner"):
+                raise self._unavailable("no desktop portal (xdg-desktop-portal) runs on "
+                                        "the session bus", PortalMissing)
+            raise self._unavailable("the desktop portal does not offer global shortcuts "
+                                    f"(GlobalShortcuts: {_error_text(reply)})", PortalMissing)
+
+    def _create_session(self) -> str:
+        token = _token("session")
+        reply = self._request("CreateSession", "a{sv}", (
+            {"handle_token": ("s", token), "session_handle_token": ("s", token)},),
+            token, self._answer_timeout_s, "open a shortcut session")
+        handle = reply.get("session_handle", ("s", ""))[1]
+        if not handle:
+            raise self._unavailable("the desktop portal opened no shortcut session")
+        return str(handle)
+
+    def _bind_shortcuts(self) -> dict[str, str]:
+        token = _token("bind")
+        shortcuts = [(shortcut_id, {"description": ("s", _DESCRIPTIONS[shortcut_id]),
+                                    "preferred_trigger": ("s", portal_trigger(spec))})
+                     for shortcut_id, spec in self._wanted.items()]
+        results = self._request("BindShortcuts", "oa(sa{sv})sa{sv}", (
+            self._session_handle, shortcuts, "", {"handle_token": ("s", token)}),
+            token, self._bind_timeout_s, "bind the shortcuts")
+        given = dict(results.get("shortcuts", ("a(sa{sv})", []))[1])
+        bound = {}
+        for shortcut_id in self._wanted:
+            if shortcut_id in given:
+                trigger = given[shortcut_id].get("trigger_description", ("s", ""))[1]
+                bound[_ROLES[shortcut_id]] = str(trigger) or "a key of your choice"
+        if not bound:
+            raise self._unavailable("the desktop bound none of them (change them in the "
+                                    "desktop's keyboard settings)")
+        return bound
+
+    def _request(self, method: str, signature: str, body: tuple[Any, ...], token: str,
+                 timeout_s: float, doing: str) -> dict[str, Any]:
+        """Call a portal method that answers with a Request's Response; its results."""
+        router = self._router
+        assert router is not None
+        sender = router.unique_name.lstrip(":").replace(".", "_")
+        expected = f"{PORTAL_PATH}/request/{sender}/{token}"
+        deadline = time.monotonic() + timeout_s
+        call = new_method_call(DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME, SHORTCUTS_INTERFACE),
+                               method, signature, body)
+        handle = str(self._call(call, doing).body[0])
+        # Portals older than the token scheme pick their own path: take either.
+        paths = {expected, handle}
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                response = self._responses.get(timeout=max(0.0, remaining))
+            except queue.Empty:
+                raise self._unavailable(f"the desktop did not answer the shortcut request "
+                                        f"in {timeout_s:g} s (to {doing})") from None
+            if response.header.fields.get(HeaderFields.path) in paths:
+                break
+        code, results = response.body
+        if code == 1:
+            raise self._unavailable(f"the desktop's shortcut dialog was cancelled (to "
+                                    f"{doing}); set them again in Preferences to retry")
+        if code != 0:
+            raise self._unavailable(f"the desktop portal refused to {doing} "
+                                    f"(response {code})")
+        return dict(results)
+
+    def _call(self, message: Message, doing: str, *, check: bool = True) -> Message:
+        router = self._router
+        assert router is not None
+        try:
+            reply = router.send_and_get_reply(message, timeout=self._answer_timeout_s)
+        except TimeoutError:
+            raise self._unavailable(f"the desktop did not answer the shortcut request in "
+                                    f"{self._answer_timeout_s:g} s (to {doing})") from None
+        except (OSError, RuntimeError, RouterClosed) as exc:
+            raise self._unavailable(f"the D-Bus connection failed (to {doing}): {exc}") from exc
+        if check and reply.header.message_type is MessageType.error:
+            name = reply.header.fields.get(HeaderFields.error_name, "")
+            if name == "org.freedesktop.DBus.Error.ServiceUnknown":
+                raise self._unavailable("no desktop portal (xdg-desktop-portal) runs on "
+                                        "the session bus", PortalMissing)
+            raise self._unavailable(f"the desktop portal could not {doing}: "
+                                    f"{_error_text(reply)}")
+        return reply
+
+    def _close_connection(self) -> None:
+        for handle in self._filters:
+            handle.close()
+        self._filters.clear()
+        router, self._router = self._router, None
+        connection, self._connection = self._connection, None
+        if router is not None:
+            router.close()
+        if connection is not None:
+            connection.close()
+
+    # -- the signal thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                message = self._signals.get()
+                if message is None or not self._handle(message):
+                    return
+        finally:
+            if self._held:
+                self._held = False
+                self._dispatch(self._on_released)
+
+    def _handle(self, message: Message) -> bool:
+        """Act on one signal; False when the session is over."""
+        fields = message.header.fields
+        member = fields.get(HeaderFields.member)
+        if fields.get(HeaderFields.interface) == SESSION_INTERFACE:
+            if fields.get(HeaderFields.path) != self._session_handle:
+                return True
+            error = self._unavailable("the desktop closed the shortcut session")
+            log.warning("%s", error)
+            on_failed = self._on_failed
+            if on_failed is not None and not self._stopping:
+                self._dispatch(lambda: on_failed(error))
+            return False
+        if member not in ("Activated", "Deactivated") or not message.body:
+            return True
+        session, shortcut_id = message.body[0], message.body[1]
+        if session != self._session_handle:
+            return True  # another session of ours, or another app's signal seen
+        if shortcut_id == HOLD_ID:
+            # A desktop that repeats Activated while the key is held gives one press.
+            if member == "Activated" and not self._held:
+                self._held = True
+                self._dispatch(self._on_pressed)
+            elif member == "Deactivated" and self._held:
+                self._held = False
+                self._dispatch(self._on_released)
+        elif shortcut_id == TOGGLE_ID and member == "Activated":
+            self._dispatch(self._on_toggled)
+        return True
+
+    def _dispatch(self, callback: Callable[[], None]) -> None:
+        try:
+            callback()
+        except Exception:
+            # A callback's bug must not end the thread and leave the shortcuts dead.
+            log.exception("a callback of the desktop shortcuts failed")
+
+
+def _error_text(reply: Message) -> str:
+    name = reply.header.fields.get(HeaderFields.error_name, "an error")
+    detail = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
+    return f"{name}: {detail}" if detail else str(name)

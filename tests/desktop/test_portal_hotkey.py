@@ -1,0 +1,175 @@
+"""PortalHotkeys against a GlobalShortcuts portal on a private D-Bus session bus."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from dictation_app.desktop.hotkey import HotkeyUnavailable, KeySpec
+from dictation_app.desktop.portal_hotkey import HOLD_ID, TOGGLE_ID, PortalHotkeys, portal_trigger
+from tests.support.dbus_session import FakeShortcutsPortal, SessionBus
+
+WAIT_S = 5.0
+
+
+class Calls:
+    """What the callbacks saw, in order, and a way to wait for a number of them."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.threads: set[str] = set()
+        self._changed = threading.Condition()
+
+    def recorder(self, name: str) -> Callable[[], None]:
+        def record() -> None:
+            with self._changed:
+                self.seen.append(name)
+                self.threads.add(threading.current_thread().name)
+                self._changed.notify_all()
+        return record
+
+    def wait_for(self, count: int) -> list[str]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.seen) >= count, WAIT_S), self.seen
+            return list(self.seen)
+
+
+@pytest.fixture
+def portal(session_bus: SessionBus) -> Iterator[FakeShortcutsPortal]:
+    fake = FakeShortcutsPortal(session_bus.address, triggers={TOGGLE_ID: "Ctrl+Alt+D"})
+    yield fake
+    fake.close()
+
+
+def _hotkeys(address: str, calls: Calls, *, hold: str | None = "F9",
+             toggle: str | None = "Ctrl+Alt+D", **options: Any) -> PortalHotkeys:
+    return PortalHotkeys(KeySpec.parse(hold) if hold else None,
+                         KeySpec.parse(toggle) if toggle else None,
+                         on_pressed=calls.recorder("pressed"),
+                         on_released=calls.recorder("released"),
+                         on_toggled=calls.recorder("toggled"),
+                         bus_address=address, **options)
+
+
+@pytest.mark.parametrize(("text", "trigger"), [
+    ("F9", "F9"), ("Ctrl+Alt+D", "CTRL+ALT+d"), ("Super+Space", "LOGO+space"),
+    ("Shift+PageUp", "SHIFT+Page_Up"), ("Ctrl+Enter", "CTRL+Return"), ("Alt+7", "ALT+7"),
+])
+def test_keys_are_offered_as_the_shortcuts_spec_writes_triggers(text: str,
+                                                                 trigger: str) -> None:
+    assert portal_trigger(KeySpec.parse(text)) == trigger
+
+
+def test_binds_both_shortcuts_and_reports_what_the_desktop_gave(
+        portal: FakeShortcutsPortal, session_bus: SessionBus) -> None:
+    hotkeys = _hotkeys(session_bus.address, Calls())
+    hotkeys.start()
+    try:
+        (asked,) = portal.bound_requests
+        assert [(shortcut_id, info["description"][1], info["preferred_trigger"][1])
+                for shortcut_id, info in asked] == [
+            (HOLD_ID, "Hold to dictate", "F9"),
+            (TOGGLE_ID, "Start or stop dictation", "CTRL+ALT+d")]
+        assert hotkeys.bound == {"hold": "F9", "start/stop": "Ctrl+Alt+D"}
+        assert hotkeys.bound_note == "F9 (hold), Ctrl+Alt+D (start/stop)"
+    finally:
+        hotkeys.stop()
+
+
+def test_activated_and_deactivated_become_press_release_and_toggle(
+        portal: FakeShortcutsPortal, session_bus: SessionBus) -> None:
+    calls = Calls()
+    hotkeys = _hotkeys(session_bus.address, calls)
+    hotkeys.start()
+    try:
+        portal.activate(HOLD_ID)
+        portal.activate(HOLD_ID)  # a desktop repeating while held: still one press
+        portal.deactivate(HOLD_ID)
+        portal.activate(TOGGLE_ID)
+        portal.deactivate(TOGGLE_ID)  # ignored: a toggle acts on the press
+        portal.activate(TOGGLE_ID)
+        assert calls.wait_for(4) == ["pressed", "released", "toggled", "toggled"]
+        assert calls.threads == {"portal-shortcuts"}
+    finally:
+        hotkeys.stop()
+
+
+def test_stop_closes_the_session_and_releases_a_held_key(
+        portal: FakeShortcutsPortal, session_bus: SessionBus) -> None:
+    calls = Calls()
+    hotkeys = _hotkeys(session_bus.address, calls, toggle=None)
+    hotkeys.start()
+    assert hotkeys.bound == {"hold": "F9"}
+    portal.activate(HOLD_ID)
+    assert calls.wait_for(1) == ["pressed"]
+    hotkeys.stop()
+    assert portal.session_closed.is_set()
+    assert portal.closed_sessions == [portal.session_handle]
+    assert calls.seen == ["pressed", "released"]
+    hotkeys.stop()  # twice is harmless
+
+
+def test_a_session_the_desktop_ends_is_reported(portal: FakeShortcutsPortal,
+                                                 session_bus: SessionBus) -> None:
+    failures: list[str] = []
+    ended = threading.Event()
+
+    def failed(error: Exception) -> None:
+        failures.append(str(error))
+        ended.set()
+
+    calls = Calls()
+    hotkeys = _hotkeys(session_bus.address, calls, on_failed=failed)
+    hotkeys.start()
+    try:
+        portal.end_session()
+        assert ended.wait(WAIT_S)
+        assert failures == ["F9 and Ctrl+Alt+D cannot be set up as desktop shortcuts: "
+                            "the desktop closed the shortcut session"]
+    finally:
+        hotkeys.stop()
+
+
+def test_a_portal_that_never_answers_times_out(session_bus: SessionBus) -> None:
+    silent = FakeShortcutsPortal(session_bus.address, answers=False)
+    try:
+        hotkeys = _hotkeys(session_bus.address, Calls(), answer_timeout_s=0.3)
+        with pytest.raises(HotkeyUnavailable, match=r"the desktop did not answer the "
+                                                    r"shortcut request in 0\.3 s"):
+            hotkeys.start()
+        hotkeys.stop()  # nothing to stop, no error
+    finally:
+        silent.close()
+
+
+def test_a_cancelled_dialog_says_so(session_bus: SessionBus) -> None:
+    cancelling = FakeShortcutsPortal(session_bus.address, response=1)
+    try:
+        with pytest.raises(HotkeyUnavailable, match="shortcut dialog was cancelled"):
+            _hotkeys(session_bus.address, Calls()).start()
+    finally:
+        cancelling.close()
+
+
+def test_no_portal_on_the_bus(session_bus: SessionBus) -> None:
+    with pytest.raises(HotkeyUnavailable, match=r"no desktop portal \(xdg-desktop-portal\) "
+                                                r"runs on the session bus"):
+        _hotkeys(session_bus.address, Calls()).start()
+
+
+def test_a_portal_without_global_shortcuts(session_bus: SessionBus) -> None:
+    older = FakeShortcutsPortal(session_bus.address, offers_shortcuts=False)
+    try:
+        with pytest.raises(HotkeyUnavailable,
+                           match="the desktop portal does not offer global shortcuts"):
+            _hotkeys(session_bus.address, Calls()).start()
+    finally:
+        older.close()
+
+
+def test_an_unreachable_bus(tmp_path: object) -> None:
+    with pytest.raises(HotkeyUnavailable, match="cannot reach the D-Bus session bus"):
+        _hotkeys(f"unix:path={tmp_path}/no-bus", Calls()).start()
