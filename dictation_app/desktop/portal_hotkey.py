@@ -29,6 +29,7 @@ from jeepney.io.common import FilterHandle, RouterClosed
 from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
 
 from dictation_app.core.errors import DictationError
+from dictation_app.core.resources import APP_ID
 from dictation_app.desktop.hotkey import (
     HotkeyCallback,
     HotkeyUnavailable,
@@ -44,6 +45,7 @@ PORTAL_PATH = "/org/freedesktop/portal/desktop"
 SHORTCUTS_INTERFACE = "org.freedesktop.portal.GlobalShortcuts"
 REQUEST_INTERFACE = "org.freedesktop.portal.Request"
 SESSION_INTERFACE = "org.freedesktop.portal.Session"
+REGISTRY_INTERFACE = "org.freedesktop.host.portal.Registry"
 
 HOLD_ID = "dictate-hold"
 TOGGLE_ID = "dictate-toggle"
@@ -82,7 +84,8 @@ class PortalHotkeys:
 
     `hold` or `toggle` may be None (that shortcut is not asked for). `on_pressed` and
     `on_released` follow the hold shortcut's Activated and Deactivated; `on_toggled` the
-    toggle's Activated. They, and `on_failed(error)` when the desktop ends the session,
+    toggle's Activated. `app_id` is the name the desktop files the shortcuts under (our
+    .desktop file's). They, and `on_failed(error)` when the desktop ends the session,
     are called on a thread this object starts. After `start()`, `bound` maps "hold" and
     "start/stop" to the trigger the desktop says it gave (its own words, "Ctrl+Alt+D"),
     for the shortcuts it bound.
@@ -92,7 +95,7 @@ class PortalHotkeys:
                  on_pressed: HotkeyCallback, on_released: HotkeyCallback,
                  on_toggled: HotkeyCallback, bus_address: str,
                  on_failed: Callable[[DictationError], None] | None = None,
-                 answer_timeout_s: float = ANSWER_TIMEOUT_S,
+                 app_id: str = APP_ID, answer_timeout_s: float = ANSWER_TIMEOUT_S,
                  bind_timeout_s: float = BIND_TIMEOUT_S) -> None:
         if hold is None and toggle is None:
             raise ValueError("PortalHotkeys needs a hold or a toggle key")
@@ -103,6 +106,7 @@ class PortalHotkeys:
         self._on_pressed, self._on_released = on_pressed, on_released
         self._on_toggled, self._on_failed = on_toggled, on_failed
         self._address = bus_address
+        self._app_id = app_id
         self._answer_timeout_s = answer_timeout_s
         self._bind_timeout_s = bind_timeout_s
         self.bound: dict[str, str] = {}
@@ -131,6 +135,7 @@ class PortalHotkeys:
         self._router = DBusRouter(self._connection)
         try:
             self._subscribe()
+            self._register()
             self._check_interface()
             self._session_handle = self._create_session()
             self.bound = self._bind_shortcuts()
@@ -192,6 +197,19 @@ class PortalHotkeys:
             self._call(message_bus.AddMatch(MatchRule(type="signal", sender=PORTAL_BUS_NAME,
                                                       **fields)),
                        "subscribe to the portal's signals")
+
+    def _register(self) -> None:
+        # An app outside Flatpak or Snap has no app id the portal can see; the desktops
+        # keep shortcuts per app id, so say ours (the .desktop file's name) first. An
+        # older portal without the registry, or one that cannot find our .desktop file,
+        # works on without it.
+        register = new_method_call(DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME,
+                                               REGISTRY_INTERFACE),
+                                   "Register", "sa{sv}", (self._app_id, {}))
+        reply = self._call(register, "register the app", check=False)
+        if reply.header.message_type is MessageType.error:
+            log.debug("the desktop portal did not register %s: %s", self._app_id,
+                      _error_text(reply))
 
     def _check_interface(self) -> None:
         get = new_method_call(DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME,

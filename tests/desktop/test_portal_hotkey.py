@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from dictation_app.core.resources import APP_ID
 from dictation_app.desktop.hotkey import HotkeyUnavailable, KeySpec
 from dictation_app.desktop.portal_hotkey import HOLD_ID, TOGGLE_ID, PortalHotkeys, portal_trigger
 from tests.support.dbus_session import FakeShortcutsPortal, SessionBus
@@ -74,6 +76,7 @@ def test_binds_both_shortcuts_and_reports_what_the_desktop_gave(
             (HOLD_ID, "Hold to dictate", "F9"),
             (TOGGLE_ID, "Start or stop dictation", "CTRL+ALT+d")]
         assert hotkeys.bound == {"hold": "F9", "start/stop": "Ctrl+Alt+D"}
+        assert portal.registered == [APP_ID]  # so the desktop files them under our name
         assert hotkeys.bound_note == "F9 (hold), Ctrl+Alt+D (start/stop)"
     finally:
         hotkeys.stop()
@@ -105,7 +108,9 @@ def test_stop_closes_the_session_and_releases_a_held_key(
     assert hotkeys.bound == {"hold": "F9"}
     portal.activate(HOLD_ID)
     assert calls.wait_for(1) == ["pressed"]
+    began = time.monotonic()
     hotkeys.stop()
+    assert time.monotonic() - began < 1.0
     assert portal.session_closed.is_set()
     assert portal.closed_sessions == [portal.session_handle]
     assert calls.seen == ["pressed", "released"]
@@ -134,15 +139,50 @@ def test_a_session_the_desktop_ends_is_reported(portal: FakeShortcutsPortal,
 
 
 def test_a_portal_that_never_answers_times_out(session_bus: SessionBus) -> None:
-    silent = FakeShortcutsPortal(session_bus.address, answers=False)
+    silent = FakeShortcutsPortal(session_bus.address, unanswered=("CreateSession",))
     try:
         hotkeys = _hotkeys(session_bus.address, Calls(), answer_timeout_s=0.3)
         with pytest.raises(HotkeyUnavailable, match=r"the desktop did not answer the "
-                                                    r"shortcut request in 0\.3 s"):
+                                                    r"shortcut request in 0\.3 s \(to open "
+                                                    r"a shortcut session\)"):
             hotkeys.start()
         hotkeys.stop()  # nothing to stop, no error
     finally:
         silent.close()
+
+
+def test_a_bind_dialog_nobody_closes_times_out_and_the_session_is_closed(
+        session_bus: SessionBus) -> None:
+    silent = FakeShortcutsPortal(session_bus.address, unanswered=("BindShortcuts",))
+    try:
+        hotkeys = _hotkeys(session_bus.address, Calls(), bind_timeout_s=0.3)
+        with pytest.raises(HotkeyUnavailable, match=r"did not answer the shortcut request "
+                                                    r"in 0\.3 s \(to bind the shortcuts\)"):
+            hotkeys.start()
+        assert silent.closed_sessions == [silent.session_handle]
+    finally:
+        silent.close()
+
+
+def test_only_the_shortcuts_the_desktop_bound_are_reported(session_bus: SessionBus) -> None:
+    partial = FakeShortcutsPortal(session_bus.address, refused=(TOGGLE_ID,))
+    hotkeys = _hotkeys(session_bus.address, Calls())
+    try:
+        hotkeys.start()
+        assert hotkeys.bound == {"hold": "F9"}
+    finally:
+        hotkeys.stop()
+        partial.close()
+
+
+def test_a_desktop_that_binds_nothing_is_unavailable(session_bus: SessionBus) -> None:
+    refusing = FakeShortcutsPortal(session_bus.address, refused=(HOLD_ID, TOGGLE_ID))
+    try:
+        with pytest.raises(HotkeyUnavailable, match="the desktop bound none of them"):
+            _hotkeys(session_bus.address, Calls()).start()
+        assert refusing.closed_sessions == [refusing.session_handle]
+    finally:
+        refusing.close()
 
 
 def test_a_cancelled_dialog_says_so(session_bus: SessionBus) -> None:

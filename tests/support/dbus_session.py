@@ -100,24 +100,29 @@ class SessionBus:
 class FakeShortcutsPortal:
     """The GlobalShortcuts portal on `address`.
 
-    `offers_shortcuts=False` is a portal without the interface; `answers=False` one that
-    replies to a call with its Request handle but never sends the Response (a dialog
-    nobody closes, a hung backend). `triggers` are the trigger descriptions it reports
-    (by shortcut id; default: the preferred trigger it was given); `response` the code of
-    every Response (1: the user cancelled). `bound_requests` holds each BindShortcuts
-    call's shortcuts, `closed_sessions` the session paths closed, `session_handle` the
+    `offers_shortcuts=False` is a portal without the interface; `unanswered` names the
+    methods (CreateSession, BindShortcuts) it replies to with the Request handle but
+    never sends the Response for (a dialog nobody closes, a hung backend). `triggers`
+    are the trigger descriptions it reports (by shortcut id; default: the preferred
+    trigger it was given), `refused` the shortcut ids it leaves out of what it bound,
+    `response` the code of every Response (1: the user cancelled). `bound_requests`
+    holds each BindShortcuts call's shortcuts, `closed_sessions` the session paths
+    closed, `registered` the app ids the host registry was given, `session_handle` the
     last session opened.
     """
 
-    def __init__(self, address: str, *, offers_shortcuts: bool = True, answers: bool = True,
-                 triggers: dict[str, str] | None = None, response: int = 0) -> None:
+    def __init__(self, address: str, *, offers_shortcuts: bool = True,
+                 unanswered: tuple[str, ...] = (), triggers: dict[str, str] | None = None,
+                 refused: tuple[str, ...] = (), response: int = 0) -> None:
         self.offers_shortcuts = offers_shortcuts
-        self.answers = answers
+        self.unanswered = unanswered
         self.triggers = dict(triggers or {})
+        self.refused = refused
         self.response = response
         self.bound_requests: list[list[tuple[str, dict[str, Any]]]] = []
         self.closed_sessions: list[str] = []
         self.session_handle = ""
+        self.registered: list[str] = []
         self.session_closed = threading.Event()
         self.bound = threading.Event()
         self._connection = open_dbus_connection(address)
@@ -167,6 +172,9 @@ class FakeShortcutsPortal:
                 self._create_session(call)
             elif interface == SHORTCUTS and self.offers_shortcuts and member == "BindShortcuts":
                 self._bind_shortcuts(call)
+            elif interface == "org.freedesktop.host.portal.Registry" and member == "Register":
+                self.registered.append(call.body[0])
+                self._router.send(new_method_return(call))
             elif interface == "org.freedesktop.portal.Session" and member == "Close":
                 self.closed_sessions.append(str(fields.get(HeaderFields.path)))
                 self._router.send(new_method_return(call))
@@ -193,7 +201,7 @@ class FakeShortcutsPortal:
         sender = str(call.header.fields[HeaderFields.sender]).lstrip(":").replace(".", "_")
         self.session_handle = f"{PATH}/session/{sender}/{options['session_handle_token'][1]}"
         self._router.send(new_method_return(call, "o", (request,)))
-        self._respond(request, {"session_handle": ("s", self.session_handle)})
+        self._respond("CreateSession", request, {"session_handle": ("s", self.session_handle)})
 
     def _bind_shortcuts(self, call: Message) -> None:
         _session, shortcuts, _parent_window, options = call.body
@@ -204,12 +212,12 @@ class FakeShortcutsPortal:
             "description": info["description"],
             "trigger_description": ("s", self.triggers.get(
                 shortcut_id, info.get("preferred_trigger", ("s", ""))[1])),
-        }) for shortcut_id, info in shortcuts]
-        self._respond(request, {"shortcuts": ("a(sa{sv})", given)})
+        }) for shortcut_id, info in shortcuts if shortcut_id not in self.refused]
+        self._respond("BindShortcuts", request, {"shortcuts": ("a(sa{sv})", given)})
         self.bound.set()
 
-    def _respond(self, request: str, results: dict[str, Any]) -> None:
-        if self.answers:
+    def _respond(self, method: str, request: str, results: dict[str, Any]) -> None:
+        if method not in self.unanswered:
             self._router.send(new_signal(DBusAddress(request, interface=
                                                      "org.freedesktop.portal.Request"),
                                          "Response", "ua{sv}", (self.response, results)))
