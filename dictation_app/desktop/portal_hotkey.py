@@ -7,9 +7,11 @@ shortcuts. Every portal call is a request answered later by a `Response` signal 
 Request object whose path we can predict from our unique name and a token of our own, so
 we listen before we call (the spec's advice, to avoid missing a quick answer).
 
-D-Bus is spoken with jeepney's threading router: its receiver thread files the signals
-into a queue, and a thread of ours turns them into the callbacks, so the callbacks run
-on that thread, never the caller's, as with `X11Hotkey`.
+D-Bus is spoken with jeepney over one connection that a single thread reads at a time:
+the caller's during `start()` (which waits for each answer, with a deadline), then a
+thread of ours that turns the signals into the callbacks, so the callbacks run on that
+thread, never the caller's, as with `X11Hotkey`; `stop()` interrupts it, joins it, and
+closes the session from the caller's thread.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +26,7 @@ from typing import Any
 
 from jeepney import DBusAddress, HeaderFields, MatchRule, Message, MessageType, new_method_call
 from jeepney.bus_messages import message_bus
-from jeepney.io.common import FilterHandle, RouterClosed
-from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
+from jeepney.io.threading import DBusConnection, ReceiveStopped, open_dbus_connection
 
 from dictation_app.core.errors import DictationError
 from dictation_app.core.resources import APP_ID
@@ -64,6 +64,8 @@ _TRIGGER_KEYS = {
     "Space": "space", "Enter": "Return", "Backspace": "BackSpace", "PageUp": "Page_Up",
     "PageDown": "Page_Down", "ScrollLock": "Scroll_Lock",
 }
+_NO_OWNER = ("org.freedesktop.DBus.Error.ServiceUnknown",
+             "org.freedesktop.DBus.Error.NameHasNoOwner")
 _tokens = itertools.count(1)
 
 
@@ -85,10 +87,10 @@ class PortalHotkeys:
     `hold` or `toggle` may be None (that shortcut is not asked for). `on_pressed` and
     `on_released` follow the hold shortcut's Activated and Deactivated; `on_toggled` the
     toggle's Activated. `app_id` is the name the desktop files the shortcuts under (our
-    .desktop file's). They, and `on_failed(error)` when the desktop ends the session,
-    are called on a thread this object starts. After `start()`, `bound` maps "hold" and
-    "start/stop" to the trigger the desktop says it gave (its own words, "Ctrl+Alt+D"),
-    for the shortcuts it bound.
+    .desktop file's). The callbacks, and `on_failed(error)` when the desktop ends the
+    session or the bus goes away, are called on a thread this object starts. After
+    `start()`, `bound` maps "hold" and "start/stop" to the trigger the desktop says it
+    gave (in its own words, "Ctrl+Alt+D"), for the shortcuts it bound.
     """
 
     def __init__(self, hold: KeySpec | None, toggle: KeySpec | None, *,
@@ -110,29 +112,29 @@ class PortalHotkeys:
         self._answer_timeout_s = answer_timeout_s
         self._bind_timeout_s = bind_timeout_s
         self.bound: dict[str, str] = {}
+        # One thread uses the connection at a time: the caller's in start() and stop(),
+        # ours in between; stop() interrupts ours and joins it before taking over.
         self._connection: DBusConnection | None = None
-        self._router: DBusRouter | None = None
         self._session_handle = ""
-        self._signals: queue.Queue[Message | None] = queue.Queue()
-        self._responses: queue.Queue[Message] = queue.Queue()
-        self._filters: list[FilterHandle] = []
+        self._responses: list[Message] = []  # Request::Response signals not yet claimed
+        self._early: list[Message] = []  # shortcut signals read during start()
         self._thread: threading.Thread | None = None
         self._held = False
         self._stopping = False
+        self._stopped_from_callback = False
 
     # -- the caller's thread -------------------------------------------------------------
 
     def start(self) -> None:
         """Open a session and bind the shortcuts; HotkeyUnavailable when there is no
         portal, it has no GlobalShortcuts, the user declined, or it does not answer."""
-        if self._router is not None:
+        if self._connection is not None or self._thread is not None:
             raise RuntimeError("PortalHotkeys.start() called twice")
         try:
             self._connection = open_dbus_connection(self._address)
-        except (OSError, RuntimeError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError, TimeoutError) as exc:
             raise self._unavailable(f"cannot reach the D-Bus session bus "
                                     f"({self._address}): {exc}", PortalMissing) from exc
-        self._router = DBusRouter(self._connection)
         try:
             self._subscribe()
             self._register()
@@ -150,53 +152,67 @@ class PortalHotkeys:
     def stop(self) -> None:
         """Close the session and the connection (within about a second); a hold in
         progress is reported released first. Safe to call twice or before start()."""
-        if self._router is None or self._stopping:
+        connection, thread = self._connection, self._thread
+        if connection is None or thread is None or self._stopping:
             return
         self._stopping = True
-        self._signals.put(None)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(_STOP_TIMEOUT_S)
-        self._close_session()
-        self._close_connection()
-
-    def _close_session(self) -> None:
-        router = self._router
-        if not self._session_handle or router is None:
+        connection.interrupt()
+        if thread is threading.current_thread():
+            # Called from a callback: the thread closes everything when it returns.
+            self._stopped_from_callback = True
             return
-        close = new_method_call(DBusAddress(self._session_handle, PORTAL_BUS_NAME,
-                                            SESSION_INTERFACE), "Close")
-        try:
-            router.send_and_get_reply(close, timeout=_STOP_TIMEOUT_S)
-        except (OSError, TimeoutError, RuntimeError, RouterClosed) as exc:
-            log.warning("the desktop portal did not close the shortcut session: %s", exc)
+        thread.join(_STOP_TIMEOUT_S)
+        if thread.is_alive():
+            log.warning("the desktop shortcuts thread did not end within %s s",
+                        _STOP_TIMEOUT_S)
+            return  # it still reads the connection: leave it to the daemon thread
+        self._finish()
 
     @property
     def bound_note(self) -> str:
         """What the desktop gave, for Preferences: "F9 (hold), Ctrl+Alt+D (start/stop)"."""
         return ", ".join(f"{trigger} ({role})" for role, trigger in self.bound.items())
 
+    def _finish(self) -> None:
+        connection = self._connection
+        if connection is not None:
+            connection.reset_interrupt()
+        self._close_session()
+        self._close_connection()
+
+    def _close_session(self) -> None:
+        if not self._session_handle or self._connection is None:
+            return
+        close = new_method_call(DBusAddress(self._session_handle, PORTAL_BUS_NAME,
+                                            SESSION_INTERFACE), "Close")
+        try:
+            self._call(close, "close the shortcut session", timeout_s=_STOP_TIMEOUT_S)
+        except HotkeyUnavailable as exc:
+            log.warning("%s", exc)
+        self._session_handle = ""
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
     def _unavailable(self, reason: str, kind: type[HotkeyUnavailable] = HotkeyUnavailable,
                      ) -> HotkeyUnavailable:
         keys = " and ".join(str(spec) for spec in self.specs)
         what = "desktop shortcuts" if len(self.specs) > 1 else "a desktop shortcut"
-        return kind(f"{keys} cannot be set up as {what}: {reason}",
-                    spec=self.specs[0])
+        return kind(f"{keys} cannot be set up as {what}: {reason}", spec=self.specs[0])
+
+    def _lost(self, reason: str) -> HotkeyUnavailable:
+        keys = " and ".join(str(spec) for spec in self.specs)
+        what = "work as desktop shortcuts" if len(self.specs) > 1 else "works as a desktop shortcut"
+        return HotkeyUnavailable(f"{keys} no longer {what}: {reason}", spec=self.specs[0])
 
     def _subscribe(self) -> None:
-        router = self._router
-        assert router is not None
-        wanted = [(self._responses, {"interface": REQUEST_INTERFACE, "member": "Response"}),
-                  (self._signals, {"interface": SHORTCUTS_INTERFACE, "path": PORTAL_PATH}),
-                  (self._signals, {"interface": SESSION_INTERFACE, "member": "Closed"})]
-        for destination, fields in wanted:
-            # Locally any sender matches (messages carry the portal's unique name); the
-            # bus is asked for the portal's signals only.
-            self._filters.append(router.filter(MatchRule(type="signal", **fields),
-                                               queue=destination))
-            self._call(message_bus.AddMatch(MatchRule(type="signal", sender=PORTAL_BUS_NAME,
-                                                      **fields)),
-                       "subscribe to the portal's signals")
+        for fields in ({"interface": REQUEST_INTERFACE, "member": "Response"},
+                       {"interface": SHORTCUTS_INTERFACE, "path": PORTAL_PATH},
+                       {"interface": SESSION_INTERFACE, "member": "Closed"}):
+            rule = MatchRule(type="signal", sender=PORTAL_BUS_NAME, **fields)
+            self._call(message_bus.AddMatch(rule), "subscribe to the portal's signals")
 
     def _register(self) -> None:
         # An app outside Flatpak or Snap has no app id the portal can see; the desktops
@@ -217,9 +233,7 @@ class PortalHotkeys:
                               "Get", "ss", (SHORTCUTS_INTERFACE, "version"))
         reply = self._call(get, "ask for the GlobalShortcuts portal", check=False)
         if reply.header.message_type is MessageType.error:
-            name = reply.header.fields.get(HeaderFields.error_name, "")
-            if name in ("org.freedesktop.DBus.Error.ServiceUnknown",
-                        "org.freedesktop.DBus.Error.NameHasNoOwner"):
+            if reply.header.fields.get(HeaderFields.error_name) in _NO_OWNER:
                 raise self._unavailable("no desktop portal (xdg-desktop-portal) runs on "
                                         "the session bus", PortalMissing)
             raise self._unavailable("the desktop portal does not offer global shortcuts "
@@ -227,10 +241,10 @@ class PortalHotkeys:
 
     def _create_session(self) -> str:
         token = _token("session")
-        reply = self._request("CreateSession", "a{sv}", (
+        results = self._request("CreateSession", "a{sv}", (
             {"handle_token": ("s", token), "session_handle_token": ("s", token)},),
             token, self._answer_timeout_s, "open a shortcut session")
-        handle = reply.get("session_handle", ("s", ""))[1]
+        handle = results.get("session_handle", ("s", ""))[1]
         if not handle:
             raise self._unavailable("the desktop portal opened no shortcut session")
         return str(handle)
@@ -257,9 +271,9 @@ class PortalHotkeys:
     def _request(self, method: str, signature: str, body: tuple[Any, ...], token: str,
                  timeout_s: float, doing: str) -> dict[str, Any]:
         """Call a portal method that answers with a Request's Response; its results."""
-        router = self._router
-        assert router is not None
-        sender = router.unique_name.lstrip(":").replace(".", "_")
+        connection = self._connection
+        assert connection is not None
+        sender = str(connection.unique_name).lstrip(":").replace(".", "_")
         expected = f"{PORTAL_PATH}/request/{sender}/{token}"
         deadline = time.monotonic() + timeout_s
         call = new_method_call(DBusAddress(PORTAL_PATH, PORTAL_BUS_NAME, SHORTCUTS_INTERFACE),
@@ -268,14 +282,19 @@ class PortalHotkeys:
         # Portals older than the token scheme pick their own path: take either.
         paths = {expected, handle}
         while True:
-            remaining = deadline - time.monotonic()
-            try:
-                response = self._responses.get(timeout=max(0.0, remaining))
-            except queue.Empty:
-                raise self._unavailable(f"the desktop did not answer the shortcut request "
-                                        f"in {timeout_s:g} s (to {doing})") from None
-            if response.header.fields.get(HeaderFields.path) in paths:
+            response = next((r for r in self._responses
+                             if r.header.fields.get(HeaderFields.path) in paths), None)
+            if response is not None:
+                self._responses.remove(response)
                 break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._unavailable(f"the desktop did not answer the shortcut request "
+                                        f"in {timeout_s:g} s (to {doing})")
+            try:
+                self._file(self._receive(remaining, doing))
+            except TimeoutError:
+                continue  # the deadline check above says so
         code, results = response.body
         if code == 1:
             raise self._unavailable(f"the desktop's shortcut dialog was cancelled (to "
@@ -285,67 +304,103 @@ class PortalHotkeys:
                                     f"(response {code})")
         return dict(results)
 
-    def _call(self, message: Message, doing: str, *, check: bool = True) -> Message:
-        router = self._router
-        assert router is not None
+    def _call(self, message: Message, doing: str, *, check: bool = True,
+              timeout_s: float | None = None) -> Message:
+        """Send a method call and wait for its reply, filing the signals read meanwhile."""
+        connection = self._connection
+        assert connection is not None
+        timeout_s = self._answer_timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
+        serial = next(connection.outgoing_serial)
         try:
-            reply = router.send_and_get_reply(message, timeout=self._answer_timeout_s)
-        except TimeoutError:
-            raise self._unavailable(f"the desktop did not answer the shortcut request in "
-                                    f"{self._answer_timeout_s:g} s (to {doing})") from None
-        except (OSError, RuntimeError, RouterClosed) as exc:
+            connection.send(message, serial=serial)
+        except OSError as exc:
             raise self._unavailable(f"the D-Bus connection failed (to {doing}): {exc}") from exc
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._unavailable(f"the desktop did not answer the shortcut request "
+                                        f"in {timeout_s:g} s (to {doing})")
+            try:
+                reply = self._receive(remaining, doing)
+            except TimeoutError:
+                continue  # the deadline check above says so
+            if reply.header.fields.get(HeaderFields.reply_serial) == serial:
+                break
+            self._file(reply)
         if check and reply.header.message_type is MessageType.error:
-            name = reply.header.fields.get(HeaderFields.error_name, "")
-            if name == "org.freedesktop.DBus.Error.ServiceUnknown":
+            if reply.header.fields.get(HeaderFields.error_name) in _NO_OWNER:
                 raise self._unavailable("no desktop portal (xdg-desktop-portal) runs on "
                                         "the session bus", PortalMissing)
             raise self._unavailable(f"the desktop portal could not {doing}: "
                                     f"{_error_text(reply)}")
         return reply
 
-    def _close_connection(self) -> None:
-        for handle in self._filters:
-            handle.close()
-        self._filters.clear()
-        router, self._router = self._router, None
-        connection, self._connection = self._connection, None
-        if router is not None:
-            router.close()
-        if connection is not None:
-            connection.close()
+    def _receive(self, timeout_s: float, doing: str) -> Message:
+        connection = self._connection
+        assert connection is not None
+        try:
+            return connection.receive(timeout=timeout_s)
+        except TimeoutError:
+            raise  # the caller knows the whole wait
+        except (OSError, ReceiveStopped) as exc:
+            raise self._unavailable(f"the D-Bus connection failed (to {doing}): "
+                                    f"{exc or 'closed'}") from exc
+
+    def _file(self, message: Message) -> None:
+        """Keep a signal read while waiting for something else."""
+        if message.header.message_type is not MessageType.signal:
+            return
+        if message.header.fields.get(HeaderFields.interface) == REQUEST_INTERFACE:
+            self._responses.append(message)
+        else:
+            self._early.append(message)
 
     # -- the signal thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        connection = self._connection
+        assert connection is not None
+        failure: DictationError | None = None
         try:
-            while True:
-                message = self._signals.get()
-                if message is None or not self._handle(message):
+            for message in self._early:
+                if not self._handle(message):
                     return
+            self._early.clear()
+            while True:
+                message = connection.receive()
+                if (message.header.message_type is MessageType.signal
+                        and not self._handle(message)):
+                    return
+        except ReceiveStopped:
+            pass  # stop() asked
+        except OSError as exc:
+            self._session_handle = ""  # gone with the connection
+            failure = self._lost(f"the connection to the session bus was lost ({exc})")
         finally:
             if self._held:
                 self._held = False
                 self._dispatch(self._on_released)
+        if failure is not None and not self._stopping:
+            self._report(failure)
+        if self._stopped_from_callback:
+            self._finish()
 
     def _handle(self, message: Message) -> bool:
         """Act on one signal; False when the session is over."""
         fields = message.header.fields
         member = fields.get(HeaderFields.member)
         if fields.get(HeaderFields.interface) == SESSION_INTERFACE:
-            if fields.get(HeaderFields.path) != self._session_handle:
+            if member != "Closed" or fields.get(HeaderFields.path) != self._session_handle:
                 return True
-            error = self._unavailable("the desktop closed the shortcut session")
-            log.warning("%s", error)
-            on_failed = self._on_failed
-            if on_failed is not None and not self._stopping:
-                self._dispatch(lambda: on_failed(error))
+            self._session_handle = ""  # closed already: nothing to Close at stop()
+            self._report(self._lost("the desktop closed the shortcut session"))
             return False
-        if member not in ("Activated", "Deactivated") or not message.body:
+        if fields.get(HeaderFields.interface) != SHORTCUTS_INTERFACE or len(message.body) < 2:
             return True
         session, shortcut_id = message.body[0], message.body[1]
         if session != self._session_handle:
-            return True  # another session of ours, or another app's signal seen
+            return True  # not our session
         if shortcut_id == HOLD_ID:
             # A desktop that repeats Activated while the key is held gives one press.
             if member == "Activated" and not self._held:
@@ -357,6 +412,12 @@ class PortalHotkeys:
         elif shortcut_id == TOGGLE_ID and member == "Activated":
             self._dispatch(self._on_toggled)
         return True
+
+    def _report(self, failure: DictationError) -> None:
+        log.warning("%s", failure)
+        on_failed = self._on_failed
+        if on_failed is not None and not self._stopping:
+            self._dispatch(lambda: on_failed(failure))
 
     def _dispatch(self, callback: Callable[[], None]) -> None:
         try:

@@ -253,6 +253,31 @@ def test_on_wayland_the_portal_shortcuts_reach_the_take_and_are_closed_at_the_en
     assert problems == []
 
 
+def test_on_wayland_a_session_the_desktop_ends_is_reported_with_what_to_bind(
+        loop: asyncio.AbstractEventLoop, session_bus: SessionBus) -> None:
+    portal = FakeShortcutsPortal(session_bus.address)
+    problems: list[str] = []
+    desktop = desktop_for(Settings(), wayland_with_bus(session_bus.address), [], problems)
+
+    async def scenario() -> None:
+        desktop.start()
+        await until(lambda: desktop.grabbed == ["F9"])
+        portal.end_session()
+        await until(lambda: bool(problems))
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    finally:
+        desktop.shutdown()
+        portal.close()
+    assert problems == ["System-wide key: F9 no longer works as a desktop shortcut: the "
+                        "desktop closed the shortcut session"]
+    assert desktop.key_note.endswith("Instead, bind `dictation-app record start` (press) "
+                                     "and `dictation-app record stop` (release) in your "
+                                     "desktop's keyboard settings.")
+    assert desktop.grabbed == []
+
+
 def test_on_wayland_without_a_portal_the_note_says_what_to_bind(
         loop: asyncio.AbstractEventLoop, session_bus: SessionBus) -> None:
     problems: list[str] = []

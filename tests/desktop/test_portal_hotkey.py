@@ -132,10 +132,35 @@ def test_a_session_the_desktop_ends_is_reported(portal: FakeShortcutsPortal,
     try:
         portal.end_session()
         assert ended.wait(WAIT_S)
-        assert failures == ["F9 and Ctrl+Alt+D cannot be set up as desktop shortcuts: "
+        assert failures == ["F9 and Ctrl+Alt+D no longer work as desktop shortcuts: "
                             "the desktop closed the shortcut session"]
     finally:
         hotkeys.stop()
+
+
+def test_a_lost_session_bus_is_reported_and_a_held_key_released() -> None:
+    bus = SessionBus()  # a bus of its own, since this one goes away
+    portal = FakeShortcutsPortal(bus.address)
+    failures: list[str] = []
+    calls = Calls()
+    failed = calls.recorder("failed")
+
+    def on_failed(error: Exception) -> None:
+        failures.append(str(error))
+        failed()
+
+    hotkeys = _hotkeys(bus.address, calls, on_failed=on_failed)
+    try:
+        hotkeys.start()
+        portal.activate(HOLD_ID)
+        assert calls.wait_for(1) == ["pressed"]
+    finally:
+        portal.close()
+        bus.close()
+    assert calls.wait_for(3) == ["pressed", "released", "failed"]
+    hotkeys.stop()
+    assert failures[0].startswith("F9 and Ctrl+Alt+D no longer work as desktop shortcuts: "
+                                  "the connection to the session bus was lost")
 
 
 def test_a_portal_that_never_answers_times_out(session_bus: SessionBus) -> None:
