@@ -227,6 +227,10 @@ class DesktopController(QObject):
             portal.start()
         except HotkeyUnavailable as exc:
             error = exc
+        except Exception as exc:  # a bug of ours or jeepney's: say so, not "Asking..."
+            log.exception("asking the desktop portal for the shortcuts failed")
+            error = HotkeyUnavailable(f"the desktop shortcuts could not be set up ({exc})",
+                                      spec=portal.specs[0])
         loop = self._loop
         try:
             if loop is None:
