@@ -38,6 +38,8 @@ PACKAGES=(
     pulseaudio pulseaudio-utils libasound2-plugins
     # test speech: synthesise and convert
     espeak-ng sox
+    # a private session bus for the desktop-portal shortcut tests
+    dbus-daemon
     # packaging: validators for the .desktop and AppStream files; patchelf and
     # binutils for PyInstaller's Linux build
     desktop-file-utils appstream patchelf binutils

@@ -19,6 +19,7 @@ from hypothesis import settings
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.support.audio import Speech, speech_maker, write_grammar
+from tests.support.dbus_session import DBusUnavailable, SessionBus
 from tests.support.pulse import (
     PulseMic,
     PulseUnavailable,
@@ -190,6 +191,20 @@ def no_secret_logged(caplog: pytest.LogCaptureFixture) -> Iterator[SecretWatch]:
     watch = SecretWatch(caplog)
     yield watch
     watch.check()
+
+
+@pytest.fixture(scope="module")
+def session_bus() -> Iterator[SessionBus]:
+    """A private D-Bus session bus for the module (`session_bus.address`), with no
+    service activation: only what a test starts answers on it."""
+    try:
+        bus = SessionBus()
+    except DBusUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(f"{exc} (CI must run the D-Bus tests: run scripts/setup.sh)")
+        pytest.skip(str(exc))
+    yield bus
+    bus.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,19 @@
 """The desktop around the window: the push-to-talk and toggle keys while any app has the
 focus, and each final typed where the cursor is (output mode "type").
 
-The keys are grabbed on the X server (desktop/x11_hotkey.py); their callbacks come on
-the X thread and are handed to the Qt loop. Typing runs on one worker thread, in order,
+The keys are grabbed on the X server (desktop/x11_hotkey.py), or on Wayland asked of the
+desktop portal's GlobalShortcuts (desktop/portal_hotkey.py, started on a thread of its
+own because the desktop may show a dialog first); their callbacks come on those threads
+and are handed to the Qt loop. Typing runs on one worker thread, in order,
 because it blocks (XTest waits while the push-to-talk key itself holds the keyboard, so
 a final that settles during a hold is typed once the key is let go). A final is typed
 only after the window shows it and the journal has it: typing that fails loses nothing,
 and says so in the status line. What a final takes back ("scratch that") is taken back
 with BackSpace, never more than this take typed.
 
-Where none of this can work (Wayland without a portal, no display), `key_note` and
-`output_note` say why in words, for Preferences; the window's own push-to-talk key and
-`dictation-app record` keep working.
+Where none of this can work (Wayland without a portal offering shortcuts, no display),
+`key_note` and `output_note` say why in words, for Preferences; the window's own
+push-to-talk key and `dictation-app record` keep working.
 """
 
 from __future__ import annotations
@@ -20,15 +22,25 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
 from dictation_app.core.errors import ConfigurationError, DictationError
 from dictation_app.core.settings import Key, Settings
 from dictation_app.core.text.formatter import Formatted
-from dictation_app.desktop.hotkey import HotkeyListener, HotkeyUnavailable, KeySpec
+from dictation_app.desktop.hotkey import (
+    HotkeyListener,
+    HotkeyUnavailable,
+    KeySpec,
+    PortalMissing,
+)
 from dictation_app.desktop.output import TextInserter, detect_inserter
+
+if TYPE_CHECKING:
+    from dictation_app.desktop.portal_hotkey import PortalHotkeys
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,33 @@ def _x11_hotkey(spec: KeySpec, on_pressed: Callable[[], None],
     return X11Hotkey(spec, on_pressed, on_released, display=display)
 
 
+# (hold, toggle, on_pressed, on_released, on_toggled, on_failed, bus address) -> portal
+# shortcuts, started by the caller.
+PortalFactory = Callable[[KeySpec | None, KeySpec | None, Callable[[], None],
+                          Callable[[], None], Callable[[], None],
+                          Callable[[DictationError], None], str], "PortalHotkeys"]
+
+_WAYLAND_BINDING = ("bind `dictation-app record start` (press) and `dictation-app record "
+                    "stop` (release) in your desktop's keyboard settings.")
+_PORTAL_FALLBACK = f"Instead, {_WAYLAND_BINDING}"
+
+
+def _portal_hotkeys(hold: KeySpec | None, toggle: KeySpec | None,
+                    on_pressed: Callable[[], None], on_released: Callable[[], None],
+                    on_toggled: Callable[[], None],
+                    on_failed: Callable[[DictationError], None],
+                    bus_address: str) -> PortalHotkeys:
+    spec = hold or toggle
+    assert spec is not None
+    try:
+        from dictation_app.desktop.portal_hotkey import PortalHotkeys
+    except ImportError as exc:  # jeepney is installed on Linux only
+        raise PortalMissing(f"{spec} cannot be set up as a desktop shortcut: the desktop "
+                            "portal needs jeepney", spec=spec) from exc
+    return PortalHotkeys(hold, toggle, on_pressed=on_pressed, on_released=on_released,
+                         on_toggled=on_toggled, on_failed=on_failed, bus_address=bus_address)
+
+
 def _x11_display(environ: Mapping[str, str]) -> str | None:
     """The X display keys can be grabbed on: not XWayland's, whose grabs see X apps only."""
     display = environ.get("DISPLAY", "")
@@ -71,6 +110,7 @@ class DesktopController(QObject):
                  set_overlay: Callable[[bool], None] = lambda _enabled: None,
                  environ: Mapping[str, str] | None = None,
                  hotkey_factory: HotkeyFactory = _x11_hotkey,
+                 portal_factory: PortalFactory = _portal_hotkeys,
                  inserter_factory: Callable[..., TextInserter] = detect_inserter,
                  output: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +120,11 @@ class DesktopController(QObject):
         self._set_overlay = set_overlay
         self._environ = dict(os.environ if environ is None else environ)
         self._hotkey_factory = hotkey_factory
+        self._portal_factory = portal_factory
+        self._portal: PortalHotkeys | None = None
+        # Bumped whenever the keys are let go: a portal start that ends after that is
+        # stale and is stopped rather than kept.
+        self._portal_round = 0
         self._inserter_factory = inserter_factory
         self._output_override = output  # `--output` at launch wins over the setting
         self._hotkeys: list[HotkeyListener] = []
@@ -121,8 +166,10 @@ class DesktopController(QObject):
 
     @property
     def grabbed(self) -> list[str]:
-        """The keys held for the whole desktop now, as "F9", "Ctrl+Alt+D"."""
-        return [str(hotkey.spec) for hotkey in self._hotkeys]
+        """The keys held for the whole desktop now, as "F9", "Ctrl+Alt+D" (on Wayland,
+        as asked of the desktop: `key_note` says what it gave)."""
+        portal = [] if self._portal is None else [str(spec) for spec in self._portal.specs]
+        return [str(hotkey.spec) for hotkey in self._hotkeys] + portal
 
     # --- keys ----------------------------------------------------------------------
 
@@ -132,10 +179,11 @@ class DesktopController(QObject):
         if not self.settings.get_bool(Key.SYSTEM_WIDE_KEYS) or not (hold or toggle):
             return "The keys work while this window has the focus."
         display = _x11_display(self._environ)
+        bus_address = self._environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+        if display is None and bus_address:
+            return self._ask_portal(hold, toggle, bus_address)
         if display is None:
-            return ("System-wide keys need an X11 session here. On Wayland, bind "
-                    "`dictation-app record start` (press) and `dictation-app record "
-                    "stop` (release) in your desktop's keyboard settings.")
+            return f"System-wide keys need an X11 session here. On Wayland, {_WAYLAND_BINDING}"
         problems, grabbed = [], []
         for text, pressed, released in ((hold, self._on_hold_pressed, self._on_hold_released),
                                         (toggle, self._on_toggle_pressed, _nothing)):
@@ -155,10 +203,75 @@ class DesktopController(QObject):
             return message
         return f"{' and '.join(grabbed)} work in every app (X11 key grab on {display})."
 
+    def _ask_portal(self, hold: str, toggle: str, bus_address: str) -> str:
+        try:
+            specs = [KeySpec.parse(text) if text else None for text in (hold, toggle)]
+        except ConfigurationError as exc:
+            self._show_problem(f"System-wide key: {exc}")
+            return str(exc)
+        try:
+            portal = self._portal_factory(specs[0], specs[1], self._on_hold_pressed,
+                                          self._on_hold_released, self._on_toggle_pressed,
+                                          self._on_portal_failed, bus_address)
+        except PortalMissing as exc:
+            return f"{exc}. {_PORTAL_FALLBACK}"
+        round_ = self._portal_round
+        threading.Thread(target=self._start_portal, args=(portal, round_),
+                         name="portal-shortcuts-start", daemon=True).start()
+        return "Asking the desktop for the shortcuts (it may show a dialog)."
+
+    def _start_portal(self, portal: PortalHotkeys, round_: int) -> None:
+        """On its own thread: BindShortcuts may wait for a person in a dialog."""
+        error: HotkeyUnavailable | None = None
+        try:
+            portal.start()
+        except HotkeyUnavailable as exc:
+            error = exc
+        except Exception as exc:  # a bug of ours or jeepney's: say so, not "Asking..."
+            log.exception("asking the desktop portal for the shortcuts failed")
+            error = HotkeyUnavailable(f"the desktop shortcuts could not be set up ({exc})",
+                                      spec=portal.specs[0])
+        loop = self._loop
+        try:
+            if loop is None:
+                raise RuntimeError("no loop")
+            loop.call_soon_threadsafe(self._on_portal_started, portal, round_, error)
+        except RuntimeError:  # the app closed its loop meanwhile
+            portal.stop()
+
+    def _on_portal_started(self, portal: PortalHotkeys, round_: int,
+                           error: HotkeyUnavailable | None) -> None:
+        if round_ != self._portal_round:
+            portal.stop()  # the Settings changed, or the app is closing, meanwhile
+            return
+        if error is not None:
+            self.key_note = f"{error}. {_PORTAL_FALLBACK}"
+            if not isinstance(error, PortalMissing):  # not just a desktop without it
+                self._show_problem(f"System-wide key: {error}")
+        else:
+            self._portal = portal
+            self.key_note = (f"The desktop gave Dictation: {portal.bound_note}. Change them "
+                             f"in the desktop's keyboard settings.")
+
+    def _on_portal_failed(self, error: DictationError) -> None:
+        """On the portal's thread: the desktop ended the session."""
+        def report() -> None:
+            portal, self._portal = self._portal, None
+            if portal is None:
+                return  # let go of already
+            portal.stop()
+            self.key_note = f"{error}. {_PORTAL_FALLBACK}"
+            self._show_problem(f"System-wide key: {error}")
+        self._on_loop(report)
+
     def _release_keys(self) -> None:
         hotkeys, self._hotkeys = self._hotkeys, []
         for hotkey in hotkeys:
             hotkey.stop()
+        self._portal_round += 1
+        portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.stop()
 
     # Called on the X thread: hand over to the Qt loop.
     def _on_hold_pressed(self) -> None:

@@ -122,6 +122,11 @@ class HotkeyTaken(HotkeyUnavailable):
                          f"another key in Preferences", spec=spec)
 
 
+class PortalMissing(HotkeyUnavailable):
+    """No desktop portal on the session bus, or one without GlobalShortcuts: the normal
+    state of many Wayland desktops, where the compositor's own key bindings are the way."""
+
+
 class HotkeyListener(Protocol):
     """Reports one system-wide key's presses and releases.
 

@@ -22,9 +22,11 @@ from dictation_app.core.secrets import BAHASAKITA_TOKEN, SecretStore
 from dictation_app.core.settings import Key, Settings
 from dictation_app.core.text.formatter import Formatted
 from dictation_app.desktop.hotkey import KeySpec
+from dictation_app.desktop.portal_hotkey import HOLD_ID, TOGGLE_ID
 from dictation_app.desktop.x11_hotkey import X11Hotkey
 from dictation_app.ui.main_window import MainWindow
 from tests.servers.bahasakita_server import Behaviour, FakeBahasakita
+from tests.support.dbus_session import FakeShortcutsPortal, SessionBus
 from tests.support.qt_async import run, until
 from tests.support.x11 import (
     ClipboardHolder,
@@ -206,6 +208,95 @@ def test_on_wayland_the_notes_say_what_to_bind_and_a_failed_typing_is_reported(
     [problem] = problems
     assert problem.startswith("Could not put the text into the other app (")
     assert problem.endswith("it is in this window and in History.")
+
+
+def wayland_with_bus(address: str) -> dict[str, str]:
+    return {"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland",
+            "DBUS_SESSION_BUS_ADDRESS": address}
+
+
+def test_on_wayland_the_portal_shortcuts_reach_the_take_and_are_closed_at_the_end(
+        loop: asyncio.AbstractEventLoop, session_bus: SessionBus) -> None:
+    settings = Settings()
+    settings.set(Key.TOGGLE_KEY, "Ctrl+Alt+D")
+    portal = FakeShortcutsPortal(session_bus.address, triggers={HOLD_ID: "F9",
+                                                                TOGGLE_ID: "Ctrl+Alt+D"})
+    calls: list[str] = []
+    problems: list[str] = []
+    desktop = desktop_for(settings, wayland_with_bus(session_bus.address), calls, problems)
+
+    async def scenario() -> None:
+        desktop.start()
+        assert desktop.key_note.startswith("Asking the desktop for the shortcuts")
+        await until(lambda: desktop.key_note.startswith("The desktop gave"))
+        assert desktop.key_note == ("The desktop gave Dictation: F9 (hold), Ctrl+Alt+D "
+                                    "(start/stop). Change them in the desktop's keyboard "
+                                    "settings.")
+        assert desktop.grabbed == ["F9", "Ctrl+Alt+D"]
+        portal.activate(HOLD_ID)
+        await until(lambda: calls == ["hold"])
+        portal.deactivate(HOLD_ID)
+        portal.activate(TOGGLE_ID)
+        await until(lambda: calls == ["hold", "release", "toggle"])
+        # Saving Preferences asks again: the first session is closed, a second opened.
+        first = portal.session_handle
+        desktop.apply_settings()
+        await until(lambda: desktop.key_note.startswith("The desktop gave"))
+        assert portal.closed_sessions == [first]
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    finally:
+        desktop.shutdown()
+        portal.close()
+    assert portal.closed_sessions[1:] == [portal.session_handle]
+    assert problems == []
+
+
+def test_on_wayland_a_session_the_desktop_ends_is_reported_with_what_to_bind(
+        loop: asyncio.AbstractEventLoop, session_bus: SessionBus) -> None:
+    portal = FakeShortcutsPortal(session_bus.address)
+    problems: list[str] = []
+    desktop = desktop_for(Settings(), wayland_with_bus(session_bus.address), [], problems)
+
+    async def scenario() -> None:
+        desktop.start()
+        await until(lambda: desktop.grabbed == ["F9"])
+        portal.end_session()
+        await until(lambda: bool(problems))
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    finally:
+        desktop.shutdown()
+        portal.close()
+    assert problems == ["System-wide key: F9 no longer works as a desktop shortcut: the "
+                        "desktop closed the shortcut session"]
+    assert desktop.key_note.endswith("Instead, bind `dictation-app record start` (press) "
+                                     "and `dictation-app record stop` (release) in your "
+                                     "desktop's keyboard settings.")
+    assert desktop.grabbed == []
+
+
+def test_on_wayland_without_a_portal_the_note_says_what_to_bind(
+        loop: asyncio.AbstractEventLoop, session_bus: SessionBus) -> None:
+    problems: list[str] = []
+    desktop = desktop_for(Settings(), wayland_with_bus(session_bus.address), [], problems)
+
+    async def scenario() -> None:
+        desktop.start()
+        await until(lambda: not desktop.key_note.startswith("Asking"))
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    finally:
+        desktop.shutdown()
+    assert desktop.key_note == (
+        "F9 cannot be set up as a desktop shortcut: no desktop portal (xdg-desktop-portal) "
+        "runs on the session bus. Instead, bind `dictation-app record start` (press) and "
+        "`dictation-app record stop` (release) in your desktop's keyboard settings.")
+    assert desktop.grabbed == []
+    assert problems == []  # a desktop without the portal is no fault to report
 
 
 def test_with_no_way_to_type_the_note_says_so_and_nothing_is_attempted(
