@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from dictation_app.audio.sound_server import Source, SoundServerUnavailable, list_sources
+from dictation_app.audio.sound_server import SoundServerUnavailable, Source, list_sources
 from dictation_app.core.errors import AudioDeviceError
 
 log = logging.getLogger(__name__)

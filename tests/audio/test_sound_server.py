@@ -21,8 +21,8 @@ from dictation_app.audio.devices import (
 )
 from dictation_app.audio.sound_server import (
     PULSE_SOURCE,
-    Source,
     SoundServerUnavailable,
+    Source,
     list_sources,
     parse_sources,
 )
