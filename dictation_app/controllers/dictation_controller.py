@@ -123,6 +123,7 @@ class DictationController(QObject):
         self._closing = False  # the window waits for this take to end, then closes
         self._take_prefix: str | None = None  # the transcript before the current take
         self._gave_up_recording: Path | None = None  # offered by the status line's button
+        self._device_failure = ""  # why the take is ending, said again when it has ended
         self._clock = clock
         self._formatter: TakeFormatter | None = None  # the current take's
         self._take_heading: str | None = None  # shown with the take's first words
@@ -309,6 +310,8 @@ class DictationController(QObject):
             self._show_ready()
 
     def _on_microphone_failed(self, error: AudioDeviceError) -> None:
+        if self.phase is not Phase.IDLE:
+            self._device_failure = str(error)
         self.stop_take()  # keep and settle what was already said
         self.microphones.forget()
         self.refresh_devices()
@@ -433,6 +436,11 @@ class DictationController(QObject):
                        "to drop it.")
         if self._closing and self.phase is not Phase.IDLE:
             message = f"{message} {CLOSING_AFTER_TAKE}"
+        if kind == "stopped" and self._device_failure:
+            # The take ended because its microphone went: that stays the news.
+            kind, message = "error", f"{self._device_failure} {message}"
+        if kind in ("stopped", "error") or self.phase is Phase.IDLE:
+            self._device_failure = ""
         self.window.set_status(kind, message)
 
     def on_session_partial(self, text: str) -> None:

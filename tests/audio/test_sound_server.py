@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
 from collections.abc import Callable
 
 import numpy as np
@@ -117,13 +119,14 @@ def test_a_new_default_and_an_unplugged_source_show_at_the_next_listing(
 def test_without_a_sound_server_portaudio_is_listed_and_the_reason_given(
     no_sound_server: list[str],
 ) -> None:
-    with pytest.raises(SoundServerUnavailable,
-                       match=r"no PulseAudio/PipeWire sound server answered \(.*refused"):
+    with pytest.raises(SoundServerUnavailable) as caught:
         list_sources()
     listing = find_input_devices()
     assert [d.name for d in listing.devices] == no_sound_server
-    assert listing.fallback_reason is not None
-    assert "no PulseAudio/PipeWire sound server answered" in listing.fallback_reason
+    assert listing.fallback_reason == str(caught.value)
+    if shutil.which("pactl") is not None:
+        assert re.fullmatch(r"no PulseAudio/PipeWire sound server answered \(.*refused\)",
+                            listing.fallback_reason)
 
 
 def test_without_pactl_the_reason_names_the_package(
