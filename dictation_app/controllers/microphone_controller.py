@@ -134,6 +134,7 @@ class MicrophoneController:
         self.microphone: Microphone | None = None
         # The sound server's last answer, to act only on a change.
         self._polled: list[Source] | None = None
+        self._tried: list[Source] | None = None  # the server's list a fallback refresh tried
         self.watch = SourceWatch(list_sources, poll_ms)
         self.watch.listed.connect(self._on_sources_listed)
 
@@ -157,6 +158,7 @@ class MicrophoneController:
         shown = self._shown_sources()
         if shown is not None:
             self._polled = shown
+            self._tried = None
         pinned = self._pinned()
         chosen = pinned or self.default_device()
         self.window.set_devices(self.devices, chosen.id if chosen else None)
@@ -234,18 +236,18 @@ class MicrophoneController:
 
     def _on_sources_listed(self, sources: list[Source] | None) -> None:
         previous, self._polled = self._polled, sources
-        if sources == previous:
-            return
         if self._shown_sources() is None:
             # PortAudio's list is shown: a sound server that has come up is worth a
-            # full listing, but not in the middle of a take (it reopens PortAudio).
-            if sources and not self._is_recording():
+            # full listing, but not in the middle of a take (it reopens PortAudio), and
+            # once only for a server whose devices PortAudio cannot open.
+            if sources and sources != self._tried and not self._is_recording():
+                self._tried = sources
                 log.info("a sound server answered: listing its microphones")
                 self.refresh()
                 self._on_devices_changed()
             return
-        if sources is None:
-            return  # the server went away: the open stream fails and says so
+        if sources is None or sources == previous:
+            return  # no server now: the open stream fails and says so
         self._follow(sources)
 
     def _follow(self, sources: list[Source]) -> None:

@@ -213,3 +213,29 @@ def test_without_a_sound_server_it_says_so_and_a_server_starting_is_picked_up(
             assert window.status_text.startswith("Ready: Bahasakita (cloud).")
 
         run(loop, controller, scenario())
+
+
+def test_following_the_default_a_new_default_is_shown_and_opened(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., PulseMic]) -> None:
+    mic = pulse_mic()
+    usb = mic.add_source("usbmic", "USB Microphone")
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+        levels: list[float] = []
+
+        async def scenario() -> None:
+            controller.start()
+            assert window.device_combo.currentText() == DEFAULT
+            mic.set_default_source("usbmic")  # as a desktop does for a headset plugged in
+            controller.microphones.watch.poll()
+            await until(lambda: window.device_combo.currentText() == "USB Microphone (default)")
+            assert entries(window) == ["Virtual Microphone", "USB Microphone (default)"]
+            assert controller.settings.get_str(Key.INPUT_DEVICE) == ""  # still following
+            original = window.set_level
+            window.set_level = (  # type: ignore[method-assign]
+                lambda peak, rms: (levels.append(peak), original(peak, rms)))
+            usb.write(tone(1.0))
+            await until(lambda: bool(levels) and max(levels) > 0.4)
+
+        run(loop, controller, scenario())
