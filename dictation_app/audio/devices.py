@@ -27,6 +27,7 @@ class InputDevice:
     channels: int = 0
     is_default: bool = False
     source: str | None = None
+    card: str = ""  # a source's ALSA card, to recognise PortAudio's name for it
 
     @property
     def id(self) -> str:
@@ -76,7 +77,7 @@ def list_input_devices() -> list[InputDevice]:
 def server_devices(sources: list[Source], pulse_index: int) -> list[InputDevice]:
     """The sources as devices opened through PortAudio's "pulse" device (`pulse_index`)."""
     return [InputDevice(index=pulse_index, name=s.description, is_default=s.is_default,
-                        source=s.name) for s in sources]
+                        source=s.name, card=s.card) for s in sources]
 
 
 def match_stored_choice(devices: list[InputDevice], stored: str) -> tuple[InputDevice | None, str]:
@@ -84,7 +85,8 @@ def match_stored_choice(devices: list[InputDevice], stored: str) -> tuple[InputD
 
     The choice is a device's `id`. Versions before the sound server's names were used
     stored PortAudio's name: one naming the sound server itself means the default (""),
-    one that is a device's name picks it; either is rewritten to the id.
+    one that is a device's name, or an ALSA device's ("USB Audio: - (hw:1,0)") on the
+    card of a source, picks it; either is rewritten to the id.
     """
     if not stored:
         return None, ""
@@ -93,7 +95,8 @@ def match_stored_choice(devices: list[InputDevice], stored: str) -> tuple[InputD
         return device, stored
     if stored in _DEFAULT_ALIASES:
         return None, ""
-    device = next((d for d in devices if d.name == stored), None)
+    device = next((d for d in devices if d.name == stored), None) or next(
+        (d for d in devices if d.card and stored.startswith(f"{d.card}:")), None)
     if device is not None:
         return device, device.id
     return None, stored  # not connected now: remembered for when it comes back

@@ -43,6 +43,7 @@ class Source:
     name: str  # stable: the id the app stores
     description: str  # what a person sees
     is_default: bool = False
+    card: str = ""  # the ALSA card's name, which PortAudio's device names begin with
 
 
 def list_sources(*, timeout: float = PACTL_TIMEOUT_S) -> list[Source]:
@@ -80,7 +81,10 @@ def parse_sources(listing: str, default_name: str) -> list[Source]:
         if not name:
             continue
         description = str(entry.get("description") or "") or name
-        sources.append(Source(name, description, is_default=name == default_name))
+        properties = entry.get("properties")
+        card = properties.get("alsa.card_name") if isinstance(properties, dict) else None
+        sources.append(Source(name, description, is_default=name == default_name,
+                              card=str(card or "")))
     return sources
 
 

@@ -230,7 +230,8 @@ class MicrophoneController:
         """The listed devices as the sound server's answer would be; None for PortAudio's."""
         if not any(d.source for d in self.devices):
             return None
-        return [Source(d.source, d.name, d.is_default) for d in self.devices if d.source]
+        return [Source(d.source, d.name, d.is_default, d.card)
+                for d in self.devices if d.source]
 
     # --- following the sound server ------------------------------------------
 

@@ -49,11 +49,12 @@ def test_monitors_of_outputs_are_not_microphones() -> None:
         {"name": "odd.monitor", "description": "Monitor (by class only)", "monitor_source": "",
          "properties": {"device.class": "monitor"}},
         {"name": "alsa_input.usb-Mic", "description": "USB Microphone", "monitor_source": "",
-         "properties": {"device.class": "sound"}},
+         "properties": {"device.class": "sound", "alsa.card_name": "USB PnP Sound Device"}},
         {"name": "alsa_input.pci.analog-stereo", "description": "", "monitor_source": ""},
     ])
     assert parse_sources(listing, "alsa_input.usb-Mic") == [
-        Source("alsa_input.usb-Mic", "USB Microphone", is_default=True),
+        Source("alsa_input.usb-Mic", "USB Microphone", is_default=True,
+               card="USB PnP Sound Device"),
         # no description: the name is better than nothing
         Source("alsa_input.pci.analog-stereo", "alsa_input.pci.analog-stereo"),
     ]
@@ -65,12 +66,16 @@ def test_a_pactl_without_json_is_a_clear_fallback() -> None:
 
 
 def test_a_stored_choice_is_found_by_id_and_an_old_name_is_rewritten() -> None:
-    usb = InputDevice(index=3, name="USB Microphone", source="alsa_input.usb-Mic")
+    usb = InputDevice(index=3, name="USB Microphone", source="alsa_input.usb-Mic",
+                      card="USB PnP Sound Device")
     built_in = InputDevice(index=3, name="Built-in Audio", is_default=True,
                            source="alsa_input.pci")
     devices = [built_in, usb]
     assert match_stored_choice(devices, "alsa_input.usb-Mic") == (usb, "alsa_input.usb-Mic")
     assert match_stored_choice(devices, "USB Microphone") == (usb, "alsa_input.usb-Mic")
+    # the ALSA device an older version listed for the same card
+    assert match_stored_choice(devices, "USB PnP Sound Device: Audio (hw:1,0)") == (
+        usb, "alsa_input.usb-Mic")
     # PortAudio's names for the sound server meant "the default"
     assert match_stored_choice(devices, "pulse") == (None, "")
     assert match_stored_choice(devices, "default") == (None, "")
