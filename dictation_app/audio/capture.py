@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dictation_app.audio.convert import Level, measure_level
+from dictation_app.audio.sound_server import pulse_source_environment
 from dictation_app.core.errors import AudioDeviceError
 
 if TYPE_CHECKING:
@@ -48,12 +49,18 @@ class Microphone:
         on_error: Callable[[AudioDeviceError], None],
         block_ms: int = 50,
         stall_timeout: float = 2.0,
+        source: str | None = None,
+        label: str | None = None,
     ):
         if block_ms <= 0:
             raise ValueError(f"block_ms must be positive, got {block_ms}")
         if stall_timeout <= 0:
             raise ValueError(f"stall_timeout must be positive, got {stall_timeout}")
         self._device = device
+        # A sound server source to record (PortAudio's "pulse" device as `device`),
+        # and the name messages give the device instead of PortAudio's.
+        self._source = source
+        self._label = label
         self._loop = loop
         self._on_block = on_block
         self._on_error = on_error
@@ -113,8 +120,14 @@ class Microphone:
         if self._stream is not None:
             raise RuntimeError("Microphone.start() called while already running")
         sd = _import_sounddevice()
+        # libpulse picks the source when the device is opened (also by the format
+        # checks), so the variable is set for all of the opening.
+        with pulse_source_environment(self._source):
+            self._open(sd)
+
+    def _open(self, sd: Any) -> None:
         index, info = _resolve_device(sd, self._device)
-        name = str(info["name"])
+        name = self._label or str(info["name"])
         samplerate, channels = _choose_format(sd, index, info)
 
         session = object()

@@ -252,13 +252,23 @@ def _files_to_open(argv: Sequence[str]) -> list[Path] | None:
 
 
 def _devices() -> int:
-    from dictation_app.audio.devices import list_input_devices
+    from dictation_app.audio.devices import find_input_devices
 
-    devices = list_input_devices()
+    listing = find_input_devices()
+    devices = listing.devices
+    if listing.fallback_reason is not None:
+        print(f"Listing PortAudio's devices: {listing.fallback_reason}.", file=sys.stderr)
     if not devices:
         print("No audio input device found. Connect a microphone, or check that the "
               "sound server (PulseAudio/PipeWire) is running.", file=sys.stderr)
         return EXIT_FAILED
+    if listing.fallback_reason is None:
+        # The id is what Preferences and the settings file remember.
+        width = max(len("microphone"), *(len(d.label) for d in devices))
+        print(f"{'microphone':<{width}}  id")
+        for d in devices:
+            print(f"{d.label:<{width}}  {d.id}")
+        return 0
     print(f"{'index':>5}  name")
     for d in devices:
         print(f"{d.index:>5}  {d.label}")

@@ -39,10 +39,15 @@ def _qt() -> str:
 def _audio() -> str:
     import sounddevice as sd
 
-    inputs = [d for d in sd.query_devices() if d["max_input_channels"] > 0]
-    note = f"{len(inputs)} input device(s)" if inputs else "no input device found (the app " \
-        "still opens; connect a microphone)"
-    return f"{sd.get_portaudio_version()[1]}; {note}"
+    from dictation_app.audio.devices import find_input_devices
+
+    listing = find_input_devices()
+    count = len(listing.devices)
+    note = f"{count} microphone(s)" if count else "no microphone found (the app still " \
+        "opens; connect one)"
+    where = ("listed by the sound server" if listing.fallback_reason is None
+             else f"listed by PortAudio: {listing.fallback_reason}")
+    return f"{sd.get_portaudio_version()[1]}; {note}; {where}"
 
 
 def _codecs() -> str:

@@ -123,6 +123,7 @@ class DictationController(QObject):
         self._closing = False  # the window waits for this take to end, then closes
         self._take_prefix: str | None = None  # the transcript before the current take
         self._gave_up_recording: Path | None = None  # offered by the status line's button
+        self._device_failure = ""  # why the take is ending, said again when it has ended
         self._clock = clock
         self._formatter: TakeFormatter | None = None  # the current take's
         self._take_heading: str | None = None  # shown with the take's first words
@@ -138,7 +139,9 @@ class DictationController(QObject):
         self.microphones = MicrophoneController(
             window, settings, on_block=self.session.feed, on_opened=self._on_microphone_opened,
             on_closed=self.session.clear_pre_roll, on_failed=self._on_microphone_failed,
-            microphone_factory=microphone_factory, list_devices=list_devices)
+            microphone_factory=microphone_factory, list_devices=list_devices,
+            is_recording=lambda: self.phase in (Phase.CONNECTING, Phase.RECORDING),
+            on_devices_changed=self._on_devices_changed)
         self.account = AccountController(
             window, settings, secrets, on_token_changed=self.account_token_changed.emit,
             on_address_changed=self.account_address_changed.emit,
@@ -170,6 +173,7 @@ class DictationController(QObject):
         self.window.set_push_to_talk_key(self.settings.get_str(Key.PUSH_TO_TALK_KEY))
         self.window.set_toggle_key(self.settings.get_str(Key.TOGGLE_KEY))
         self.refresh_devices()
+        self.microphones.start_watching()
         if live_provider(self.provider).uses_engine:
             # "Ready" arrives when the engine is up; the warning goes up after it.
             self.engines.ensure().add_done_callback(
@@ -193,6 +197,7 @@ class DictationController(QObject):
             with contextlib.suppress(Exception):
                 await within(self.session.finished(), 10)
         await self.session.close()
+        self.microphones.stop_watching()
         self.microphones.close()
         if self._engine_restart is not None:
             with contextlib.suppress(Exception):
@@ -298,7 +303,15 @@ class DictationController(QObject):
     def _on_microphone_opened(self, mic: Microphone) -> None:
         self.session.set_source(mic.samplerate, mic.channels)
 
+    def _on_devices_changed(self) -> None:
+        """Microphones came or went: a line saying there was none is out of date now."""
+        if (self.microphone is not None and self.phase is Phase.IDLE
+                and self.window.status_text == NO_MICROPHONE):
+            self._show_ready()
+
     def _on_microphone_failed(self, error: AudioDeviceError) -> None:
+        if self.phase is not Phase.IDLE:
+            self._device_failure = str(error)
         self.stop_take()  # keep and settle what was already said
         self.microphones.forget()
         self.refresh_devices()
@@ -423,6 +436,11 @@ class DictationController(QObject):
                        "to drop it.")
         if self._closing and self.phase is not Phase.IDLE:
             message = f"{message} {CLOSING_AFTER_TAKE}"
+        if kind == "stopped" and self._device_failure:
+            # The take ended because its microphone went: that stays the news.
+            kind, message = "error", f"{self._device_failure} {message}"
+        if kind in ("stopped", "error") or self.phase is Phase.IDLE:
+            self._device_failure = ""
         self.window.set_status(kind, message)
 
     def on_session_partial(self, text: str) -> None:
@@ -521,12 +539,12 @@ class DictationController(QObject):
     def on_window_push_to_talk_released(self) -> None:
         self.hold_ended()
 
-    def on_window_device_selected(self, index: object) -> None:
-        device = self.microphones.find(index)
+    def on_window_device_selected(self, device_id: str) -> None:
+        device = self.microphones.find(device_id)
         if device is None:
             return
         self.stop_take()  # a take does not survive its device being closed
-        self.microphones.choose(device, pinned=index is not None)
+        self.microphones.choose(device)
         if self.microphone is not None and self.phase is Phase.IDLE:
             self._show_ready()
 

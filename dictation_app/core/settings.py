@@ -26,7 +26,9 @@ APP_NAME = "dictation-app"
 
 class Key(str, enum.Enum):
     PROVIDER = "provider"
-    INPUT_DEVICE = "input_device"  # device name: indices change when devices come and go
+    # InputDevice.id: the sound server's source name (PortAudio's device name without
+    # one), never an index, which changes as devices come and go; "" follows the default
+    INPUT_DEVICE = "input_device"
     BAHASAKITA_URL = "bahasakita_url"
     PROTOCOL_VERSION = "protocol_version"
     LANGUAGE = "language"

@@ -27,7 +27,6 @@ from dictation_app.ui.level_meter import LevelMeter
 from dictation_app.ui.status_line import STATUS_COLOURS
 
 NO_MICROPHONE = "No microphone found"
-SYSTEM_DEFAULT = "System default"
 
 
 class ControlBar(QWidget):
@@ -35,7 +34,7 @@ class ControlBar(QWidget):
 
     record_requested = Signal()
     stop_requested = Signal()
-    device_selected = Signal(object)  # InputDevice.index, or None for the system default
+    device_selected = Signal(str)  # the InputDevice.id picked
     devices_refresh_requested = Signal()
     provider_selected = Signal(str)
 
@@ -46,7 +45,7 @@ class ControlBar(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._recording = False
         self._busy = False
-        self._selected_device: int | None = None
+        self._selected_device: str | None = None
         self._current_provider = ""
 
         row = QHBoxLayout(self)
@@ -100,8 +99,9 @@ class ControlBar(QWidget):
         row.addSpacing(12)
         row.addWidget(self.record_button)
 
-    def set_devices(self, devices: Sequence[InputDevice], selected: int | None) -> None:
-        """List the microphones; ``selected`` is an ``InputDevice.index`` or None (default)."""
+    def set_devices(self, devices: Sequence[InputDevice], selected: str | None) -> None:
+        """List the microphones, one entry each; ``selected`` is the ``InputDevice.id`` in
+        use, or None for the one marked default."""
         combo = self.device_combo
         combo.clear()
         if not devices:
@@ -109,17 +109,19 @@ class ControlBar(QWidget):
             model = combo.model()
             if isinstance(model, QStandardItemModel):  # what QComboBox uses unless replaced
                 model.item(0).setEnabled(False)
-            combo.setToolTip("Connect a microphone, then press the refresh button.")
+            combo.setToolTip("Connect a microphone; it shows here when the system sees it.")
             self._selected_device = None
             self._update_enabled()
             return
-        combo.addItem(SYSTEM_DEFAULT, None)
-        combo.setItemData(0, "Whatever the system uses as its input", Qt.ItemDataRole.ToolTipRole)
         for device in devices:
-            combo.addItem(device.label, device.index)
-            combo.setItemData(combo.count() - 1, device.label, Qt.ItemDataRole.ToolTipRole)
-        position = combo.findData(selected) if selected is not None else 0
-        combo.setCurrentIndex(max(0, position))
+            combo.addItem(device.label, device.id)
+            tip = (f"{device.name}: the system's default input (followed when it changes)"
+                   if device.is_default else device.name)
+            combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        position = combo.findData(selected) if selected is not None else -1
+        if position < 0:
+            position = next((i for i, d in enumerate(devices) if d.is_default), 0)
+        combo.setCurrentIndex(position)
         self._selected_device = combo.currentData()
         combo.setToolTip(combo.currentText())
         self._update_enabled()
@@ -170,11 +172,11 @@ class ControlBar(QWidget):
             self.record_requested.emit()
 
     def _on_device_combo_activated(self, position: int) -> None:
-        index = self.device_combo.itemData(position)
+        device_id = self.device_combo.itemData(position)
         self.device_combo.setToolTip(self.device_combo.itemText(position))
-        if index != self._selected_device:
-            self._selected_device = index
-            self.device_selected.emit(index)
+        if device_id is not None and device_id != self._selected_device:
+            self._selected_device = device_id
+            self.device_selected.emit(device_id)
 
     def _on_provider_combo_activated(self, position: int) -> None:
         provider_id = str(self.provider_combo.itemData(position))

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from dictation_app.audio.devices import InputDevice
 from dictation_app.core.text.formatter import Formatted
 from dictation_app.ui.about_dialog import AboutDialog, EngineCredit
-from dictation_app.ui.control_bar import NO_MICROPHONE, SYSTEM_DEFAULT, ControlBar
+from dictation_app.ui.control_bar import NO_MICROPHONE, ControlBar
 from dictation_app.ui.dictation_overlay import DictationOverlay
 from dictation_app.ui.file_drops import accept_file_drag, has_local_urls, take_file_drop
 from dictation_app.ui.help_dialog import HOW_TO_TAB, SHORTCUTS_TAB, HelpDialog
@@ -56,7 +56,6 @@ __all__ = [
     "COPIED_MESSAGE_MS",
     "NO_MICROPHONE",
     "STATUS_COLOURS",
-    "SYSTEM_DEFAULT",
     "UNDO_CLEAR_OFFER_MS",
     "MainWindow",
 ]
@@ -86,7 +85,7 @@ class MainWindow(QMainWindow):
     stop_requested = Signal()
     push_to_talk_pressed = Signal()
     push_to_talk_released = Signal()
-    device_selected = Signal(object)  # InputDevice.index, or None for the system default
+    device_selected = Signal(str)  # the InputDevice.id picked
     devices_refresh_requested = Signal()
     provider_selected = Signal(str)
     settings_requested = Signal()
@@ -241,8 +240,8 @@ class MainWindow(QMainWindow):
     def transcript(self) -> TranscriptView:
         return self.transcript_pane.transcript
 
-    def set_devices(self, devices: Sequence[InputDevice], selected: int | None) -> None:
-        """List the microphones; ``selected`` is an ``InputDevice.index`` or None (default)."""
+    def set_devices(self, devices: Sequence[InputDevice], selected: str | None) -> None:
+        """List the microphones; ``selected`` is the ``InputDevice.id`` in use or None."""
         self.control_bar.set_devices(devices, selected)
 
     def set_level(self, peak: float, rms: float) -> None:

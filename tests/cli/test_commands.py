@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.support.pulse import PulseMic
+
 
 def devices() -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dictation_app", "devices"],
@@ -16,24 +18,29 @@ def devices() -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.pulse
-def test_lists_index_and_name_with_the_default_in_words(
-        pulse_mic: Callable[..., object]) -> None:
-    pulse_mic(rate=48000, channels=2)
+def test_lists_the_sound_servers_names_once_each_with_the_default_in_words(
+        pulse_mic: Callable[..., PulseMic]) -> None:
+    pulse_mic(rate=48000, channels=2).add_source("usbmic", "USB Microphone")
     result = devices()
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["index", "name"]
-    names = [row.split(maxsplit=1)[1] for row in rows]
-    assert "pulse" in names and "default (default)" in names
-    assert "*" not in result.stdout and " ch" not in result.stdout
+    assert header.split() == ["microphone", "id"]
+    assert [row.rsplit(maxsplit=1) for row in rows] == [
+        ["Virtual Microphone (default)", "vmic"], ["USB Microphone", "usbmic"]]
+    assert "pulse" not in result.stdout and "*" not in result.stdout
+    assert result.stderr == ""
 
 
-def test_no_device_says_what_to_do(no_sound_server: list[str]) -> None:
-    if no_sound_server:
-        pytest.skip("this machine has a real sound card")
+def test_no_sound_server_says_portaudio_is_listed_and_why(no_sound_server: list[str]) -> None:
     result = devices()
-    assert result.returncode == 1
-    assert "No audio input device found" in result.stderr
+    assert "Listing PortAudio's devices: no PulseAudio/PipeWire sound server answered" \
+        in result.stderr
+    if no_sound_server:
+        assert result.returncode == 0
+        assert all(name in result.stdout for name in no_sound_server)
+    else:
+        assert result.returncode == 1
+        assert "No audio input device found" in result.stderr
 
 
 def test_stream_help_says_the_token_option_is_visible_to_ps() -> None:

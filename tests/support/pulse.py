@@ -69,23 +69,16 @@ class SavedEnvironment:
                 os.environ[key] = value
 
 
-class PulseMic:
-    """A running private daemon with a virtual microphone `vmic` as default source."""
+class PipeSource:
+    """One FIFO-fed source of the daemon, with the thread that plays PCM into it."""
 
-    def __init__(self, *, rate: int, channels: int):
-        if shutil.which("pulseaudio") is None:
-            raise PulseUnavailable("pulseaudio is not installed (apt-get install pulseaudio)")
+    def __init__(self, fifo: Path, *, name: str, rate: int, channels: int):
+        self.fifo = fifo
+        self.name = name
         self.rate = rate
         self.channels = channels
         self.bytes_per_second = rate * channels * 2
-        # mkdtemp under /tmp, not pytest's tmp_path: a unix socket path must stay
-        # under 108 bytes.
-        self._runtime_dir = Path(tempfile.mkdtemp(prefix="pa-run-"))
-        self._home = Path(tempfile.mkdtemp(prefix="pa-home-"))
-        self.fifo = self._runtime_dir / "mic.fifo"
-        self.log = self._runtime_dir / "pulseaudio.log"
-        self._env = SavedEnvironment(private_environment(self._runtime_dir, self._home))
-        self._process: subprocess.Popen[bytes] | None = None
+        self.module: int | None = None  # pactl's index, for sources added after start-up
         self._queue = bytearray()
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
@@ -93,55 +86,12 @@ class PulseMic:
         self._closing = threading.Event()
         self._writer: threading.Thread | None = None
         self.write_error: OSError | None = None
-        try:
-            self._start_daemon()
-            self._start_writer()
-            reinitialize_portaudio()
-        except BaseException:
-            self.close()
-            raise
 
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
-
-    def _start_daemon(self) -> None:
-        # The pipe source creates the FIFO itself: an existing file makes it fail
-        # ("mkfifo: File exists") on PulseAudio 16. The native protocol is loaded
-        # last, so once its socket accepts connections everything is set up.
-        script = self._runtime_dir / "vmic.pa"
-        script.write_text(
-            "load-module module-null-sink sink_name=vsink\n"
-            f"load-module module-pipe-source source_name=vmic file={self.fifo} "
-            f"format=s16le rate={self.rate} channels={self.channels}\n"
-            "set-default-source vmic\n"
-            "load-module module-native-protocol-unix\n"
-        )
-        with open(self.log, "wb") as log:
-            self._process = subprocess.Popen(
-                ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
-                 "--disallow-exit", "--log-target=stderr", f"--file={script}"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            )
-        socket_path = self._runtime_dir / "pulse" / "native"
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not _accepts_connections(socket_path):
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"pulseaudio exited with status {self._process.returncode}:\n"
-                    f"{self.log.read_text(errors='replace')}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"pulseaudio did not start within {_START_TIMEOUT_S} s")
-            time.sleep(0.01)  # polling for the daemon's socket, not for audio
-
-    def _start_writer(self) -> None:
+    def start(self) -> None:
         self._running.set()
-        self._writer = threading.Thread(target=self._clock, name="pulse-mic-writer", daemon=True)
+        self._writer = threading.Thread(target=self._clock, name=f"pulse-{self.name}-writer",
+                                        daemon=True)
         self._writer.start()
-
-    # -- what tests use ------------------------------------------------------------
 
     def write(self, pcm: bytes) -> None:
         """Queue s16le PCM (interleaved, at the source's rate); it plays in real time."""
@@ -162,25 +112,15 @@ class PulseMic:
     def resume(self) -> None:
         self._running.set()
 
-    def kill(self) -> None:
-        """Kill the daemon now, as if the device had been unplugged."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(timeout=10)
-
-    def close(self) -> None:
-        """Stop the writer, kill the daemon by PID, restore the environment."""
+    def stopping(self) -> None:
+        """The writer is about to lose its reader: an EPIPE now is no error."""
         self._closing.set()
         self._running.set()  # wake a paused writer so it can see _closing
-        self.kill()  # a writer blocked on a full FIFO then gets EPIPE
+
+    def join(self) -> None:
+        self.stopping()
         if self._writer is not None:
             self._writer.join(timeout=10)
-        self._env.restore()
-        shutil.rmtree(self._runtime_dir, ignore_errors=True)
-        shutil.rmtree(self._home, ignore_errors=True)
-        reinitialize_portaudio()
-
-    # -- writer thread -------------------------------------------------------------
 
     def _clock(self) -> None:
         period = round(self.rate * _PERIOD_S) * 2 * self.channels
@@ -211,6 +151,152 @@ class PulseMic:
                 self.write_error = exc
         finally:
             os.close(fd)
+
+
+class PulseMic:
+    """A running private daemon with a virtual microphone `vmic` as default source.
+
+    Its description is `DESCRIPTION`; `add_source()` plugs in another one and
+    `remove_source()` unplugs it, as a USB microphone would come and go.
+    """
+
+    DESCRIPTION = "Virtual Microphone"
+
+    def __init__(self, *, rate: int, channels: int):
+        if shutil.which("pulseaudio") is None:
+            raise PulseUnavailable("pulseaudio is not installed (apt-get install pulseaudio)")
+        if shutil.which("pactl") is None:
+            raise PulseUnavailable("pactl is not installed (apt-get install pulseaudio-utils)")
+        self.rate = rate
+        self.channels = channels
+        self.bytes_per_second = rate * channels * 2
+        # mkdtemp under /tmp, not pytest's tmp_path: a unix socket path must stay
+        # under 108 bytes.
+        self._runtime_dir = Path(tempfile.mkdtemp(prefix="pa-run-"))
+        self._home = Path(tempfile.mkdtemp(prefix="pa-home-"))
+        self.fifo = self._runtime_dir / "mic.fifo"
+        self.log = self._runtime_dir / "pulseaudio.log"
+        self._env = SavedEnvironment(private_environment(self._runtime_dir, self._home))
+        self._process: subprocess.Popen[bytes] | None = None
+        self.source = PipeSource(self.fifo, name="vmic", rate=rate, channels=channels)
+        self.added: list[PipeSource] = []
+        try:
+            self._start_daemon()
+            self.source.start()
+            reinitialize_portaudio()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def write_error(self) -> OSError | None:
+        return self.source.write_error
+
+    def _start_daemon(self) -> None:
+        # The pipe source creates the FIFO itself: an existing file makes it fail
+        # ("mkfifo: File exists") on PulseAudio 16. The native protocol is loaded
+        # last, so once its socket accepts connections everything is set up.
+        script = self._runtime_dir / "vmic.pa"
+        script.write_text(
+            "load-module module-null-sink sink_name=vsink\n"
+            f"load-module module-pipe-source source_name=vmic file={self.fifo} "
+            f"format=s16le rate={self.rate} channels={self.channels} "
+            f"{_description_argument(self.DESCRIPTION)}\n"
+            "set-default-source vmic\n"
+            "load-module module-native-protocol-unix\n"
+        )
+        with open(self.log, "wb") as log:
+            self._process = subprocess.Popen(
+                ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
+                 "--disallow-exit", "--log-target=stderr", f"--file={script}"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
+        socket_path = self._runtime_dir / "pulse" / "native"
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not _accepts_connections(socket_path):
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"pulseaudio exited with status {self._process.returncode}:\n"
+                    f"{self.log.read_text(errors='replace')}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pulseaudio did not start within {_START_TIMEOUT_S} s")
+            time.sleep(0.01)  # polling for the daemon's socket, not for audio
+
+    # -- what tests use ------------------------------------------------------------
+
+    def write(self, pcm: bytes) -> None:
+        """Queue s16le PCM for the default source; it plays in real time."""
+        self.source.write(pcm)
+
+    def wait_drained(self, timeout: float) -> bool:
+        return self.source.wait_drained(timeout)
+
+    def pause(self) -> None:
+        """Stop feeding the FIFO: the source then stops producing audio at all."""
+        self.source.pause()
+
+    def resume(self) -> None:
+        self.source.resume()
+
+    def add_source(self, name: str, description: str, *, rate: int = 16_000,
+                   channels: int = 1) -> PipeSource:
+        """Plug in another FIFO-fed source (not the default), playing silence."""
+        fifo = self._runtime_dir / f"{name}.fifo"
+        source = PipeSource(fifo, name=name, rate=rate, channels=channels)
+        done = self._pactl("load-module", "module-pipe-source", f"source_name={name}",
+                           f"file={fifo}", "format=s16le", f"rate={rate}",
+                           f"channels={channels}", _description_argument(description))
+        source.module = int(done.stdout.strip())
+        source.start()
+        self.added.append(source)
+        return source
+
+    def remove_source(self, source: PipeSource) -> None:
+        """Unplug a source `add_source` plugged in."""
+        source.stopping()
+        assert source.module is not None
+        self._pactl("unload-module", str(source.module))
+        source.join()
+        self.added.remove(source)
+
+    def set_default_source(self, name: str) -> None:
+        self._pactl("set-default-source", name)
+
+    def _pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=10,
+                              stdin=subprocess.DEVNULL, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"pactl {' '.join(args)} failed: {done.stderr.strip()}")
+        return done
+
+    def kill(self) -> None:
+        """Kill the daemon now, as if the device had been unplugged."""
+        for source in (self.source, *self.added):
+            source.stopping()
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
+    def close(self) -> None:
+        """Stop the writers, kill the daemon by PID, restore the environment."""
+        self.kill()  # a writer blocked on a full FIFO then gets EPIPE
+        for source in (self.source, *self.added):
+            source.join()
+        self._env.restore()
+        shutil.rmtree(self._runtime_dir, ignore_errors=True)
+        shutil.rmtree(self._home, ignore_errors=True)
+        reinitialize_portaudio()
+
+
+def _description_argument(description: str) -> str:
+    # module arguments split at spaces unless the whole value is quoted
+    return f"source_properties=\"device.description='{description}'\""
 
 
 def _accepts_connections(path: Path) -> bool:

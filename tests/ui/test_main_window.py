@@ -15,16 +15,15 @@ from dictation_app.app import about_engines
 from dictation_app.audio.devices import InputDevice
 from dictation_app.core.key_hold import REPEAT_INTERVAL_MS
 from dictation_app.ui.about_dialog import AboutDialog
-from dictation_app.ui.main_window import NO_MICROPHONE, SYSTEM_DEFAULT, MainWindow
+from dictation_app.ui.main_window import NO_MICROPHONE, MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
 from tests.ui.test_about_dialog import EXPECTED_LICENCES
 
 DEVICES = [
-    InputDevice(
-        index=0, name="Built-in Microphone", default_rate=48000, channels=2, is_default=True
-    ),
-    InputDevice(index=4, name="USB Headset", default_rate=16000, channels=1),
+    InputDevice(index=7, name="Built-in Microphone", is_default=True,
+                source="alsa_input.pci-0000_00_1f.3.analog-stereo"),
+    InputDevice(index=7, name="USB Headset", source="alsa_input.usb-Headset-00.mono"),
 ]
 PROVIDERS = [("local", "Local (offline)"), ("bahasakita", "Bahasakita (cloud)")]
 
@@ -232,28 +231,26 @@ def test_no_devices_shows_a_disabled_message_and_emits_nothing(
     assert window.refresh_button.isEnabled()
 
 
-def test_devices_are_listed_and_the_choice_is_emitted(qtbot: QtBot, window: MainWindow) -> None:
+def test_devices_are_listed_once_each_and_the_choice_is_emitted_by_id(
+    qtbot: QtBot, window: MainWindow
+) -> None:
     with qtbot.assertNotEmitted(window.device_selected):
-        window.set_devices(DEVICES, 4)
+        window.set_devices(DEVICES, "alsa_input.usb-Headset-00.mono")
 
     combo = window.device_combo
     assert [combo.itemText(i) for i in range(combo.count())] == [
-        SYSTEM_DEFAULT,
         "Built-in Microphone (default)",
         "USB Headset",
     ]
-    assert combo.currentData() == 4
+    assert combo.currentText() == "USB Headset"
     assert combo.isEnabled()
 
     with qtbot.waitSignal(window.device_selected) as chosen:
-        combo.activated.emit(0)  # what a person picking "System default" causes
-    assert chosen.args == [None]
-    with qtbot.waitSignal(window.device_selected) as chosen:
-        combo.setCurrentIndex(1)
-        combo.activated.emit(1)
-    assert chosen.args == [0]
+        combo.setCurrentIndex(0)
+        combo.activated.emit(0)
+    assert chosen.args == ["alsa_input.pci-0000_00_1f.3.analog-stereo"]
     with qtbot.assertNotEmitted(window.device_selected):
-        combo.activated.emit(1)  # picking the same device again is no change
+        combo.activated.emit(0)  # picking the same device again is no change
 
 
 def test_refresh_button_asks_for_devices(qtbot: QtBot, window: MainWindow) -> None:
@@ -261,9 +258,11 @@ def test_refresh_button_asks_for_devices(qtbot: QtBot, window: MainWindow) -> No
         qtbot.mouseClick(window.refresh_button, Qt.MouseButton.LeftButton)
 
 
-def test_unknown_selected_device_falls_back_to_system_default(window: MainWindow) -> None:
-    window.set_devices(DEVICES, 99)
-    assert window.device_combo.currentText() == SYSTEM_DEFAULT
+def test_no_or_an_unknown_selection_shows_the_default_device(window: MainWindow) -> None:
+    window.set_devices(DEVICES, "alsa_input.unplugged")
+    assert window.device_combo.currentText() == "Built-in Microphone (default)"
+    window.set_devices(list(reversed(DEVICES)), None)
+    assert window.device_combo.currentText() == "Built-in Microphone (default)"
 
 
 def test_providers_are_listed_and_the_choice_is_emitted(qtbot: QtBot, window: MainWindow) -> None:

@@ -19,7 +19,7 @@ from dictation_app.ui.status_line import StatusLine
 from dictation_app.ui.transcript_pane import UNDO_CLEAR_OFFER_MS, TranscriptPane
 from dictation_app.ui.window_actions import WindowActions
 
-MIC = InputDevice(index=3, name="USB Headset", default_rate=16000, channels=1)
+MIC = InputDevice(index=3, name="USB Headset", source="alsa_input.usb-Headset-00.mono")
 
 
 def key(kind: QEvent.Type, code: Qt.Key, *, repeat: bool = False,
@@ -63,8 +63,8 @@ def test_without_microphones_the_picker_says_so_and_is_off(qtbot: QtBot) -> None
     assert bar.device_combo.currentText() == NO_MICROPHONE
     assert not bar.device_combo.isEnabled()
 
-    bar.set_devices([MIC], 3)
-    assert bar.device_combo.currentData() == 3
+    bar.set_devices([MIC], None)
+    assert bar.device_combo.currentData() == "alsa_input.usb-Headset-00.mono"
     assert bar.device_combo.isEnabled()
 
 
