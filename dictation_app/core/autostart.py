@@ -87,10 +87,10 @@ def xdg_entry_enabled(path: Path) -> bool:
     `Hidden` nor GNOME's own switch (Startup Applications) turns it off."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
+    if not path.is_file():
+        return False
     try:
         parser.read_string(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return False
     except (OSError, UnicodeDecodeError, configparser.Error):
         return True  # there, but unreadable: the desktop may still run it
     entry = parser["Desktop Entry"] if parser.has_section("Desktop Entry") else {}
