@@ -493,7 +493,8 @@ def _schedule_smoke_hooks(window: object) -> None:
         if path:
             window.grab().save(path)
         if exit_after:
-            window.close()
+            # Quit, not close: with a tray, closing would ask whether to stay there.
+            getattr(window, "quit", window.close)()
 
     # After the event loop has painted the window once.
     QTimer.singleShot(0, shown)

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from dictation_app.core.errors import ConfigurationError
 from dictation_app.core.resources import APP_ID
 
 DESKTOP_FILE = "dictation-app.desktop"
@@ -30,7 +31,7 @@ RUN_VALUE = "Dictation"  # the value's name under the Run key
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 
-class AutostartError(OSError):
+class AutostartError(ConfigurationError):
     """The login item could not be written or removed; the message says where."""
 
 
