@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from dictation_app.ui.about_dialog import EngineCredit
     from dictation_app.ui.main_window import MainWindow
     from dictation_app.ui.monitoring_panel import MonitoringPanel
+    from dictation_app.ui.tray_icon import TrayIcon
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ async def _main(app: QApplication, files: Sequence[Path] = (), *,
     if takes_problem:
         controller.note_history_problem(takes_problem)
     desktop = build_desktop(window, controller, settings, output=output)
+    tray = build_tray(window, controller, settings, desktop)
 
     panel, monitoring = build_account_tab(window, controller, settings)
 
@@ -157,6 +159,8 @@ async def _main(app: QApplication, files: Sequence[Path] = (), *,
     _schedule_smoke_hooks(window)
     await closed.wait()
     window.hide()
+    if tray is not None:
+        tray.hide()
     instance_server.close()
     desktop.shutdown()
     await monitoring.stop()
@@ -260,6 +264,42 @@ def build_desktop(window: MainWindow, controller: DictationController, settings:
     window.settings_requested.connect(on_settings_requested)
     window.settings_saved.connect(lambda _values: desktop.apply_settings())
     return desktop
+
+
+def build_tray(window: MainWindow, controller: DictationController, settings: Settings,
+               desktop: DesktopController, *, available: bool | None = None
+               ) -> TrayIcon | None:
+    """The tray icon, wired to the take and the output mode; None where the desktop has
+    no tray (`available`, for tests: whether to act as if it had one), and closing the
+    window then quits as it always did."""
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from dictation_app.core.settings import Key
+    from dictation_app.ui.tray_icon import TrayIcon
+
+    if available is None:
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+    if not available:
+        return None
+    tray = TrayIcon()
+    window.set_tray(tray)
+    window.set_close_policy(settings.get_str(Key.CLOSE_TO_TRAY))
+    window.close_policy_chosen.connect(lambda policy: settings.set(Key.CLOSE_TO_TRAY, policy))
+    tray.set_output_mode(desktop.output_mode)
+
+    def on_output_mode_chosen(mode: str) -> None:
+        settings.set(Key.OUTPUT_MODE, mode)
+        desktop.apply_settings()
+        # `--output` at launch still wins for this run: the tick says what happens.
+        tray.set_output_mode(desktop.output_mode)
+
+    tray.record_toggled.connect(controller.toggle_take)
+    tray.output_mode_chosen.connect(on_output_mode_chosen)
+    tray.show_window_requested.connect(window.show_from_tray)
+    tray.quit_requested.connect(window.quit)
+    window.settings_saved.connect(lambda _values: tray.set_output_mode(desktop.output_mode))
+    tray.show()
+    return tray
 
 
 def _open_log_folder() -> None:
@@ -453,7 +493,8 @@ def _schedule_smoke_hooks(window: object) -> None:
         if path:
             window.grab().save(path)
         if exit_after:
-            window.close()
+            # Quit, not close: with a tray, closing would ask whether to stay there.
+            getattr(window, "quit", window.close)()
 
     # After the event loop has painted the window once.
     QTimer.singleShot(0, shown)

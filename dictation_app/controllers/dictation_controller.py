@@ -43,6 +43,7 @@ from dictation_app.controllers.microphone_controller import (
     MicrophoneController,
     MicrophoneFactory,
 )
+from dictation_app.core.autostart import Autostart, AutostartError
 from dictation_app.core.deadline import within
 from dictation_app.core.errors import (
     AudioDeviceError,
@@ -109,9 +110,12 @@ class DictationController(QObject):
         list_devices: Callable[[], list[InputDevice]] = list_input_devices,
         clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
         journal: TakeJournal | None = None,
+        autostart: Autostart | None = None,
     ):
         super().__init__()
         self.window = window
+        # Start at login is the desktop's file (or registry value), not a setting.
+        self.autostart = autostart if autostart is not None else Autostart()
         self.settings = settings
         self.secrets = secrets
         self._hold_active = False
@@ -589,6 +593,9 @@ class DictationController(QObject):
             live_engines=tuple((e.name, e.label, e.languages) for e in ENGINE_REGISTRY.all()),
             live_engine=self.settings.get_str(Key.LIVE_ENGINE),
             live_language=live_language(self.settings),
+            start_at_login=self.autostart.is_enabled(),
+            close_to_tray=self.settings.get_str(Key.CLOSE_TO_TRAY),
+            tray_available=self.window.tray is not None,
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -646,6 +653,15 @@ class DictationController(QObject):
         self.account.save_token(values.bahasakita_token)
         self.window.set_push_to_talk_key(values.push_to_talk_key)
         self.window.set_toggle_key(values.toggle_key)
+        self.settings.set(Key.CLOSE_TO_TRAY, values.close_to_tray)
+        self.window.set_close_policy(values.close_to_tray)
+        if values.start_at_login != self.autostart.is_enabled():
+            try:
+                self.autostart.set_enabled(values.start_at_login)
+            except AutostartError as exc:
+                log.warning("%s", exc)
+                self.window.set_status("error", str(exc))
+                return
         if values.bahasakita_token and not self.secrets.persistent:
             warning = self.account.expiry_warning()
             self.window.set_status(

@@ -58,6 +58,7 @@ class Key(str, enum.Enum):
     OUTPUT_MODE = "output_mode"  # "window", "type" or "paste": where finals go
     LIVE_ENGINE = "live_engine"  # the offline engine live dictation runs (engine registry)
     LIVE_LANGUAGE = "live_language"  # the language that engine hears live
+    CLOSE_TO_TRAY = "close_to_tray"  # closing the window: "" ask, "tray" keep running, "quit"
 
 
 DEFAULTS: dict[Key, Any] = {
@@ -90,6 +91,7 @@ DEFAULTS: dict[Key, Any] = {
     Key.OUTPUT_MODE: "window",
     Key.LIVE_ENGINE: "whisper",
     Key.LIVE_LANGUAGE: "en",
+    Key.CLOSE_TO_TRAY: "",
 }
 MAX_JOBS_AT_ONCE = 8  # Key.JOBS_AT_ONCE runs from 1 to this
 

@@ -26,7 +26,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +52,7 @@ from dictation_app.ui.transcript_pane import (
     TranscriptPane,
 )
 from dictation_app.ui.transcript_view import TranscriptView
+from dictation_app.ui.tray_icon import TrayIcon
 from dictation_app.ui.window_actions import WindowActions
 
 __all__ = [
@@ -59,6 +62,9 @@ __all__ = [
     "UNDO_CLEAR_OFFER_MS",
     "MainWindow",
 ]
+
+# What closing the window does while a tray icon is there (Key.CLOSE_TO_TRAY's values).
+CLOSE_ASK, CLOSE_TO_TRAY, CLOSE_QUITS = "", "tray", "quit"
 
 _STYLE = """
 QWidget#controlBar { border-bottom: 1px solid palette(mid); }
@@ -104,6 +110,8 @@ class MainWindow(QMainWindow):
     services_requested = Signal()  # the file-transcription services' accounts
     log_folder_requested = Signal()  # Help ▸ Open log folder
     status_action_requested = Signal()  # the button beside the status text was pressed
+    # The close question answered with "Don't ask again" ticked: CLOSE_TO_TRAY or CLOSE_QUITS.
+    close_policy_chosen = Signal(str)
 
     def __init__(
         self, parent: QWidget | None = None, *, jobs_panel: JobsPanel | None = None
@@ -127,6 +135,12 @@ class MainWindow(QMainWindow):
         # The take at a glance over other apps, while finals are typed into them.
         self.overlay = DictationOverlay()
         self._overlay_enabled = False
+        # The tray icon, when the desktop has a tray: it mirrors the state like the
+        # overlay does, and closing the window can leave the app running in it.
+        self.tray: TrayIcon | None = None
+        self._close_policy = CLOSE_ASK
+        self._quit_requested = False
+        self._close_question: QMessageBox | None = None
 
         self._build_actions()
         self.setCentralWidget(self._build_central())
@@ -174,7 +188,7 @@ class MainWindow(QMainWindow):
         self.transcribe_files_action.triggered.connect(self.open_files_requested.emit)
         self.services_action.triggered.connect(self.services_requested.emit)
         self.save_transcript_action.triggered.connect(self.save_transcript_requested.emit)
-        self.quit_action.triggered.connect(self.close)
+        self.quit_action.triggered.connect(self.quit)
         self.copy_all_action.triggered.connect(self.copy_all)
         self.clear_action.triggered.connect(self.clear_transcript)
         self.undo_clear_action.triggered.connect(self.undo_clear)
@@ -254,6 +268,8 @@ class MainWindow(QMainWindow):
         self.record_action.setText("Stop recording" if recording else "Start recording")
         self.control_bar.set_recording(recording)
         self._show_overlay()
+        if self.tray is not None:
+            self.tray.set_recording(recording)
         if not recording and self._closing_after_take:
             QTimer.singleShot(0, self.close)  # the take has ended: close, as asked
 
@@ -266,12 +282,16 @@ class MainWindow(QMainWindow):
         """While busy (e.g. connecting) Record/Stop is unavailable."""
         self.control_bar.set_busy(busy)
         self.record_action.setEnabled(not busy)
+        if self.tray is not None:
+            self.tray.set_record_enabled(not busy)
 
     def set_status(self, kind: str, text: str, *, action: str = "") -> None:
         """Show the state of the pipeline; ``kind`` picks the colour, errors show in full.
         ``action`` labels a button beside it (``status_action_requested``); "" hides it."""
         self._status_line.set_status(kind, text, action=action)
         self.overlay.set_state(kind, text)
+        if self.tray is not None:
+            self.tray.set_state(kind, text)
 
     @property
     def status_kind(self) -> str:
@@ -350,6 +370,42 @@ class MainWindow(QMainWindow):
     def overlay_enabled(self) -> bool:
         return self._overlay_enabled
 
+    def set_tray(self, tray: TrayIcon | None) -> None:
+        """The tray icon to keep in step with the take (None: the desktop has no tray,
+        and closing the window quits)."""
+        self.tray = tray
+        if tray is not None:
+            tray.set_state(self.status_kind, self.status_text)
+            tray.set_recording(self._recording)
+            tray.set_record_enabled(self.record_action.isEnabled())
+
+    def set_close_policy(self, policy: str) -> None:
+        """What closing the window does while there is a tray: CLOSE_ASK (the first
+        time), CLOSE_TO_TRAY (hide; the app keeps running) or CLOSE_QUITS."""
+        self._close_policy = policy if policy in (CLOSE_TO_TRAY, CLOSE_QUITS) else CLOSE_ASK
+
+    @property
+    def close_policy(self) -> str:
+        return self._close_policy
+
+    @property
+    def close_question(self) -> QMessageBox | None:
+        """The open "Keep Dictation running in the tray?" question, if any."""
+        return self._close_question
+
+    def quit(self) -> None:
+        """Quit for real (File ▸ Quit, Ctrl+Q, the tray's Quit), the tray notwithstanding;
+        a take in progress is finished first, as when closing."""
+        self._quit_requested = True
+        self.close()
+
+    def show_from_tray(self) -> None:
+        """Bring the window back (hidden in the tray, minimized or behind others)."""
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def begin_take(self, heading: str = "") -> None:
         """A new take's paragraph, under its heading (the time it started) if given."""
         self.transcript.begin_take(heading)
@@ -399,6 +455,13 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._stays_in_tray():
+            event.ignore()
+            if self._close_policy == CLOSE_TO_TRAY:
+                self._hide_to_tray()
+            else:
+                self._ask_close_to_tray()
+            return
         if self._recording and not self._closing_after_take:
             self._closing_after_take = True
             event.ignore()
@@ -450,6 +513,57 @@ class MainWindow(QMainWindow):
         self._help_dialog = None
 
     # ------------------------------------------------------------------ helpers
+
+    def _stays_in_tray(self) -> bool:
+        quitting = self._quit_requested or self._closing_after_take
+        return self.tray is not None and not quitting and self._close_policy != CLOSE_QUITS
+
+    def _hide_to_tray(self) -> None:
+        # The take, the system-wide keys and the overlay go on; only the window goes.
+        self._push_to_talk.release()
+        self.hide()
+
+    def _ask_close_to_tray(self) -> None:
+        if self._close_question is not None:
+            self._close_question.raise_()
+            self._close_question.activateWindow()
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Close Dictation",
+                          "Keep Dictation running in the tray?", parent=self)
+        box.setObjectName("closeToTrayQuestion")
+        box.setInformativeText(
+            "It keeps listening for your dictation keys, and its tray icon shows when it "
+            "hears you. Quit from the tray icon's menu or with Ctrl+Q.")
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.AcceptRole)
+        keep.setObjectName("keepRunningButton")
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        quit_button.setObjectName("quitButton")
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        remember = QCheckBox("Don't ask again")
+        remember.setChecked(True)
+        box.setCheckBox(remember)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered() -> None:
+            self._close_question = None
+            clicked = box.clickedButton()
+            policy = (CLOSE_TO_TRAY if clicked is keep
+                      else CLOSE_QUITS if clicked is quit_button else None)
+            if policy is None:
+                return  # Cancel or Escape: the window stays, and the question is kept
+            if remember.isChecked():
+                self._close_policy = policy
+                self.close_policy_chosen.emit(policy)
+            if policy == CLOSE_TO_TRAY:
+                self._hide_to_tray()
+            else:
+                self.quit()
+
+        box.finished.connect(answered)
+        self._close_question = box
+        # open(), never exec(): no nested event loop under qasync.
+        box.open()
 
     def _show_overlay(self) -> None:
         wanted = self._overlay_enabled and self._recording

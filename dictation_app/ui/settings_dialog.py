@@ -90,11 +90,15 @@ class SettingsValues:
     live_engines: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     live_engine: str = ""
     live_language: str = "en"
+    start_at_login: bool = False  # the desktop starts the app when the person logs in
+    close_to_tray: str = ""  # closing the window: "" ask, "tray" keep running, "quit"
+    tray_available: bool = True  # without a tray, closing the window always quits
 
 
 OUTPUT_CHOICES = (("window", "Only in this window"),
                   ("type", "Type each final into the app that has the focus"),
                   ("paste", "Paste each final there (the clipboard is given back)"))
+CLOSE_CHOICES = (("", "Ask"), ("tray", "Keep running in the tray"), ("quit", "Quit"))
 
 
 def url_problem(url: str) -> str | None:
@@ -348,6 +352,9 @@ class SettingsDialog(QDialog):
         general = QVBoxLayout()
         general.addWidget(_heading("Text"))
         general.addLayout(text_form)
+        general.addSpacing(8)
+        general.addWidget(_heading("Start-up"))
+        general.addLayout(self._build_start_up_form(values))
 
         self.sections = QListWidget()
         self.sections.setObjectName("preferenceSections")
@@ -437,6 +444,9 @@ class SettingsDialog(QDialog):
             live_engines=self._live_engine_choices,
             live_engine=str(self.live_engine_combo.currentData() or ""),
             live_language=self._live_language(),
+            start_at_login=self.start_at_login_check.isChecked(),
+            close_to_tray=str(self.close_combo.currentData()),
+            tray_available=self._tray_available,
         )
 
     def _live_language(self) -> str:
@@ -637,6 +647,27 @@ class SettingsDialog(QDialog):
         needed = max(layout.totalMinimumSize().height(), layout.totalSizeHint().height())
         if needed > self.height():
             self.resize(self.width(), needed)
+
+    def _build_start_up_form(self, values: SettingsValues) -> QFormLayout:
+        self.start_at_login_check = QCheckBox("Start Dictation when I log in")
+        self.start_at_login_check.setObjectName("startAtLoginCheck")
+        self.start_at_login_check.setChecked(values.start_at_login)
+        self._tray_available = values.tray_available
+        self.close_combo = QComboBox()
+        self.close_combo.setObjectName("closeCombo")
+        self.close_combo.setAccessibleName("Closing the window")
+        for policy, label in CLOSE_CHOICES:
+            self.close_combo.addItem(label, policy)
+        self.close_combo.setCurrentIndex(max(0, self.close_combo.findData(values.close_to_tray)))
+        if not values.tray_available:
+            self.close_combo.setEnabled(False)
+            self.close_combo.setToolTip("This desktop shows no tray icons, so closing the "
+                                        "window quits Dictation.")
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow(self.start_at_login_check)
+        form.addRow("Closing the window:", self.close_combo)
+        return form
 
     def _build_text_form(self, values: SettingsValues) -> QFormLayout:
         self.spoken_commands_check = QCheckBox("Spoken punctuation and commands")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent
-from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from dictation_app import __version__
@@ -18,6 +19,7 @@ from dictation_app.ui.about_dialog import AboutDialog
 from dictation_app.ui.main_window import NO_MICROPHONE, MainWindow
 from dictation_app.ui.settings_dialog import SettingsValues
 from dictation_app.ui.transcript_view import TranscriptView
+from dictation_app.ui.tray_icon import TrayIcon
 from tests.ui.test_about_dialog import EXPECTED_LICENCES
 
 DEVICES = [
@@ -487,3 +489,139 @@ def test_the_start_and_stop_key_works_beside_ctrl_r(qtbot: QtBot) -> None:
     assert [k.toString() for k in window.record_action.shortcuts()] == ["Ctrl+R", "F8"]
     window.set_toggle_key("")
     assert [k.toString() for k in window.record_action.shortcuts()] == ["Ctrl+R"]
+
+
+# ------------------------------------------------------------------ tray
+
+
+@pytest.fixture
+def tray(qtbot: QtBot) -> Iterator[TrayIcon]:
+    # Offscreen has no system tray: the window is handed an icon as if there were one.
+    icon = TrayIcon()
+    yield icon
+    icon.menu.deleteLater()
+    icon.deleteLater()
+
+
+def closings(window: MainWindow) -> list[bool]:
+    seen: list[bool] = []
+    window.closing.connect(lambda: seen.append(True))
+    return seen
+
+
+def answer_close_question(qtbot: QtBot, window: MainWindow, button: str, *,
+                          remember: bool = True) -> None:
+    qtbot.waitUntil(lambda: window.close_question is not None
+                    and window.close_question.isVisible())
+    box = window.close_question
+    assert box is not None
+    assert box.text() == "Keep Dictation running in the tray?"
+    check = box.checkBox()
+    assert check is not None and check.text() == "Don't ask again" and check.isChecked()
+    check.setChecked(remember)
+    clicked = box.findChild(QPushButton, button) if button else box.button(
+        QMessageBox.StandardButton.Cancel)
+    assert clicked is not None
+    clicked.click()
+    qtbot.waitUntil(lambda: window.close_question is None)
+
+
+def test_the_tray_follows_the_status_recording_and_busy(window: MainWindow,
+                                                        tray: TrayIcon) -> None:
+    window.set_status("connecting", "Reconnecting (attempt 2)…")
+    window.set_tray(tray)  # takes the state the window shows now
+    assert tray.look == "connecting" and "Reconnecting (attempt 2)" in tray.toolTip()
+    window.set_recording(True)
+    window.set_status("streaming", "Listening…")
+    assert tray.look == "listening" and tray.record_action.text() == "Stop dictating"
+    window.set_busy(True)
+    assert not tray.record_action.isEnabled()
+    window.set_busy(False)
+    window.set_status("error", "The microphone went away.")
+    assert tray.look == "error" and tray.toolTip().endswith("The microphone went away.")
+    window.set_recording(False)
+    assert tray.record_action.text() == "Start dictating"
+    assert window.status_kind == "error"  # the window's own line is as before
+
+
+def test_closing_asks_once_and_keep_running_hides_the_window(
+        qtbot: QtBot, window: MainWindow, tray: TrayIcon) -> None:
+    window.set_tray(tray)
+    closed = closings(window)
+    with qtbot.waitSignal(window.close_policy_chosen) as chosen:
+        window.close()
+        assert window.isVisible()  # while the question is up
+        answer_close_question(qtbot, window, "keepRunningButton")
+    assert chosen.args == ["tray"] and window.close_policy == "tray"
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert closed == []  # the app runs on: nothing shuts down
+    # Shown again from the tray and closed again: hidden at once, no question.
+    window.show_from_tray()
+    qtbot.waitExposed(window)
+    window.close()
+    assert window.close_question is None and not window.isVisible() and closed == []
+    # Quit (the tray's or Ctrl+Q) really quits, even from the tray.
+    with qtbot.waitSignal(window.closing):
+        window.quit_action.trigger()
+
+
+def test_answering_quit_quits_and_is_remembered(
+        qtbot: QtBot, window: MainWindow, tray: TrayIcon) -> None:
+    window.set_tray(tray)
+    chosen: list[str] = []
+    window.close_policy_chosen.connect(chosen.append)
+    with qtbot.waitSignal(window.closing):
+        window.close()
+        answer_close_question(qtbot, window, "quitButton")
+    assert chosen == ["quit"] and window.close_policy == "quit"
+
+
+def test_without_dont_ask_again_the_question_comes_back(
+        qtbot: QtBot, window: MainWindow, tray: TrayIcon) -> None:
+    window.set_tray(tray)
+    chosen: list[str] = []
+    window.close_policy_chosen.connect(chosen.append)
+    window.close()
+    answer_close_question(qtbot, window, "keepRunningButton", remember=False)
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert chosen == [] and window.close_policy == ""
+    window.show_from_tray()
+    qtbot.waitExposed(window)
+    closed = closings(window)
+    window.close()
+    answer_close_question(qtbot, window, "")  # Cancel: nothing happens
+    assert window.isVisible() and closed == [] and chosen == []
+
+
+def test_a_remembered_quit_and_no_tray_close_as_before(
+        qtbot: QtBot, window: MainWindow, tray: TrayIcon) -> None:
+    window.set_tray(tray)
+    window.set_close_policy("quit")
+    with qtbot.waitSignal(window.closing):
+        window.close()
+    assert window.close_question is None
+
+
+def test_without_a_tray_closing_never_asks(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_close_policy("tray")  # a setting from a desktop that had a tray
+    with qtbot.waitSignal(window.closing):
+        window.close()
+    assert window.close_question is None
+
+
+def test_a_take_in_progress_keeps_running_when_the_window_goes_to_the_tray(
+        qtbot: QtBot, window: MainWindow, tray: TrayIcon) -> None:
+    window.set_tray(tray)
+    window.set_close_policy("tray")
+    window.set_recording(True)
+    deferred: list[bool] = []
+    window.close_deferred.connect(lambda: deferred.append(True))
+    window.close()
+    assert not window.isVisible() and deferred == []  # the take is not stopped
+    # Quit from the tray mid-take: the take is finished first, as when closing today.
+    closed = closings(window)
+    window.quit()
+    assert deferred == [True] and closed == []
+    with qtbot.waitSignal(window.closing):
+        window.set_recording(False)  # the take has ended
+    assert not window.finishing_skipped

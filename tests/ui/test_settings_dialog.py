@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -371,3 +372,27 @@ def test_the_live_engine_offers_its_own_languages(qtbot: QtBot) -> None:
     values = dialog.values()
     assert (values.live_engine, values.live_language) == ("whisper", "id")
     assert values.live_engines == engines
+
+
+def test_start_up_choices_are_in_general_and_saved(qtbot: QtBot, dialog: SettingsDialog) -> None:
+    dialog.show_section(GENERAL)
+    assert dialog.start_at_login_check.isVisible() and dialog.close_combo.isVisible()
+    assert dialog.start_at_login_check.text() == "Start Dictation when I log in"
+    assert [dialog.close_combo.itemText(i) for i in range(dialog.close_combo.count())] == [
+        "Ask", "Keep running in the tray", "Quit"]
+    assert not dialog.start_at_login_check.isChecked() and dialog.close_combo.currentData() == ""
+    dialog.start_at_login_check.setChecked(True)
+    dialog.close_combo.setCurrentIndex(1)
+    with qtbot.waitSignal(dialog.settings_saved) as saved:
+        dialog.accept()
+    (values,) = saved.args
+    assert values.start_at_login and values.close_to_tray == "tray"
+
+
+def test_without_a_tray_closing_cannot_be_chosen(qtbot: QtBot) -> None:
+    widget = SettingsDialog(replace(VALUES, close_to_tray="quit", tray_available=False,
+                                    start_at_login=True))
+    qtbot.addWidget(widget)
+    assert not widget.close_combo.isEnabled() and "no tray icons" in widget.close_combo.toolTip()
+    assert widget.start_at_login_check.isChecked()
+    assert widget.values().close_to_tray == "quit"  # kept for a desktop that has a tray
