@@ -50,6 +50,22 @@ def open_display(name: str | None) -> Display:
     raise OSError(failure)
 
 
+def open_xtest_display(name: str | None, doing: str) -> Display:
+    """A connection to a server that has XTEST; InsertionUnavailable saying what cannot
+    be done (`doing`: "type", "paste") and why."""
+    from dictation_app.desktop.output import InsertionUnavailable
+
+    try:
+        display = open_display(name)
+    except OSError as exc:
+        raise InsertionUnavailable(f"cannot {doing} into other apps: {exc}") from exc
+    if not display.has_extension("XTEST"):
+        display.close()
+        raise InsertionUnavailable(f"cannot {doing} into other apps: the X server at "
+                                   f"{name or '$DISPLAY'} has no XTEST extension")
+    return display
+
+
 def modifier_masks(display: Display) -> dict[str, int]:
     """The mask of each of "Alt", "Super", "NumLock", looked up in the server's modifier
     map (layouts differ); the usual Mod1, Mod4, Mod2 where a keysym is not bound."""

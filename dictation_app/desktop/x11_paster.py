@@ -48,6 +48,7 @@ from dictation_app.desktop.output import InsertionFailed, InsertionUnavailable
 from dictation_app.desktop.x11_keys import (
     GRAB_WAIT_S,
     open_display,
+    open_xtest_display,
     release_held_modifiers,
     wait_for_keyboard,
 )
@@ -108,16 +109,7 @@ class X11Paster:
         self._owner: _ClipboardOwner | None = None
 
     def _open(self) -> Display:
-        try:
-            display = open_display(self._display_name)
-        except OSError as exc:
-            raise InsertionUnavailable(f"cannot paste into other apps: {exc}") from exc
-        if not display.has_extension("XTEST"):
-            display.close()
-            raise InsertionUnavailable(f"cannot paste into other apps: the X server at "
-                                       f"{self._display_name or '$DISPLAY'} has no XTEST "
-                                       f"extension")
-        return display
+        return open_xtest_display(self._display_name, "paste")
 
     def close(self) -> None:
         with self._lock:

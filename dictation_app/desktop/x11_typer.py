@@ -33,10 +33,10 @@ from Xlib import error as xerror
 from Xlib.display import Display
 from Xlib.ext import xtest
 
-from dictation_app.desktop.output import InsertionFailed, InsertionUnavailable
+from dictation_app.desktop.output import InsertionFailed
 from dictation_app.desktop.x11_keys import (
     GRAB_WAIT_S,
-    open_display,
+    open_xtest_display,
     release_held_modifiers,
     wait_for_keyboard,
 )
@@ -107,16 +107,7 @@ class X11Typer:
         self._display: Display | None = self._open()
 
     def _open(self) -> Display:
-        try:
-            display = open_display(self._display_name)
-        except OSError as exc:
-            raise InsertionUnavailable(f"cannot type into other apps: {exc}") from exc
-        if not display.has_extension("XTEST"):
-            display.close()
-            raise InsertionUnavailable(f"cannot type into other apps: the X server at "
-                                       f"{self._display_name or '$DISPLAY'} has no XTEST "
-                                       f"extension")
-        return display
+        return open_xtest_display(self._display_name, "type")
 
     def close(self) -> None:
         with self._lock:
