@@ -14,6 +14,7 @@ not parse is never saved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -223,12 +224,8 @@ class SettingsDialog(QDialog):
         self.system_wide_check.setObjectName("systemWideCheck")
         self.system_wide_check.setChecked(values.system_wide_keys)
         self.key_note = _note("keyNote")
-        self.output_combo = QComboBox()
-        self.output_combo.setObjectName("outputCombo")
-        self.output_combo.setAccessibleName("Where the text goes")
-        for mode, label in OUTPUT_CHOICES:
-            self.output_combo.addItem(label, mode)
-        self.output_combo.setCurrentIndex(max(0, self.output_combo.findData(values.output_mode)))
+        self.output_combo = _choices("outputCombo", "Where the text goes", OUTPUT_CHOICES,
+                                     values.output_mode)
         self.output_note = _note("outputNote")
 
         self.failover_check = QCheckBox(
@@ -653,12 +650,8 @@ class SettingsDialog(QDialog):
         self.start_at_login_check.setObjectName("startAtLoginCheck")
         self.start_at_login_check.setChecked(values.start_at_login)
         self._tray_available = values.tray_available
-        self.close_combo = QComboBox()
-        self.close_combo.setObjectName("closeCombo")
-        self.close_combo.setAccessibleName("Closing the window")
-        for policy, label in CLOSE_CHOICES:
-            self.close_combo.addItem(label, policy)
-        self.close_combo.setCurrentIndex(max(0, self.close_combo.findData(values.close_to_tray)))
+        self.close_combo = _choices("closeCombo", "Closing the window", CLOSE_CHOICES,
+                                    values.close_to_tray)
         if not values.tray_available:
             self.close_combo.setEnabled(False)
             self.close_combo.setToolTip("This desktop shows no tray icons, so closing the "
@@ -762,6 +755,18 @@ def _fit_wrapped(label: QLabel, width: int) -> None:
     # the height its text needs at the width of the field above it, and a line's slack.
     needed = label.heightForWidth(width) + label.fontMetrics().lineSpacing() // 2
     label.setMinimumHeight(needed if label.text() and width > 0 else 0)
+
+
+def _choices(name: str, accessible: str, choices: Sequence[tuple[str, str]],
+             current: str) -> QComboBox:
+    """A combo of (value, label) choices with `current` chosen (else the first)."""
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setAccessibleName(accessible)
+    for value, label in choices:
+        combo.addItem(label, value)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    return combo
 
 
 def _column(*widgets: QWidget) -> QVBoxLayout:
