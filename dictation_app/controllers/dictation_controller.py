@@ -596,6 +596,8 @@ class DictationController(QObject):
             start_at_login=self.autostart.is_enabled(),
             close_to_tray=self.settings.get_str(Key.CLOSE_TO_TRAY),
             tray_available=self.window.tray is not None,
+            microphones=tuple((d.id, d.label) for d in self.devices),
+            microphone=self._microphone_in_use(),
         ))
         dialog = self.window.settings_dialog
         if dialog is not None:
@@ -643,6 +645,9 @@ class DictationController(QObject):
         self.settings.set(Key.SYSTEM_WIDE_KEYS, bool(values.system_wide_keys))
         self.settings.set(Key.TOGGLE_KEY, values.toggle_key)
         self.settings.set(Key.OUTPUT_MODE, values.output_mode)
+        if values.microphone and values.microphone != self._microphone_in_use():
+            self.on_window_device_selected(values.microphone)  # as the picker does
+            self.window.set_devices(self.devices, values.microphone)  # and it shows so
         engine_before = live_engine_args(self.settings)
         if values.live_engine:
             self.settings.set(Key.LIVE_ENGINE, values.live_engine)
@@ -685,6 +690,14 @@ class DictationController(QObject):
                 self.engines.ensure()
 
         self._engine_restart = asyncio.ensure_future(restart())
+
+    def _microphone_in_use(self) -> str:
+        """The id the picker shows: the stored one, or the default's when it follows it."""
+        stored = self.settings.get_str(Key.INPUT_DEVICE)
+        if stored:
+            return stored
+        default = next((d for d in self.devices if d.is_default), None)
+        return default.id if default is not None else ""
 
     def on_window_sign_in_requested(self, email: str, password: str) -> None:
         self.account.sign_in(email, password)

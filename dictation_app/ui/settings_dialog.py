@@ -54,11 +54,12 @@ from dictation_app.ui.language_label import language_label
 
 # The sections, in the order the list shows them.
 GENERAL = "General"
+MICROPHONE = "Microphone"
 RECOGNITION = "Recognition and models"
 SHORTCUTS = "Shortcuts and output"
 CLOUD = "Cloud services and accounts"
 PRIVACY = "Privacy and storage"
-SECTIONS = (GENERAL, RECOGNITION, SHORTCUTS, CLOUD, PRIVACY)
+SECTIONS = (GENERAL, MICROPHONE, RECOGNITION, SHORTCUTS, CLOUD, PRIVACY)
 
 PROTOCOL_VERSIONS = ("v1", "v2")
 DEFAULT_LANGUAGE = "id"
@@ -89,6 +90,9 @@ class SettingsValues:
     # The offline engines live dictation may run, as (name, label, languages), and the
     # one chosen with the language it hears.
     live_engines: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    # The microphones as (id, label), the default's label saying so, and the one in use.
+    microphones: tuple[tuple[str, str], ...] = ()
+    microphone: str = ''
     live_engine: str = ""
     live_language: str = "en"
     start_at_login: bool = False  # the desktop starts the app when the person logs in
@@ -238,6 +242,12 @@ class SettingsDialog(QDialog):
             "waits and reconnects instead. The history marks which engine heard "
             "which words.")
 
+        self._microphones = values.microphones
+        self.microphone_combo = _choices("microphoneCombo", "Microphone to record from",
+                                         values.microphones, values.microphone)
+        if not values.microphones:
+            self.microphone_combo.addItem("No microphone found", "")
+            self.microphone_combo.setEnabled(False)
         self._live_engine_choices = values.live_engines
         self._live_engines = {name: languages for name, _label, languages in values.live_engines}
         self.live_engine_combo = QComboBox()
@@ -359,7 +369,21 @@ class SettingsDialog(QDialog):
         self.sections.setSpacing(3)
         self.pages = QStackedWidget()
         self._page_scrolls: list[QScrollArea] = []
-        for title, column in ((GENERAL, general), (RECOGNITION, recognition),
+        microphone = QVBoxLayout()
+        microphone.addWidget(_heading("Microphone"))
+        microphone_form = QFormLayout()
+        microphone_form.setFieldGrowthPolicy(
+            QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        microphone_form.addRow("Record from:", self.microphone_combo)
+        microphone.addLayout(microphone_form)
+        microphone.addWidget(_wrapped(
+            "The same list as in the window's bar, whose meter shows the level. The one "
+            "marked default follows the system's default microphone as it changes; the "
+            "others are kept by name when they are unplugged and used again when they "
+            "come back. The app keeps the last fraction of a second before Record, so "
+            "the first word is not clipped."))
+        for title, column in ((GENERAL, general), (MICROPHONE, microphone),
+                              (RECOGNITION, recognition),
                               (SHORTCUTS, shortcuts), (CLOUD, cloud), (PRIVACY, privacy)):
             self._add_page(title, column)
         self.sections.setFixedWidth(self.sections.sizeHintForColumn(0) + 24)
@@ -444,6 +468,8 @@ class SettingsDialog(QDialog):
             start_at_login=self.start_at_login_check.isChecked(),
             close_to_tray=str(self.close_combo.currentData()),
             tray_available=self._tray_available,
+            microphones=self._microphones,
+            microphone=str(self.microphone_combo.currentData() or ""),
         )
 
     def _live_language(self) -> str:

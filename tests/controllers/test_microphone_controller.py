@@ -25,6 +25,7 @@ from dictation_app.takes.model import TakeState
 from dictation_app.takes.store import TakeStore
 from dictation_app.ui.main_window import NO_MICROPHONE as NO_MICROPHONE_ENTRY
 from dictation_app.ui.main_window import MainWindow
+from dictation_app.ui.settings_dialog import MICROPHONE
 from tests.servers.bahasakita_server import FakeBahasakita
 from tests.support.pulse import PulseMic
 from tests.support.qt_async import run, until
@@ -237,5 +238,33 @@ def test_following_the_default_a_new_default_is_shown_and_opened(
                 lambda peak, rms: (levels.append(peak), original(peak, rms)))
             usb.write(tone(1.0))
             await until(lambda: bool(levels) and max(levels) > 0.4)
+
+        run(loop, controller, scenario())
+
+
+def test_preferences_choose_the_microphone_as_the_picker_does(
+        qtbot: QtBot, loop: asyncio.AbstractEventLoop,
+        pulse_mic: Callable[..., PulseMic]) -> None:
+    mic = pulse_mic()
+    mic.add_source("usbmic", "USB Microphone")
+    with FakeBahasakita() as server:
+        window, controller = build(qtbot, server)
+
+        async def scenario() -> None:
+            controller.start()
+            window.settings_requested.emit()
+            dialog = window.settings_dialog
+            assert dialog is not None
+            dialog.show_section(MICROPHONE)
+            combo = dialog.microphone_combo
+            assert [combo.itemText(i) for i in range(combo.count())] == [
+                DEFAULT, "USB Microphone"]
+            assert combo.currentText() == DEFAULT  # following the default
+            combo.setCurrentIndex(combo.findData("usbmic"))
+            dialog.accept()
+            await until(lambda: controller.microphone is not None
+                        and controller.microphone.device_name == "USB Microphone")
+            assert window.device_combo.currentText() == "USB Microphone"
+            assert controller.settings.get_str(Key.INPUT_DEVICE) == "usbmic"
 
         run(loop, controller, scenario())
