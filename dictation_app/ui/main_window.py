@@ -328,6 +328,7 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_saved.connect(self.settings_saved.emit)
         dialog.sign_in_requested.connect(self.sign_in_requested.emit)
+        dialog.services_requested.connect(self.services_requested.emit)
         dialog.finished.connect(self._on_settings_dialog_finished)
         self._settings_dialog = dialog
         dialog.open()

@@ -625,3 +625,12 @@ def test_a_take_in_progress_keeps_running_when_the_window_goes_to_the_tray(
     with qtbot.waitSignal(window.closing):
         window.set_recording(False)  # the take has ended
     assert not window.finishing_skipped
+
+
+def test_the_file_services_button_in_preferences_opens_their_dialog_from_the_window(
+        qtbot: QtBot, window: MainWindow) -> None:
+    window.show_settings(SettingsValues(bahasakita_url="wss://x/stream", bahasakita_token=""))
+    dialog = window.settings_dialog
+    assert dialog is not None
+    with qtbot.waitSignal(window.services_requested):
+        dialog.services_button.click()
