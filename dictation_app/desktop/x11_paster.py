@@ -113,13 +113,7 @@ class X11Paster:
 
     def close(self) -> None:
         with self._lock:
-            if self._owner is not None:
-                self._owner.stop()
-                self._owner = None
-            if self._display is not None:
-                with contextlib.suppress(xerror.ConnectionClosedError, OSError):
-                    self._display.close()
-                self._display = None
+            self._drop_connections()
 
     def insert(self, text: str) -> None:
         """Paste `text` into the focused window and give the clipboard back. Backspaces

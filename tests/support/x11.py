@@ -130,7 +130,27 @@ def keysym_text(keysym: int) -> str | None:
     return None
 
 
-class TypedTextWindow:
+class _ReceivedText:
+    """The text a test window received (`text`, guarded by `_changed`) and the waits
+    on it; the window's thread appends and notifies."""
+
+    text: str
+    _changed: threading.Condition
+
+    def wait_for_text(self, expected: str, timeout: float = 10.0) -> str:
+        """Wait until as many characters as `expected` holds arrived (or the timeout)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
+            return self.text
+
+    def wait_until(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
+        """Wait until the text so far meets `condition` (or the timeout); the text."""
+        with self._changed:
+            self._changed.wait_for(lambda: condition(self.text), timeout)
+            return self.text
+
+
+class TypedTextWindow(_ReceivedText):
     """A focused top-level window on `display` collecting the text its keys type.
 
     After the constructor only its thread uses the connection. It handles MappingNotify
@@ -179,18 +199,6 @@ class TypedTextWindow:
                     with self._changed:
                         self.text += text
                         self._changed.notify_all()
-
-    def wait_for_text(self, expected: str, timeout: float = 10.0) -> str:
-        """Wait until as many characters as `expected` holds arrived (or the timeout)."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
-            return self.text
-
-    def wait_until(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
-        """Wait until the text so far meets `condition` (or the timeout); the text."""
-        with self._changed:
-            self._changed.wait_for(lambda: condition(self.text), timeout)
-            return self.text
 
     def close(self) -> None:
         # From a connection of its own: python-xlib deadlocks when one thread waits for
@@ -349,7 +357,7 @@ class ClipboardHolder(_SelectionClient):
         self._thread.start()
 
 
-class PasteTargetWindow(_SelectionClient):
+class PasteTargetWindow(_SelectionClient, _ReceivedText):
     """A focused window that pastes: on Ctrl+V (Shift or not) it asks for CLIPBOARD as
     UTF8_STRING and appends what arrives to `text` (BackSpace takes its last character
     off); `chords` holds the Control and
@@ -398,18 +406,6 @@ class PasteTargetWindow(_SelectionClient):
                 with self._changed:
                     self.text += bytes(found.value).decode("utf-8")
                     self._changed.notify_all()
-
-    def wait_for_text(self, expected: str, timeout: float = 10.0) -> str:
-        """Wait until as many characters as `expected` holds arrived (or the timeout)."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.text) >= len(expected), timeout)
-            return self.text
-
-    def wait_until(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
-        """Wait until the text so far meets `condition` (or the timeout); the text."""
-        with self._changed:
-            self._changed.wait_for(lambda: condition(self.text), timeout)
-            return self.text
 
 
 class ClipboardWatcher(_SelectionClient):
